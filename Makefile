@@ -1,0 +1,38 @@
+# Two commands: `make run` (the whole product, embedded, on http://127.0.0.1:8000) and `make test`.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+
+.PHONY: run test install install-dev lint clean
+
+run: install
+	$(BIN)/engage db upgrade
+	$(BIN)/engage demo
+	$(BIN)/engage serve
+
+test: install-dev
+	$(BIN)/python -m pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# torch first, pinned to the CPU build: anything else pulls a multi-GB CUDA build
+$(VENV)/.stamp-install: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet "torch==2.13.0"
+	$(PIP) install --quiet -e .
+	@touch $@
+
+$(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-install
+	$(PIP) install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.stamp-install
+install-dev: $(VENV)/.stamp-dev
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

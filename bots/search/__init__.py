@@ -1,0 +1,1 @@
+"""Product search: hybrid lexical + semantic ranking, suggestions, facets and search analytics."""

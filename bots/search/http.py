@@ -1,0 +1,198 @@
+"""Search door: the search API, suggestions, click tracking, analytics for marketers, reindex for admins."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bots.search import analytics
+from bots.search.service import Filters, Hit, SearchResult, SearchService
+from engage.auth.guards import admin, identity_of, marketer, public
+from engage.platform.runtime import Runtime
+
+Money = Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
+
+
+class Item(msgspec.Struct):
+    handle: str
+    name: str
+    brand: str
+    category: str
+    category_slug: str
+    price_cents: int
+    compare_at_cents: int | None
+    image: str | None
+    url: str
+    in_stock: bool | None
+    available: int | None
+    score: float
+
+
+class Facet(msgspec.Struct):
+    value: str
+    label: str
+    count: int
+
+
+class SuggestionsOut(msgspec.Struct):
+    did_you_mean: str | None
+    category: str | None
+    popular: list[Item]
+
+
+SemanticStatus = Annotated[
+    Literal["ready", "warming_up"],
+    msgspec.Meta(
+        description=(
+            "State of the semantic (meaning) leg. `warming_up`: the embedding model is still loading or has "
+            "not yet embedded the catalog (e.g. the first minute after a new catalog), so these results were "
+            "ranked by words alone (the lexical leg, with its own stricter no-match rule)."
+        )
+    ),
+]
+
+
+class SearchResponse(msgspec.Struct):
+    query: str
+    corrected_query: str | None
+    no_match: bool
+    # true when the results come from a fallback (today: the semantic leg was warming up)
+    degraded: Annotated[
+        bool, msgspec.Meta(description="Results are from a fallback ranking; see `semantic`.")
+    ]
+    semantic: SemanticStatus
+    items: list[Item]
+    total: int
+    next_cursor: str | None
+    facets: dict[str, list[Facet]]
+    suggestions: SuggestionsOut
+    search_id: int | None
+
+
+class Completion(msgspec.Struct):
+    terms: list[str]
+    products: list[Item]
+
+
+class Click(msgspec.Struct, forbid_unknown_fields=True):
+    search_id: Annotated[int, msgspec.Meta(ge=1)]
+    handle: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    position: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
+
+
+def item_of(hit: Hit) -> Item:
+    card = hit.card
+    return Item(
+        handle=card.handle,
+        name=card.name,
+        brand=card.brand,
+        category=card.category,
+        category_slug=card.category_slug,
+        price_cents=card.price_cents,
+        compare_at_cents=card.compare_at_cents,
+        image=card.image,
+        url=f"/products/{card.handle}",
+        in_stock=hit.in_stock,
+        available=hit.available,
+        score=round(hit.score, 4),
+    )
+
+
+def response_of(result: SearchResult, search_id: int | None) -> SearchResponse:
+    return SearchResponse(
+        query=result.query,
+        corrected_query=result.corrected_query,
+        no_match=result.no_match,
+        degraded=result.semantic != "ready",
+        semantic=result.semantic,
+        items=[item_of(h) for h in result.items],
+        total=result.total,
+        next_cursor=result.next_cursor,
+        facets={k: [Facet(f.value, f.label, f.count) for f in v] for k, v in result.facets.items()},
+        suggestions=SuggestionsOut(
+            did_you_mean=result.suggestions.did_you_mean,
+            category=result.suggestions.category,
+            popular=[item_of(h) for h in result.suggestions.popular],
+        ),
+        search_id=search_id,
+    )
+
+
+def _service(state: State) -> SearchService:
+    runtime: Runtime = state.runtime
+    return runtime.services["search"]
+
+
+class SearchController(Controller):
+    path = "/api/search"
+    tags = ["search"]
+
+    @get("/", guards=[public], summary="Search the catalog (hybrid lexical + semantic)")
+    async def search(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db_session: AsyncSession,
+        q: Annotated[str, Parameter(min_length=1, max_length=200)],
+        category: Annotated[str | None, Parameter(max_length=120)] = None,
+        brand: Annotated[str | None, Parameter(max_length=120)] = None,
+        min_price: Annotated[int | None, Parameter(ge=0, description="cents")] = None,
+        max_price: Annotated[int | None, Parameter(ge=0, description="cents")] = None,
+        in_stock: bool | None = None,
+        sort: Annotated[
+            str, Parameter(description="relevance, price_asc, price_desc, newest, popular")
+        ] = "relevance",
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 24,
+    ) -> SearchResponse:
+        filters = Filters(category, brand, min_price, max_price, in_stock)
+        result = await _service(state).search(
+            db_session, q, filters=filters, sort=sort, cursor=cursor, limit=limit
+        )
+        search_id = None
+        if cursor is None and not result.parsed.is_empty:  # one log row per search, not per page
+            ident = identity_of(request)
+            owner = ident.owner_key if (ident.user_id or ident.guest_id) else None
+            search_id = await analytics.log_search(db_session, result.query, result.total, owner)
+        return response_of(result, search_id)
+
+    @get("/suggest", guards=[public], summary="Search-as-you-type completions")
+    async def suggest(
+        self,
+        state: State,
+        db_session: AsyncSession,
+        q: Annotated[str, Parameter(min_length=1, max_length=100)],
+        limit: Annotated[int, Parameter(ge=1, le=20)] = 8,
+    ) -> Completion:
+        found = await _service(state).suggest(db_session, q, limit)
+        return Completion(
+            terms=found["terms"], products=[item_of(Hit(c, 0.0, None)) for c in found["products"]]
+        )
+
+    @post("/clicks", guards=[public], status_code=204, summary="A result of a search was opened")
+    async def click(self, request: Request[Any, Any, Any], db_session: AsyncSession, data: Click) -> None:
+        ident = identity_of(request)
+        owner = ident.owner_key if (ident.user_id or ident.guest_id) else None
+        await analytics.record_click(db_session, data.search_id, data.handle, data.position, owner)
+
+    @get("/analytics/zero-results", guards=[marketer], summary="Queries that found nothing, most asked first")
+    async def zero_results(
+        self, db_session: AsyncSession, days: Annotated[int, Parameter(ge=1, le=365)] = 30
+    ) -> list[analytics.QueryStat]:
+        return await analytics.zero_result_queries(db_session, days)
+
+    @get("/analytics/summary", guards=[marketer], summary="Searches, click-through and conversion")
+    async def summary(
+        self, db_session: AsyncSession, days: Annotated[int, Parameter(ge=1, le=365)] = 30
+    ) -> dict[str, Any]:
+        return await analytics.summary(db_session, days)
+
+    @post("/reindex", guards=[admin], status_code=202, summary="Re-embed and re-index the whole catalog")
+    async def reindex(self, state: State) -> dict[str, str]:
+        await state.runtime.jobs.enqueue("reindex_catalog")
+        return {"status": "queued"}

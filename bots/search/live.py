@@ -1,0 +1,102 @@
+"""Keeping every process's in-memory indexes fresh: index events, fanned out between processes.
+
+The process that commits a change refreshes itself (an event sink) and publishes a note; every other web
+process follows the notes and refreshes what they name. Notes are process-to-process signals, not shopper
+events, so they go over plain Redis pub/sub (embedded mode is one process: nothing to tell). A follower
+that lost its connection may have missed notes: it reloads everything when it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+log = logging.getLogger("engage.search")
+
+RECONNECT_SECONDS = (0.5, 1, 2, 5, 10)
+
+
+def origin(runtime: Any) -> str:
+    """This runtime's id in its notes: it refreshed itself already, so it skips its own."""
+    return runtime.services.setdefault("bots.origin", uuid.uuid4().hex)
+
+
+def channel_of(runtime: Any) -> str:
+    return f"{runtime.settings.redis_prefix}:bots:index"  # {"from", "product_ids"} or {"from", "help": true}
+
+
+async def refresh_products(search: Any, product_ids: Sequence[int]) -> None:
+    if not product_ids:
+        return
+    if not search.index.loaded:
+        await search.index.refresh(None, product_ids)  # remembered if the first load is under way
+        return
+    async with search.sessionmaker() as session:
+        await search.index.refresh(session, product_ids)
+        await session.commit()
+
+
+async def refresh_help(bot: Any) -> None:
+    if not bot.knowledge.loaded:
+        bot.knowledge.changed_while_loading()
+        return
+    async with bot.sessionmaker() as session:
+        await bot.knowledge.load(session)
+        await session.commit()
+
+
+async def announce(runtime: Any, **content: Any) -> None:
+    """Tell the other processes (production: they share Redis)."""
+    if runtime.redis is None:
+        return
+    try:
+        await runtime.redis.publish(channel_of(runtime), json.dumps({"from": origin(runtime), **content}))
+    except Exception:  # they catch up when their connection comes back, or at the hourly reconcile
+        log.warning("could not announce an index update", exc_info=True)
+
+
+async def _reload_all(services: dict[str, Any]) -> None:
+    search, bot = services["search"], services["bot"]
+    if search.index.loaded:
+        async with search.sessionmaker() as session:
+            await search.index.load(session)
+            await session.commit()
+    await refresh_help(bot)
+
+
+async def follow(runtime: Any) -> None:
+    """Apply other processes' notes to this process's indexes (runs until cancelled)."""
+    if runtime.redis is None:
+        return
+    services, me = runtime.services, origin(runtime)
+    failures = 0
+    while True:
+        pubsub = runtime.redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(channel_of(runtime))
+            if failures:
+                await _reload_all(services)  # notes may have been missed while disconnected
+            failures = 0
+            async for raw in pubsub.listen():
+                try:
+                    message = json.loads(raw["data"])
+                    if message.get("from") == me:
+                        continue
+                    if message.get("product_ids"):
+                        await refresh_products(services["search"], [int(i) for i in message["product_ids"]])
+                    if message.get("help"):
+                        await refresh_help(services["bot"])
+                except Exception:
+                    log.exception("could not apply an index update")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # also when the process shuts down and closes its Redis connections
+            log.info("index updates: connection lost (%s); reconnecting", type(exc).__name__)
+            await asyncio.sleep(RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)])
+            failures += 1
+        finally:
+            await pubsub.aclose()

@@ -1,0 +1,290 @@
+"""The support bot's decision for one shopper message: an intent, an article answer, or an honest fallback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bots.embeddings import Embedder
+from bots.support import intents
+from bots.support.knowledge import KnowledgeBase, PassageHit, plain
+from bots.support.llm import GroundedAnswerer
+
+log = logging.getLogger("engage.bot")
+
+Kind = Literal["article", "intent", "fallback"]
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """Thresholds measured with `engage eval bot` (see docs/architecture.md)."""
+
+    # Below this cosine the question is about nothing the help centre covers: out of scope. On the
+    # evaluation set out-of-scope questions score <= 0.13 and answerable ones >= 0.34.
+    scope_floor: float = 0.22
+    # Between scope_floor and answer_floor, or when the two best articles are within ambiguity_gap and the
+    # best is under sure_floor, the bot asks one clarifying question. Cosine gaps between a right answer and
+    # the runner-up are often small (0.01-0.03), so the gap alone never makes it ask above sure_floor.
+    answer_floor: float = 0.30
+    ambiguity_gap: float = 0.01
+    sure_floor: float = 0.40
+    # While passages wait for their vectors (or the model loads) the bot retrieves by words (BM25): it
+    # answers only when the best article holds at least words_floor of the question's meaningful words
+    # (idf-weighted) and its BM25 is words_lead times the next article's; otherwise it hands over instead
+    # of guessing "out of scope". Measured on the evaluation set (`engage eval bot --by-words`): shoppers
+    # paraphrase, so words rarely suffice; at these values every answer it gives is right.
+    words_floor: float = 0.5
+    words_lead: float = 1.5
+    # The semantic leg is used once this share of the passages has a vector: by words the bot answers few
+    # questions (it hands the rest over), so meaning over most articles beats words over all of them (an
+    # edited article's new passages wait seconds for their vectors; a new help centre starts at none).
+    embedded_share: float = 0.5
+
+
+@dataclass
+class Decision:
+    kind: Kind
+    answer: str
+    confidence: float = 0.0
+    article_id: str | None = None
+    intent: str | None = None
+    passages: list[dict[str, Any]] = field(default_factory=list)
+    handoff: bool = False  # hand the conversation to the agent queue
+    reason: str | None = None  # why it was handed off
+    clarifying: bool = False  # the bot asked the shopper to say more
+    by_words: bool = False  # retrieval was by words: the semantic leg was warming up
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "article_id": self.article_id,
+            "intent": self.intent,
+            "confidence": round(self.confidence, 4),
+            "answer": self.answer,
+            "passages": self.passages,
+            "by_words": self.by_words,
+        }
+
+
+@dataclass
+class Shopper:
+    """Who is writing, as far as the bot may know: their id (signed in) or nothing."""
+
+    user_id: int | None = None
+    name: str = ""
+
+
+# (session, shopper, text) -> a reply about their order(s); commerce's orders answer it
+OrderStatus = Callable[[AsyncSession, Shopper, str], Awaitable[str]]
+
+GREETING = "Hi! I'm Luxia's assistant. Ask me about orders, delivery, returns, payments or your account."
+WELCOME = "You're welcome! Is there anything else I can help with?"
+WARMING_UP = (
+    "I'm still getting ready and can't look that up properly yet, so I'm passing you to a member of our "
+    "support team; they'll see everything you've written so far."
+)
+HANDOFF = "I'm passing you to a member of our support team now; they'll see everything you've written so far."
+OUT_OF_SCOPE = (
+    "Sorry, I can't help with that: I only know about Luxia orders, delivery, returns, payments and your "
+    "account. Would you like me to connect you with a person?"
+)
+ORDER_STATUS_SIGN_IN = (
+    "I can check that for you. Please sign in so I can see your orders, or send me your order number "
+    "(it looks like EN-7KQ3M9PX, in your confirmation email) and the email address you used at checkout."
+)
+
+
+def _passage_dict(hit: PassageHit) -> dict[str, Any]:
+    p = hit.passage
+    return {
+        "id": p.id,
+        "article_id": p.article_slug,
+        "title": p.article_title,
+        "position": p.position,
+        "text": p.text,
+        "score": round(hit.score, 4),
+        "url": f"/help/{p.article_slug}",
+    }
+
+
+H = TypeVar("H", bound=PassageHit)
+
+
+def _best_per_article(hits: Sequence[H]) -> list[H]:
+    """Each article's best hit, in the order of the hits."""
+    best: dict[str, H] = {}
+    for hit in hits:
+        best.setdefault(hit.passage.article_slug, hit)
+    return list(best.values())
+
+
+class SupportBot:
+    def __init__(
+        self,
+        *,
+        knowledge: KnowledgeBase,
+        embedder: Embedder,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        answerer: GroundedAnswerer | None = None,
+        order_status: OrderStatus | None = None,
+        config: BotConfig | None = None,
+    ) -> None:
+        self.knowledge = knowledge
+        self.embedder = embedder
+        self.sessionmaker = sessionmaker
+        self.answerer = answerer
+        self.order_status_answer = order_status
+        self.config = config or BotConfig()
+
+    def semantic_ready(self) -> bool:
+        """Retrieval by meaning needs the model (it starts loading here if nobody asked yet) and vectors for
+        the passages; never waits."""
+        self.embedder.warm_up()  # returns at once; ready at once if this process has the model already
+        if not self.embedder.ready:
+            return False
+        return self.knowledge.embedded_share >= self.config.embedded_share
+
+    async def retrieve(self, session: AsyncSession, text: str, k: int = 8) -> list[PassageHit]:
+        await self.knowledge.ensure_loaded(session)
+        if session.in_transaction():
+            await session.commit()  # no transaction stays open while the model (or an LLM) works
+        if not len(self.knowledge.vectors):
+            return []
+        return self.knowledge.search(await self.embedder.embed_query(text), k)
+
+    async def decide(
+        self,
+        session: AsyncSession,
+        text: str,
+        *,
+        shopper: Shopper | None = None,
+        unsure_before: bool = False,
+        use_llm: bool = True,
+        context: str | None = None,
+        by_words: bool | None = None,
+    ) -> Decision:
+        """What the bot would answer to `text`.
+
+        `unsure_before`: it already asked to clarify once. `context`: the shopper's recent messages, where
+        an order lookup may find the order number and email given earlier. `by_words`: retrieve by words
+        (None: when the semantic leg is not ready).
+        """
+        intent = intents.detect(text)
+        if intent is not None:
+            return await self._intent(session, intent, text, shopper or Shopper(), context=context)
+
+        await self.knowledge.ensure_loaded(session)
+        if by_words or (by_words is None and not self.semantic_ready()):
+            return await self._decide_by_words(session, text, use_llm=use_llm)
+        hits = await self.retrieve(session, text)
+        ranked = _best_per_article(hits)
+        confidence = ranked[0].score if ranked else 0.0
+        gap = confidence - ranked[1].score if len(ranked) > 1 else confidence
+        cfg = self.config
+        passages = [_passage_dict(h) for h in ranked[:3]]
+
+        if confidence < cfg.scope_floor:
+            return Decision("fallback", OUT_OF_SCOPE, confidence, passages=passages, reason="out of scope")
+        unsure = confidence < cfg.answer_floor or (gap < cfg.ambiguity_gap and confidence < cfg.sure_floor)
+        if unsure:
+            if unsure_before:
+                return Decision(
+                    "fallback",
+                    HANDOFF,
+                    confidence,
+                    passages=passages,
+                    handoff=True,
+                    reason="the bot was unsure twice",
+                )
+            titles = [h.passage.article_title for h in ranked[:2]]
+            question = (
+                f"I want to get this right: is your question about “{titles[0]}”"
+                + (f" or “{titles[1]}”?" if len(titles) > 1 else "?")
+                + " Tell me a little more and I'll find the answer."
+            )
+            return Decision(
+                "fallback", question, confidence, passages=passages, clarifying=True, reason="unsure"
+            )
+
+        return await self._article(text, hits, ranked[0], use_llm=use_llm)
+
+    async def _decide_by_words(self, session: AsyncSession, text: str, *, use_llm: bool) -> Decision:
+        """The semantic leg is warming up: answer from an article only on a clear match of the question's
+        words; anything else goes to a person (the bot cannot tell "out of scope" by words)."""
+        if session.in_transaction():
+            await session.commit()  # no transaction stays open while an LLM works
+        hits = self.knowledge.search_words(text)
+        ranked = _best_per_article(hits)
+        confidence = ranked[0].score if ranked else 0.0
+        clear = len(ranked) == 1 or (
+            len(ranked) > 1 and ranked[0].bm25 >= self.config.words_lead * ranked[1].bm25
+        )
+        if confidence < self.config.words_floor or not clear:
+            return Decision(
+                "fallback",
+                WARMING_UP,
+                confidence,
+                passages=[_passage_dict(h) for h in ranked[:3]],
+                handoff=True,
+                reason="the bot was warming up and found no clear answer",
+                by_words=True,
+            )
+        return await self._article(text, hits, ranked[0], use_llm=use_llm, by_words=True)
+
+    async def _article(
+        self,
+        text: str,
+        hits: Sequence[PassageHit],
+        top: PassageHit,
+        *,
+        use_llm: bool,
+        by_words: bool = False,
+    ) -> Decision:
+        """The answer from `top`'s article: its passage, or an LLM's answer written from its passages."""
+        used = [h for h in hits if h.passage.article_slug == top.passage.article_slug][:3]
+        answer = self._retrieval_answer(top)
+        if use_llm and self.answerer is not None:
+            grounded = await self.answerer.answer(text, used)
+            if grounded:
+                answer = grounded
+        return Decision(
+            "article",
+            answer,
+            top.score,
+            article_id=top.passage.article_slug,
+            passages=[_passage_dict(h) for h in used],
+            by_words=by_words,
+        )
+
+    @staticmethod
+    def _retrieval_answer(hit: PassageHit) -> str:
+        p = hit.passage
+        return f"{plain(p.text)}\n\nMore in “{p.article_title}”: /help/{p.article_slug}"
+
+    async def _intent(
+        self,
+        session: AsyncSession,
+        intent: intents.Intent,
+        text: str,
+        shopper: Shopper,
+        *,
+        context: str | None = None,
+    ) -> Decision:
+        if intent.name == "human":
+            return Decision("intent", HANDOFF, 1.0, intent="human", handoff=True, reason=intent.reason)
+        if intent.name == "greeting":
+            if intents.is_thanks(text):
+                return Decision("intent", WELCOME, 1.0, intent="greeting")
+            hello = f"Hi {shopper.name.split()[0]}! " if shopper.name else ""
+            return Decision("intent", (hello + GREETING[4:]) if hello else GREETING, 1.0, intent="greeting")
+        return await self.order_status(session, shopper, context or text)
+
+    async def order_status(self, session: AsyncSession, shopper: Shopper, text: str) -> Decision:
+        answer = ORDER_STATUS_SIGN_IN
+        if self.order_status_answer is not None:
+            answer = await self.order_status_answer(session, shopper, text)
+        return Decision("intent", answer, 1.0, intent="order_status")

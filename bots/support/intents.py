@@ -1,0 +1,151 @@
+"""Intents the bot recognises before it looks anything up: greeting, human (incl. anger), order status.
+
+Patterns, not a model: each is a rule a support lead can read and adjust, and the evaluation set checks
+them (`engage eval bot`). A request for a person must be a request, not a question about the team
+("are your agents around on Sundays?" is a question for the knowledge base).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+GREETING_WORDS = frozenset(
+    """hi hello hey heya hiya howdy yo greetings hola there good morning afternoon evening day
+    everyone all folks team guys how are you doing is it going thanks thank""".split()
+)
+
+_SALUTATIONS = frozenset(
+    "hi hello hey heya hiya howdy yo greetings hola morning afternoon evening day thanks thank".split()
+)
+_HOW_ARE_YOU = re.compile(r"\bhow\s+(?:are\s+you|is\s+it\s+going|are\s+things)\b", re.I)
+
+_PEOPLE = r"(?:human|humans|person|people|agent|agents|someone|somebody|representative|rep|operator|supervisor|manager|staff|employee|real person|live (?:agent|person|chat|support))"
+_REQUEST = re.compile(
+    rf"\b(?:(?:talk|speak|chat)\s+(?:to|with)|connect\s+me|transfer\s+me|put\s+me\s+through|get\s+me|give\s+me|"
+    rf"let\s+me\s+(?:talk|speak)|i\s+(?:want|need|would like|'d like)|can\s+i\s+(?:talk|speak|get)|escalate)"
+    rf"\b[^.?!]{{0,30}}?\b(?:an?\s+|the\s+|your\s+|actual\s+|real\s+)*{_PEOPLE}\b",
+    re.I,
+)
+_ONLY_PEOPLE = re.compile(rf"^\W*(?:an?\s+|real\s+|actual\s+)*{_PEOPLE}\W*(?:please|pls|now)?\W*$", re.I)
+_COMPLAINT = re.compile(
+    r"\b(?:complain|complaint|complaining|unacceptable|ridiculous|outrageous|furious|angry|disgusted|disgusting|"
+    r"scam|scammed|fraud|rip[- ]?off|worst|useless|pathetic|horrible|terrible service|fed up|sick of|sue|lawyer|"
+    r"chargeback|report you|rude)\b",
+    re.I,
+)
+
+# An order number: the shop's own (EN- and 8 letters or digits, commerce.orders.placing), or letters, a dash
+# and 6+ letters and digits with a digit among them (LX-208461; not a model name like XT-2000), or digits
+# after "#" / "order (number)".
+_ORDER_REF = re.compile(
+    r"\b(?:EN-[A-Z0-9]{8}|[A-Z]{2,4}-(?=[A-Z]*\d)[A-Z0-9]{6,12}|#\s?\d{4,}|order\s+(?:number\s+|no\.?\s*)?\d{4,})\b",
+    re.I,
+)
+_EMAIL = re.compile(r"[A-Z0-9._%+'-]+@[A-Z0-9.-]+\.[A-Z]{2,}", re.I)
+_YES = re.compile(
+    r"^\W*(?:yes|yeah|yep|yup|ya|sure|ok|okay|please|please do|yes please|go ahead|do it|i would|i'd like that|"
+    r"that would be great|sounds good|connect me|why not)\b[\w\s,!.']{0,40}$",
+    re.I,
+)
+_NO = re.compile(r"^\W*(?:no|nope|nah|no thanks|no thank you|not now|i'm good|im good|all good)\b", re.I)
+_MY_ORDER = re.compile(
+    r"\b(?:my|our|the|this)\s+(?:\w+\s+){0,2}(?:order|package|parcel|delivery|shipment|stuff|item|items)\b",
+    re.I,
+)
+_STATUS = re.compile(
+    r"\b(?:where(?:'s|\s+is|\s+are)|status|shipped|dispatched|tracking\s+(?:number|info|link)|track\s+(?:it|my)|"
+    r"out\s+for\s+delivery|on\s+(?:its|the)\s+way|arriv\w*|show\s+up|get\s+here|be\s+delivered|delivered\s+yet|"
+    r"when\s+(?:will|is|does|do|should)\b[^.?!]{0,40}\b(?:come|arrive|get|here|deliver\w*|ship\w*|show))",
+    re.I,
+)
+_PAST_ORDER = re.compile(r"\b(?:i|we)\s+(?:ordered|bought|purchased|placed)\b|\bordered\b", re.I)
+_HYPOTHETICAL = re.compile(
+    r"\b(?:if\s+i\s+(?:order|buy|place)|how\s+long\s+does|usually|normally|in\s+general)\b", re.I
+)
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str  # greeting | human | order_status
+    reason: str
+
+
+def detect(text: str) -> Intent | None:
+    message = " ".join(text.split())
+    if not message:
+        return None
+    human = _human(message)
+    if human:
+        return Intent("human", human)
+    if _is_greeting(message):
+        return Intent("greeting", "greeting")
+    if _is_order_status(message):
+        return Intent("order_status", "order status")
+    return None
+
+
+def _human(message: str) -> str | None:
+    if _ONLY_PEOPLE.match(message) or _REQUEST.search(message):
+        return "asked for a person"
+    if _COMPLAINT.search(message) or _shouting(message):
+        return "complaint or frustration"
+    return None
+
+
+def _shouting(message: str) -> bool:
+    """Several words in capitals (not one for emphasis, not acronyms), or a row of exclamation marks."""
+    letters = re.findall(r"[A-Za-z]{3,}", message)
+    capitals = [w for w in letters if w.isupper() and len(w) > 3]
+    return (len(capitals) >= 2 and len(capitals) >= len(letters) // 3) or "!!!" in message
+
+
+def _is_greeting(message: str) -> bool:
+    """Only greeting words, and a greeting among them ("is it good?" is not a greeting)."""
+    words = re.findall(r"[a-z']+", message.lower())
+    return (
+        bool(words)
+        and len(words) <= 8
+        and all(w in GREETING_WORDS for w in words)
+        and (bool(set(words) & _SALUTATIONS) or _HOW_ARE_YOU.search(message) is not None)
+    )
+
+
+def _is_order_status(message: str) -> bool:
+    if _HYPOTHETICAL.search(message):
+        return False
+    if _ORDER_REF.search(message):
+        return True
+    if not _STATUS.search(message):
+        return False
+    return bool(
+        _MY_ORDER.search(message)
+        or _PAST_ORDER.search(message)
+        or re.search(r"\bmy\s+order\b", message, re.I)
+    )
+
+
+def email_in(text: str) -> str | None:
+    match = _EMAIL.search(text)
+    return match.group(0) if match else None
+
+
+def answer_to_offer(text: str) -> bool | None:
+    """A reply to "would you like a person?": True (yes), False (no), None (something else)."""
+    message = " ".join(text.split())
+    if _NO.match(message):
+        return False
+    if _YES.match(message):
+        return True
+    return None
+
+
+def is_thanks(text: str) -> bool:
+    return re.search(r"\bthank", text, re.I) is not None
+
+
+def order_reference(text: str) -> str | None:
+    match = _ORDER_REF.search(text)
+    if not match:
+        return None
+    return re.sub(r"^(?:order\s+(?:number\s+|no\.?\s*)?|#\s?)", "", match.group(0), flags=re.I).upper()

@@ -1,0 +1,1 @@
+"""The commerce core: catalog, inventory, cart, checkout, orders, payments."""

@@ -1,0 +1,275 @@
+"""Catalog doors: the public listing and product page (cached), and the staff catalog API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.datastructures import State, UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.openapi import ResponseSpec
+from litestar.params import Body, Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce import inventory
+from commerce.catalog import backoffice
+from commerce.catalog.cache import CatalogCache
+from commerce.catalog.drafts import Handle, ProductDraft
+from commerce.catalog.importing import detect_format, import_catalog
+from commerce.catalog.listing import (
+    ListingPage,
+    ListingQuery,
+    ProductView,
+    Sort,
+    category_tree,
+    list_products,
+    product_view,
+)
+from engage.auth.guards import identity_of, marketer, public
+from engage.platform.errors import InvalidInput, NotFound
+from engage.platform.runtime import Runtime
+
+JSON = "application/json"
+
+
+def _cache(state: State) -> CatalogCache:
+    return state.runtime.services["catalog_cache"]
+
+
+async def listing_bytes(runtime: Runtime, session: AsyncSession, query: ListingQuery) -> bytes:
+    """The listing's JSON, from the cache when it is there (pages render from the same bytes)."""
+
+    async def build() -> bytes:
+        return msgspec.json.encode(await list_products(session, query, currency=runtime.settings.currency))
+
+    return await runtime.services["catalog_cache"].get_or_build("list", query.cache_key(), build)
+
+
+async def categories_bytes(runtime: Runtime, session: AsyncSession) -> bytes:
+    async def build() -> bytes:
+        return msgspec.json.encode(await category_tree(session))
+
+    return await runtime.services["catalog_cache"].get_or_build("categories", "", build)
+
+
+async def product_with_stock(runtime: Runtime, session: AsyncSession, handle: str) -> ProductView:
+    """The cached product document, with availability read live (it changes too often to cache)."""
+
+    async def build() -> bytes:
+        view = await product_view(session, handle, currency=runtime.settings.currency)
+        if view is None:
+            raise NotFound(f"no product {handle}")  # not cached: unknown handles must not fill the cache
+        return msgspec.json.encode(view)
+
+    raw = await runtime.services["catalog_cache"].get_or_build("product", handle, build)
+    view = msgspec.json.decode(raw, type=ProductView)
+    levels = await inventory.levels(session, [v.id for v in view.variants])
+    for variant in view.variants:
+        level = levels.get(variant.id)
+        variant.available = max(level.available, 0) if level else 0
+    return view
+
+
+class CatalogController(Controller):
+    path = "/api"
+    tags = ["catalog"]
+
+    @get(
+        "/products",
+        guards=[public],
+        responses={200: ResponseSpec(data_container=ListingPage, description="a page of published products")},
+    )
+    async def listing(
+        self,
+        state: State,
+        db_session: AsyncSession,
+        category: str | None = None,
+        min_price: int | None = None,
+        max_price: int | None = None,
+        in_stock: bool = False,
+        tag: str | None = None,
+        sort: Sort = "newest",
+        cursor: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=60)] = 24,
+    ) -> Response[bytes]:
+        """Published products: filter by category (with its subcategories), price range in minor units,
+        availability and tag; sort by newest, price or popularity; `next_cursor` fetches the next page."""
+        query = ListingQuery(category, min_price, max_price, in_stock, tag, sort, cursor, limit)
+        return Response(await listing_bytes(state.runtime, db_session, query), media_type=JSON)
+
+    @get("/products/{handle:str}", guards=[public])
+    async def product(self, state: State, db_session: AsyncSession, handle: str) -> ProductView:
+        """A published product with its variants and what is available of each right now."""
+        return await product_with_stock(state.runtime, db_session, handle)
+
+    @get("/categories", guards=[public])
+    async def categories(self, state: State, db_session: AsyncSession) -> Response[bytes]:
+        """The category tree (slugs filter the listing)."""
+        return Response(await categories_bytes(state.runtime, db_session), media_type=JSON)
+
+
+# ---- staff ---------------------------------------------------------------------------------------------------
+
+
+class NewProduct(ProductDraft, forbid_unknown_fields=True):
+    handle: Handle = ""
+
+
+class StockCount(msgspec.Struct, forbid_unknown_fields=True):
+    restock: Annotated[int, msgspec.Meta(gt=0, le=10_000_000)] | None = None
+    on_hand: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] | None = None
+    delta: Annotated[int, msgspec.Meta(ge=-10_000_000, le=10_000_000)] | None = None
+    low_stock_threshold: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] | None = None
+    note: Annotated[str, msgspec.Meta(max_length=300)] = ""
+
+
+class StockLevelOut(msgspec.Struct):
+    variant_id: int
+    on_hand: int
+    reserved: int
+    available: int
+    low_stock_threshold: int
+
+
+class ImportProblem(msgspec.Struct):
+    where: str
+    reason: str
+
+
+class ImportResult(msgspec.Struct):
+    created: list[str]
+    updated: list[str]
+    variants: int
+    problems: list[ImportProblem]
+
+
+class ImportForm(msgspec.Struct):
+    file: UploadFile
+
+
+def _actor(request: Request[Any, Any, Any]) -> str:
+    return f"user:{identity_of(request).user_id}"
+
+
+class CatalogAdminController(Controller):
+    """Marketers and admins edit the catalog."""
+
+    path = "/api/admin"
+    tags = ["catalog admin"]
+    guards = [marketer]
+
+    @get("/products")
+    async def products(
+        self,
+        db_session: AsyncSession,
+        q: str = "",
+        status: Literal["published", "draft"] | None = None,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    ) -> backoffice.StaffProductPage:
+        return await backoffice.staff_products(db_session, q=q, status=status, offset=offset, limit=limit)
+
+    @get("/products/{handle:str}")
+    async def product(self, db_session: AsyncSession, handle: str) -> backoffice.StaffProduct:
+        return await backoffice.staff_product(db_session, handle)
+
+    @post("/products", status_code=201)
+    async def create(
+        self, request: Request, state: State, db_session: AsyncSession, data: NewProduct
+    ) -> backoffice.StaffProduct:
+        if not data.handle:
+            raise InvalidInput("handle is required", field="handle")
+        draft = msgspec.convert(
+            {k: v for k, v in msgspec.structs.asdict(data).items() if k != "handle"},
+            ProductDraft,
+            from_attributes=True,
+        )
+        product, _ = await backoffice.put_product(
+            db_session,
+            data.handle,
+            draft,
+            default_threshold=state.runtime.settings.low_stock_threshold,
+            cache=_cache(state),
+            actor=_actor(request),
+            create_only=True,
+        )
+        return product
+
+    @put("/products/{handle:str}")
+    async def replace(
+        self, request: Request, state: State, db_session: AsyncSession, handle: str, data: ProductDraft
+    ) -> backoffice.StaffProduct:
+        """Create or replace a product; variants are matched by SKU, `stock` on a variant sets its count."""
+        product, _ = await backoffice.put_product(
+            db_session,
+            handle,
+            data,
+            default_threshold=state.runtime.settings.low_stock_threshold,
+            cache=_cache(state),
+            actor=_actor(request),
+        )
+        return product
+
+    @delete("/products/{handle:str}", status_code=204)
+    async def remove(self, state: State, db_session: AsyncSession, handle: str) -> None:
+        await backoffice.remove_product(db_session, handle, cache=_cache(state))
+
+    @post("/catalog/import", status_code=200)
+    async def import_file(
+        self,
+        request: Request,
+        state: State,
+        db_session: AsyncSession,
+        data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> ImportResult:
+        """Upload a JSON or CSV catalog file; the answer lists what landed and each bad row with its reason."""
+        content = await data.file.read()
+        report = await import_catalog(
+            db_session,
+            content,
+            fmt=detect_format(data.file.filename or "", content),
+            default_threshold=state.runtime.settings.low_stock_threshold,
+            cache=_cache(state),
+            reference=_actor(request),
+        )
+        return ImportResult(
+            created=report.created,
+            updated=report.updated,
+            variants=report.variants,
+            problems=[ImportProblem(p.where, p.reason) for p in report.problems],
+        )
+
+    @post("/variants/{variant_id:int}/stock", status_code=200)
+    async def stock(
+        self, request: Request, db_session: AsyncSession, variant_id: int, data: StockCount
+    ) -> StockLevelOut:
+        """Receive units (`restock`), correct the count (`on_hand` or `delta`), set the low-stock threshold."""
+        if data.on_hand is not None and data.delta is not None:
+            raise InvalidInput("give on_hand or delta, not both")
+        level = await backoffice.count_stock(
+            db_session,
+            variant_id,
+            actor=_actor(request),
+            restock=data.restock,
+            on_hand=data.on_hand,
+            delta=data.delta,
+            threshold=data.low_stock_threshold,
+            note=data.note,
+        )
+        return StockLevelOut(variant_id, level.on_hand, level.reserved, level.available, level.threshold)
+
+    @get("/variants/{variant_id:int}/ledger")
+    async def ledger(
+        self, db_session: AsyncSession, variant_id: int, limit: Annotated[int, Parameter(ge=1, le=500)] = 100
+    ) -> list[backoffice.Movement]:
+        return await backoffice.ledger(db_session, variant_id, limit=limit)
+
+
+__all__ = [
+    "CatalogAdminController",
+    "CatalogController",
+    "ListingPage",
+    "listing_bytes",
+    "product_with_stock",
+]

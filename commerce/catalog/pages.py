@@ -1,0 +1,108 @@
+"""Storefront pages of the catalog (listing, product page) and the staff catalog page."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Request, get
+from litestar.datastructures import State
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.catalog.http import categories_bytes, listing_bytes, product_with_stock
+from commerce.catalog.listing import ListingPage, ListingQuery
+from engage.auth.guards import public
+from engage.auth.models import Role
+from engage.http.pages import not_found, page, staff_page
+from engage.platform.errors import InvalidInput, NotFound
+
+SORTS = [
+    ("newest", "Newest"),
+    ("popularity", "Most popular"),
+    ("price_asc", "Price: low to high"),
+    ("price_desc", "Price: high to low"),
+]
+
+
+def _whole(value: str | None) -> int | None:
+    """A price typed in whole currency units ("25") as minor units; anything else is ignored."""
+    value = (value or "").strip()
+    return int(value) * 100 if value.isdigit() and len(value) < 9 else None
+
+
+def _find(nodes: list[dict[str, Any]], slug: str) -> dict[str, Any] | None:
+    for node in nodes:
+        if node["slug"] == slug:
+            return node
+        if (hit := _find(node["children"], slug)) is not None:
+            return hit
+    return None
+
+
+@get("/", guards=[public], include_in_schema=False)
+async def shop_page(request: Request[Any, Any, Any], state: State, db_session: AsyncSession) -> Template:
+    runtime = state.runtime
+    params = request.query_params
+    sort = params.get("sort") or "newest"
+    error = None
+    try:
+        query = ListingQuery(
+            category=params.get("category") or None,
+            min_price=_whole(params.get("min")),
+            max_price=_whole(params.get("max")),
+            in_stock=params.get("in_stock") == "true",
+            tag=(params.get("tag") or "").strip()[:60] or None,
+            sort=sort if sort in dict(SORTS) else "newest",  # type: ignore[arg-type]
+            cursor=params.get("cursor") or None,
+        )
+        listing = msgspec.json.decode(await listing_bytes(runtime, db_session, query), type=ListingPage)
+    except InvalidInput as exc:
+        error, query = exc.message, ListingQuery()
+        listing = msgspec.json.decode(await listing_bytes(runtime, db_session, query), type=ListingPage)
+    categories = msgspec.json.decode(await categories_bytes(runtime, db_session))
+    current = {k: v for k, v in params.items() if k != "cursor" and v}
+
+    def link(**changes: str | None) -> str:
+        merged = {**current, **changes}
+        if "cursor" not in changes:
+            merged.pop("cursor", None)
+        query_string = urlencode({k: v for k, v in merged.items() if v})
+        return "/?" + query_string if query_string else "/"
+
+    category = _find(categories, query.category) if query.category else None
+    tags = sorted({t for item in listing.items for t in item.tags})[:30]
+    return page(
+        request,
+        "shop/listing.html",
+        listing=listing,
+        query=query,
+        categories=categories,
+        category_name=category["name"] if category else None,
+        form={"min": params.get("min", ""), "max": params.get("max", "")},
+        sorts=SORTS,
+        tags=tags,
+        link=link,
+        error=error,
+    )
+
+
+@get("/products/{handle:str}", guards=[public], include_in_schema=False)
+async def product_page(
+    request: Request[Any, Any, Any], state: State, db_session: AsyncSession, handle: str
+) -> Template:
+    try:
+        product = await product_with_stock(state.runtime, db_session, handle)
+    except NotFound:
+        return not_found(request, "We could not find that product. It may have been removed.")
+    return page(request, "shop/product.html", product=product)
+
+
+@get("/admin/catalog", guards=[public], include_in_schema=False)
+async def admin_catalog_page(request: Request[Any, Any, Any]) -> Template | Redirect:
+    """The page is a shell for the staff catalog API, which checks the role on every call."""
+    return staff_page(request, "admin/catalog.html", (Role.marketer,))
+
+
+catalog_pages = [shop_page, product_page, admin_catalog_page]

@@ -1,0 +1,47 @@
+"""A checkout: the cart frozen into priced lines with stock held, an address, a shipping method, totals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engage.platform.db import Base, BigId, TimestampMixin
+
+
+class CheckoutStatus(StrEnum):
+    open = "open"  # holds stock; can be paid
+    completed = "completed"  # paid: became an order
+    expired = "expired"  # the hold ran out before payment; stock went back
+    replaced = "replaced"  # the shopper started a new checkout
+
+
+class Checkout(TimestampMixin, Base):
+    __tablename__ = "checkouts"
+    __table_args__ = (
+        Index("ix_checkouts_owner_status", "owner_key", "status"),
+        Index("ix_checkouts_status_expires", "status", "expires_at"),
+    )
+
+    # Public and unguessable (it is in URLs); the owner check still applies to every use.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_key: Mapped[str] = mapped_column(String(80))
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default=CheckoutStatus.open.value)
+    email: Mapped[str] = mapped_column(String(254), default="")
+    address: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    shipping_method: Mapped[str] = mapped_column(String(40), default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    # The priced lines as last computed (see commerce.checkout.totals.PricedLine).
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Reservations holding this checkout's stock: its own ("checkout:{id}") and adopted ones (flash claims).
+    hold_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    subtotal_cents: Mapped[int] = mapped_column(default=0)
+    discount_cents: Mapped[int] = mapped_column(default=0)
+    shipping_cents: Mapped[int] = mapped_column(default=0)
+    tax_cents: Mapped[int] = mapped_column(default=0)
+    total_cents: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[datetime]

@@ -1,0 +1,146 @@
+"""Order doors: shoppers read their own orders; staff read all, pack, ship, deliver, cancel and refund."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.orders import fulfilment, views
+from commerce.orders.models import OrderStatus
+from commerce.orders.views import OrderPage, OrderView
+from commerce.payments import refunds
+from engage.auth.guards import identity_of, shopper, staff
+
+
+class Shipment(msgspec.Struct, forbid_unknown_fields=True):
+    tracking_number: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    carrier: Annotated[str, msgspec.Meta(max_length=40)] = ""
+    expected_delivery: date | None = None  # default: the shipping method's slowest promise
+
+
+class Cancellation(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=300)] = ""
+
+
+class RefundLine(msgspec.Struct, forbid_unknown_fields=True):
+    line_id: int
+    quantity: Annotated[int, msgspec.Meta(ge=1)]
+
+
+class RefundRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Nothing: refund all that is left. `amount_cents` and/or `lines` (refunded at the price paid)."""
+
+    amount_cents: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    lines: list[RefundLine] = []
+    restock: bool = False
+    reason: Annotated[str, msgspec.Meta(max_length=300)] = ""
+
+
+def _actor(request: Request[Any, Any, Any]) -> str:
+    return f"user:{identity_of(request).user_id}"
+
+
+class OrderController(Controller):
+    path = "/api/orders"
+    tags = ["orders"]
+    guards = [shopper]
+
+    @get()
+    async def mine(
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+    ) -> OrderPage:
+        """The asking shopper's orders (a guest's, until they sign in: then the account's)."""
+        ident = identity_of(request)
+        return await views.shopper_orders(
+            db_session, owner=ident.owner_key, user_id=ident.user_id, offset=offset, limit=limit
+        )
+
+    @get("/{number:str}")
+    async def one(self, request: Request, db_session: AsyncSession, number: str) -> OrderView:
+        ident = identity_of(request)
+        return await views.shopper_order(db_session, number, owner=ident.owner_key, user_id=ident.user_id)
+
+
+class StaffOrderController(Controller):
+    path = "/api/staff/orders"
+    tags = ["orders (staff)"]
+    guards = [staff]
+
+    @get()
+    async def all(
+        self,
+        db_session: AsyncSession,
+        status: OrderStatus | None = None,
+        q: str = "",
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
+    ) -> OrderPage:
+        """Every order, newest first; `q` is an order number or an email."""
+        return await views.staff_orders(
+            db_session, status=status.value if status else None, q=q, offset=offset, limit=limit
+        )
+
+    @get("/{number:str}")
+    async def one(self, db_session: AsyncSession, number: str) -> OrderView:
+        return await views.staff_order(db_session, number)
+
+    @post("/{number:str}/fulfil", status_code=200)
+    async def fulfil(self, request: Request, db_session: AsyncSession, number: str) -> OrderView:
+        return await fulfilment.fulfil(db_session, number, actor=_actor(request))
+
+    @post("/{number:str}/ship", status_code=200)
+    async def ship(
+        self, request: Request, state: State, db_session: AsyncSession, number: str, data: Shipment
+    ) -> OrderView:
+        return await fulfilment.ship(
+            db_session,
+            number,
+            actor=_actor(request),
+            tracking_number=data.tracking_number,
+            carrier=data.carrier,
+            expected_delivery=data.expected_delivery,
+            shipping=state.runtime.services["shop_policy"].shipping,
+        )
+
+    @post("/{number:str}/deliver", status_code=200)
+    async def deliver(self, request: Request, db_session: AsyncSession, number: str) -> OrderView:
+        return await fulfilment.deliver(db_session, number, actor=_actor(request))
+
+    @post("/{number:str}/cancel", status_code=200)
+    async def cancel(
+        self, request: Request, state: State, db_session: AsyncSession, number: str, data: Cancellation
+    ) -> OrderView:
+        """Unpaid: stop the payment, give the stock back. Paid and not shipped: refund in full and restock."""
+        return await refunds.cancel(
+            db_session,
+            number,
+            actor=_actor(request),
+            provider=state.runtime.services["payments"],
+            reason=data.reason,
+        )
+
+    @post("/{number:str}/refund", status_code=200)
+    async def refund(
+        self, request: Request, state: State, db_session: AsyncSession, number: str, data: RefundRequest
+    ) -> OrderView:
+        """Refund through the payment provider; never more than is left. `restock` returns the lines' units."""
+        return await refunds.refund(
+            db_session,
+            number,
+            actor=_actor(request),
+            provider=state.runtime.services["payments"],
+            amount_cents=data.amount_cents,
+            lines=[refunds.LineReturn(line.line_id, line.quantity) for line in data.lines],
+            restock=data.restock,
+            reason=data.reason,
+        )

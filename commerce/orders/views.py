@@ -1,0 +1,249 @@
+"""Orders as shoppers, staff and other domains see them; who may see which order is decided here."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from commerce.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from engage.platform.errors import NotFound
+
+
+class OrderLineView(msgspec.Struct):
+    id: int
+    variant_id: int | None
+    product_handle: str
+    sku: str
+    name: str
+    options: dict[str, str]
+    quantity: int
+    unit_price_cents: int
+    line_total_cents: int
+    discount_label: str
+    returned_quantity: int
+
+
+class TimelineEntry(msgspec.Struct):
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    actor: str
+    note: str
+    at: datetime
+    data: dict[str, Any] = {}
+
+
+class OrderView(msgspec.Struct):
+    id: int
+    number: str
+    status: str
+    email: str
+    user_id: int | None
+    currency: str
+    subtotal_cents: int
+    discount_cents: int
+    shipping_cents: int
+    tax_cents: int
+    total_cents: int
+    refunded_cents: int
+    shipping_address: dict[str, Any]
+    shipping_method: str
+    carrier: str
+    tracking_number: str
+    expected_delivery: date | None
+    created_at: datetime
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
+    lines: list[OrderLineView]
+    timeline: list[TimelineEntry] = []
+
+
+class OrderSummary(msgspec.Struct):
+    number: str
+    status: str
+    total_cents: int
+    currency: str
+    items: int
+    created_at: datetime
+    tracking_number: str
+    carrier: str
+    expected_delivery: date | None
+    email: str = ""
+
+
+class OrderPage(msgspec.Struct):
+    items: list[OrderSummary]
+    total: int
+
+
+def _summary(order: Order, items: int) -> OrderSummary:
+    return OrderSummary(
+        number=order.number,
+        status=order.status,
+        total_cents=order.total_cents,
+        currency=order.currency,
+        items=items,
+        created_at=order.created_at,
+        tracking_number=order.tracking_number,
+        carrier=order.carrier,
+        expected_delivery=order.expected_delivery,
+        email=order.email,
+    )
+
+
+async def view_of(session: AsyncSession, order: Order, *, with_timeline: bool) -> OrderView:
+    timeline: list[TimelineEntry] = []
+    if with_timeline:
+        events = await session.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
+        )
+        timeline = [
+            TimelineEntry(
+                e.kind, e.from_status, e.to_status, e.actor, e.note, e.created_at, dict(e.data or {})
+            )
+            for e in events
+        ]
+    return OrderView(
+        id=order.id,
+        number=order.number,
+        status=order.status,
+        email=order.email,
+        user_id=order.user_id,
+        currency=order.currency,
+        subtotal_cents=order.subtotal_cents,
+        discount_cents=order.discount_cents,
+        shipping_cents=order.shipping_cents,
+        tax_cents=order.tax_cents,
+        total_cents=order.total_cents,
+        refunded_cents=order.refunded_cents,
+        shipping_address=dict(order.shipping_address or {}),
+        shipping_method=order.shipping_method,
+        carrier=order.carrier,
+        tracking_number=order.tracking_number,
+        expected_delivery=order.expected_delivery,
+        created_at=order.created_at,
+        paid_at=order.paid_at,
+        shipped_at=order.shipped_at,
+        delivered_at=order.delivered_at,
+        cancelled_at=order.cancelled_at,
+        lines=[
+            OrderLineView(
+                id=line.id,
+                variant_id=line.variant_id,
+                product_handle=line.product_handle,
+                sku=line.sku,
+                name=line.name,
+                options=dict(line.options or {}),
+                quantity=line.quantity,
+                unit_price_cents=line.unit_price_cents,
+                line_total_cents=line.line_total_cents,
+                discount_label=line.discount_label,
+                returned_quantity=line.returned_quantity,
+            )
+            for line in order.lines
+        ],
+        timeline=timeline,
+    )
+
+
+async def load(session: AsyncSession, number: str, *, lock: bool = False) -> Order:
+    query = (
+        select(Order)
+        .where(Order.number == number.strip().upper())
+        .options(selectinload(Order.lines))
+        .execution_options(populate_existing=True)
+    )
+    if lock:
+        query = query.with_for_update(of=Order)
+    order = await session.scalar(query)
+    if order is None:
+        raise NotFound(f"no order {number}")
+    return order
+
+
+def _mine(owner: str, user_id: int | None):  # type: ignore[no-untyped-def]
+    return Order.user_id == user_id if user_id is not None else Order.owner_key == owner
+
+
+async def shopper_order(session: AsyncSession, number: str, *, owner: str, user_id: int | None) -> OrderView:
+    """A shopper's own order; another shopper's is "not found", never "forbidden"."""
+    order = await load(session, number)
+    mine = order.user_id == user_id if user_id is not None else order.owner_key == owner
+    if not mine:
+        raise NotFound(f"no order {number}")
+    return await view_of(session, order, with_timeline=True)
+
+
+async def _page(session: AsyncSession, where: list[Any], *, offset: int, limit: int) -> OrderPage:
+    items = func.coalesce(
+        select(func.sum(OrderLine.quantity))
+        .where(OrderLine.order_id == Order.id)
+        .correlate(Order)
+        .scalar_subquery(),
+        0,
+    )
+    rows = await session.execute(
+        select(Order, items.label("items"))
+        .where(*where)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .offset(max(offset, 0))
+        .limit(min(max(limit, 1), 100))
+    )
+    total = await session.scalar(select(func.count(Order.id)).where(*where))
+    return OrderPage(items=[_summary(r.Order, int(r.items)) for r in rows], total=int(total or 0))
+
+
+async def shopper_orders(
+    session: AsyncSession, *, owner: str, user_id: int | None, offset: int = 0, limit: int = 20
+) -> OrderPage:
+    """A shopper's orders, newest first (orders never paid and cancelled are left out)."""
+    abandoned = and_(Order.status == OrderStatus.cancelled.value, Order.paid_at.is_(None))
+    return await _page(session, [_mine(owner, user_id), not_(abandoned)], offset=offset, limit=limit)
+
+
+async def staff_orders(
+    session: AsyncSession, *, status: str | None = None, q: str = "", offset: int = 0, limit: int = 50
+) -> OrderPage:
+    where: list[Any] = []
+    if status:
+        where.append(Order.status == status)
+    if q.strip():
+        term = q.strip().lower()
+        where.append(or_(Order.number == term.upper(), func.lower(Order.email) == term))
+    return await _page(session, where, offset=offset, limit=limit)
+
+
+async def staff_order(session: AsyncSession, number: str) -> OrderView:
+    return await view_of(session, await load(session, number), with_timeline=True)
+
+
+# ---- for other domains (support bot, agent console) ------------------------------------------------------
+
+
+async def recent_orders(session: AsyncSession, user_id: int, *, limit: int = 5) -> list[OrderView]:
+    """A user's latest orders, newest first, with lines (the bot answers "where is my order" from them)."""
+    orders = await session.scalars(
+        select(Order)
+        .where(Order.user_id == user_id)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(min(max(limit, 1), 50))
+        .options(selectinload(Order.lines))
+    )
+    return [await view_of(session, order, with_timeline=False) for order in orders]
+
+
+async def find_order(session: AsyncSession, number: str, email: str) -> OrderView | None:
+    """An order by its number and the email it was placed with (both must match; case does not matter)."""
+    order = await session.scalar(
+        select(Order)
+        .where(Order.number == number.strip().upper(), func.lower(Order.email) == email.strip().lower())
+        .options(selectinload(Order.lines))
+    )
+    return await view_of(session, order, with_timeline=False) if order is not None else None

@@ -1,0 +1,160 @@
+"""Payment doors: pay a checkout (idempotent), finish 3-D Secure, saved cards, and Stripe's webhook."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.payments import customers, idempotency, paying, webhooks
+from commerce.payments.idempotency import Answer
+from commerce.payments.providers.base import PaymentProvider, SavedMethod
+from commerce.payments.settlement import PayOutcome
+from engage.auth.guards import identity_of, public, shopper, signed_in
+from engage.http.problems import domain_problem
+from engage.platform.errors import Conflict, DomainError, InvalidInput
+
+
+class PayRequest(msgspec.Struct, forbid_unknown_fields=True):
+    # Stripe: a PaymentMethod id made by Stripe.js (pm_...). Test provider: "card:4242424242424242".
+    payment_method: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    save_payment_method: bool = False
+    # The total the shopper saw; a different server total answers 409 price_changed instead of charging.
+    expected_total_cents: int | None = None
+
+
+class Authentication(msgspec.Struct, forbid_unknown_fields=True):
+    success: bool
+
+
+class WebhookAnswer(msgspec.Struct):
+    result: str
+
+
+def _provider(state: State) -> PaymentProvider:
+    return state.runtime.services["payments"]
+
+
+def _payer(request: Request[Any, Any, Any]) -> paying.Payer:
+    ident = identity_of(request)
+    return paying.Payer(owner=ident.owner_key, user_id=ident.user_id, email=ident.email, name=ident.name)
+
+
+class PaymentController(Controller):
+    path = "/api/checkout/{checkout_id:str}"
+    tags = ["payments"]
+    guards = [shopper]
+
+    @post("/pay", status_code=200)
+    async def pay(
+        self,
+        request: Request,
+        state: State,
+        db_session: AsyncSession,
+        checkout_id: str,
+        data: PayRequest,
+        idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key")] = None,
+    ) -> Response[Any]:
+        """Pay the checkout. Send an `Idempotency-Key` (one per pay button press): a repeat with it answers
+        the same. `status`: paid, requires_action (3-D Secure: use `client_secret`, then POST .../confirm),
+        processing, or failed (the stock was given back; pay again with another card)."""
+        if not idempotency_key:
+            raise InvalidInput("send an Idempotency-Key header", field="Idempotency-Key")
+        runtime = state.runtime
+        payer = _payer(request)
+
+        async def handler() -> Answer:
+            outcome = await paying.pay(
+                db_session,
+                checkout_id,
+                payer,
+                payment_method=data.payment_method,
+                save_method=data.save_payment_method,
+                expected_total_cents=data.expected_total_cents,
+                policy=runtime.services["shop_policy"],
+                provider=_provider(state),
+                promotions=runtime.services.get("promotions", []),
+            )
+            return Answer(200, msgspec.to_builtins(outcome))
+
+        def error_answer(exc: DomainError) -> Answer:
+            problem = domain_problem(exc).to_response(request)
+            return Answer(problem.status_code, problem.content)
+
+        answer = await idempotency.run_once(
+            db_session,
+            scope=f"{payer.owner}|pay:{checkout_id}"[:120],
+            key=idempotency_key,
+            body=await request.body(),
+            handler=handler,
+            error_answer=error_answer,
+        )
+        return Response(
+            answer.body,
+            status_code=answer.status_code,
+            media_type="application/problem+json" if answer.status_code >= 400 else "application/json",
+            headers={"Idempotent-Replayed": "true"} if answer.replayed else None,
+        )
+
+    @post("/confirm", status_code=200)
+    async def confirm(
+        self, request: Request, state: State, db_session: AsyncSession, checkout_id: str
+    ) -> PayOutcome:
+        """After the 3-D Secure step: the payment's state as the provider has it now."""
+        return await paying.confirm(db_session, checkout_id, _payer(request), provider=_provider(state))
+
+    @post("/authenticate", status_code=200)
+    async def authenticate(
+        self, request: Request, state: State, db_session: AsyncSession, checkout_id: str, data: Authentication
+    ) -> PayOutcome:
+        """The test provider's simulated 3-D Secure challenge (Stripe's is done by Stripe.js)."""
+        provider = _provider(state)
+        if provider.name != "test":
+            raise Conflict(
+                "3-D Secure is completed with the card issuer through Stripe.js", code="use_stripe_js"
+            )
+        payer = _payer(request)
+        intent_id = await paying.live_intent(db_session, checkout_id, payer.owner)
+        await db_session.commit()
+        await provider.authenticate(intent_id, success=data.success)  # type: ignore[attr-defined]
+        return await paying.confirm(db_session, checkout_id, payer, provider=provider)
+
+
+class SavedMethodsController(Controller):
+    path = "/api/payments"
+    tags = ["payments"]
+
+    @get("/methods", guards=[signed_in])
+    async def methods(self, request: Request, state: State, db_session: AsyncSession) -> list[SavedMethod]:
+        """Cards saved with the provider for the signed-in shopper (pay with their `id`)."""
+        user_id = identity_of(request).user_id
+        assert user_id is not None
+        return await customers.saved_methods(db_session, _provider(state), user_id)
+
+    @get("/config", guards=[public])
+    async def config(self, state: State) -> dict[str, str]:
+        """Which provider the checkout page talks to."""
+        settings = state.runtime.settings
+        return {"provider": _provider(state).name, "currency": settings.currency}
+
+
+class WebhookController(Controller):
+    path = "/api/webhooks"
+    tags = ["payments"]
+
+    @post("/stripe", guards=[public], status_code=200)
+    async def stripe(self, request: Request, state: State, db_session: AsyncSession) -> WebhookAnswer:
+        """Stripe events: the signature is checked on the raw body (forged or older than 5 minutes: 400)."""
+        provider = _provider(state)
+        if provider.name != "stripe":
+            raise Conflict(
+                "the Stripe webhook is off: ENGAGE_PAYMENT_PROVIDER is not stripe", code="not_stripe"
+            )
+        result = await webhooks.handle(
+            db_session, provider, await request.body(), request.headers.get("stripe-signature", "")
+        )
+        return WebhookAnswer(result=result)

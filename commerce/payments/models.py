@@ -1,0 +1,97 @@
+"""Payment attempts, refunds, processed webhook events, idempotent requests, saved provider customers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engage.platform.clock import utcnow
+from engage.platform.db import Base, BigId, IdMixin, TimestampMixin
+
+
+class PaymentStatus(StrEnum):
+    creating = "creating"  # recorded before the provider is called (the recovery point)
+    requires_action = "requires_action"  # 3-D Secure: the shopper must authenticate
+    processing = "processing"
+    succeeded = "succeeded"
+    failed = "failed"
+    canceled = "canceled"
+
+
+FINAL_PAYMENT_STATUSES = frozenset({PaymentStatus.succeeded, PaymentStatus.failed, PaymentStatus.canceled})
+
+
+class Payment(IdMixin, TimestampMixin, Base):
+    """One attempt to pay an order. A new attempt (after a decline) gets a new idempotency key."""
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("order_id", "attempt"),)
+
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int]
+    provider: Mapped[str] = mapped_column(String(16))
+    # Sent to the provider with every call of this attempt, so a retried call never charges twice.
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    intent_id: Mapped[str | None] = mapped_column(String(100), unique=True, default=None)
+    status: Mapped[str] = mapped_column(String(20), default=PaymentStatus.creating.value)
+    amount_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    client_secret: Mapped[str | None] = mapped_column(String(200), default=None)
+    error: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Refund(IdMixin, Base):
+    __tablename__ = "refunds"
+
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    payment_id: Mapped[int] = mapped_column(BigId, ForeignKey("payments.id", ondelete="CASCADE"))
+    amount_cents: Mapped[int]
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    provider_refund_id: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | succeeded | failed
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    restock: Mapped[bool] = mapped_column(default=False)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # [{"line_id", "quantity"}]
+    actor: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookEvent(Base):
+    """A provider event processed once: inserted in the same transaction as its effect."""
+
+    __tablename__ = "webhook_events"
+
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    type: Mapped[str] = mapped_column(String(80))
+    # the payment it was about (Stripe: the PaymentIntent id), for audits
+    object_id: Mapped[str | None] = mapped_column(String(100), index=True, default=None)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdempotentRequest(Base):
+    """The first answer to a request sent with an `Idempotency-Key`, replayed for every repeat."""
+
+    __tablename__ = "idempotent_requests"
+
+    scope: Mapped[str] = mapped_column(String(120), primary_key=True)  # who and what: "guest:x|pay:chk"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # of the request body: a different body is refused
+    status_code: Mapped[int | None] = mapped_column(default=None)  # None while the first request runs
+    body: Mapped[Any | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PaymentCustomer(TimestampMixin, Base):
+    """A signed-in shopper's customer at the provider (saved cards live there, never here)."""
+
+    __tablename__ = "payment_customers"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(100))

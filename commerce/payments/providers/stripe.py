@@ -1,0 +1,179 @@
+"""Stripe through the official SDK (async HTTP). PaymentIntents with the method attached at creation, then
+confirmed; every call of one attempt carries that attempt's idempotency key."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import stripe
+
+from commerce.payments.providers.base import (
+    Intent,
+    InvalidSignature,
+    PaymentDeclined,
+    ProviderRefund,
+    SavedMethod,
+    WebhookNotice,
+)
+from engage.platform.errors import NotFound, Unavailable
+
+# Stripe's default signature tolerance: a signed payload older than this is refused as a replay.
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+def _status(pi: Any) -> str:
+    status = pi.status
+    if status == "requires_payment_method":
+        # A new intent without a method never reaches us; here it means the last attempt failed.
+        return "failed"
+    if status in ("requires_capture",):
+        return "processing"
+    return status
+
+
+def _error(pi: Any) -> str:
+    err = getattr(pi, "last_payment_error", None)
+    if not err:
+        return ""
+    message = err.get("message") if isinstance(err, dict) else getattr(err, "message", None)
+    return str(message or "the payment failed")
+
+
+def _intent(pi: Any) -> Intent:
+    metadata = getattr(pi, "metadata", None)
+    return Intent(
+        id=pi.id,
+        status=_status(pi),
+        amount_cents=int(pi.amount),
+        currency=str(pi.currency),
+        client_secret=pi.client_secret if pi.status == "requires_action" else None,
+        error=_error(pi),
+        metadata={str(k): str(v) for k, v in metadata.to_dict().items()} if metadata else {},
+    )
+
+
+class StripeProvider:
+    name = "stripe"
+
+    def __init__(self, *, api_key: str, webhook_secret: str, api_base: str | None = None) -> None:
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": api_base} if api_base else None,
+            http_client=stripe.HTTPXClient(timeout=20),
+            max_network_retries=2,  # safe: every POST carries a stable idempotency key
+        )
+        self._webhook_secret = webhook_secret
+
+    async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+            raise Unavailable(f"the payment provider did not answer: {exc.user_message or exc}") from None
+
+    async def create_intent(
+        self,
+        *,
+        amount_cents: int,
+        currency: str,
+        payment_method: str,
+        customer: str | None,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> Intent:
+        params: dict[str, Any] = {
+            "amount": amount_cents,
+            "currency": currency,
+            "payment_method": payment_method,
+            "payment_method_types": ["card"],
+            "metadata": metadata,
+        }
+        if customer:
+            params["customer"] = customer
+        try:
+            pi = await self._call(
+                self._client.v1.payment_intents.create_async,
+                params,
+                options={"idempotency_key": f"{idempotency_key}:create"},
+            )
+        except stripe.InvalidRequestError as exc:
+            raise PaymentDeclined(exc.user_message or "this payment method cannot be used") from None
+        if pi.status == "requires_confirmation":
+            try:
+                pi = await self._call(
+                    self._client.v1.payment_intents.confirm_async,
+                    pi.id,
+                    options={"idempotency_key": f"{idempotency_key}:confirm"},
+                )
+            except stripe.CardError:
+                pass  # a decline: the intent itself says why
+            pi = await self._call(self._client.v1.payment_intents.retrieve_async, pi.id)
+        return _intent(pi)
+
+    async def retrieve(self, intent_id: str) -> Intent:
+        try:
+            return _intent(await self._call(self._client.v1.payment_intents.retrieve_async, intent_id))
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:
+                raise NotFound(f"Stripe has no payment {intent_id}") from None
+            raise
+
+    async def cancel(self, intent_id: str) -> Intent:
+        try:
+            return _intent(await self._call(self._client.v1.payment_intents.cancel_async, intent_id))
+        except stripe.InvalidRequestError:
+            return await self.retrieve(intent_id)  # already final: its status says what happened
+
+    async def refund(self, intent_id: str, *, amount_cents: int, idempotency_key: str) -> ProviderRefund:
+        refund = await self._call(
+            self._client.v1.refunds.create_async,
+            {"payment_intent": intent_id, "amount": amount_cents},
+            options={"idempotency_key": idempotency_key},
+        )
+        return ProviderRefund(id=refund.id, status=refund.status, amount_cents=int(refund.amount))
+
+    async def create_customer(self, *, email: str, name: str, user_id: int) -> str | None:
+        customer = await self._call(
+            self._client.v1.customers.create_async,
+            {"email": email, "name": name or email, "metadata": {"engage_user_id": str(user_id)}},
+            options={"idempotency_key": f"customer:{user_id}"},
+        )
+        return customer.id
+
+    async def save_method(self, customer: str, payment_method: str) -> None:
+        try:
+            await self._call(
+                self._client.v1.payment_methods.attach_async, payment_method, {"customer": customer}
+            )
+        except stripe.CardError as exc:
+            raise PaymentDeclined(exc.user_message or "the card was declined") from None
+
+    async def saved_methods(self, customer: str) -> list[SavedMethod]:
+        listing = await self._call(
+            self._client.v1.payment_methods.list_async, {"customer": customer, "type": "card"}
+        )
+        return [
+            SavedMethod(m.id, m.card.brand, m.card.last4, int(m.card.exp_month), int(m.card.exp_year))
+            for m in listing.data
+        ]
+
+    def verify_webhook(self, payload: bytes, signature: str) -> WebhookNotice:
+        if not self._webhook_secret:
+            raise InvalidSignature("webhooks are not configured (ENGAGE_STRIPE_WEBHOOK_SECRET)")
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload.decode("utf-8"), signature, self._webhook_secret, WEBHOOK_TOLERANCE_SECONDS
+            )
+            event = json.loads(payload)
+        except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as exc:
+            raise InvalidSignature(f"invalid Stripe-Signature: {exc}") from None
+        if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+            raise InvalidSignature("not a Stripe event")
+        obj = (event.get("data") or {}).get("object") or {}
+        intent_id = None
+        if isinstance(obj, dict):
+            if obj.get("object") == "payment_intent":
+                intent_id = obj.get("id")
+            elif isinstance(obj.get("payment_intent"), str):
+                intent_id = obj["payment_intent"]
+        return WebhookNotice(event_id=event["id"], type=str(event.get("type", "")), intent_id=intent_id)

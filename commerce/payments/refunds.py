@@ -1,0 +1,279 @@
+"""Refunds and cancellations through the provider, never more than was paid.
+
+The amount is claimed on the order (`refunded_cents`, row locked) before the provider is called, so two
+staff refunding at once cannot together exceed the total; a provider failure gives the claim back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from commerce import inventory
+from commerce.checkout.checkouts import LIVE_PAYMENT, own_source
+from commerce.checkout.models import Checkout, CheckoutStatus
+from commerce.orders import states
+from commerce.orders.models import Order, OrderStatus
+from commerce.orders.views import OrderView, load, view_of
+from commerce.payments.models import Payment, PaymentStatus, Refund
+from commerce.payments.providers.base import PaymentProvider
+from engage.platform.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
+
+
+@dataclass(frozen=True, slots=True)
+class LineReturn:
+    line_id: int
+    quantity: int
+
+
+async def _paid_payment(session: AsyncSession, order: Order) -> Payment:
+    payment = await session.scalar(
+        select(Payment).where(Payment.order_id == order.id, Payment.status == PaymentStatus.succeeded.value)
+    )
+    if payment is None or payment.intent_id is None:
+        raise Conflict("this order has no payment to refund", code="not_paid")
+    return payment
+
+
+def _amount_for_lines(order: Order, returns: Sequence[LineReturn]) -> int:
+    by_id = {line.id: line for line in order.lines}
+    amount = 0
+    for item in returns:
+        line = by_id.get(item.line_id)
+        if line is None:
+            raise InvalidInput(f"order {order.number} has no line {item.line_id}", field="lines")
+        if not 0 < item.quantity <= line.quantity - line.returned_quantity:
+            raise InvalidInput(
+                f"line {item.line_id}: {line.quantity - line.returned_quantity} can still be returned",
+                field="lines",
+            )
+        # the price actually paid per unit (promotions included), rounded down
+        amount += line.line_total_cents * item.quantity // line.quantity
+    return amount
+
+
+async def refund(
+    session: AsyncSession,
+    number: str,
+    *,
+    actor: str,
+    provider: PaymentProvider,
+    amount_cents: int | None = None,
+    lines: Sequence[LineReturn] = (),
+    restock: bool = False,
+    reason: str = "",
+    cancel: bool = False,
+) -> OrderView:
+    """Refund all (no amount, no lines), an amount, or lines (their paid price); `restock` puts the lines'
+    units back in stock (all lines for a full refund). `cancel` ends the order as cancelled."""
+    order = await load(session, number, lock=True)
+    if not states.refundable(order):
+        raise Conflict(f"an order that is {order.status} cannot be refunded", code="not_refundable")
+    payment = await _paid_payment(session, order)
+    remaining = order.total_cents - order.refunded_cents
+    if amount_cents is None and not lines:  # everything that is left
+        amount = remaining
+        lines = [
+            LineReturn(line.id, line.quantity - line.returned_quantity)
+            for line in order.lines
+            if line.quantity > line.returned_quantity
+        ]
+    else:
+        paid_for_lines = _amount_for_lines(order, lines) if lines else 0
+        amount = amount_cents if amount_cents is not None else paid_for_lines
+    if restock and not lines:
+        raise InvalidInput("say which lines come back to restock them", field="lines")
+    if amount <= 0:
+        raise InvalidInput(
+            "nothing left to refund" if remaining <= 0 else "refund a positive amount", field="amount_cents"
+        )
+    if amount > remaining:
+        raise Conflict(
+            f"at most {remaining} can still be refunded on this order",
+            code="over_refund",
+            refundable_cents=remaining,
+        )
+    if cancel and not states.can(order, OrderStatus.cancelled):
+        raise Conflict(
+            f"an order that is {order.status} cannot be cancelled; refund it instead", code="not_cancellable"
+        )
+
+    count = await session.scalar(select(func.count(Refund.id)).where(Refund.order_id == order.id))
+    record = Refund(
+        order_id=order.id,
+        payment_id=payment.id,
+        amount_cents=amount,
+        idempotency_key=f"refund-{order.number}-{int(count or 0) + 1}",
+        reason=reason[:300],
+        restock=restock,
+        lines=[{"line_id": r.line_id, "quantity": r.quantity} for r in lines],
+        actor=actor,
+    )
+    session.add(record)
+    # Claimed now, under the order's lock: a concurrent refund sees both the money and the units.
+    order.refunded_cents += amount
+    by_id = {line.id: line for line in order.lines}
+    for item in lines:
+        by_id[item.line_id].returned_quantity += item.quantity
+    await session.commit()
+    intent_id, key, refund_id = payment.intent_id, record.idempotency_key, record.id
+    assert intent_id is not None
+
+    try:
+        result = await provider.refund(intent_id, amount_cents=amount, idempotency_key=key)
+    except DomainError as exc:
+        await _give_back_claim(session, refund_id, str(exc.message))
+        if isinstance(exc, Unavailable):
+            raise
+        raise Conflict(
+            f"the payment provider refused the refund: {exc.message}", code="refund_failed"
+        ) from None
+
+    order = await load(session, number, lock=True)
+    record = await session.get(Refund, refund_id, with_for_update=True)
+    assert record is not None
+    record.status = "succeeded" if result.status in ("succeeded", "pending") else result.status
+    record.provider_refund_id = result.id
+    by_id = {line.id: line for line in order.lines}
+    for item in lines:
+        line = by_id[item.line_id]
+        if restock and line.variant_id is not None:
+            await inventory.return_to_stock(
+                session, line.variant_id, item.quantity, reference=f"order:{order.number}", note="refund"
+            )
+    states.note(
+        session,
+        order,
+        "refund",
+        actor=actor,
+        text=f"refunded {amount} {order.currency.upper()}"
+        + (" and restocked" if restock else "")
+        + (f": {reason}" if reason else ""),
+        data={"amount_cents": amount, "refund_id": result.id, "lines": record.lines},
+    )
+    if cancel:
+        states.transition(
+            session, order, OrderStatus.cancelled, actor=actor, note=reason or "cancelled and refunded"
+        )
+    elif order.refunded_cents >= order.total_cents:
+        states.transition(session, order, OrderStatus.refunded, actor=actor, note=reason)
+    else:
+        states.transition(session, order, OrderStatus.partially_refunded, actor=actor, note=reason)
+    await session.commit()
+    return await view_of(session, order, with_timeline=True)
+
+
+async def _give_back_claim(session: AsyncSession, refund_id: int, why: str) -> None:
+    await session.rollback()
+    record = await session.get(Refund, refund_id, with_for_update=True)
+    assert record is not None
+    order = await session.scalar(
+        select(Order)
+        .where(Order.id == record.order_id)
+        .options(selectinload(Order.lines))
+        .with_for_update(of=Order)
+    )
+    assert order is not None
+    order.refunded_cents -= record.amount_cents
+    by_id = {line.id: line for line in order.lines}
+    for item in record.lines:
+        by_id[item["line_id"]].returned_quantity -= item["quantity"]
+    record.status = "failed"
+    record.reason = f"{record.reason} (failed: {why})"[:300]
+    await session.commit()
+
+
+async def cancel(
+    session: AsyncSession, number: str, *, actor: str, provider: PaymentProvider, reason: str = ""
+) -> OrderView:
+    """Cancel an order: unpaid ones stop their payment and give their stock back; paid, unshipped ones are
+    refunded in full and restocked."""
+    order = await load(session, number, lock=True)
+    if order.status in (OrderStatus.paid.value, OrderStatus.fulfilled.value):
+        await session.rollback()
+        return await refund(
+            session, number, actor=actor, provider=provider, restock=True, reason=reason, cancel=True
+        )
+    if order.status != OrderStatus.pending_payment.value:
+        raise Conflict(f"an order that is {order.status} cannot be cancelled", code="not_cancellable")
+    live = (
+        await session.scalars(
+            select(Payment).where(Payment.order_id == order.id, Payment.status.in_(LIVE_PAYMENT))
+        )
+    ).all()
+    await session.commit()
+    for payment in live:  # stop them at the provider first, so none can succeed after the cancellation
+        if payment.intent_id:
+            intent = await provider.cancel(payment.intent_id)
+            if intent.status == "succeeded":
+                raise Conflict(
+                    "the payment has just gone through; refund the order instead", code="already_paid"
+                )
+    order = await load(session, number, lock=True)
+    if order.status != OrderStatus.pending_payment.value:
+        raise Conflict(f"the order became {order.status} meanwhile", code="not_cancellable")
+    for payment in live:
+        row = await session.get(Payment, payment.id, with_for_update=True)
+        if row is not None and row.status in LIVE_PAYMENT:
+            row.status = PaymentStatus.canceled.value
+    await end_checkout(session, order.checkout_id, CheckoutStatus.expired, reason="order_cancelled")
+    states.transition(
+        session, order, OrderStatus.cancelled, actor=actor, note=reason or "cancelled before payment"
+    )
+    await session.commit()
+    return await view_of(session, order, with_timeline=True)
+
+
+async def end_checkout(
+    session: AsyncSession, checkout_id: str, status: CheckoutStatus, *, reason: str
+) -> None:
+    """Close a checkout and give back the stock it holds for itself. Does not commit."""
+    checkout = await session.get(Checkout, checkout_id, with_for_update=True)
+    if checkout is None:
+        return
+    for hold in await inventory.holds_from(session, own_source(checkout_id)):
+        if hold.status == inventory.ReservationStatus.active.value:
+            await inventory.release(session, hold.id, reason=reason)
+    if checkout.status == CheckoutStatus.open.value:
+        checkout.status = status.value
+
+
+async def refund_unfulfillable(session: AsyncSession, payment_id: int, *, provider: PaymentProvider) -> None:
+    """Money that arrived for an order that could not be fulfilled goes straight back."""
+    payment = await session.get(Payment, payment_id)
+    if payment is None or payment.intent_id is None:
+        raise NotFound(f"payment {payment_id}")
+    order = await session.get(Order, payment.order_id, with_for_update=True)
+    assert order is not None
+    already = await session.scalar(select(Refund.id).where(Refund.payment_id == payment.id))
+    if already is not None:
+        await session.commit()
+        return
+    record = Refund(
+        order_id=order.id,
+        payment_id=payment.id,
+        amount_cents=payment.amount_cents,
+        idempotency_key=f"refund-{order.number}-unfulfillable-{payment.attempt}",
+        reason="paid for an order that could not be fulfilled",
+        actor="system",
+    )
+    session.add(record)
+    await session.commit()
+    result = await provider.refund(
+        payment.intent_id, amount_cents=payment.amount_cents, idempotency_key=record.idempotency_key
+    )
+    order = await session.get(Order, payment.order_id, with_for_update=True, populate_existing=True)
+    assert order is not None
+    record.status, record.provider_refund_id = "succeeded", result.id
+    order.refunded_cents += payment.amount_cents
+    states.note(
+        session, order, "refund", actor="system", text=f"refunded {payment.amount_cents}: {record.reason}"
+    )
+    await session.commit()
+
+
+__all__ = ["LineReturn", "cancel", "end_checkout", "refund", "refund_unfulfillable"]

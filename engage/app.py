@@ -1,0 +1,212 @@
+"""The app factory: assembles doors, plugins and middleware around one Runtime. Nothing else lives here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import swagger_ui_bundle
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from litestar.config.cors import CORSConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.logging import LoggingMiddlewareConfig
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
+from litestar.static_files import create_static_files_router
+from litestar.stores.registry import StoreRegistry
+from litestar.template.config import TemplateConfig
+
+import web
+from bots import lifecycle as bots_lifecycle
+from bots.search.http import SearchController
+from bots.search.pages import search_pages
+from bots.support.http import bot_routes
+from commerce.cart.http import CartController
+from commerce.catalog.http import CatalogAdminController, CatalogController
+from commerce.catalog.pages import catalog_pages
+from commerce.checkout.http import CheckoutController
+from commerce.checkout.pages import checkout_pages
+from commerce.orders.http import OrderController, StaffOrderController
+from commerce.orders.pages import order_pages
+from commerce.payments.http import PaymentController, SavedMethodsController, WebhookController
+from engage.announcements.http import AnnouncementController
+from engage.auth.guards import identity_of, public
+from engage.auth.http import AuthController
+from engage.auth.middleware import EngageAuthMiddleware
+from engage.auth.pages import auth_pages
+from engage.auth.sessions import session_config
+from engage.chat.http import chat_routes
+from engage.chat.pages import chat_pages
+from engage.config import Settings, get_settings
+from engage.flash_sales.http import FlashSaleController, MarketingFlashSaleController
+from engage.flash_sales.pages import marketing_pages
+from engage.http.csrf import SessionCSRFMiddleware
+from engage.http.problems import exception_handlers, problem_details_plugin
+from engage.http.rate_limit import CountingRateLimitMiddleware
+from engage.http.request_id import RequestIdMiddleware
+from engage.http.security import SecurityHeadersMiddleware
+from engage.platform import heap
+from engage.platform.logs import structlog_config
+from engage.platform.runtime import Runtime
+from engage.realtime.ws import SocketSendMiddleware, realtime_socket
+from engage.system.http import LocalSwaggerPlugin, SystemController
+from engage.wiring import build
+
+_UNTHROTTLED = ["^/health$", "^/ready$", "^/metrics$", "^/static/", "^/schema"]
+
+
+class MetricsController(PrometheusController):
+    guards = [public]
+    include_in_schema = False
+
+
+def _rate_limit_identifier(request: Any) -> str:
+    ident = identity_of(request)
+    if ident.user_id is not None:
+        return f"user:{ident.user_id}"
+    return f"ip:{request.client.host if request.client else 'unknown'}"
+
+
+def _middleware(settings: Settings) -> list[Any]:
+    limit = settings.rate_limit_api
+    rate_limit = RateLimitConfig(
+        rate_limit=(limit.unit, limit.count),
+        exclude=_UNTHROTTLED,
+        identifier_for_request=_rate_limit_identifier,
+        middleware_class=CountingRateLimitMiddleware,
+    )
+    csrf = CSRFConfig(
+        secret=settings.secret(),
+        cookie_name="engage_csrf",
+        header_name="x-csrftoken",
+        cookie_secure=settings.cookie_secure,
+        cookie_samesite="lax",
+        exclude=["^/api/webhooks/"],
+    )
+    middleware: list[Any] = [
+        SocketSendMiddleware,  # first: /ws frames go straight to the server
+        RequestIdMiddleware,
+        DefineMiddleware(SecurityHeadersMiddleware, hsts=settings.behind_tls),
+        PrometheusConfig(
+            app_name="engage", prefix="engage", group_path=True, exclude=_UNTHROTTLED
+        ).middleware,
+        session_config(secure=settings.cookie_secure, max_age=settings.session_max_age).middleware,
+        DefineMiddleware(EngageAuthMiddleware, exclude=_UNTHROTTLED),
+    ]
+    if limit.count > 0:
+        middleware.append(rate_limit.middleware)
+    middleware.append(DefineMiddleware(SessionCSRFMiddleware, config=csrf))
+    return middleware
+
+
+def _logging(settings: Settings) -> StructlogPlugin:
+    return StructlogPlugin(
+        StructlogConfig(
+            structlog_logging_config=structlog_config(level=settings.log_level, as_json=settings.log_json),
+            middleware_logging_config=LoggingMiddlewareConfig(
+                request_log_fields=["path", "method", "query", "path_params"],
+                response_log_fields=["status_code"],
+                exclude=_UNTHROTTLED,
+            ),
+            enable_middleware_logging=settings.access_log,
+        )
+    )
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
+    settings = settings or get_settings()
+    runtime = runtime or build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await runtime.start(with_channels=False)  # the Channels plugin starts and stops the backend
+        # once the app and the embedding model are loaded, keep them out of the GC's full scans
+        settle = asyncio.create_task(
+            heap.freeze_after_start(lambda: getattr(runtime.services.get("embedder"), "ready", True))
+        )
+        try:
+            yield
+        finally:
+            settle.cancel()
+            await runtime.stop(with_channels=False)
+
+    channels: ChannelsPlugin = runtime.services["channels_plugin"]  # the real-time hub's (engage.wiring)
+
+    return Litestar(
+        route_handlers=[
+            SystemController,
+            MetricsController,
+            AuthController,
+            *auth_pages,
+            SearchController,
+            *search_pages,
+            *bot_routes,
+            realtime_socket,
+            AnnouncementController,
+            FlashSaleController,
+            MarketingFlashSaleController,
+            *marketing_pages,
+            *chat_routes,
+            *chat_pages,
+            CatalogController,
+            CatalogAdminController,
+            CartController,
+            CheckoutController,
+            PaymentController,
+            SavedMethodsController,
+            WebhookController,
+            OrderController,
+            StaffOrderController,
+            *catalog_pages,
+            *checkout_pages,
+            *order_pages,
+            create_static_files_router("/static", directories=[web.STATIC], guards=[public], name="static"),
+            create_static_files_router(
+                "/static/vendor/swagger",
+                directories=[swagger_ui_bundle.swagger_ui_path],
+                guards=[public],
+                name="swagger-static",
+                include_in_schema=False,
+            ),
+        ],
+        lifespan=[lifespan],
+        on_startup=[bots_lifecycle.on_startup],
+        on_shutdown=[bots_lifecycle.on_shutdown],
+        state=State({"runtime": runtime}),
+        stores=StoreRegistry(stores=runtime.stores),  # type: ignore[arg-type]
+        plugins=[
+            channels,
+            SQLAlchemyPlugin(
+                SQLAlchemyAsyncConfig(
+                    engine_instance=runtime.engine,
+                    session_maker=runtime.sessionmaker,
+                    session_dependency_key="db_session",
+                    create_all=False,
+                )
+            ),
+            _logging(settings),
+            problem_details_plugin(),
+        ],
+        middleware=_middleware(settings),
+        cors_config=CORSConfig(allow_origins=settings.cors_origins, allow_credentials=True)
+        if settings.cors_origins
+        else None,
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        template_config=TemplateConfig(directory=web.TEMPLATES, engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="Engage API",
+            version="1",
+            path="/schema",
+            render_plugins=[LocalSwaggerPlugin()],
+        ),
+        debug=False,
+    )

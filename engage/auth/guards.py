@@ -1,0 +1,74 @@
+"""Who may use a route or a socket frame. Every handler declares one of these (a test checks it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from engage.auth.identity import ANONYMOUS, Identity
+from engage.auth.models import Role
+from engage.auth.sessions import start_guest
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+
+
+def identity_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
+    user = connection.scope.get("user")
+    return user if isinstance(user, Identity) else ANONYMOUS
+
+
+def _named(access: str, fn: Guard) -> Guard:
+    fn.engage_access = access  # type: ignore[attr-defined]
+    fn.__name__ = f"guard_{access}"
+    return fn
+
+
+def _public(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    return None
+
+
+def _shopper(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Anyone with an identity: a signed-in user, or a guest (a browser session becomes one here)."""
+    ident = identity_of(connection)
+    if ident.user_id is not None or ident.guest_id is not None:
+        return
+    session = connection.scope.get("session")
+    if not isinstance(session, dict) or connection.scope["type"] != "http":
+        raise NotAuthorizedException("a session or a sign-in is required")
+    connection.scope["user"] = Identity(None, None, guest_id=start_guest(session))
+
+
+def _signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if not identity_of(connection).is_authenticated:
+        raise NotAuthorizedException("sign in required")
+
+
+def requires_role(*roles: Role) -> Guard:
+    """Signed in with one of `roles` (admin passes every role check)."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        ident = identity_of(connection)
+        if not ident.is_authenticated:
+            raise NotAuthorizedException("sign in required")
+        if not ident.has_role(*roles):
+            raise PermissionDeniedException(f"requires role {' or '.join(r.value for r in roles)}")
+
+    return _named("+".join(r.value for r in roles), guard)
+
+
+public = _named("public", _public)
+shopper = _named("shopper", _shopper)
+signed_in = _named("signed_in", _signed_in)
+staff = requires_role(Role.agent, Role.marketer)
+agent = requires_role(Role.agent)
+marketer = requires_role(Role.marketer)
+admin = requires_role(Role.admin)
+
+
+def access_of(handler: BaseRouteHandler) -> list[str]:
+    guards = [g for layer in handler.ownership_layers for g in (layer.guards or [])]
+    return [g.engage_access for g in guards if hasattr(g, "engage_access")]

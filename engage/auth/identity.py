@@ -1,0 +1,35 @@
+"""Who is asking: a signed-in user of some role, or a guest known by an anonymous session id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engage.auth.models import STAFF_ROLES, Role
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    user_id: int | None
+    role: Role | None
+    guest_id: str | None = None
+    email: str | None = None
+    name: str = ""
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user_id is not None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role is not None and (self.role in roles or self.role is Role.admin)
+
+    @property
+    def owner_key(self) -> str:
+        """Stable key of a shopper's own resources (cart, chat): the user if signed in, else the guest."""
+        return f"user:{self.user_id}" if self.user_id is not None else f"guest:{self.guest_id}"
+
+
+ANONYMOUS = Identity(user_id=None, role=None)

@@ -1,0 +1,26 @@
+"""Sign-in and sign-up pages (the forms post to the auth API)."""
+
+from __future__ import annotations
+
+from litestar import Request, get
+from litestar.response import Template
+
+from engage.auth.guards import public
+from engage.http.pages import page
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+@get("/login", guards=[public], include_in_schema=False)
+async def login_page(request: Request, next: str | None = None) -> Template:
+    return page(request, "auth/login.html", next=_safe_next(next))
+
+
+@get("/signup", guards=[public], include_in_schema=False)
+async def signup_page(request: Request, next: str | None = None) -> Template:
+    return page(request, "auth/signup.html", next=_safe_next(next))
+
+
+auth_pages = [login_page, signup_page]

@@ -1,0 +1,84 @@
+"""Live chat between shoppers, support agents and the support bot.
+
+Public API for other areas (use these names only; the modules behind them may change):
+
+Bot handoff contract (the bot area builds on it):
+- A conversation starts **bot-owned** (`owner == "bot"`, status `pending`) when the bot area has registered
+  `runtime.services["chat_bot"] = BotProfile(name=...)` (in engage/wiring.py); otherwise it starts in the
+  human queue. `Conversation.owner` is "bot", "queue" (waiting for a human) or "agent".
+- Event `BOT_TURN` ("chat.bot_turn", no channel) is recorded when the shopper posts in a bot-owned
+  conversation: data `{"conversation_id", "message_id", "seq", "text", "owner_key", "user_id"}`. A SINK in
+  workers/registry.py reacts to it (enqueue the bot's reply job). `CONVERSATION_STARTED` likewise
+  (`{"conversation_id", "owner", "owner_key", "user_id"}`) lets the bot greet.
+- `post_as_bot(session, env, conversation_id, text, client_id=..., meta=...)` posts as the bot through the same
+  path agents use (stored, sequenced, published). `meta` may carry `{"articles": [{"title", "url"}],
+  "suggestions": ["..."]}` (≤ 5 each; urls http(s) or site-relative) that the widget shows as links and
+  quick replies. It raises `Conflict(code="not_bot_owned")` once a human has the conversation: the bot then
+  stays quiet. `client_id` makes a retried job idempotent.
+- `set_bot_typing(env, conversation_id, typing)`: the typing indicator for the bot.
+- `hand_off(session, env, conversation_id, by="bot" | "shopper", reason=...)` moves it to the human queue
+  with a reason (agents see the reason and everything the bot said), then dispatches it to an agent.
+- `conversation_transcript(session, conversation_id, after_seq=0)`: the stored items (bot context).
+- `env` is `runtime.services["chat"]` (a `ChatEnv`); a job gets the runtime from `ctx["runtime"]`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engage.chat.channels import (
+    AGENTS,
+    BOT_TURN,
+    CONVERSATION_STARTED,
+    HANDOFF,
+    MESSAGE,
+    RESOLVED,
+    conversation_channel,
+    staff_channel,
+)
+from engage.chat.conversations import adopt_guest_conversations, hand_off
+from engage.chat.env import BotProfile, ChatEnv, ChatLimits
+from engage.chat.indicators import typing
+from engage.chat.messages import post_as_bot
+from engage.chat.models import Author, Conversation, Owner, Status
+from engage.chat.participants import Side
+from engage.chat.timeline import replay_after
+from engage.chat.views import Ack, MessageView
+
+
+async def set_bot_typing(env: ChatEnv, conversation_id: int, is_typing: bool) -> None:
+    profile = env.bot
+    await typing(env, conversation_id, Author.bot, profile.name if profile else "Assistant", is_typing)
+
+
+async def conversation_transcript(
+    session: AsyncSession, conversation_id: int, *, after_seq: int = 0, limit: int = 200
+) -> list[MessageView]:
+    """Stored items of a conversation after `after_seq`, oldest first, as staff see them (notes included)."""
+    items, _ = await replay_after(session, conversation_id, Side.staff, after_seq, limit=limit)
+    return items
+
+
+__all__ = [
+    "AGENTS",
+    "BOT_TURN",
+    "CONVERSATION_STARTED",
+    "HANDOFF",
+    "MESSAGE",
+    "RESOLVED",
+    "Ack",
+    "BotProfile",
+    "ChatEnv",
+    "ChatLimits",
+    "Conversation",
+    "MessageView",
+    "Owner",
+    "Status",
+    "adopt_guest_conversations",
+    "conversation_channel",
+    "conversation_transcript",
+    "hand_off",
+    "post_as_bot",
+    "set_bot_typing",
+    "staff_channel",
+]

@@ -1,0 +1,163 @@
+"""The shopper's live context beside a conversation in the console: who they are, what they are looking at,
+their earlier conversations, and sections other areas contribute (commerce: cart and recent orders).
+
+Sections live in `runtime.services["shopper_context_sections"]` (name -> async (session, owner_key,
+user_id) -> JSON-ready data); an area adds its own there in engage/wiring.py (e.g. "flash_sales").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.catalog.models import Product
+from engage.auth.identity import Identity
+from engage.chat import channels
+from engage.chat.conversations import current_of
+from engage.chat.env import ChatEnv
+from engage.chat.models import Conversation, Rating
+from engage.chat.participants import access_as_staff, shopper_key
+from engage.platform.clock import utcnow
+from engage.platform.errors import InvalidInput, NotFound
+from engage.platform.events import DomainEvent
+from engage.platform.stores import KeyValue
+
+# A product page counts as "being viewed" for half an hour after the page reported it.
+VIEWING_TTL_SECONDS = 30 * 60
+_HANDLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+# A section of the side panel from another area: (session, owner_key, user_id) -> JSON-ready data or None.
+ContextSection = Callable[[AsyncSession, str, int | None], Awaitable[Any]]
+
+
+class Viewing(msgspec.Struct):
+    handle: str
+    name: str
+    url: str
+    since: datetime
+
+
+class Contact(msgspec.Struct):
+    name: str
+    email: str
+    is_guest: bool
+    user_id: int | None
+    conversations: int
+    average_rating: float | None
+
+
+class ShopperContext(msgspec.Struct):
+    conversation_id: int
+    contact: Contact
+    viewing: Viewing | None
+    sections: dict[str, Any]
+
+
+def _viewing_key(owner_key: str) -> str:
+    return f"chat:viewing:{owner_key}"
+
+
+async def report_viewing(
+    session: AsyncSession, env: ChatEnv, store: KeyValue, ident: Identity, handle: str
+) -> Viewing | None:
+    """The storefront says the shopper is on a product page; their agent sees it live."""
+    key = shopper_key(ident)
+    if key is None:
+        return None
+    if not _HANDLE.match(handle):
+        raise InvalidInput("bad product handle", code="bad_handle", field="handle")
+    name = await session.scalar(select(Product.name).where(Product.handle == handle))
+    if name is None:
+        raise NotFound("no such product", code="product_not_found")
+    viewing = Viewing(handle=handle, name=name, url=f"/products/{handle}", since=utcnow())
+    await store.set(_viewing_key(key), msgspec.json.encode(viewing), expires_in=VIEWING_TTL_SECONDS)
+    conversation = await current_of(session, key)
+    await session.commit()
+    if conversation is not None:
+        await env.publisher.publish(
+            [
+                DomainEvent(
+                    channels.CONTEXT,
+                    {"conversation_id": conversation.id, "viewing": msgspec.to_builtins(viewing)},
+                    (channels.staff_channel(conversation.id),),
+                )
+            ]
+        )
+    return viewing
+
+
+async def viewing_of(store: KeyValue, owner_key: str) -> Viewing | None:
+    raw = await store.get(_viewing_key(owner_key))
+    return msgspec.json.decode(raw, type=Viewing) if raw else None
+
+
+async def shopper_context(
+    session: AsyncSession,
+    store: KeyValue,
+    ident: Identity,
+    conversation_id: int,
+    sections: Mapping[str, ContextSection] | None = None,
+) -> ShopperContext:
+    conversation = await access_as_staff(session, ident, conversation_id)
+    count, average = (
+        await session.execute(
+            select(func.count(Conversation.id), func.avg(Rating.score))
+            .select_from(Conversation)
+            .outerjoin(Rating, Rating.conversation_id == Conversation.id)
+            .where(Conversation.owner_key == conversation.owner_key)
+        )
+    ).one()
+    contact = Contact(
+        name=conversation.contact_name,
+        email=conversation.contact_email,
+        is_guest=conversation.user_id is None,
+        user_id=conversation.user_id,
+        conversations=int(count),
+        average_rating=round(float(average), 2) if average is not None else None,
+    )
+    found: dict[str, Any] = {}
+    for name, section in (sections or {}).items():
+        found[name] = await section(session, conversation.owner_key, conversation.user_id)
+    return ShopperContext(
+        conversation_id=conversation.id,
+        contact=contact,
+        viewing=await viewing_of(store, conversation.owner_key),
+        sections=found,
+    )
+
+
+def commerce_sections(currency: str, promotions: Sequence[Any]) -> dict[str, ContextSection]:
+    """The shopper's cart and recent orders, through commerce's public API."""
+    from commerce.cart import current_cart
+    from commerce.orders import recent_orders
+
+    async def cart(session: AsyncSession, owner_key: str, user_id: int | None) -> Any:
+        view = await current_cart(
+            session, owner_key, user_id=user_id, currency=currency, promotions=promotions
+        )
+        return msgspec.to_builtins(view)
+
+    async def orders(session: AsyncSession, owner_key: str, user_id: int | None) -> Any:
+        if user_id is None:
+            return []  # a guest's orders join their account when they sign in
+        return [
+            {
+                "number": order.number,
+                "status": order.status,
+                "total_cents": order.total_cents,
+                "currency": order.currency,
+                "created_at": order.created_at.isoformat(),
+                "carrier": order.carrier,
+                "tracking_number": order.tracking_number,
+                "expected_delivery": order.expected_delivery.isoformat() if order.expected_delivery else None,
+            }
+            for order in await recent_orders(session, user_id, limit=5)
+        ]
+
+    return {"cart": cart, "orders": orders}

@@ -1,0 +1,36 @@
+"""Rendering server pages: every template sees `me` (who is asking) for its header and links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.response import Redirect, Template
+
+from engage.auth.guards import identity_of
+from engage.auth.http import me_of
+from engage.auth.models import Role
+
+
+def page(request: Request[Any, Any, Any], template: str, **context: Any) -> Template:
+    return Template(template_name=template, context={"me": me_of(identity_of(request)), **context})
+
+
+def not_found(request: Request[Any, Any, Any], message: str) -> Template:
+    response = page(request, "shop/not_found.html", message=message)
+    response.status_code = 404
+    return response
+
+
+def staff_page(
+    request: Request[Any, Any, Any], template: str, roles: tuple[Role, ...], **context: Any
+) -> Template | Redirect:
+    """A console page: signed-out visitors go to the sign-in page, other roles get a 403 page."""
+    ident = identity_of(request)
+    if not ident.is_authenticated:
+        return Redirect(f"/login?next={request.url.path}")
+    if not ident.has_role(*roles):
+        response = page(request, "forbidden.html", roles=[r.value for r in roles])
+        response.status_code = 403
+        return response
+    return page(request, template, **context)

@@ -1,0 +1,115 @@
+"""Domain errors become RFC 9457 problem details at the edge; unexpected errors never leak internals."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from engage.platform.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    Unavailable,
+    is_out_of_range,
+    is_overload,
+)
+
+_STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 422,
+    NotAuthenticated: 401,
+    PermissionDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    RateLimited: 429,
+    Unavailable: 503,
+}
+
+
+def status_of(exc: DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]  # type: ignore[index]
+    return 400
+
+
+def domain_problem(exc: DomainError) -> ProblemDetailsException:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    extra: dict[str, Any] = {"code": exc.code, **{k: v for k, v in exc.extra.items() if v is not None}}
+    return ProblemDetailsException(
+        status_code=status_of(exc),
+        title=exc.code.replace("_", " "),
+        detail=exc.message,
+        type_=f"urn:engage:problem:{exc.code}",
+        extra=extra,
+        headers=headers,
+    )
+
+
+def _validation_problem(exc: ValidationException) -> ProblemDetailsException:
+    return ProblemDetailsException(
+        status_code=exc.status_code,
+        title="invalid request",
+        detail=exc.detail,
+        type_="urn:engage:problem:invalid_request",
+        extra={"code": "invalid_request", "errors": exc.extra or []},
+    )
+
+
+log = logging.getLogger("engage.http")
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if is_out_of_range(exc):
+        return ProblemDetailsException(
+            status_code=400,
+            title="invalid request",
+            detail="a number in the request is out of range",
+            type_="urn:engage:problem:invalid_request",
+            extra={"code": "out_of_range"},
+        ).to_response(request)
+    if is_overload(exc):
+        log.warning("overloaded on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return ProblemDetailsException(
+            status_code=503,
+            title="unavailable",
+            detail="the service is busy; retry shortly",
+            type_="urn:engage:problem:unavailable",
+            headers={"Retry-After": "1"},
+        ).to_response(request)
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return ProblemDetailsException(
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        title="internal error",
+        detail="something went wrong on our side; it has been logged",
+        type_="urn:engage:problem:internal",
+    ).to_response(request)
+
+
+def problem_details_plugin() -> ProblemDetailsPlugin:
+    return ProblemDetailsPlugin(
+        ProblemDetailsConfig(
+            enable_for_all_http_exceptions=True,
+            exception_to_problem_detail_map={
+                DomainError: domain_problem,
+                ValidationException: _validation_problem,
+            },
+        )
+    )
+
+
+exception_handlers = {Exception: _unexpected}
+
+__all__ = ["HTTPException", "domain_problem", "exception_handlers", "problem_details_plugin", "status_of"]

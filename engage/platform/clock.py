@@ -1,0 +1,18 @@
+"""Server-authoritative UTC time. Everything that needs "now" asks here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every datetime we store is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def epoch_ms(value: datetime | None = None) -> int:
+    return int((value or utcnow()).timestamp() * 1000)

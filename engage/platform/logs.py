@@ -1,0 +1,40 @@
+"""Structured logs: one JSON object per line (or readable console lines), request id bound per request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar.logging.config import LoggingConfig, StructLoggingConfig, default_structlog_processors
+
+
+def _stdlib_formatter(as_json: bool) -> dict[str, Any]:
+    renderer = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
+    return {
+        "()": structlog.stdlib.ProcessorFormatter,
+        "processors": [structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        "foreign_pre_chain": [
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+        ],
+    }
+
+
+def structlog_config(*, level: str, as_json: bool) -> StructLoggingConfig:
+    return StructLoggingConfig(
+        processors=default_structlog_processors(as_json=as_json),
+        standard_lib_logging_config=LoggingConfig(
+            root={"level": level, "handlers": ["queue_listener"]},
+            formatters={"standard": _stdlib_formatter(as_json)},
+            loggers={
+                "engage": {"level": level, "handlers": ["queue_listener"], "propagate": False},
+                # /ready reads the migration state; Alembic would log that at INFO on every probe
+                "alembic": {"level": "WARNING", "handlers": ["queue_listener"], "propagate": False},
+            },
+            log_exceptions="never",
+        ),
+        log_exceptions="never",  # 4xx are expected; engage.http.problems logs the 500s
+    )

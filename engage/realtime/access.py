@@ -1,0 +1,16 @@
+"""Who may watch the channels the hub itself defines."""
+
+from __future__ import annotations
+
+from engage.auth.identity import Identity
+from engage.realtime.kinds import channel_id
+
+
+async def anyone(identity: Identity, channel: str) -> bool:
+    """Public channels (product stock and prices, flash sales, announcements)."""
+    return True
+
+
+async def owner_only(identity: Identity, channel: str) -> bool:
+    """`user:{id}`: the signed-in user `id` and nobody else (not even staff: it carries private events)."""
+    return identity.user_id is not None and channel_id(channel) == str(identity.user_id)

@@ -1,0 +1,86 @@
+"""Operations door: liveness, readiness, API docs served without any CDN."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import State
+from litestar.openapi.plugins import OpenAPIRenderPlugin
+from sqlalchemy import text
+
+from engage.auth.guards import public
+from engage.platform.migrations import database_heads, script_heads
+from engage.platform.runtime import Runtime
+
+_CHECK_TIMEOUT = 2.0
+
+
+class Health(msgspec.Struct):
+    status: str
+
+
+class Readiness(msgspec.Struct):
+    status: str
+    checks: dict[str, str]
+
+
+async def readiness(runtime: Runtime) -> Readiness:
+    checks: dict[str, str] = {}
+    try:
+        async with asyncio.timeout(_CHECK_TIMEOUT), runtime.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            heads = await database_heads(conn)
+        checks["database"] = "ok"
+        expected = script_heads()
+        checks["migrations"] = (
+            "ok" if heads == expected else f"at {sorted(heads) or 'nothing'}, head is {sorted(expected)}"
+        )
+    except Exception as exc:
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["migrations"] = "unknown"
+    if runtime.redis is not None:
+        try:
+            async with asyncio.timeout(_CHECK_TIMEOUT):
+                await runtime.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"unreachable: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return Readiness(status="ready" if ok else "not ready", checks=checks)
+
+
+class SystemController(Controller):
+    tags = ["system"]
+    include_in_schema = True
+
+    @get("/health", guards=[public])
+    async def health(self) -> Health:
+        """The process is alive."""
+        return Health(status="ok")
+
+    @get("/ready", guards=[public])
+    async def ready(self, state: State) -> Response[Readiness]:
+        """Database and Redis reachable, migrations at head; 503 with the reason otherwise."""
+        result = await readiness(state.runtime)
+        return Response(result, status_code=200 if result.status == "ready" else 503)
+
+
+class LocalSwaggerPlugin(OpenAPIRenderPlugin):
+    """Swagger UI from the swagger-ui-bundle package, started by a script file (the CSP allows no inline)."""
+
+    def __init__(self, path: str = "/swagger") -> None:
+        super().__init__(path=path)
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return (
+            b"<!doctype html><html><head><meta charset='utf-8'><title>Engage API</title>"
+            b"<link rel='stylesheet' href='/static/vendor/swagger/swagger-ui.css'></head>"
+            b"<body><div id='swagger-ui' data-spec='"
+            + self.get_openapi_json_route(request).encode()
+            + b"'></div>"
+            b"<script src='/static/vendor/swagger/swagger-ui-bundle.js'></script>"
+            b"<script src='/static/js/swagger-init.js'></script></body></html>"
+        )

@@ -1,0 +1,126 @@
+"""What the load tests share: free ports, child processes, their CPU time, scratch databases and Redis keys.
+
+Everything here targets 127.0.0.1 and cleans up after itself; the scripts import it as `loadtests.benchlib`
+(each puts the repository root on sys.path first).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+PG_ADMIN = os.environ.get("ENGAGE_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("ENGAGE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """A child process in the repository root, `env` added to ours, output to `log`."""
+    return subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def wait_ready(url: str, timeout: float = 120, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Until `url` answers 200 (or `process` exits, or `timeout` passes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server exited ({process.returncode}) before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as res:
+                if res.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer 200 in {timeout} s")
+
+
+def production_env(database_url: str, redis_prefix: str, **settings: str) -> dict[str, str]:
+    """Environment of an `engage serve` node in production mode on a scratch database and Redis prefix;
+    `settings` add or override ENGAGE_* values (rate limits, pool sizes)."""
+    return {
+        "ENGAGE_ENV": "production",
+        "ENGAGE_SECRET_KEY": "bench-" + "x" * 40,
+        "ENGAGE_DATABASE_URL": database_url,
+        "ENGAGE_REDIS_URL": REDIS,
+        "ENGAGE_REDIS_PREFIX": redis_prefix,
+        "ENGAGE_PAYMENT_PROVIDER": "stripe",  # production refuses the test provider; no payment is made
+        "ENGAGE_STRIPE_API_KEY": "sk_test_unused",
+        "ENGAGE_LOG_LEVEL": "WARNING",
+        "ENGAGE_COOKIE_SECURE": "false",
+        "HF_HUB_OFFLINE": "1",
+        **settings,
+    }
+
+
+def database_url(name: str) -> str:
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+async def create_database(name: str) -> str:
+    """An empty scratch database, brought to the schema's head; returns its URL."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    sys.path.insert(0, str(ROOT))
+    from engage.platform.migrations import upgrade
+
+    admin = create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    url = database_url(name)
+    await upgrade(url)
+    return url
+
+
+async def drop_database(name: str, redis_prefix: str | None = None) -> None:
+    """Drop the scratch database (connections closed by force) and every Redis key under the prefix."""
+    from redis.asyncio import Redis
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    admin = create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+    if redis_prefix:
+        redis = Redis.from_url(REDIS)
+        async for key in redis.scan_iter(match=f"{redis_prefix}*", count=1000):
+            await redis.delete(key)
+        await redis.aclose()
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])

@@ -1,0 +1,146 @@
+"""The first minute of a new shop: search and the bot answer by words while the semantic leg warms up.
+
+Real parts throughout: commerce's importer and the help importer leave their work in the backlogs (as the
+demo seed and `engage catalog import` do), the indexer's first pass writes only lexical documents, and the
+service is asked before a single product or passage has a vector; then the indexer finishes and the same
+queries are answered by the hybrid ranking. SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select
+
+from bots.search import backlog
+from bots.search.indexing import document_backlog
+from bots.search.models import ProductEmbedding
+from bots.support import knowledge
+from bots.support.bot import HANDOFF, OUT_OF_SCOPE, WARMING_UP
+from bots.wiring import leave_indexing_to_server
+from commerce.catalog import import_catalog
+from engage.demo import DATA
+from engage.platform.migrations import upgrade
+from engage.platform.runtime import Runtime
+from engage.wiring import build
+from tests.bots.conftest import fresh_postgres, settle
+from tests.conftest import TEST_ENV, settings_from
+from workers.bot import kick_passage_embedder
+from workers.search import kick_indexer
+
+# audio and outdoor products: enough for "headphones" to have several answers, few enough to embed quickly
+CATEGORIES = ("aud-", "out-")
+
+
+async def _new_shop(env: dict[str, str]) -> Runtime:
+    settings = settings_from(env)
+    await upgrade(settings.db_url)
+    runtime = build(settings, run_cron=False)
+    leave_indexing_to_server(runtime)  # like the demo seed: the catalog and the backlogs only
+    await runtime.start()
+    products = [p for p in json.loads((DATA / "products.json").read_text()) if p["id"].startswith(CATEGORIES)]
+    async with runtime.sessionmaker() as session:
+        await import_catalog(session, json.dumps(products).encode(), fmt="json", default_threshold=2)
+    async with runtime.sessionmaker() as session:
+        await knowledge.import_directory(session, settings.embedding_model, DATA / "help")
+    await settle(runtime)
+    return runtime
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def shop(request, tmp_path) -> AsyncIterator[Runtime]:
+    if request.param == "sqlite":
+        env = {
+            **TEST_ENV,
+            "ENGAGE_DATA_DIR": str(tmp_path),
+            "ENGAGE_DATABASE_URL": "",
+            "ENGAGE_REDIS_URL": "",
+        }
+        runtime = await _new_shop(env)
+        yield runtime
+        await runtime.stop()
+    else:
+        async with fresh_postgres("warmup") as url:
+            runtime = await _new_shop({**TEST_ENV, "ENGAGE_DATABASE_URL": url, "ENGAGE_REDIS_URL": ""})
+            yield runtime
+            await runtime.stop()
+
+
+async def _embedded(runtime: Runtime) -> int:
+    async with runtime.sessionmaker() as session:
+        return int(await session.scalar(select(func.count()).select_from(ProductEmbedding)) or 0)
+
+
+async def test_search_answers_by_words_until_the_catalog_is_embedded(shop: Runtime) -> None:
+    search = shop.services["search"]
+    assert await _embedded(shop) == 0
+    async with shop.sessionmaker() as session:
+        assert await backlog.size(session) > 0
+        before = await search.search(session, "headphones")
+    assert before.no_match  # nothing indexed at all yet (a moment: the indexer writes words first)
+
+    # the indexer's first pass: words for the whole backlog, no model
+    report = await document_backlog(shop.sessionmaker, search.lexicon)
+    await settle(shop)
+    assert report.documents_written > 0 and await _embedded(shop) == 0
+    async with shop.sessionmaker() as session:
+        assert await backlog.size(session) == report.documents_written  # the marks wait for the vectors
+        words = await search.search(session, "headphones")
+        typo = await search.search(session, "sleping bag")
+        nothing = await search.search(session, "dog food")
+    assert words.semantic == "warming_up" and not words.no_match
+    handles = [h.card.handle for h in words.items]
+    assert handles and all(h.startswith("aud-") for h in handles[:3]), handles
+    assert typo.items and typo.items[0].card.handle == "out-003" and typo.corrected_query == "sleeping bag"
+    assert nothing.no_match and nothing.items == []  # words alone keep an honest "no good match"
+
+    # the indexer finishes: the same query is ranked by both legs
+    shop.services["drains"].deferred = False
+    await kick_indexer(shop)
+    await settle(shop)
+    assert await _embedded(shop) == report.documents_written
+    async with shop.sessionmaker() as session:
+        hybrid = await search.search(session, "headphones")
+        meaning = await search.search(session, "I need peace and quiet on a noisy flight")
+    assert hybrid.semantic == "ready" and hybrid.items and hybrid.items[0].card.handle.startswith("aud-")
+    assert meaning.semantic == "ready" and meaning.items[0].card.handle.startswith("aud-")
+
+
+async def test_the_bot_answers_by_words_or_hands_over_until_passages_are_embedded(shop: Runtime) -> None:
+    bot = shop.services["bot"]
+    async with shop.sessionmaker() as session:
+        assert await knowledge.passages_waiting(session, bot.embedder.model_name)
+        returns = await bot.decide(session, "How do I reset my password?", use_llm=False)
+        unclear = await bot.decide(session, "what is the meaning of life", use_llm=False)
+        person = await bot.decide(session, "I want to talk to a human", use_llm=False)
+    assert not bot.semantic_ready()
+    assert returns.kind == "article" and returns.by_words and returns.article_id == "account-and-password"
+    # by words the bot cannot tell "out of scope" from "not found": it hands over instead of refusing
+    assert unclear.kind == "fallback" and unclear.handoff and unclear.answer == WARMING_UP
+    assert unclear.answer != OUT_OF_SCOPE
+    assert person.intent == "human" and person.answer == HANDOFF  # intents never needed the model
+
+    shop.services["drains"].deferred = False
+    await kick_passage_embedder(shop)
+    await settle(shop)
+    async with shop.sessionmaker() as session:
+        assert not await knowledge.passages_waiting(session, bot.embedder.model_name)
+        await bot.knowledge.catch_up(session)
+        returns = await bot.decide(session, "How do I reset my password?", use_llm=False)
+        unclear = await bot.decide(session, "what is the meaning of life", use_llm=False)
+    assert bot.semantic_ready()
+    assert returns.kind == "article" and not returns.by_words and returns.article_id == "account-and-password"
+    assert unclear.answer == OUT_OF_SCOPE and not unclear.by_words
+
+
+async def test_the_search_api_says_when_it_ranks_by_words(client) -> None:
+    res = await client.get("/api/search", params={"q": "headphones"})
+    assert res.status_code == 200, res.text
+    body = res.json()
+    assert body["semantic"] in ("ready", "warming_up") and body["degraded"] == (body["semantic"] != "ready")
+    schema = (await client.get("/schema/openapi.json")).json()
+    fields = schema["components"]["schemas"]["SearchResponse"]["properties"]
+    assert set(fields["semantic"]["enum"]) == {"ready", "warming_up"}
+    assert "lexical" in fields["semantic"]["description"] and "degraded" in fields

@@ -1,0 +1,226 @@
+"""The catalog over HTTP: filters, sorts, keyset pages, caching without stale prices, staff editing."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import update
+
+from commerce import inventory
+from commerce.catalog.categories import slugify
+from commerce.catalog.models import Product, Variant
+from engage.auth.models import Role
+from engage.platform.runtime import Runtime
+from tests.commerce.conftest import make_product
+from tests.conftest import ROOT
+
+
+def _draft(name: str, sku: str, price: int, stock: int = 5, **extra) -> dict:
+    return {"name": name, "variants": [{"sku": sku, "price_cents": price, "stock": stock}], **extra}
+
+
+async def _all_pages(client, params: dict) -> list[str]:
+    handles, cursor, pages = [], None, 0
+    while True:
+        res = await client.get("/api/products", params={**params, **({"cursor": cursor} if cursor else {})})
+        assert res.status_code == 200, res.text
+        body = res.json()
+        handles += [item["handle"] for item in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if not cursor:
+            return handles
+        assert pages < 20
+
+
+async def test_listing_filters_sorts_and_pages(client, runtime: Runtime) -> None:
+    root = f"Shelf {uuid.uuid4().hex[:8]}"
+    async with runtime.sessionmaker() as s:
+        lamp = await make_product(s, price=3000, category=root, subcategory="Lamps", tags=["light", "gift"])
+        desk = await make_product(s, price=12000, category=root, subcategory="Desks", tags=["wood"])
+        gone = await make_product(s, price=500, stock=0, category=root, subcategory="Lamps", tags=["light"])
+        cheap = await make_product(s, price=900, category=root, subcategory="Desks", tags=["gift"])
+        hidden = await make_product(s, price=1000, category=root, subcategory="Desks", status="draft")
+        await s.execute(update(Product).where(Product.id == desk.id).values(popularity=50))
+        await s.execute(update(Product).where(Product.id == cheap.id).values(popularity=20))
+        await s.commit()
+    cat = slugify(root)
+
+    by_price = await _all_pages(client, {"category": cat, "sort": "price_asc", "limit": 2})
+    assert by_price == [gone.handle, cheap.handle, lamp.handle, desk.handle]
+    assert hidden.handle not in by_price
+    assert await _all_pages(client, {"category": cat, "sort": "price_desc", "limit": 3}) == by_price[::-1]
+    assert await _all_pages(client, {"category": cat, "sort": "newest", "limit": 1}) == [
+        cheap.handle,
+        gone.handle,
+        desk.handle,
+        lamp.handle,
+    ]
+    popular = await _all_pages(client, {"category": cat, "sort": "popularity"})
+    assert popular[:2] == [desk.handle, cheap.handle]
+
+    lamps = await _all_pages(client, {"category": f"{cat}--lamps"})
+    assert set(lamps) == {lamp.handle, gone.handle}
+    assert set(await _all_pages(client, {"category": cat, "in_stock": "true"})) == {
+        lamp.handle,
+        desk.handle,
+        cheap.handle,
+    }
+    assert set(await _all_pages(client, {"category": cat, "min_price": 900, "max_price": 3000})) == {
+        cheap.handle,
+        lamp.handle,
+    }
+    assert set(await _all_pages(client, {"category": cat, "tag": "gift"})) == {lamp.handle, cheap.handle}
+    assert await _all_pages(client, {"category": "no-such-category"}) == []
+
+    page = (
+        await client.get("/api/products", params={"category": cat, "sort": "price_asc", "limit": 1})
+    ).json()
+    card = page["items"][0]
+    assert card["in_stock"] is False and card["price_cents"] == 500 and card["currency"] == "usd"
+    assert card["category"] == {"slug": f"{cat}--lamps", "name": "Lamps"}
+    assert card["variants"][0]["sku"] == gone.variants[0].sku
+
+    tree = (await client.get("/api/categories")).json()
+    mine = next(c for c in tree if c["slug"] == cat)
+    assert sorted(c["name"] for c in mine["children"]) == ["Desks", "Lamps"]
+
+
+async def test_bad_listing_requests_are_clear_4xx(client) -> None:
+    res = await client.get("/api/products", params={"cursor": "not-a-cursor"})
+    assert res.status_code == 422 and res.json()["field"] == "cursor"
+    page = (await client.get("/api/products", params={"sort": "price_asc", "limit": 1})).json()
+    res = await client.get("/api/products", params={"sort": "newest", "cursor": page["next_cursor"]})
+    assert res.status_code == 422, "a cursor belongs to its sort"
+    assert (await client.get("/api/products", params={"sort": "cheapest"})).status_code == 400
+    assert (await client.get("/api/products", params={"limit": 0})).status_code == 400
+    assert (await client.get("/api/products", params={"min_price": "ten"})).status_code == 400
+    res = await client.get("/api/products", params={"min_price": 500, "max_price": 100})
+    assert res.status_code == 422
+    assert (await client.get("/api/products/no-such-product")).status_code == 404
+
+
+async def test_cached_pages_never_show_a_stale_price(client, runtime: Runtime, make_account) -> None:
+    marketer = await make_account(Role.marketer)
+    tag = f"tag-{uuid.uuid4().hex[:8]}"
+    code = f"price-{uuid.uuid4().hex[:8]}"
+    draft = _draft("Kettle", f"SKU-{code}", 4900, stock=3, tags=[tag])
+    res = await client.put(f"/api/admin/products/{code}", json=draft, headers=marketer.headers)
+    assert res.status_code == 200, res.text
+    variant_id = res.json()["variants"][0]["id"]
+
+    listing = (await client.get("/api/products", params={"tag": tag})).json()
+    assert listing["items"][0]["price_cents"] == 4900
+    assert (await client.get(f"/api/products/{code}")).json()["price_cents"] == 4900
+
+    # A write that bypasses the catalog service is not seen: the pages really come from the cache...
+    async with runtime.sessionmaker() as s:
+        await s.execute(update(Variant).where(Variant.id == variant_id).values(price_cents=1))
+        await s.execute(update(Product).where(Product.handle == code).values(min_price_cents=1))
+        await s.commit()
+    assert (await client.get("/api/products", params={"tag": tag})).json()["items"][0]["price_cents"] == 4900
+
+    # ...and an edit through the API is seen by the very next request.
+    draft["variants"][0]["price_cents"] = 3900
+    res = await client.put(f"/api/admin/products/{code}", json=draft, headers=marketer.headers)
+    assert res.status_code == 200
+    assert (await client.get("/api/products", params={"tag": tag})).json()["items"][0]["price_cents"] == 3900
+    product = (await client.get(f"/api/products/{code}")).json()
+    assert product["price_cents"] == 3900 and product["variants"][0]["price_cents"] == 3900
+
+    # Stock on the product page is live; selling out drops the product from "in stock" listings.
+    assert product["variants"][0]["available"] == 3
+    async with runtime.sessionmaker() as s:
+        await inventory.reserve(s, variant_id, 3, owner="guest:x", source="test", hold_seconds=60)
+        await s.commit()
+    await runtime.publisher.drain()
+    assert (await client.get(f"/api/products/{code}")).json()["variants"][0]["available"] == 0
+    assert (await client.get("/api/products", params={"tag": tag, "in_stock": "true"})).json()["items"] == []
+
+
+async def test_staff_edit_the_catalog_and_shoppers_cannot(client, make_account) -> None:
+    marketer = await make_account(Role.marketer)
+    shopper = await make_account(Role.customer)
+    agent = await make_account(Role.agent)
+    code = f"new-{uuid.uuid4().hex[:8]}"
+    body = {"handle": code, **_draft("Lamp", f"SKU-{code}", 2500, stock=4, status="draft", category="Home")}
+
+    assert (await client.post("/api/admin/products", json=body)).status_code == 401
+    assert (await client.post("/api/admin/products", json=body, headers=shopper.headers)).status_code == 403
+    assert (await client.post("/api/admin/products", json=body, headers=agent.headers)).status_code == 403
+    res = await client.post("/api/admin/products", json=body, headers=marketer.headers)
+    assert res.status_code == 201, res.text
+    created = res.json()
+    assert created["status"] == "draft" and created["variants"][0]["available"] == 4
+    assert (await client.post("/api/admin/products", json=body, headers=marketer.headers)).status_code == 409
+
+    # Drafts are invisible to shoppers.
+    assert (await client.get(f"/api/products/{code}")).status_code == 404
+    listed = await client.get("/api/admin/products", params={"q": code}, headers=marketer.headers)
+    assert [p["handle"] for p in listed.json()["items"]] == [code] and listed.json()["total"] == 1
+
+    bad = {**body, "variants": [{"sku": "x y", "price_cents": -1}]}
+    bad.pop("handle")
+    res = await client.put(f"/api/admin/products/{code}", json=bad, headers=marketer.headers)
+    assert res.status_code == 400 and "sku" in res.text
+
+    variant_id = created["variants"][0]["id"]
+    res = await client.post(
+        f"/api/admin/variants/{variant_id}/stock",
+        json={"restock": 6, "low_stock_threshold": 2, "note": "delivery"},
+        headers=marketer.headers,
+    )
+    assert res.json() == {
+        "variant_id": variant_id,
+        "on_hand": 10,
+        "reserved": 0,
+        "available": 10,
+        "low_stock_threshold": 2,
+    }
+    res = await client.post(
+        f"/api/admin/variants/{variant_id}/stock", json={"on_hand": 7}, headers=marketer.headers
+    )
+    assert res.json()["on_hand"] == 7
+    ledger = (await client.get(f"/api/admin/variants/{variant_id}/ledger", headers=marketer.headers)).json()
+    assert [(m["kind"], m["on_hand_delta"]) for m in ledger] == [
+        ("adjustment", -3),
+        ("restock", 6),
+        ("restock", 4),
+    ]
+    res = await client.post(
+        f"/api/admin/variants/{variant_id}/stock", json={"delta": -99}, headers=marketer.headers
+    )
+    assert res.status_code == 409
+
+    assert (await client.delete(f"/api/admin/products/{code}", headers=shopper.headers)).status_code == 403
+    assert (await client.delete(f"/api/admin/products/{code}", headers=marketer.headers)).status_code == 204
+    assert (await client.get(f"/api/admin/products/{code}", headers=marketer.headers)).status_code == 404
+
+
+async def test_staff_upload_an_import_file(client, make_account) -> None:
+    admin = await make_account(Role.admin)
+    data = (ROOT / "tests" / "data" / "products_bad_rows.csv").read_bytes()
+    res = await client.post(
+        "/api/admin/catalog/import",
+        files={"file": ("products_bad_rows.csv", data, "text/csv")},
+        headers=admin.headers,
+    )
+    assert res.status_code == 200, res.text
+    body = res.json()
+    assert sorted(body["created"] + body["updated"]) == ["imp-001", "imp-005", "imp-010"]
+    assert [p["where"] for p in body["problems"]] == [
+        "line 4",
+        "line 5",
+        "line 6",
+        "line 8",
+        "line 9",
+        "line 10",
+        "line 11",
+        "line 13",
+    ]
+    res = await client.post(
+        "/api/admin/catalog/import",
+        files={"file": ("x.json", b"{nope", "application/json")},
+        headers=admin.headers,
+    )
+    assert res.status_code == 422 and "not valid JSON" in res.json()["detail"]

@@ -1,0 +1,314 @@
+"""Test fixtures: a fresh PostgreSQL database and a Redis key prefix of this run's own; no mocks of either.
+
+Environment:
+  ENGAGE_TEST_PG_URL     admin URL of the PostgreSQL server (default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres)
+  ENGAGE_TEST_REDIS_URL  Redis URL (default redis://127.0.0.1:6379/0)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from engage.app import create_app
+from engage.auth import service as accounts
+from engage.auth.models import Role
+from engage.config import Settings, load_settings
+from engage.platform.migrations import upgrade
+from engage.platform.runtime import Runtime
+from engage.wiring import build
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+PG_ADMIN_URL = os.environ.get("ENGAGE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("ENGAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RUN_ID = uuid.uuid4().hex[:10]
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery"
+
+# Limits high enough that tests never trip them unless they mean to.
+TEST_ENV = {
+    "ENGAGE_ENV": "test",
+    "ENGAGE_SECRET_KEY": "test-secret-" + "x" * 40,
+    "ENGAGE_COOKIE_SECURE": "false",
+    "ENGAGE_RATE_LIMIT_API": "100000/minute",
+    "ENGAGE_CHAT_RATE_LIMIT": "100000/10",
+    "ENGAGE_LOG_JSON": "true",
+    "ENGAGE_LOG_LEVEL": "WARNING",
+    # several nodes and runtimes share one PostgreSQL (max_connections 100) during a run: 5 + 10 overflow each
+    "ENGAGE_DB_POOL_SIZE": "5",
+}
+
+
+def _with_db(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A database created for this run and dropped after it."""
+    name = f"engage_test_{RUN_ID}"
+
+    async def admin(sql: str) -> None:
+        engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+        await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = _with_db(PG_ADMIN_URL, name)
+    asyncio.run(upgrade(url))
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def redis_prefix() -> Iterator[str]:
+    prefix = f"engage-test-{RUN_ID}"
+    yield prefix
+
+    async def purge() -> None:
+        redis = Redis.from_url(REDIS_URL)
+        async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
+            await redis.delete(key)
+        await redis.aclose()
+
+    asyncio.run(purge())
+
+
+@pytest.fixture(scope="session")
+def prod_env(pg_url: str, redis_prefix: str) -> dict[str, str]:
+    """Environment of a production-mode process on this run's database and Redis prefix."""
+    return {
+        **TEST_ENV,
+        "ENGAGE_DATABASE_URL": pg_url,
+        "ENGAGE_REDIS_URL": REDIS_URL,
+        "ENGAGE_REDIS_PREFIX": redis_prefix,
+    }
+
+
+def settings_from(env: dict[str, str], **overrides: Any) -> Settings:
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return load_settings(**overrides)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def settings(prod_env: dict[str, str]) -> Settings:
+    return settings_from(prod_env)
+
+
+@pytest.fixture(scope="session")
+def sqlite_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    data_dir = tmp_path_factory.mktemp("embedded")
+    return {**TEST_ENV, "ENGAGE_DATA_DIR": str(data_dir), "ENGAGE_DATABASE_URL": "", "ENGAGE_REDIS_URL": ""}
+
+
+@pytest.fixture(scope="session")
+async def sqlite_settings(sqlite_env: dict[str, str]) -> Settings:
+    settings = settings_from(sqlite_env)
+    await upgrade(settings.db_url)
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """A production-mode runtime (PostgreSQL + Redis) for service-level tests."""
+    rt = build(settings, run_cron=False)
+    await rt.start()
+    yield rt
+    await rt.stop()
+
+
+@pytest.fixture
+async def db(runtime: Runtime) -> AsyncIterator[Any]:
+    async with runtime.sessionmaker() as session:
+        yield session
+
+
+class AppClient(httpx.AsyncClient):
+    """An httpx client talking to the ASGI app in this event loop (no sockets)."""
+
+    def __init__(self, app: Litestar, *, keep_cookies: bool) -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1")
+        self.app = app
+        if not keep_cookies:
+
+            async def forget_cookies(_: httpx.Response) -> None:
+                self.cookies.clear()
+
+            self.event_hooks["response"].append(forget_cookies)
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[AppClient]:
+    """The whole app in-process on PostgreSQL + Redis, lifespan included.
+
+    It behaves as an API client and keeps no cookies (`browser_client` keeps them, as a browser does).
+    """
+    app = create_app(settings)
+    async with running(app), AppClient(app, keep_cookies=False) as c:
+        yield c
+
+
+@asynccontextmanager
+async def running(app: Litestar) -> AsyncIterator[Litestar]:
+    """Run the app's lifespan in a task of its own (fixture setup and teardown run in different tasks)."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def lifespan() -> None:
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(lifespan())
+    await asyncio.wait([task, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        task.result()
+    try:
+        yield app
+    finally:
+        stop.set()
+        await task
+
+
+@pytest.fixture
+async def browser_client(client: AppClient) -> AsyncIterator[AppClient]:
+    async with AppClient(client.app, keep_cookies=True) as browser:
+        yield browser
+
+
+def unique_email(tag: str = "user") -> str:
+    return f"{tag}-{uuid.uuid4().hex[:12]}@example.test"
+
+
+@dataclass
+class Account:
+    id: int
+    email: str
+    role: Role
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture(scope="session")
+def make_account(client: AppClient, runtime: Runtime) -> Any:
+    """Create an account of a role and sign it in over HTTP; returns its bearer token."""
+
+    async def make(role: Role = Role.customer, email: str | None = None) -> Account:
+        email = email or unique_email(role.value)
+        async with runtime.sessionmaker() as session:
+            user = await accounts.create_user(session, email=email, password=PASSWORD, role=role)
+        res = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        assert res.status_code == 200, res.text
+        return Account(id=user.id, email=email, role=role, token=res.json()["token"])
+
+    return make
+
+
+# ---- real server processes -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_server(
+    env: dict[str, str], log_dir: Path, *args: str, ready_path: str = "/ready", timeout: float = 60
+) -> Server:
+    """`engage serve` as a subprocess on a free port; waits until `ready_path` answers 200."""
+    port = free_port()
+    log = log_dir / f"serve-{port}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "engage.cli", "serve", "--port", str(port), *args],
+        env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    server = Server(url=f"http://127.0.0.1:{port}", process=process, log=log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"engage serve exited early:\n{server.logs()}")
+        try:
+            if httpx.get(server.url + ready_path, timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"engage serve did not become ready:\n{server.logs()}")
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+HAVE_CHROMIUM = CHROMIUM.exists()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium under Playwright (never a downloaded browser); skipped where it is not installed,
+    unless ENGAGE_REQUIRE_BROWSER=1 (CI) makes that a failure."""
+    if not HAVE_CHROMIUM:
+        if os.environ.get("ENGAGE_REQUIRE_BROWSER") == "1":
+            pytest.fail("ENGAGE_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing")
+        pytest.skip("/usr/bin/chromium is not installed")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()

@@ -1,0 +1,200 @@
+"""The timeline's guarantees, raced on real databases: unique gap-free sequences, stored-once re-sends,
+notes kept from shoppers, text rules, the per-sender rate limit."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from engage.chat import conversations, messages
+from engage.chat.env import ChatEnv
+from engage.chat.models import Message
+from engage.chat.rate_limit import SenderRateLimit
+from engage.config import Settings
+from engage.platform.counters import make_counter
+from engage.platform.errors import InvalidInput, NotFound, RateLimited
+from engage.platform.runtime import Runtime
+from engage.wiring import build
+from tests.engage.chat.conftest import guest
+
+
+async def _race_posts(runtime: Runtime, env: ChatEnv, n: int) -> tuple[int, list[int]]:
+    shopper = guest()
+    async with runtime.sessionmaker() as session:
+        conversation, _ = await conversations.start(session, env, shopper, human=True)
+
+    async def send(i: int) -> int:
+        async with runtime.sessionmaker() as session:
+            ack = await messages.post(session, env, shopper, conversation.id, text=f"message {i}")
+            return ack.seq
+
+    seqs = await asyncio.gather(*(send(i) for i in range(n)))
+    return conversation.id, seqs
+
+
+async def _stored_seqs(runtime: Runtime, conversation_id: int) -> list[int]:
+    async with runtime.sessionmaker() as session:
+        return list(
+            (
+                await session.scalars(
+                    select(Message.seq)
+                    .where(Message.conversation_id == conversation_id)
+                    .order_by(Message.seq)
+                )
+            ).all()
+        )
+
+
+async def test_concurrent_posts_get_unique_gap_free_sequences_on_postgresql(runtime, env) -> None:
+    conversation_id, acked = await _race_posts(runtime, env, 40)
+    stored = await _stored_seqs(runtime, conversation_id)
+    assert sorted(acked) == list(range(1, 41))
+    assert stored == list(range(1, 41))
+
+
+@pytest.fixture(scope="module")
+async def sqlite_runtime(sqlite_settings: Settings):
+    rt = build(sqlite_settings, run_cron=False)
+    await rt.start()
+    yield rt
+    await rt.stop()
+
+
+async def test_concurrent_posts_get_unique_gap_free_sequences_on_sqlite(sqlite_runtime) -> None:
+    env = sqlite_runtime.services["chat"]
+    conversation_id, acked = await _race_posts(sqlite_runtime, env, 25)
+    assert sorted(acked) == list(range(1, 26))
+    assert await _stored_seqs(sqlite_runtime, conversation_id) == list(range(1, 26))
+
+
+async def test_a_resent_client_id_is_stored_once_even_when_the_copies_race(runtime, env) -> None:
+    shopper = guest()
+    async with runtime.sessionmaker() as session:
+        conversation, _ = await conversations.start(session, env, shopper, human=True)
+    client_id = uuid.uuid4().hex
+
+    async def send() -> tuple[int, int, bool]:
+        async with runtime.sessionmaker() as session:
+            ack = await messages.post(
+                session, env, shopper, conversation.id, text="hello?", client_id=client_id
+            )
+            return ack.id, ack.seq, ack.duplicate
+
+    acks = await asyncio.gather(*(send() for _ in range(8)))
+    assert len({(i, s) for i, s, _ in acks}) == 1, acks
+    assert sum(1 for *_, dup in acks if not dup) == 1
+    async with runtime.sessionmaker() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(Message).where(Message.conversation_id == conversation.id)
+        )
+    assert count == 1
+    # sequential re-send after the fact: the stored message again
+    assert (await send())[:2] == acks[0][:2]
+
+
+async def test_notes_never_reach_the_shoppers_history(runtime, env, make_user) -> None:
+    shopper, agent = guest(), await make_user()
+    async with runtime.sessionmaker() as session:
+        conversation, _ = await conversations.start(session, env, shopper, human=True)
+        await messages.post(session, env, shopper, conversation.id, text="Where is my parcel?")
+        await messages.post(session, env, agent, conversation.id, text="VIP, be nice", private=True)
+        await messages.post(session, env, agent, conversation.id, text="Let me check")
+        staff_items, _ = await messages.history(session, agent, conversation.id)
+        shopper_items, _ = await messages.history(session, shopper, conversation.id)
+        replay, _ = await messages.history(session, shopper, conversation.id, after=0)
+    assert "VIP, be nice" in [m.text for m in staff_items]
+    for items in (shopper_items, replay):
+        texts = [m.text for m in items]
+        assert "VIP, be nice" not in texts and "Where is my parcel?" in texts and "Let me check" in texts
+        assert all(not m.private for m in items)
+    with pytest.raises(InvalidInput):
+        async with runtime.sessionmaker() as session:
+            await messages.post(session, env, shopper, conversation.id, text="sneaky", private=True)
+
+
+async def test_history_pages_backwards_and_replays_forwards(runtime, env) -> None:
+    shopper = guest()
+    async with runtime.sessionmaker() as session:
+        conversation, _ = await conversations.start(session, env, shopper, human=True)
+    for i in range(12):
+        async with runtime.sessionmaker() as session:
+            await messages.post(session, env, shopper, conversation.id, text=f"m{i}")
+    async with runtime.sessionmaker() as session:
+        newest, more = await messages.history(session, shopper, conversation.id, limit=5)
+        assert [m.seq for m in newest] == [8, 9, 10, 11, 12] and more
+        older, more = await messages.history(session, shopper, conversation.id, before=8, limit=5)
+        assert [m.seq for m in older] == [3, 4, 5, 6, 7] and more
+        oldest, more = await messages.history(session, shopper, conversation.id, before=3, limit=5)
+        assert [m.seq for m in oldest] == [1, 2] and not more
+        after, more = await messages.history(session, shopper, conversation.id, after=9)
+        assert [m.seq for m in after] == [10, 11, 12] and not more
+
+
+async def test_text_rules_length_control_characters_and_no_html(runtime, env) -> None:
+    shopper = guest()
+    async with runtime.sessionmaker() as session:
+        conversation, _ = await conversations.start(session, env, shopper, human=True)
+        ack = await messages.post(
+            session, env, shopper, conversation.id, text="  <b>hi</b>\x00\u202e see https://x.test/a?b=1.  "
+        )
+        stored = await session.get(Message, ack.id)
+        assert stored is not None and stored.body == "<b>hi</b> see https://x.test/a?b=1."
+        with pytest.raises(InvalidInput) as too_long:
+            await messages.post(
+                session, env, shopper, conversation.id, text="x" * (env.limits.max_message_chars + 1)
+            )
+        assert too_long.value.code == "message_too_long"
+        with pytest.raises(InvalidInput):
+            await messages.post(session, env, shopper, conversation.id, text=" \n\t ")
+        with pytest.raises(InvalidInput):
+            await messages.post(session, env, shopper, conversation.id, text="ok", client_id="bad id!")
+
+
+async def test_a_shopper_cannot_touch_another_shoppers_conversation(runtime, env) -> None:
+    alice, mallory = guest(), guest()
+    async with runtime.sessionmaker() as session:
+        conversation, _ = await conversations.start(session, env, alice, human=True)
+        await messages.post(session, env, alice, conversation.id, text="my address is ...")
+    async with runtime.sessionmaker() as session:
+        with pytest.raises(NotFound):
+            await messages.history(session, mallory, conversation.id)
+        with pytest.raises(NotFound):
+            await messages.post(session, env, mallory, conversation.id, text="hi")
+        with pytest.raises(NotFound):
+            await messages.mark_receipts(session, mallory, conversation.id, read=1)
+
+
+async def test_sender_rate_limit_is_shared_across_nodes(runtime, env, settings) -> None:
+    """Two limiters on the same Redis (two nodes) count one sender together."""
+    count, seconds = 5, 60
+    node_a = SenderRateLimit(make_counter(runtime.redis, settings.redis_prefix), count, seconds)
+    node_b = SenderRateLimit(make_counter(runtime.redis, settings.redis_prefix), count, seconds)
+    sender = f"guest:{uuid.uuid4().hex}"
+    await asyncio.gather(*(node.hit(sender) for node in (node_a, node_b, node_a, node_b, node_a)))
+    with pytest.raises(RateLimited) as refused:
+        await node_b.hit(sender)
+    assert refused.value.retry_after >= 1
+    await node_a.hit(f"guest:{uuid.uuid4().hex}")  # another sender is not affected
+
+
+async def test_posting_over_the_rate_limit_is_refused_before_storing(runtime, env) -> None:
+    limited = ChatEnv(
+        limits=env.limits,
+        rate_limit=SenderRateLimit(make_counter(None, "t"), count=3, seconds=60),
+        blobs=env.blobs,
+        publisher=env.publisher,
+    )
+    shopper = guest()
+    async with runtime.sessionmaker() as session:
+        conversation, _ = await conversations.start(session, limited, shopper, human=True)
+        for i in range(3):
+            await messages.post(session, limited, shopper, conversation.id, text=f"{i}", client_id=f"c{i}")
+        with pytest.raises(RateLimited):
+            await messages.post(session, limited, shopper, conversation.id, text="one too many")
+        # re-sending a stored message is not a new message: never refused
+        again = await messages.post(session, limited, shopper, conversation.id, text="0", client_id="c0")
+        assert again.duplicate
+    assert await _stored_seqs(runtime, conversation.id) == [1, 2, 3]

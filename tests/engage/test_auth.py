@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from sqlalchemy import func, select
+
+from engage.auth.models import Role, User
+from tests.conftest import PASSWORD, unique_email
+
+
+async def test_sign_up_sign_in_me_and_sign_out(client) -> None:
+    email = unique_email("shopper")
+    res = await client.post(
+        "/api/auth/signup", json={"email": email.upper(), "password": PASSWORD, "name": "Kim"}
+    )
+    assert res.status_code == 201, res.text
+    body = res.json()
+    assert body["user"]["email"] == email and body["user"]["role"] == "customer"
+
+    token = body["token"]
+    me = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["authenticated"] is True and me.json()["email"] == email
+
+    res = await client.post("/api/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    assert res.status_code == 204
+    res = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert res.status_code == 401
+
+
+async def test_login_sets_an_httponly_session_cookie_that_identifies_the_browser(
+    browser_client, make_account
+) -> None:
+    account = await make_account(Role.agent)
+    browser = browser_client
+    await browser.get("/login")  # opening a page makes a browser a guest
+    guest = (await browser.get("/api/auth/me")).json()
+    assert guest["authenticated"] is False and guest["guest_id"]
+    old_session = browser.cookies.get("engage_session")
+    res = await browser.post(
+        "/api/auth/login",
+        json={"email": account.email, "password": PASSWORD},
+        headers={"x-csrftoken": browser.cookies["engage_csrf"]},
+    )
+    assert res.status_code == 200, res.text
+    cookie = next(h for h in res.headers.get_list("set-cookie") if h.startswith("engage_session="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert browser.cookies.get("engage_session") != old_session, "session id rotates on sign-in"
+    me = (await browser.get("/api/auth/me")).json()
+    assert me["role"] == "agent" and me["guest_id"] == guest["guest_id"]
+
+
+async def test_unsafe_request_with_session_cookie_needs_csrf_token(browser_client) -> None:
+    browser = browser_client
+    await browser.get("/login")
+    assert browser.cookies.get("engage_session")
+    res = await browser.post("/api/auth/logout")
+    assert res.status_code == 403
+    assert res.headers["content-type"].startswith("application/problem+json")
+    res = await browser.post("/api/auth/logout", headers={"x-csrftoken": browser.cookies["engage_csrf"]})
+    assert res.status_code == 204
+
+
+async def test_bad_credentials_and_bad_input_are_clear_4xx(client, make_account) -> None:
+    account = await make_account()
+    res = await client.post("/api/auth/login", json={"email": account.email, "password": "wrong password"})
+    assert res.status_code == 401 and res.json()["code"] == "bad_credentials"
+    res = await client.post("/api/auth/login", json={"email": account.email})
+    assert res.status_code == 400 and "password" in res.text
+    res = await client.post("/api/auth/signup", json={"email": "not-an-email", "password": PASSWORD})
+    assert res.status_code == 422 and res.json()["field"] == "email"
+    res = await client.post("/api/auth/signup", json={"email": unique_email(), "password": "short"})
+    assert res.status_code == 422 and res.json()["field"] == "password"
+    res = await client.post(
+        "/api/auth/login", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert res.status_code == 400
+
+
+async def test_failed_logins_are_throttled_per_account_and_address(client, make_account, settings) -> None:
+    account = await make_account()
+    limit = settings.rate_limit_login.count
+    for _ in range(limit):
+        res = await client.post("/api/auth/login", json={"email": account.email, "password": "nope nope"})
+        assert res.status_code == 401
+    res = await client.post("/api/auth/login", json={"email": account.email, "password": PASSWORD})
+    assert res.status_code == 429 and int(res.headers["retry-after"]) > 0
+    other = await make_account()
+    res = await client.post("/api/auth/login", json={"email": other.email, "password": PASSWORD})
+    assert res.status_code == 200
+
+
+async def test_fifty_concurrent_sign_ups_with_one_email_make_one_account(client, db) -> None:
+    email = unique_email("race")
+    transport = httpx.ASGITransport(app=client.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        results = await asyncio.gather(
+            *[http.post("/api/auth/signup", json={"email": email, "password": PASSWORD}) for _ in range(50)]
+        )
+    codes = sorted(r.status_code for r in results)
+    assert codes.count(201) == 1 and codes.count(409) == 49, codes
+    assert await db.scalar(select(func.count()).select_from(User).where(User.email == email)) == 1
+
+
+async def test_role_guards(client, make_account) -> None:
+    customer = await make_account(Role.customer)
+    res = await client.post("/api/auth/socket-token", headers=customer.headers)
+    assert res.status_code == 200 and res.json()["expires_in"] == 60
+    anonymous = await client.post("/api/auth/socket-token")
+    assert anonymous.status_code in (401, 403)
+
+
+async def test_api_reads_create_no_session_and_unchanged_sessions_are_not_rewritten(
+    browser_client, runtime
+) -> None:
+    res = await browser_client.get("/api/products")
+    assert res.status_code == 200 and "engage_session" not in res.headers.get("set-cookie", "")
+    await browser_client.get("/login")
+    session_id = browser_client.cookies["engage_session"]
+    store = runtime.stores["sessions"]
+    before = await store.get(session_id)
+    await store.set(session_id, before, expires_in=30)  # a shorter life, to see the read renew it
+    res = await browser_client.get("/api/auth/me")
+    assert res.json()["guest_id"] and f"engage_session={session_id}" in res.headers["set-cookie"]
+    assert await store.get(session_id) == before
+    assert await store.expires_in(session_id) > 30, "reading the session renewed it"
+
+
+async def test_shopper_actions_start_a_guest_for_cookie_clients(browser_client) -> None:
+    res = await browser_client.get("/api/cart")
+    assert res.status_code == 200, res.text
+    assert browser_client.cookies.get("engage_session"), "the cart started a guest session"

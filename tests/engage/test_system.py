@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+import logging
+
+from engage.auth.guards import access_of
+from engage.auth.models import Role
+from tests.conftest import PASSWORD
+
+
+async def test_health_ready_metrics_and_docs(client) -> None:
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    ready = await client.get("/ready")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "redis": "ok"}
+    await client.get("/api/auth/me")  # a counted request (probes are not counted)
+    metrics = await client.get("/metrics")
+    assert metrics.status_code == 200 and "engage_requests_total" in metrics.text
+    spec = await client.get("/schema/openapi.json")
+    assert "/api/auth/login" in spec.json()["paths"]
+    page = await client.get("/schema/swagger")
+    assert "/static/vendor/swagger/swagger-ui-bundle.js" in page.text and "cdn" not in page.text.lower()
+    asset = await client.get("/static/vendor/swagger/swagger-ui-bundle.js")
+    assert asset.status_code == 200
+
+
+async def test_security_headers_and_request_id(client) -> None:
+    res = await client.get("/health", headers={"X-Request-ID": "abc12345-from-proxy"})
+    csp = res.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert res.headers["x-content-type-options"] == "nosniff"
+    assert res.headers["x-request-id"] == "abc12345-from-proxy"
+    assert len((await client.get("/health")).headers["x-request-id"]) == 32
+
+
+async def test_every_route_declares_who_may_use_it(client) -> None:
+    missing = []
+    for route in client.app.routes:
+        if route.path.startswith("/schema"):
+            continue  # the API description is public by design
+        for handler in getattr(route, "route_handlers", []):
+            if "OPTIONS" in getattr(handler, "http_methods", ()):
+                continue  # CORS preflight, answered by Litestar itself
+            if not access_of(handler):
+                missing.append(f"{route.path} {getattr(handler, 'http_methods', '')}")
+    assert not missing, f"routes without an access guard: {missing}"
+
+
+async def test_problem_details_for_unknown_paths(client) -> None:
+    res = await client.get("/api/does-not-exist")
+    assert res.status_code == 404 and res.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_passwords_and_tokens_never_reach_the_logs(client, make_account, caplog) -> None:
+    account = await make_account(Role.customer)
+    with caplog.at_level(logging.DEBUG):
+        await client.post("/api/auth/login", json={"email": account.email, "password": PASSWORD})
+        await client.post("/api/auth/login", json={"email": account.email, "password": "wrong password!"})
+        await client.get("/api/auth/me", headers=account.headers)
+    text = json.dumps([r.getMessage() for r in caplog.records]) + caplog.text
+    assert PASSWORD not in text and "wrong password!" not in text and account.token not in text
+
+
+async def test_api_rate_limit_counts_per_client_in_redis(settings) -> None:
+    from engage.app import create_app
+    from tests.conftest import AppClient, running
+
+    limited = settings.model_copy(
+        update={
+            "rate_limit_api": settings.rate_limit_api.__class__(3, 60),
+            "redis_prefix": settings.redis_prefix + "-rl",
+        }
+    )
+    app = create_app(limited)
+    async with running(app), AppClient(app, keep_cookies=False) as http:
+        answers = [await http.get("/api/auth/me") for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert (
+            answers[0].headers["ratelimit-limit"] == "3" and answers[2].headers["ratelimit-remaining"] == "0"
+        )
+        assert int(answers[3].headers["retry-after"]) >= 1
+        assert answers[3].headers["content-type"].startswith("application/problem+json")
+        assert (await http.get("/health")).status_code == 200, "probes are never limited"

@@ -1,0 +1,7 @@
+"""Templates and static files of the storefront, the agent console and the marketing console."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"

@@ -1,0 +1,1 @@
+"""arq jobs: thin doors that look up ids and call the same domain services as HTTP."""

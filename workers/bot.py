@@ -1,0 +1,132 @@
+"""Support bot jobs and sinks: the bot's turns in chat, embedding help passages when articles change, keeping
+every knowledge base fresh, and search conversions when an order is paid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bots import draining
+from bots.draining import Kicker
+from bots.search import analytics
+from bots.search.live import announce, refresh_help
+from bots.support import knowledge
+from bots.support.conversation import Turn, shopper_asked_for_a_person, take_turn
+from engage import chat
+from engage.platform.events import DomainEvent, Sink
+from engage.platform.runtime import Runtime
+
+EMBED_TASK = "embed_help_passages"
+
+
+async def bot_reply(ctx: dict[str, Any], conversation_id: int, message_id: int, seq: int) -> str:
+    """The bot's turn after a shopper's message in a bot-owned conversation."""
+    runtime: Runtime = ctx["runtime"]
+    async with runtime.sessionmaker() as session:
+        answer = await take_turn(
+            session,
+            runtime.services["chat"],
+            runtime.services["bot"],
+            Turn(conversation_id, message_id, seq),
+            reply_timeout=runtime.settings.bot_reply_timeout_seconds,
+        )
+    return "quiet" if answer is None else answer.kind
+
+
+async def note_shopper_handoff(ctx: dict[str, Any], conversation_id: int) -> None:
+    runtime: Runtime = ctx["runtime"]
+    async with runtime.sessionmaker() as session:
+        await shopper_asked_for_a_person(session, conversation_id)
+
+
+def _job_id(runtime: Runtime, kind: str, key: object) -> str:
+    """arq keeps job ids in one namespace per Redis, whatever the queue: name the deployment in them."""
+    return f"{runtime.queue_name}:{kind}:{key}"
+
+
+def chat_bot_sink(runtime: Runtime) -> Sink:
+    """Chat's `BOT_TURN` -> the bot's reply job; a shopper's own handoff -> noted on the bot's last answer."""
+
+    async def sink(events: list[DomainEvent]) -> None:
+        for e in events:
+            if e.type == chat.BOT_TURN:
+                await runtime.jobs.enqueue(
+                    "bot_reply",
+                    int(e.data["conversation_id"]),
+                    int(e.data["message_id"]),
+                    int(e.data["seq"]),
+                    job_id=_job_id(runtime, "bot-reply", e.data["message_id"]),
+                )
+            elif e.type == chat.HANDOFF and e.data.get("by") == "shopper":
+                await runtime.jobs.enqueue("note_shopper_handoff", int(e.data["conversation_id"]))
+
+    return sink
+
+
+async def record_search_conversion(ctx: dict[str, Any], order_id: int) -> int:
+    """A paid order: the searches whose clicked result it contains converted."""
+    runtime: Runtime = ctx["runtime"]
+    async with runtime.sessionmaker() as session:
+        return await analytics.record_order_conversion(session, order_id)
+
+
+def conversion_sink(runtime: Runtime) -> Sink:
+    """commerce's `order.updated` with status paid -> search conversions (a job: sinks never wait)."""
+
+    async def sink(events: list[DomainEvent]) -> None:
+        for e in events:
+            if e.type == "order.updated" and e.data.get("status") == "paid":
+                await runtime.jobs.enqueue(
+                    "record_search_conversion",
+                    int(e.data["order_id"]),
+                    job_id=f"conversion:{e.data['order_id']}",
+                )
+
+    return sink
+
+
+async def embed_help_passages(ctx: dict[str, Any], holder: str) -> int:
+    """The one passage embedder: batches of new or changed passages until none are left."""
+    runtime: Runtime = ctx["runtime"]
+    embedder = runtime.services["bot"].embedder
+    done = 0
+
+    async def step() -> bool:
+        nonlocal done
+        async with runtime.sessionmaker() as session:
+            embedded = await knowledge.embed_next_passages(session, embedder)
+        done += embedded
+        return embedded > 0
+
+    async def waiting(session: Any) -> bool:
+        return await knowledge.passages_waiting(session, embedder.model_name)
+
+    await draining.drain(runtime.sessionmaker, knowledge.LEASE, holder, step, waiting)
+    return done
+
+
+async def kick_passage_embedder(runtime: Runtime) -> bool:
+    kicker: Kicker = runtime.services["drains"]
+    return await kicker.kick(knowledge.LEASE, EMBED_TASK)
+
+
+async def sweep_help_passages(ctx: dict[str, Any]) -> None:
+    """At start and periodically: passages waiting with no embedder (an import left them) get one."""
+    runtime: Runtime = ctx["runtime"]
+    async with runtime.sessionmaker() as session:
+        waiting = await knowledge.passages_waiting(session, runtime.services["bot"].embedder.model_name)
+        await session.commit()
+    if waiting:
+        await kick_passage_embedder(runtime)
+
+
+def help_sink(runtime: Runtime) -> Sink:
+    """`help.changed` -> embed what is new; `help.changed`/`help.embedded` -> reload here, tell the others."""
+
+    async def sink(events: list[DomainEvent]) -> None:
+        if any(e.type == knowledge.CHANGED_EVENT for e in events):
+            await kick_passage_embedder(runtime)
+        if any(e.type in (knowledge.CHANGED_EVENT, knowledge.EMBEDDED_EVENT) for e in events):
+            await refresh_help(runtime.services["bot"])
+            await announce(runtime, help=True)
+
+    return sink

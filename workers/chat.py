@@ -1,0 +1,49 @@
+"""Chat jobs: transcript mail, and the periodic upkeep of the queue (presence, snoozes, retention)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engage.chat import assignment, availability, conversations, retention, transcripts
+from engage.chat.env import ChatEnv
+from engage.chat.participants import Side
+from engage.platform.clock import utcnow
+from engage.platform.runtime import Runtime
+
+
+def _parts(ctx: dict[str, Any]) -> tuple[Runtime, ChatEnv]:
+    runtime: Runtime = ctx["runtime"]
+    return runtime, runtime.services["chat"]
+
+
+async def send_chat_transcript(ctx: dict[str, Any], conversation_id: int, to: str, side: str) -> None:
+    """Mail a transcript; the request that queued it was authorised for `side`."""
+    runtime, _ = _parts(ctx)
+    async with runtime.sessionmaker() as session:
+        await transcripts.email_transcript(session, runtime.settings, conversation_id, to=to, side=Side(side))
+
+
+async def chat_upkeep(ctx: dict[str, Any]) -> None:
+    """Agents whose console went silent become offline; snoozes end; waiting conversations get agents
+    (a safety net: every change that frees or needs an agent dispatches at once)."""
+    runtime, env = _parts(ctx)
+    async with runtime.sessionmaker() as session:
+        await availability.expire_stale(session)
+        await conversations.wake_snoozed(session, env)
+        await assignment.dispatch(session, env)
+
+
+async def purge_old_conversations(ctx: dict[str, Any]) -> None:
+    """Export conversations past ENGAGE_CHAT_RETENTION_DAYS to object storage, then delete them."""
+    runtime, env = _parts(ctx)
+    chunks: list[bytes] = []
+
+    async def collect(data: bytes) -> None:
+        chunks.append(data)
+
+    report = await retention.export_and_purge(
+        runtime.sessionmaker, env.blobs, retention_days=env.limits.retention_days, write=collect
+    )
+    if report.conversations:
+        key = f"exports/chat/retention-{utcnow():%Y%m%dT%H%M%S}.jsonl"
+        await env.blobs.put(key, b"".join(chunks), "application/x-ndjson")

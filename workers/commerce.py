@@ -1,0 +1,61 @@
+"""Commerce jobs and event sinks: thin doors onto commerce's services."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from engage.platform.events import DomainEvent, Sink
+from engage.platform.runtime import Runtime
+
+log = logging.getLogger("engage.commerce")
+
+
+async def release_expired_holds(ctx: dict[str, Any]) -> int:
+    """Give back stock held by reservations whose time ran out (checkouts first: they may have a payment)."""
+    from commerce import inventory
+    from commerce.payments.abandonment import expire_checkouts
+
+    runtime: Runtime = ctx["runtime"]
+    released = 0
+    async with runtime.sessionmaker() as session:
+        expired = await expire_checkouts(session, runtime.services["payments"])
+        if expired:
+            log.info("expired %d abandoned checkouts", expired)
+        while True:
+            batch = await inventory.expire_due(session, limit=200)
+            await session.commit()
+            released += batch
+            if batch < 200:
+                break
+    if released:
+        log.info("released %d expired reservations", released)
+    return released
+
+
+async def forget_old_idempotency_keys(ctx: dict[str, Any]) -> int:
+    """Stored answers to `Idempotency-Key` requests are kept two days, then dropped."""
+    from commerce.payments.idempotency import forget_older_than
+
+    runtime: Runtime = ctx["runtime"]
+    async with runtime.sessionmaker() as session:
+        return await forget_older_than(session, days=2)
+
+
+def _flips_availability(event: DomainEvent) -> bool:
+    """Sold out <-> in stock changes what the listing's "in stock" filter returns."""
+    if event.type != "stock.changed":
+        return False
+    return (event.data["available"] > 0) != (event.data.get("previous_available", 0) > 0)
+
+
+def catalog_cache_sink(runtime: Runtime) -> Sink:
+    """Drop cached catalog pages when a product changes or a variant sells out / comes back."""
+
+    async def sink(events: list[DomainEvent]) -> None:
+        if any(e.type == "product.changed" or _flips_availability(e) for e in events):
+            cache = runtime.services.get("catalog_cache")
+            if cache is not None:
+                await cache.invalidate()
+
+    return sink

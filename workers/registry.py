@@ -1,0 +1,62 @@
+"""Every job, periodic job and event sink, in one list each (arq and the in-process runner read these)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from engage.platform.events import Sink
+from engage.platform.jobs import CronTask, Task
+from engage.platform.runtime import Runtime
+from engage.realtime.publishing import event_sink
+from workers import bot, chat, commerce, flash_sales, housekeeping, search
+
+TASKS: list[Task] = [
+    housekeeping.purge_expired_store_keys,
+    commerce.release_expired_holds,
+    commerce.forget_old_idempotency_keys,
+    search.index_search_backlog,
+    search.reconcile_search_index,
+    search.sweep_search_backlog,
+    search.reindex_catalog,
+    search.catch_up_in_memory,
+    bot.embed_help_passages,
+    bot.sweep_help_passages,
+    bot.bot_reply,
+    bot.note_shopper_handoff,
+    bot.record_search_conversion,
+    chat.send_chat_transcript,
+    chat.chat_upkeep,
+    chat.purge_old_conversations,
+    flash_sales.announce_sale_transitions,
+    flash_sales.reconcile_flash_gates,
+]
+
+CRON: list[CronTask] = [
+    CronTask(housekeeping.purge_expired_store_keys, every_seconds=300),
+    # a hold that ran out is also reclaimed at once when someone needs its units; this catches the rest
+    CronTask(commerce.release_expired_holds, every_seconds=30),
+    CronTask(commerce.forget_old_idempotency_keys, every_seconds=3600),
+    CronTask(chat.chat_upkeep, every_seconds=30),
+    CronTask(chat.purge_old_conversations, every_seconds=86400),
+    # search and bot: backlogs no drainer works on (work a command left, e.g. the demo seed before the
+    # embedded server's first start, or a drainer that stopped) get one, at start and every 30 s
+    CronTask(search.sweep_search_backlog, every_seconds=30, run_at_startup=True),
+    CronTask(bot.sweep_help_passages, every_seconds=30, run_at_startup=True),
+    CronTask(search.catch_up_in_memory, every_seconds=30),
+    # products whose index is stale although nobody marked them (a change lost in a crash)
+    CronTask(search.reconcile_search_index, every_seconds=3600),
+    # open pages switch by their own (server-corrected) clocks; this confirms starts and ends within seconds
+    CronTask(flash_sales.announce_sale_transitions, every_seconds=2, run_at_startup=True),
+    # the claim gate in Redis follows the database, which has the last word
+    CronTask(flash_sales.reconcile_flash_gates, every_seconds=30),
+]
+
+SINKS: list[Callable[[Runtime], Sink]] = [
+    commerce.catalog_cache_sink,
+    event_sink,  # committed events to their real-time channels
+    search.search_sink,
+    bot.help_sink,
+    bot.chat_bot_sink,
+    bot.conversion_sink,
+    flash_sales.flash_sale_sink,  # a claim's hold ended: sold, or back on sale
+]

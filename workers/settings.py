@@ -1,0 +1,49 @@
+"""`engage worker`: arq's WorkerSettings built from Engage's settings and the job registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import cron as arq_cron
+
+from engage.config import Settings
+from engage.platform.jobs import CronTask
+from engage.platform.redis import arq_redis_settings
+from engage.platform.runtime import queue_name
+from workers import registry
+
+
+def _every(task: CronTask) -> Any:
+    seconds = task.every_seconds
+    if seconds % 3600 == 0:  # hourly or daily and longer (daily and beyond: once a day, at 03:00 UTC)
+        hours = set(range(0, 24, seconds // 3600)) if seconds < 86400 else {3}
+        return arq_cron(task.task, hour=hours, minute={0}, second={0}, run_at_startup=task.run_at_startup)
+    if seconds % 60 == 0 and seconds < 3600:
+        return arq_cron(
+            task.task, minute=set(range(0, 60, seconds // 60)), run_at_startup=task.run_at_startup
+        )
+    return arq_cron(task.task, second=set(range(0, 60, max(1, seconds))), run_at_startup=task.run_at_startup)
+
+
+def worker_settings(settings: Settings) -> dict[str, Any]:
+    from engage.wiring import build
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        runtime = build(settings, run_cron=False)
+        await runtime.start()
+        ctx["runtime"] = runtime
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        await ctx["runtime"].stop()
+
+    return {
+        "functions": registry.TASKS,
+        "cron_jobs": [_every(c) for c in registry.CRON],
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
+        "redis_settings": arq_redis_settings(settings.redis_url),
+        "queue_name": queue_name(settings),
+        "max_jobs": 20,
+        "job_timeout": 600,
+        "keep_result": 60,
+    }
