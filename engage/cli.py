@@ -50,6 +50,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         ws_max_size=max(4 * settings.ws_max_frame_bytes, 64 * 1024),
         ws_ping_interval=settings.ws_heartbeat_seconds,
         ws_ping_timeout=settings.ws_heartbeat_seconds,
+        timeout_keep_alive=settings.http_keep_alive_seconds,
         lifespan="on",
     )
 

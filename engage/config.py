@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     public_url: str = ""
     behind_tls: bool = False
+    # Longer than any client's or proxy's idle timeout, so the server never closes a connection a client is
+    # reusing at that moment (the client would see a reset request).
+    http_keep_alive_seconds: int = Field(75, gt=0)
     cors_origins: Annotated[list[str], NoDecode] = []
     cookie_secure: bool = True
     session_max_age: int = Field(14 * 86400, gt=0)
