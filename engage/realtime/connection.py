@@ -30,6 +30,9 @@ MAX_SUBSCRIPTIONS = 200
 FLOOD_FACTOR = 10
 # How long a close may take before we stop waiting for a peer that no longer answers.
 CLOSE_TIMEOUT = 5.0
+# Frames waiting while an earlier one of the same socket is handled; beyond this the newest is answered
+# `unavailable` at once (the node is too busy for this socket), so a backlog never grows without bound.
+MAX_WAITING_FRAMES = 32
 
 
 class SocketContext(Protocol):
@@ -179,6 +182,8 @@ class Connection:
         self._dropped = 0
         self._dropped_since = 0.0
         self._throttle_notice_at = 0.0
+        self._waiting: deque[tuple[str, dict[str, Any], Any]] = deque()
+        self._handler: asyncio.Task[None] | None = None
 
     # ---- the handler API (SocketContext) ---------------------------------------------------------------
 
@@ -224,18 +229,47 @@ class Connection:
         ):
             self.outbox.control(frames.error("invalid_frame", '"id" is an integer or a short string'))
             return
-        await self._dispatch(frame["type"], frame, ref)
+        kind = frame["type"]
+        if kind == "pong":
+            return
+        if kind == "ping":  # answered at once: clients read the server's clock from it
+            reply: dict[str, Any] = {"type": "pong", "now": epoch_ms()}
+            if ref is not None:
+                reply["id"] = ref
+            self.send(reply)
+            return
+        self._queue(kind, frame, ref)
+
+    def _queue(self, kind: str, frame: dict[str, Any], ref: Any) -> None:
+        """Frames are handled one at a time and in order, by a task apart from the socket's reader: while
+        one waits on the database, the socket is still read (heartbeats, closes, the next frames)."""
+        if self.closed:
+            return
+        if len(self._waiting) >= MAX_WAITING_FRAMES:
+            self.outbox.control(
+                frames.error("unavailable", "the service is busy; retry shortly", ref, retry_after_ms=1000)
+            )
+            return
+        self._waiting.append((kind, frame, ref))
+        if self._handler is None:
+            self._handler = asyncio.create_task(self._handle_waiting())
+
+    async def _handle_waiting(self) -> None:
+        try:
+            while self._waiting and not self.closed:
+                await self._dispatch(*self._waiting.popleft())
+        finally:
+            self._handler = None
+
+    async def settled(self) -> None:
+        """Returns once no frame of this socket is being handled (after `stop`, none starts again)."""
+        handler = self._handler
+        if handler is not None and handler is not asyncio.current_task():
+            await asyncio.wait([handler])
 
     async def _dispatch(self, kind: str, frame: dict[str, Any], ref: Any) -> None:
         try:
-            if kind == "pong":
-                return
-            if kind == "ping":
-                reply: dict[str, Any] = {"type": "pong", "now": epoch_ms()}
-                if ref is not None:
-                    reply["id"] = ref
-                self.send(reply)
-            elif kind == "subscribe":
+            if kind == "subscribe":
                 await self.realtime.subscribe(self, msgspec.convert(frame, frames.Subscribe), ref)
             elif kind == "unsubscribe":
                 request = msgspec.convert(frame, frames.Unsubscribe)
@@ -304,6 +338,7 @@ class Connection:
             log.debug("close of %s did not complete", self.connection_id)
 
     def stop(self) -> None:
-        """The socket is gone: stop sending."""
+        """The socket is gone: stop sending, and drop the frames not yet handled."""
         self.closed = True
         self.outbox.stop()
+        self._waiting.clear()

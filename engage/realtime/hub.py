@@ -105,6 +105,7 @@ class Realtime:
     async def detach(self, conn: Connection) -> None:
         self.connections.discard(conn)
         conn.stop()
+        await conn.settled()  # a frame being handled may still join a channel: let it finish first
         for channel in list(conn.memberships):
             await self._fanout.leave(conn, channel)
         for hook in self._disconnect_hooks:

@@ -279,6 +279,36 @@ async def test_frame_handlers_of_other_areas_get_their_frames(mode_settings) -> 
         await until(lambda: closed == [connection], "the disconnect hook ran")
 
 
+async def test_a_socket_is_read_while_its_frame_waits_and_its_backlog_is_bounded(mode_settings) -> None:
+    from engage.realtime.connection import MAX_WAITING_FRAMES
+
+    gate = asyncio.Event()
+    handled: list[int] = []
+
+    async def slow(ctx: Any, frame: dict[str, Any]) -> Any:
+        await gate.wait()  # as a frame waiting for a busy database
+        handled.append(frame["n"])
+        return frame["n"]
+
+    async with serving(mode_settings(ws_frames_per_second=1000)) as (base, hub):
+        hub.on_frame("test.slow", slow)
+        async with Socket.open(base) as sock:
+            waiting = 1 + MAX_WAITING_FRAMES  # one being handled, the rest waiting
+            for n in range(waiting + 3):
+                await sock.send({"type": "test.slow", "n": n, "id": f"s{n}"})
+            # the socket is still read: a ping is answered while the first frame is stuck
+            pong = await sock.request({"type": "ping"})
+            assert pong["type"] == "pong"
+            for n in range(waiting, waiting + 3):
+                shed = await sock.next("error", id=f"s{n}")
+                assert shed["code"] == "unavailable" and shed["retry_after_ms"] > 0
+            assert handled == []
+            gate.set()
+            replies = [await sock.next("reply", id=f"s{n}") for n in range(waiting)]
+            assert [r["data"] for r in replies] == list(range(waiting))
+            assert handled == list(range(waiting)), "frames of one socket are handled in order"
+
+
 async def test_heartbeats_close_silent_sockets_and_keep_answering_ones(mode_settings) -> None:
     async with serving(mode_settings(ws_heartbeat_seconds=0.5)) as (base, hub):
         url = base.replace("http", "ws") + "/ws"
