@@ -38,6 +38,7 @@ export class ConversationFeed extends EventTarget {
     this._storeKey = STORE + channel;
     this._outbox = load(this._storeKey); // [{client_id, text, private, failed}]
     this._inflight = new Set();
+    this._retryTimer = null;
     this._subscription = null;
     this._onState = (e) => {
       if (e.detail.state === "open") this._flush();
@@ -54,6 +55,8 @@ export class ConversationFeed extends EventTarget {
   stop() {
     if (this._subscription) this._subscription.unsubscribe();
     this._subscription = null;
+    clearTimeout(this._retryTimer);
+    this._retryTimer = null;
     realtime.removeEventListener("state", this._onState);
   }
 
@@ -176,8 +179,11 @@ export class ConversationFeed extends EventTarget {
           this._changed();
         })
         .catch((err) => {
-          // dropped connection: the next "open" sends it again; a refusal (too long, not allowed) stays
-          if (!["disconnected", "timeout", "throttled", "internal_error", "unavailable"].includes(err.code)) {
+          // dropped connection: the next "open" sends it again; a busy server: again after its
+          // retry_after_ms (same client_id, so never twice); a refusal (too long, not allowed) stays
+          if (["throttled", "internal_error", "unavailable", "timeout"].includes(err.code)) {
+            this._retryLater(err.frame?.retry_after_ms);
+          } else if (err.code !== "disconnected") {
             item.failed = err.message;
             this._save();
             this._changed();
@@ -185,6 +191,15 @@ export class ConversationFeed extends EventTarget {
         })
         .finally(() => this._inflight.delete(item.client_id));
     }
+  }
+
+  _retryLater(afterMs) {
+    if (this._retryTimer) return;
+    const wait = Math.min(Math.max(afterMs || 1000, 250), 30000) * (0.75 + Math.random() / 2);
+    this._retryTimer = setTimeout(() => {
+      this._retryTimer = null;
+      this._flush();
+    }, wait);
   }
 
   _save() {
