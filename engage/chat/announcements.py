@@ -47,6 +47,11 @@ def announce_state(session: AsyncSession, conversation: Conversation) -> None:
         shopper_state(conversation),
         [channels.conversation_channel(conversation.id)],
     )
+    announce_waiting(session, conversation)
+
+
+def announce_waiting(session: AsyncSession, conversation: Conversation) -> None:
+    """Staff-only state (the first-response clock started or stopped): the shopper's view is unchanged."""
     staff = inbox_state(conversation) | {"agent": agent_of(conversation), "last_seq": conversation.last_seq}
     record(session, channels.CONVERSATION, staff, [channels.staff_channel(conversation.id)])
     record(session, channels.INBOX, inbox_state(conversation), [channels.AGENTS])

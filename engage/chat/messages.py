@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth.identity import Identity
 from engage.chat import assignment, channels, conversations, timeline
-from engage.chat.announcements import announce_state
+from engage.chat.announcements import announce_waiting
 from engage.chat.env import ChatEnv
 from engage.chat.models import Attachment, Conversation, Kind, Message, Owner, Status
 from engage.chat.participants import (
@@ -149,7 +149,7 @@ async def post(
             and conversation.waiting_since is None
         ):
             conversation.waiting_since = utcnow()  # the first-response clock starts
-            announce_state(session, conversation)
+            announce_waiting(session, conversation)
             needs_dispatch = needs_dispatch or conversation.owner == Owner.queue.value
     elif not private:
         if conversation.owner != Owner.agent.value:
@@ -157,7 +157,7 @@ async def post(
         if conversation.waiting_since is not None:
             conversation.waiting_since = None
             conversation.first_response_at = conversation.first_response_at or utcnow()
-            announce_state(session, conversation)
+            announce_waiting(session, conversation)
     bot_turn = side is Side.shopper and conversation.owner == Owner.bot.value
     ack = await _store(
         session,

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from engage.chat import conversations, messages
+from engage.chat import channels, conversations, messages
 from engage.chat.env import ChatEnv
 from engage.chat.models import Message
 from engage.chat.rate_limit import SenderRateLimit
@@ -113,6 +114,32 @@ async def test_notes_never_reach_the_shoppers_history(runtime, env, make_user) -
     with pytest.raises(InvalidInput):
         async with runtime.sessionmaker() as session:
             await messages.post(session, env, shopper, conversation.id, text="sneaky", private=True)
+
+
+async def test_the_first_response_clock_is_announced_to_staff_only(runtime, env, make_user, recorder) -> None:
+    shopper, agent = guest(), await make_user()
+    async with runtime.sessionmaker() as session:
+        conversation, _ = await conversations.start(session, env, shopper, human=True)
+        await messages.post(session, env, agent, conversation.id, text="Hello, I am here")  # takes it
+    shopper_channel, staff_channel = (
+        channels.conversation_channel(conversation.id),
+        channels.staff_channel(conversation.id),
+    )
+
+    async def hints_after(sender: Any, text: str) -> list[Any]:
+        await runtime.publisher.drain()
+        seen = len(recorder.events)
+        async with runtime.sessionmaker() as session:
+            await messages.post(session, env, sender, conversation.id, text=text)
+        await runtime.publisher.drain()
+        return [e for e in recorder.events[seen:] if e.type == channels.CONVERSATION]
+
+    asked = await hints_after(shopper, "Where is my parcel?")
+    answered = await hints_after(agent, "On its way")
+    for hints, waiting in ((asked, True), (answered, False)):
+        assert [e.channels for e in hints] == [(staff_channel,)], "the shopper's view did not change"
+        assert (hints[0].data["waiting_since"] is not None) is waiting
+    assert all(shopper_channel not in e.channels for e in asked + answered)
 
 
 async def test_history_pages_backwards_and_replays_forwards(runtime, env) -> None:

@@ -183,8 +183,14 @@ async function openConversation(id) {
     }
   });
   feed.addEventListener("conversation", (e) => {
-    if (e.detail && e.detail.contact_email !== undefined) {
-      state.current = e.detail; // a snapshot carries the full staff view
+    const hint = e.detail;
+    if (hint && hint.contact_email !== undefined) {
+      state.current = hint; // a snapshot carries the full staff view
+      renderHeader();
+    } else if (hint && sameHands(state.current, hint)) {
+      // only the first-response clock moved (a message came or was answered): no refetch needed
+      state.current.waiting_since = hint.waiting_since;
+      state.current.last_seq = hint.last_seq;
       renderHeader();
     } else refreshCurrent();
   });
@@ -194,6 +200,10 @@ async function openConversation(id) {
   renderMessages();
   renderInbox();
   loadContext();
+}
+
+function sameHands(c, hint) {
+  return Boolean(c) && c.status === hint.status && c.owner === hint.owner && (c.assignee ? c.assignee.id : null) === hint.assignee_id;
 }
 
 async function refreshCurrent() {
