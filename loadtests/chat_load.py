@@ -292,8 +292,12 @@ class Relay:
 class Engage:
     name = "engage"
 
-    def __init__(self, workdir: Path, agents: int, chat_rate_limit: str, extra_env: dict[str, str]) -> None:
+    def __init__(
+        self, workdir: Path, agents: int, chat_rate_limit: str, extra_env: dict[str, str], workers: int = 1
+    ) -> None:
         self.extra_env = extra_env
+        self.workers = workers
+        self.name = "engage" if workers == 1 else f"engage ({workers} workers)"
         self.workdir = workdir
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -319,7 +323,9 @@ class Engage:
         profile = os.environ.get("ENGAGE_BENCH_PROFILE")
         python = [PYTHON, "-m", "cProfile", "-o", profile] if profile else [PYTHON]
         self.process = spawn(
-            [*python, "-m", "engage.cli", "serve", "--port", str(self.port)], self.workdir / "engage.log", env
+            [*python, "-m", "engage.cli", "serve", "--port", str(self.port), "--workers", str(self.workers)],
+            self.workdir / "engage.log",
+            env,
         )
         await asyncio.to_thread(wait_ready, f"{self.base}/ready", 120, self.process)
 
@@ -642,6 +648,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=int, default=60, help="sending time per run (1 msg/s per side)")
     parser.add_argument("--agents", type=int, default=10, help="agent accounts sharing the conversations")
     parser.add_argument("--servers", default="relay,engage")
+    parser.add_argument("--workers", type=int, default=1, help="`engage serve --workers` of the Engage node")
     parser.add_argument("--chat-rate-limit", default="1000000/10", help="ENGAGE_CHAT_RATE_LIMIT for Engage")
     parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="more settings for Engage"
@@ -664,7 +671,7 @@ async def main() -> None:
                 server: Relay | Engage = (
                     Relay(workdir)
                     if key == "relay"
-                    else Engage(workdir, args.agents, args.chat_rate_limit, extra_env)
+                    else Engage(workdir, args.agents, args.chat_rate_limit, extra_env, args.workers)
                 )
                 try:
                     await server.start()
