@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import swagger_ui_bundle
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
@@ -58,7 +57,7 @@ from engage.platform import heap
 from engage.platform.logs import structlog_config
 from engage.platform.runtime import Runtime
 from engage.realtime.ws import SocketSendMiddleware, realtime_socket
-from engage.system.http import LocalSwaggerPlugin, SystemController
+from engage.system.http import LocalRedocPlugin, LocalSwaggerPlugin, SystemController, docs_assets_dir
 from engage.wiring import build
 
 _UNTHROTTLED = ["^/health$", "^/ready$", "^/metrics$", "^/static/", "^/schema"]
@@ -171,10 +170,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             *order_pages,
             create_static_files_router("/static", directories=[web.STATIC], guards=[public], name="static"),
             create_static_files_router(
-                "/static/vendor/swagger",
-                directories=[swagger_ui_bundle.swagger_ui_path],
+                "/static/vendor",
+                directories=[docs_assets_dir()],
                 guards=[public],
-                name="swagger-static",
+                name="docs-static",
                 include_in_schema=False,
             ),
         ],
@@ -206,7 +205,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             title="Engage API",
             version="1",
             path="/schema",
-            render_plugins=[LocalSwaggerPlugin()],
+            render_plugins=[LocalSwaggerPlugin(), LocalRedocPlugin()],
         ),
         debug=False,
     )

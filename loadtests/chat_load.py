@@ -25,7 +25,9 @@ What runs (all on 127.0.0.1; stopped and removed at the end, scratch database an
 
 Measured per server: delivery latency (the send of a frame to the other side's socket receiving it),
 p50/p95/p99; ack latency; lost (acked but never delivered to the other side, even after a final
-resubscribe with `since`: what only that brought is reported as "not delivered live"), unacked,
+resubscribe with `since`: what only that brought is reported as "not delivered live"; a side whose
+resubscribe an overloaded node does not answer within 120 s, and acks that came after the resubscribe, are
+"unverified", neither seen nor lost), unacked,
 out-of-order (an event whose `seq` is not the channel's next, or a side's messages arriving out of their
 send order), `lagged` frames (a lagged socket resubscribes with `since`, as clients must, and what it
 recovers counts as delivered, late), error frames, sockets the server closed; server CPU. For Engage, the
@@ -79,6 +81,7 @@ PASSWORD = "bench-agent-password"
 CONNECT_CONCURRENCY = 100
 SETUP_CONCURRENCY = 16
 QUIET_SECONDS = 15.0  # after sending: stop waiting once nothing arrived for this long
+CHECK_SECONDS = 120  # the final resubscribe of every side that misses acked messages: how long to wait
 DRAIN_SECONDS = 60.0  # and at the latest after this long
 decode = msgspec.json.decode
 
@@ -512,6 +515,8 @@ async def run(server: Relay | Engage, n: int, seconds: int) -> dict[str, Any]:
     # the final check: a side that misses acked messages resubscribes with `since` (as a client does after a
     # reconnect); what the answer brings was stored but not delivered live within the window
     missing_live = sum(len(a.acked - b.received) + len(b.acked - a.received) for a, b in pairs)
+    # what is checked: the acks so far (an overloaded node still acks its backlog after the resubscribe)
+    checked = {id(side): set(side.acked) for side in sides}
     stats.checking = True
     for shopper, agent in pairs:
         for sender, receiver in ((shopper, agent), (agent, shopper)):
@@ -523,19 +528,25 @@ async def run(server: Relay | Engage, n: int, seconds: int) -> dict[str, Any]:
                     receiver.resubscribing = True
                 except websockets.ConnectionClosed:
                     pass  # closed by the server: counted as dropped
-    for _ in range(200):  # 20 s at most
+    for _ in range(CHECK_SECONDS * 10):  # an overloaded node answers late: its backlog comes first
         if not any(side.resubscribing for side in sides):
             break
         await asyncio.sleep(0.1)
+    unanswered = {id(side) for side in sides if side.resubscribing}
     stats.closing = True
     for side in sides:
         await side.ws.close()
     await asyncio.gather(*receivers, return_exceptions=True)
 
-    lost, lost_sample = 0, []
+    lost, unverified, lost_sample = 0, 0, []
     for shopper, agent in pairs:
         for sender, receiver in ((shopper, agent), (agent, shopper)):
-            missing = sender.acked - receiver.received
+            missing = checked[id(sender)] - receiver.received
+            late = len(sender.acked - checked[id(sender)] - receiver.received)
+            if id(receiver) in unanswered:  # the resubscribe got no answer in time: neither seen nor lost
+                unverified += len(missing) + late
+                continue
+            unverified += late
             lost += len(missing)
             if missing and len(lost_sample) < 5:
                 lost_sample.append(
@@ -564,6 +575,7 @@ async def run(server: Relay | Engage, n: int, seconds: int) -> dict[str, Any]:
         "unacked": stats.sent - stats.acked,
         "delivered": stats.delivered,
         "lost": lost,
+        "unverified": unverified,
         "not_delivered_live": missing_live,
         "recovered_on_resubscribe": stats.recovered,
         "lost_sample": lost_sample,
@@ -610,7 +622,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
     for r in results:
         by_n.setdefault(r["conversations"], {})[r["server"]] = r
     for n, pair in by_n.items():
-        e, b = pair.get(Engage.name), pair.get(Relay.name)
+        e = next((r for name, r in pair.items() if name.startswith(Engage.name)), None)
+        b = pair.get(Relay.name)
         if e and b:
             print(
                 f"{n:>5} {'ratio engage / relay':<22} {'':>7} {'':>7} {e['delivered'] / max(b['delivered'], 1):>7.2f} "
@@ -633,7 +646,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
             f"server {r['server_cpu_us_per_msg']:.0f} us CPU per message, duplicates {r['duplicates']}, "
             f"sockets closed by the server {r['dropped_sockets']} {r['drop_sample']}, "
             f"acked but not delivered live {r['not_delivered_live']} (of which {r['recovered_on_resubscribe']} "
-            "came with a resubscribe), "
+            f"came with a resubscribe; {r['unverified']} unverified: acked after the resubscribe, or it went "
+            f"unanswered for {CHECK_SECONDS} s), "
             f"load {r['load']}{extra}"
             + (f"; first error: {r['error_sample']}" if r["error_sample"] else "")
             + (f"; lost, e.g.: {'; '.join(r['lost_sample'])}" if r["lost_sample"] else "")

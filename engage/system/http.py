@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -69,7 +71,7 @@ class SystemController(Controller):
 
 
 class LocalSwaggerPlugin(OpenAPIRenderPlugin):
-    """Swagger UI from the swagger-ui-bundle package, started by a script file (the CSP allows no inline)."""
+    """Swagger UI from local files (`docs_assets_dir`), started by a script file (the CSP allows no inline)."""
 
     def __init__(self, path: str = "/swagger") -> None:
         super().__init__(path=path)
@@ -77,10 +79,34 @@ class LocalSwaggerPlugin(OpenAPIRenderPlugin):
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         return (
             b"<!doctype html><html><head><meta charset='utf-8'><title>Engage API</title>"
-            b"<link rel='stylesheet' href='/static/vendor/swagger/swagger-ui.css'></head>"
+            b"<link rel='stylesheet' href='/static/vendor/swagger-ui-dist/swagger-ui.css'></head>"
             b"<body><div id='swagger-ui' data-spec='"
             + self.get_openapi_json_route(request).encode()
             + b"'></div>"
-            b"<script src='/static/vendor/swagger/swagger-ui-bundle.js'></script>"
+            b"<script src='/static/vendor/swagger-ui-dist/swagger-ui-bundle.js'></script>"
             b"<script src='/static/js/swagger-init.js'></script></body></html>"
+        )
+
+
+def docs_assets_dir() -> Path:
+    """Current builds of Swagger UI and ReDoc (OpenAPI 3.1), shipped in the drf-spectacular-sidecar package.
+    Found, not imported: the package's own code is for Django, which we never load."""
+    spec = find_spec("drf_spectacular_sidecar")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("drf-spectacular-sidecar is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "static" / "drf_spectacular_sidecar"
+
+
+class LocalRedocPlugin(OpenAPIRenderPlugin):
+    """ReDoc from a local bundle; it starts itself on the <redoc> element, so the page has no script of its
+    own (its styles are injected at run time: engage.http.security.DOCS_CSP)."""
+
+    def __init__(self, path: str = "/redoc") -> None:
+        super().__init__(path=path)
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return (
+            b"<!doctype html><html><head><meta charset='utf-8'><title>Engage API</title></head>"
+            b"<body><redoc spec-url='" + self.get_openapi_json_route(request).encode() + b"'></redoc>"
+            b"<script src='/static/vendor/redoc/bundles/redoc.standalone.js'></script></body></html>"
         )

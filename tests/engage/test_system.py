@@ -19,9 +19,18 @@ async def test_health_ready_metrics_and_docs(client) -> None:
     spec = await client.get("/schema/openapi.json")
     assert "/api/auth/login" in spec.json()["paths"]
     page = await client.get("/schema/swagger")
-    assert "/static/vendor/swagger/swagger-ui-bundle.js" in page.text and "cdn" not in page.text.lower()
-    asset = await client.get("/static/vendor/swagger/swagger-ui-bundle.js")
+    assert (
+        "/static/vendor/swagger-ui-dist/swagger-ui-bundle.js" in page.text and "cdn" not in page.text.lower()
+    )
+    asset = await client.get("/static/vendor/swagger-ui-dist/swagger-ui-bundle.js")
     assert asset.status_code == 200
+    redoc = await client.get("/schema/redoc")
+    assert (
+        "/static/vendor/redoc/bundles/redoc.standalone.js" in redoc.text and "cdn" not in redoc.text.lower()
+    )
+    csp = redoc.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "style-src 'self' 'unsafe-inline'" in csp, csp
+    assert (await client.get("/static/vendor/redoc/bundles/redoc.standalone.js")).status_code == 200
 
 
 async def test_security_headers_and_request_id(client) -> None:
