@@ -4,7 +4,7 @@
     /work/main/.venv/bin/python loadtests/catalog_listing.py --clients 100 --seconds 10
 
 What runs (all on 127.0.0.1, stopped at the end; the scratch database and Redis keys are removed):
-- `engage serve` (one worker) in production mode: PostgreSQL with the demo catalog, Redis; rate limit raised
+- `engage serve` (one worker, or `--workers N`) in production mode: PostgreSQL with the demo catalog, Redis; rate limit raised
   (`ENGAGE_RATE_LIMIT_API=10000000/minute`), the whole middleware stack on (sessions, auth, CSRF, metrics).
 - the baseline: a bare Litestar app under the same uvicorn, no middleware, answering the same URLs with the
   bytes Engage returned for them, kept in memory.
@@ -227,6 +227,7 @@ def main() -> None:
     parser.add_argument(
         "--rate-limit", default="10000000/minute", help="ENGAGE_RATE_LIMIT_API for Engage (0/minute: off)"
     )
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of each server (both alike)")
     args = parser.parse_args()
 
     run_id = uuid.uuid4().hex[:8]
@@ -236,7 +237,9 @@ def main() -> None:
     engage_port, base_port = free_port(), free_port()
     env = production_env(url, prefix, ENGAGE_RATE_LIMIT_API=args.rate_limit)
     engage = start(
-        [PYTHON, "-m", "engage.cli", "serve", "--port", str(engage_port)], workdir / "engage.log", env
+        [PYTHON, "-m", "engage.cli", "serve", "--port", str(engage_port), "--workers", str(args.workers)],
+        workdir / "engage.log",
+        env,
     )
     baseline = None
     try:
@@ -261,6 +264,8 @@ def main() -> None:
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                "--workers",
+                str(args.workers),
             ],
             workdir / "baseline.log",
             {"BASELINE_BODIES": str(workdir / "bodies.json")},
@@ -268,7 +273,8 @@ def main() -> None:
         wait_ready(f"http://127.0.0.1:{base_port}{paths[0]}")
 
         print(
-            f"{len(paths)} listing URLs, {args.seconds:.0f} s per run after {WARMUP_SECONDS} s warm-up, one worker each"
+            f"{len(paths)} listing URLs, {args.seconds:.0f} s per run after {WARMUP_SECONDS} s warm-up, "
+            f"{args.workers} worker(s) each"
         )
         print(
             f"{'clients':>7}  {'server':<9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"

@@ -33,6 +33,9 @@ CLOSE_TIMEOUT = 5.0
 # Frames waiting while an earlier one of the same socket is handled; beyond this the newest is answered
 # `unavailable` at once (the node is too busy for this socket), so a backlog never grows without bound.
 MAX_WAITING_FRAMES = 32
+# A frame that waited this long for its turn is answered `unavailable` instead of handled: under overload
+# the node sheds work rather than answering long after the client stopped waiting (browsers wait 15 s).
+MAX_FRAME_WAIT_SECONDS = 5.0
 
 
 class SocketContext(Protocol):
@@ -182,7 +185,7 @@ class Connection:
         self._dropped = 0
         self._dropped_since = 0.0
         self._throttle_notice_at = 0.0
-        self._waiting: deque[tuple[str, dict[str, Any], Any]] = deque()
+        self._waiting: deque[tuple[float, str, dict[str, Any], Any]] = deque()
         self._handler: asyncio.Task[None] | None = None
 
     # ---- the handler API (SocketContext) ---------------------------------------------------------------
@@ -246,20 +249,27 @@ class Connection:
         if self.closed:
             return
         if len(self._waiting) >= MAX_WAITING_FRAMES:
-            self.outbox.control(
-                frames.error("unavailable", "the service is busy; retry shortly", ref, retry_after_ms=1000)
-            )
+            self._busy(ref)
             return
-        self._waiting.append((kind, frame, ref))
+        self._waiting.append((time.monotonic(), kind, frame, ref))
         if self._handler is None:
             self._handler = asyncio.create_task(self._handle_waiting())
 
     async def _handle_waiting(self) -> None:
         try:
             while self._waiting and not self.closed:
-                await self._dispatch(*self._waiting.popleft())
+                arrived, kind, frame, ref = self._waiting.popleft()
+                if time.monotonic() - arrived > MAX_FRAME_WAIT_SECONDS:
+                    self._busy(ref)
+                    continue
+                await self._dispatch(kind, frame, ref)
         finally:
             self._handler = None
+
+    def _busy(self, ref: Any) -> None:
+        self.outbox.control(
+            frames.error("unavailable", "the service is busy; retry shortly", ref, retry_after_ms=1000)
+        )
 
     async def settled(self) -> None:
         """Returns once no frame of this socket is being handled (after `stop`, none starts again)."""
@@ -289,11 +299,7 @@ class Connection:
                 return
             if is_overload(exc):  # as HTTP's 503: the client may retry; no traceback per frame
                 log.warning("overloaded on socket frame %r: %s", kind, type(exc).__name__)
-                self.outbox.control(
-                    frames.error(
-                        "unavailable", "the service is busy; retry shortly", ref, retry_after_ms=1000
-                    )
-                )
+                self._busy(ref)
                 return
             log.exception("socket frame %r failed", kind)
             self.outbox.control(frames.error("internal_error", "something went wrong on our side", ref))

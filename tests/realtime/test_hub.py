@@ -309,6 +309,33 @@ async def test_a_socket_is_read_while_its_frame_waits_and_its_backlog_is_bounded
             assert handled == list(range(waiting)), "frames of one socket are handled in order"
 
 
+async def test_a_frame_that_waited_too_long_is_shed_not_handled(mode_settings, monkeypatch) -> None:
+    from engage.realtime import connection
+
+    monkeypatch.setattr(connection, "MAX_FRAME_WAIT_SECONDS", 0.2)
+    gate = asyncio.Event()
+    handled: list[int] = []
+
+    async def slow(ctx: Any, frame: dict[str, Any]) -> Any:
+        if frame["n"] == 0:
+            await gate.wait()
+        handled.append(frame["n"])
+        return frame["n"]
+
+    async with serving(mode_settings()) as (base, hub):
+        hub.on_frame("test.slow", slow)
+        async with Socket.open(base) as sock:
+            for n in range(3):
+                await sock.send({"type": "test.slow", "n": n, "id": f"s{n}"})
+            await asyncio.sleep(0.5)  # frames 1 and 2 wait behind frame 0 longer than allowed
+            gate.set()
+            assert (await sock.next("reply", id="s0"))["data"] == 0
+            for n in (1, 2):
+                assert (await sock.next("error", id=f"s{n}"))["code"] == "unavailable"
+            assert (await sock.request({"type": "test.slow", "n": 3}))["data"] == 3  # fresh frames go on
+    assert handled == [0, 3]
+
+
 async def test_heartbeats_close_silent_sockets_and_keep_answering_ones(mode_settings) -> None:
     async with serving(mode_settings(ws_heartbeat_seconds=0.5)) as (base, hub):
         url = base.replace("http", "ws") + "/ws"

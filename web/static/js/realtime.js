@@ -18,6 +18,7 @@ const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 20000;
 const FLOOD_DELAY_MS = 15000; // after the server cut us off for sending too much
 const REQUEST_TIMEOUT_MS = 15000;
+const RETRYABLE = ["unavailable", "throttled", "internal_error"];
 const CLOCK_SAMPLES = 8;
 const CLOCK_REFRESH_MS = 60000;
 
@@ -43,6 +44,7 @@ export class RealtimeClient extends EventTarget {
     this._channels = new Map(); // name -> {handlers, epoch, seq, policy, live, resyncing, snapshot}
     this._pending = new Map(); // request id -> {resolve, reject, timer, pingSentAt}
     this._ids = 0;
+    this._subscribing = new Map(); // subscribe frame id -> channel name, until answered
     this._attempt = 0;
     this._ws = null;
     this._closedByUs = false;
@@ -143,6 +145,7 @@ export class RealtimeClient extends EventTarget {
       p.reject(new RealtimeError({ code: "disconnected", message: "the connection closed" }));
       this._pending.delete(id);
     }
+    this._subscribing.clear();
     for (const ch of this._channels.values()) ch.live = ch.resyncing = false;
     if (this._closedByUs) return;
     const backoff = Math.min(MAX_DELAY_MS, MIN_DELAY_MS * 2 ** this._attempt);
@@ -188,6 +191,7 @@ export class RealtimeClient extends EventTarget {
       case "welcome":
         return this._onWelcome(frame);
       case "subscribed":
+        this._subscribing.delete(frame.id);
         this._settle(frame, frame);
         return this._onSubscribed(frame);
       case "lagged": {
@@ -207,6 +211,11 @@ export class RealtimeClient extends EventTarget {
         return this._settle(frame, frame.data);
       case "error":
         if (frame.id !== undefined && this._pending.has(frame.id)) return this._settle(frame, null, new RealtimeError(frame));
+        if (this._subscribing.has(frame.id)) {
+          const name = this._subscribing.get(frame.id);
+          this._subscribing.delete(frame.id);
+          return this._onSubscribeError(name, frame);
+        }
         this.dispatchEvent(new CustomEvent("error", { detail: frame }));
         return;
       default:
@@ -235,9 +244,27 @@ export class RealtimeClient extends EventTarget {
 
   _subscribe(name, ch, resume) {
     ch.resyncing = true;
-    const frame = { type: "subscribe", channel: name };
+    const id = ++this._ids;
+    this._subscribing.set(id, name);
+    const frame = { type: "subscribe", channel: name, id };
     if (resume && ch.epoch !== null) frame.since = { epoch: ch.epoch, seq: ch.seq };
     this._send(frame);
+  }
+
+  // A subscribe the server could not take now (busy) is sent again after its retry_after_ms; one it
+  // refused (forbidden, no such channel) is reported to the channel's handlers.
+  _onSubscribeError(name, frame) {
+    const ch = this._channels.get(name);
+    if (!ch) return;
+    ch.resyncing = false;
+    if (RETRYABLE.includes(frame.code)) {
+      const wait = Math.min(Math.max(frame.retry_after_ms || 1000, 250), 30000) * (0.75 + Math.random() / 2);
+      setTimeout(() => {
+        if (this._channels.get(name) === ch && this.state === "open") this._resync(name, ch, ch.epoch !== null);
+      }, wait);
+    } else {
+      this._emit(name, ch, { type: "error", channel: name, error: frame });
+    }
   }
 
   _resync(name, ch, resume) {
