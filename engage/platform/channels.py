@@ -88,6 +88,15 @@ class SequencedBackend(ChannelsBackend):
         for channel, frame in items:
             await self.publish(frame, [channel])
 
+    async def publish_together(
+        self, sequenced: Sequence[tuple[str, bytes]], frames: Sequence[tuple[str, bytes]]
+    ) -> list[Position]:
+        """`publish_sequenced(sequenced)`, then `publish_frames(frames)`: one commit's events at once."""
+        positions = await self.publish_sequenced(sequenced) if sequenced else []
+        if frames:
+            await self.publish_frames(frames)
+        return positions
+
     async def history(self, channel: str, after: int = -1, *, limit: int | None = None) -> History:
         """Position of `channel`; with `after >= 0`, also its frames after `after` (None if incomplete)."""
         raise NotImplementedError
@@ -231,15 +240,17 @@ class RedisSequencedBackend(RedisChannelsPubSubBackend, SequencedBackend):
             await pipe.execute()
 
     async def publish_frames(self, items: Sequence[tuple[str, bytes]]) -> None:
-        """One round trip for them all (a burst of commits: a message goes to two channels, hints to three)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for channel, frame in items:
-                pipe.publish(self._topic(channel), frame)
-            await pipe.execute()
+        await self.publish_together([], items)
 
     async def publish_sequenced(self, items: Sequence[tuple[str, bytes]]) -> list[Position]:
+        return await self.publish_together(items, [])
+
+    async def publish_together(
+        self, sequenced: Sequence[tuple[str, bytes]], frames: Sequence[tuple[str, bytes]]
+    ) -> list[Position]:
+        """One round trip for them all (a chat message: its frames on two channels, the inbox's number)."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            for channel, body in items:
+            for channel, body in sequenced:
                 await self._publish_sequenced(
                     keys=self._keys(channel),
                     args=[
@@ -252,8 +263,10 @@ class RedisSequencedBackend(RedisChannelsPubSubBackend, SequencedBackend):
                     ],
                     client=pipe,
                 )
+            for channel, frame in frames:
+                pipe.publish(self._topic(channel), frame)
             results = await pipe.execute()
-        return [Position(epoch.decode(), int(seq)) for seq, epoch in results]
+        return [Position(epoch.decode(), int(seq)) for seq, epoch in results[: len(sequenced)]]
 
     async def history(self, channel: str, after: int = -1, *, limit: int | None = None) -> History:
         epoch, seq, entries = await self._read_history(

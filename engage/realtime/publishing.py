@@ -118,10 +118,7 @@ class Publishing:
                     numbered.append((channel, frames.event_body(channel, event.type, event.data, event.ts)))
         if numbered or unnumbered:
             async with self._lock:
-                if numbered:
-                    await self._backend.publish_sequenced(numbered)
-                if unnumbered:
-                    await self._backend.publish_frames(unnumbered)
+                await self._backend.publish_together(numbered, unnumbered)
 
     async def ephemeral(self, channel: str, event: str, data: Any) -> None:
         await self._backend.publish(frames.unnumbered_event(channel, event, data), [channel])
