@@ -26,6 +26,7 @@ from engage.platform.errors import (
     is_out_of_range,
     is_overload,
 )
+from engage.platform.logs import SampledWarning
 
 _STATUS: dict[type[DomainError], int] = {
     InvalidInput: 422,
@@ -69,6 +70,7 @@ def _validation_problem(exc: ValidationException) -> ProblemDetailsException:
 
 
 log = logging.getLogger("engage.http")
+warn_overload = SampledWarning(log)
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -81,7 +83,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
             extra={"code": "out_of_range"},
         ).to_response(request)
     if is_overload(exc):
-        log.warning("overloaded on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        warn_overload("overloaded on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return ProblemDetailsException(
             status_code=503,
             title="unavailable",

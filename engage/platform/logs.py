@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -38,3 +41,27 @@ def structlog_config(*, level: str, as_json: bool) -> StructLoggingConfig:
         ),
         log_exceptions="never",  # 4xx are expected; engage.http.problems logs the 500s
     )
+
+
+class SampledWarning:
+    """At most one warning per `every` seconds, saying how many like it were left out: an overload that
+    answers thousands of requests "busy" writes a line now and then, not a line per request."""
+
+    def __init__(
+        self, logger: logging.Logger, every: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.logger = logger
+        self.every = every
+        self.clock = clock
+        self._last = float("-inf")
+        self._left_out = 0
+
+    def __call__(self, message: str, *args: Any) -> None:
+        now = self.clock()
+        if now - self._last < self.every:
+            self._left_out += 1
+            return
+        if self._left_out:
+            message, args = message + " (and %d more since the last report)", (*args, self._left_out)
+        self._last, self._left_out = now, 0
+        self.logger.warning(message, *args)

@@ -14,6 +14,7 @@ import msgspec
 from engage.auth.identity import Identity
 from engage.platform.clock import epoch_ms
 from engage.platform.errors import DomainError, is_out_of_range, is_overload
+from engage.platform.logs import SampledWarning
 from engage.realtime import frames
 from engage.realtime.eager import Send, send_eagerly
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from engage.realtime.hub import Realtime
 
 log = logging.getLogger("engage.realtime")
+warn_overload = SampledWarning(log)
 
 # A page watches a handful of channels; 200 leaves room for consoles without letting one socket pin
 # thousands of node subscriptions.
@@ -298,7 +300,7 @@ class Connection:
                 )
                 return
             if is_overload(exc):  # as HTTP's 503: the client may retry; no traceback per frame
-                log.warning("overloaded on socket frame %r: %s", kind, type(exc).__name__)
+                warn_overload("overloaded on socket frame %r: %s", kind, type(exc).__name__)
                 self._busy(ref)
                 return
             log.exception("socket frame %r failed", kind)

@@ -90,3 +90,21 @@ async def test_api_rate_limit_counts_per_client_in_redis(settings) -> None:
         assert int(answers[3].headers["retry-after"]) >= 1
         assert answers[3].headers["content-type"].startswith("application/problem+json")
         assert (await http.get("/health")).status_code == 200, "probes are never limited"
+
+
+def test_overload_warnings_are_sampled_not_one_per_request(caplog) -> None:
+    from engage.platform.logs import SampledWarning
+
+    now = [100.0]
+    logger = logging.getLogger("engage.test.sampled")
+    warn = SampledWarning(logger, every=5.0, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="engage.test.sampled"):
+        for n in range(500):
+            warn("overloaded on request %d", n)
+        now[0] += 5.0
+        warn("overloaded on request %d", 500)
+    lines = [r.getMessage() for r in caplog.records if r.name == "engage.test.sampled"]
+    assert lines == [
+        "overloaded on request 0",
+        "overloaded on request 500 (and 499 more since the last report)",
+    ]
