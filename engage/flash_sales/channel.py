@@ -1,5 +1,6 @@
-"""The channels of a sale: `sale:{id}` (public: the countdown's times, units left, start/end/cancel) and
-`sale-admin:{id}` (marketing: claims, sales, revenue, live)."""
+"""The channels of a sale: `sale:{id}` (public: the countdown's times, units left, start/end/cancel),
+`sale-admin:{id}` (marketing: claims, sales, revenue, live), and `flash-sales` (public: every published sale
+not over yet, and each one's changes)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,20 @@ from engage.auth.identity import Identity
 from engage.auth.models import Role
 from engage.flash_sales.models import FlashSale, SaleStatus
 from engage.flash_sales.report import report
-from engage.flash_sales.timeline import sale_view
+from engage.flash_sales.timeline import LISTING_CHANNEL, current_sales, sale_view
 from engage.platform.runtime import Runtime
 from engage.realtime import ChannelKind
+from engage.realtime.access import anyone
 from engage.realtime.kinds import channel_id
 
 
 def per_item(event: str, data: dict[str, Any]) -> str:
     item = data.get("item_id")
     return f"{event}:{item}" if item is not None else event
+
+
+def per_sale(event: str, data: dict[str, Any]) -> str:
+    return f"sale:{data.get('sale_id')}"
 
 
 def _sale_id(channel: str) -> int | None:
@@ -49,7 +55,12 @@ def sale_kinds(runtime: Runtime) -> list[ChannelKind]:
         async with runtime.sessionmaker() as session:
             return await report(session, sale_id) if sale_id is not None else None
 
+    async def listing(identity: Identity, channel: str) -> Any:
+        async with runtime.sessionmaker() as session:
+            return {"sales": await current_sales(session)}
+
     return [
+        ChannelKind(LISTING_CHANNEL, authorize=anyone, policy="latest", coalesce=per_sale, snapshot=listing),
         ChannelKind("sale", authorize=may_watch, policy="latest", coalesce=per_item, snapshot=public_state),
         ChannelKind(
             "sale-admin", authorize=marketing_only, policy="latest", coalesce=per_item, snapshot=figures

@@ -29,6 +29,10 @@ class Phase(StrEnum):
     cancelled = "cancelled"
 
 
+# Every published sale's changes, starts and ends: storefront banners learn of a new sale at once.
+LISTING_CHANNEL = "flash-sales"
+
+
 def sale_channel(sale_id: int) -> str:
     return f"sale:{sale_id}"
 
@@ -147,7 +151,10 @@ def announce(session: AsyncSession, event: str, view: dict[str, Any]) -> None:
     """`event` about a sale, on its channel and on the channels of its products."""
     handles = sorted({item["handle"] for item in view["items"]})
     data = {"sale_id": view["id"], "sale": view}
-    record(session, event, data, [sale_channel(view["id"]), *(f"product:{h}" for h in handles)])
+    channels = [sale_channel(view["id"]), *(f"product:{h}" for h in handles)]
+    if view["status"] != SaleStatus.draft.value:
+        channels.append(LISTING_CHANNEL)
+    record(session, event, data, channels)
 
 
 async def announce_transitions(session: AsyncSession, now: datetime | None = None) -> int:

@@ -229,3 +229,42 @@ async def test_the_sale_price_goes_when_a_sale_ends_or_is_cancelled(browser, sql
         await expect(first.locator("[data-flash-price]")).to_be_hidden()
         await expect(first.locator("button[data-claim]")).to_be_hidden()
         assert errors == []
+
+
+async def test_the_home_banner_shows_a_sale_the_moment_it_is_published(browser, sqlite_client) -> None:
+    from playwright.async_api import expect
+
+    from engage.flash_sales import schedule
+
+    app = sqlite_client.app
+    runtime = app.state.runtime
+    async with runtime.sessionmaker() as s:
+        product = await make_product(s, stock=[5], price=2000)
+    draft = await make_sale(runtime, [product.variants[0].id], units=3, price=1500, publish=False)
+    async with serving(app) as base:
+        page = await (await browser.new_context(base_url=base)).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto("/")
+        banner = page.locator(f'[data-flash-sales] [data-flash-sale="{draft}"]')
+        # the page is connected and has its listing (a draft is never on it)
+        await page.wait_for_function(
+            """async () => {
+                const { realtime } = await import('/static/js/realtime.js');
+                return realtime.state === 'open';
+            }"""
+        )
+        await page.wait_for_timeout(500)
+        await expect(banner).to_have_count(0)
+
+        async with runtime.sessionmaker() as s:  # marketing publishes it: no reload, no polling
+            await schedule.publish(s, draft)
+        await expect(banner).to_contain_text(product.name, timeout=5_000)
+        await expect(
+            banner.locator(f'[data-flash-item="{product.variants[0].id}"] [data-flash-price]')
+        ).to_have_text("$15.00")
+
+        async with runtime.sessionmaker() as s:
+            await schedule.cancel(s, draft)
+        await expect(banner.locator("[data-flash-status]")).to_have_text("This flash sale was cancelled")
+        assert errors == []

@@ -16,7 +16,6 @@ import { realtime } from "/static/js/realtime.js";
 import { api, el, money } from "/static/js/api.js";
 
 const TICK_MS = 250;
-const REFRESH_MS = 60000; // the banner looks for newly published sales this often
 const FEW_LEFT = 5;
 let currency = "USD"; // the shop's, from the hook's data-currency
 const price = (cents) => money(cents, currency);
@@ -226,21 +225,21 @@ function startBanner(root) {
     root.hidden = nodes.size === 0;
   });
 
-  async function refresh() {
-    try {
-      const current = await api("/api/flash-sales");
+  // the listing channel: its snapshot is every published sale not over yet, its events each one's news
+  realtime.subscribe("flash-sales", (msg) => {
+    if (msg.type === "snapshot") {
+      const current = (msg.snapshot && msg.snapshot.sales) || [];
       const ids = new Set(current.map((s) => s.id));
       for (const view of current) if (!sales.has(view.id)) adopt(view);
       for (const id of [...sales.keys()]) {
         const phase = phaseAt(sales.get(id).view);
         if (!ids.has(id) && (phase === "ended" || phase === "cancelled")) drop(id);
       }
-    } catch (err) {
-      console.warn("flash sales: could not load", err);
+    } else if (msg.data && msg.data.sale && !sales.has(msg.data.sale_id)) {
+      const phase = phaseAt(msg.data.sale);
+      if (phase !== "ended" && phase !== "cancelled") adopt(msg.data.sale); // just published: its own channel carries it on
     }
-  }
-  refresh();
-  setInterval(refresh, REFRESH_MS);
+  });
 }
 
 // Listing cards: a "Flash" badge with the sale price while the sale runs.
