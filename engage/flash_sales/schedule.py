@@ -260,6 +260,10 @@ async def cancel(session: AsyncSession, sale_id: int) -> FlashSale:
     phase = phase_of(sale.status, sale.starts_at, sale.ends_at)
     if phase in (Phase.ended, Phase.cancelled):
         raise Conflict(f"this sale is {phase.value} already", code="sale_closed")
+    if phase is Phase.draft:  # cancelled, it would become public: a draft stays marketing's own
+        raise Conflict(
+            "this sale is a draft: it was never published, so there is nothing to cancel", code="draft"
+        )
     sale.status = SaleStatus.cancelled.value
     sale.cancelled_at = utcnow()
     held = (

@@ -148,13 +148,12 @@ async def current_sales(session: AsyncSession, now: datetime | None = None) -> l
 
 
 def announce(session: AsyncSession, event: str, view: dict[str, Any]) -> None:
-    """`event` about a sale, on its channel and on the channels of its products."""
+    """`event` about a published sale, on its channel, the listing and the channels of its products."""
     handles = sorted({item["handle"] for item in view["items"]})
     data = {"sale_id": view["id"], "sale": view}
-    channels = [sale_channel(view["id"]), *(f"product:{h}" for h in handles)]
-    if view["status"] != SaleStatus.draft.value:
-        channels.append(LISTING_CHANNEL)
-    record(session, event, data, channels)
+    record(
+        session, event, data, [sale_channel(view["id"]), LISTING_CHANNEL, *(f"product:{h}" for h in handles)]
+    )
 
 
 async def announce_transitions(session: AsyncSession, now: datetime | None = None) -> int:

@@ -124,3 +124,19 @@ async def test_a_marketer_edits_a_live_sale_over_http(client, make_account, runt
         headers=marketer.headers,
     )
     assert res.status_code == 409 and res.json()["code"] == "sale_live"
+
+
+async def test_a_draft_cannot_be_cancelled_into_public_view(client, make_account, runtime: Runtime) -> None:
+    """Cancelling would make a never-published plan public (`sale:{id}`, the listing, its product pages)."""
+    marketer = await make_account(Role.marketer)
+    product = await sale_product(runtime, stock=5)
+    draft = await make_sale(runtime, [product.variants[0].id], units=2, price=1500, publish=False)
+    res = await client.post(f"/api/marketing/flash-sales/{draft}/cancel", headers=marketer.headers)
+    assert res.status_code == 409 and res.json()["code"] == "draft", res.text
+    assert (
+        await client.get(f"/api/flash-sales/{draft}")
+    ).status_code == 404  # still nobody's but marketing's
+    res = await client.post(f"/api/marketing/flash-sales/{draft}/publish", headers=marketer.headers)
+    assert res.status_code == 200, res.text
+    res = await client.post(f"/api/marketing/flash-sales/{draft}/cancel", headers=marketer.headers)
+    assert res.status_code == 200 and res.json()["status"] == "cancelled", res.text

@@ -120,7 +120,7 @@ function renderActions(phase) {
   const open = !["ended", "cancelled"].includes(phase);
   $("edit-sale").hidden = !open;
   $("publish-sale").hidden = phase !== "draft";
-  $("cancel-sale").hidden = !open;
+  $("cancel-sale").hidden = !open || phase === "draft"; // a draft was never public: nothing to cancel
 }
 
 function renderSale() {

@@ -66,7 +66,7 @@ function saleRow(sale) {
     el("a", { href: `/marketing/sales/${sale.id}`, class: "button" }, sale.phase === "live" ? "Watch live" : "Open"),
     open ? el("button", { type: "button", dataset: { edit: sale.id } }, "Edit") : null,
     sale.phase === "draft" ? el("button", { type: "button", dataset: { publish: sale.id } }, "Publish") : null,
-    open ? el("button", { type: "button", class: "danger", dataset: { cancel: sale.id } }, "Cancel") : null,
+    open && sale.phase !== "draft" ? el("button", { type: "button", class: "danger", dataset: { cancel: sale.id } }, "Cancel") : null,
   ];
   return el(
     "tr",
