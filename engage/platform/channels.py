@@ -83,18 +83,14 @@ class SequencedBackend(ChannelsBackend):
         """Number, store and publish each (channel, body), in order; returns their positions."""
         raise NotImplementedError
 
-    async def publish_frames(self, items: Sequence[tuple[str, bytes]]) -> None:
-        """Unnumbered publish of each (channel, frame), in order (fan-out only)."""
-        for channel, frame in items:
-            await self.publish(frame, [channel])
-
     async def publish_together(
         self, sequenced: Sequence[tuple[str, bytes]], frames: Sequence[tuple[str, bytes]]
     ) -> list[Position]:
-        """`publish_sequenced(sequenced)`, then `publish_frames(frames)`: one commit's events at once."""
+        """One commit's events: `publish_sequenced(sequenced)`, then each (channel, frame) of `frames`
+        unnumbered (fan-out only), in order."""
         positions = await self.publish_sequenced(sequenced) if sequenced else []
-        if frames:
-            await self.publish_frames(frames)
+        for channel, frame in frames:
+            await self.publish(frame, [channel])
         return positions
 
     async def history(self, channel: str, after: int = -1, *, limit: int | None = None) -> History:
@@ -238,9 +234,6 @@ class RedisSequencedBackend(RedisChannelsPubSubBackend, SequencedBackend):
             for channel in set(channels):
                 pipe.publish(self._topic(channel), data)
             await pipe.execute()
-
-    async def publish_frames(self, items: Sequence[tuple[str, bytes]]) -> None:
-        await self.publish_together([], items)
 
     async def publish_sequenced(self, items: Sequence[tuple[str, bytes]]) -> list[Position]:
         return await self.publish_together(items, [])
