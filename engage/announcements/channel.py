@@ -8,7 +8,7 @@ from engage.announcements import service
 from engage.auth.identity import Identity
 from engage.platform.runtime import Runtime
 from engage.realtime import ChannelKind
-from engage.realtime.access import anyone
+from engage.realtime.access import anyone_unnamed
 
 
 def announcements_kind(runtime: Runtime) -> ChannelKind:
@@ -16,4 +16,4 @@ def announcements_kind(runtime: Runtime) -> ChannelKind:
         async with runtime.sessionmaker() as session:
             return {"announcements": [service.as_dict(a) for a in await service.running(session)]}
 
-    return ChannelKind(service.CHANNEL, authorize=anyone, policy="reliable", snapshot=running)
+    return ChannelKind(service.CHANNEL, authorize=anyone_unnamed, policy="reliable", snapshot=running)

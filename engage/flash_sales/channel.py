@@ -13,7 +13,7 @@ from engage.flash_sales.report import report
 from engage.flash_sales.timeline import LISTING_CHANNEL, current_sales, sale_view
 from engage.platform.runtime import Runtime
 from engage.realtime import ChannelKind
-from engage.realtime.access import anyone
+from engage.realtime.access import anyone_unnamed
 from engage.realtime.kinds import channel_id
 
 
@@ -60,7 +60,9 @@ def sale_kinds(runtime: Runtime) -> list[ChannelKind]:
             return {"sales": await current_sales(session)}
 
     return [
-        ChannelKind(LISTING_CHANNEL, authorize=anyone, policy="latest", coalesce=per_sale, snapshot=listing),
+        ChannelKind(
+            LISTING_CHANNEL, authorize=anyone_unnamed, policy="latest", coalesce=per_sale, snapshot=listing
+        ),
         ChannelKind("sale", authorize=may_watch, policy="latest", coalesce=per_item, snapshot=public_state),
         ChannelKind(
             "sale-admin", authorize=marketing_only, policy="latest", coalesce=per_item, snapshot=figures

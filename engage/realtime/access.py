@@ -11,6 +11,11 @@ async def anyone(identity: Identity, channel: str) -> bool:
     return True
 
 
+async def anyone_unnamed(identity: Identity, channel: str) -> bool:
+    """Public channels that are one per site (`announcements`, `flash-sales`): `kind:{id}` is no such channel."""
+    return channel_id(channel) is None
+
+
 async def owner_only(identity: Identity, channel: str) -> bool:
     """`user:{id}`: the signed-in user `id` and nobody else (not even staff: it carries private events)."""
     return identity.user_id is not None and channel_id(channel) == str(identity.user_id)

@@ -336,6 +336,15 @@ async def test_a_frame_that_waited_too_long_is_shed_not_handled(mode_settings, m
     assert handled == [0, 3]
 
 
+async def test_site_wide_channels_take_no_id(mode_settings) -> None:
+    async with serving(mode_settings()) as (base, _hub):
+        async with Socket.open(base) as sock:
+            for channel in ("announcements", "flash-sales"):
+                assert (await sock.subscribe(channel))["type"] == "subscribed"
+                refused = await sock.request({"type": "subscribe", "channel": f"{channel}:anything"})
+                assert refused["type"] == "error" and refused["code"] == "forbidden", refused
+
+
 async def test_heartbeats_close_silent_sockets_and_keep_answering_ones(mode_settings) -> None:
     async with serving(mode_settings(ws_heartbeat_seconds=0.5)) as (base, hub):
         url = base.replace("http", "ws") + "/ws"
