@@ -46,7 +46,11 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
 def _descendants(pid: int) -> list[int]:
     found = [pid]
     for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        for child in children.read_text().split():
+        try:
+            listed = children.read_text().split()
+        except FileNotFoundError:  # the thread or process ended meanwhile
+            continue
+        for child in listed:
             found += _descendants(int(child))
     return found
 

@@ -247,14 +247,14 @@ async def test_the_home_banner_shows_a_sale_the_moment_it_is_published(browser, 
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         await page.goto("/")
         banner = page.locator(f'[data-flash-sales] [data-flash-sale="{draft}"]')
-        # the page is connected and has its listing (a draft is never on it)
+        # the page has the listing channel's snapshot (a draft is never on it)
         await page.wait_for_function(
             """async () => {
                 const { realtime } = await import('/static/js/realtime.js');
-                return realtime.state === 'open';
+                const listing = realtime._channels.get('flash-sales');
+                return Boolean(listing && listing.live);
             }"""
         )
-        await page.wait_for_timeout(500)
         await expect(banner).to_have_count(0)
 
         async with runtime.sessionmaker() as s:  # marketing publishes it: no reload, no polling
