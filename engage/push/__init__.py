@@ -1,0 +1,1 @@
+"""Web Push: subscriptions, preferences, delivery and campaigns."""
