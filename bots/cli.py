@@ -16,35 +16,35 @@ from bots import draining
 from bots.search import backlog
 from bots.search.indexing import IndexReport
 from engage.config import get_settings
-from engage.platform.runtime import Runtime
+from engage.services import Services
 
 EVAL_DATA = Path(__file__).resolve().parent / "evaluation" / "data"
 
 
 @asynccontextmanager
-async def _runtime() -> AsyncIterator[Runtime]:
+async def _services() -> AsyncIterator[Services]:
     from engage.wiring import build
 
-    runtime = build(get_settings(), run_cron=False)
-    await runtime.start()
+    services = build(get_settings(), run_cron=False)
+    await services.start()
     try:
-        yield runtime
-        await runtime.publisher.drain()
-        join = getattr(runtime.jobs, "join", None)
+        yield services
+        await services.runtime.publisher.drain()
+        join = getattr(services.runtime.jobs, "join", None)
         if join is not None:
             await join()
     finally:
-        await runtime.stop()
+        await services.stop()
 
 
 async def _drain_here(
-    runtime: Runtime, lease: str, run: Callable[[str], Awaitable[Any]], *, waiting: Any
+    services: Services, lease: str, run: Callable[[str], Awaitable[Any]], *, waiting: Any
 ) -> None:
     """Drain a backlog in this process; if another process holds its lease, wait until it is done."""
     told = False
     while True:
         holder = draining.new_holder()
-        async with runtime.sessionmaker() as session:
+        async with services.sessionmaker() as session:
             taken = await draining.take(session, lease, holder)
             more = taken or await waiting(session)
             await session.commit()
@@ -60,16 +60,16 @@ async def _drain_here(
 
 
 async def catch_up(
-    runtime: Runtime, *, force: bool = False, show: bool = True
+    services: Services, *, force: bool = False, show: bool = True
 ) -> tuple[IndexReport, int, float]:
     """Bring the search index and the help passages up to date here (products indexed, passages, seconds)."""
     from bots.search.indexing import drain_backlog, reconcile
     from bots.support import knowledge
     from workers.bot import embed_help_passages
 
-    search = runtime.services["search"]
+    search = services.bots.search
     model = search.embedder.model_name
-    async with runtime.sessionmaker() as session:
+    async with services.sessionmaker() as session:
         if force:
             await knowledge.forget_vectors(session)
         marked = await reconcile(session, model, force=force)
@@ -83,7 +83,7 @@ async def catch_up(
     async def products(holder: str) -> None:
         report.add(
             await drain_backlog(
-                runtime.sessionmaker,
+                services.sessionmaker,
                 search.embedder,
                 search.lexicon,
                 holder,
@@ -92,18 +92,18 @@ async def catch_up(
         )
 
     with bar if bar is not None else contextlib.nullcontext():
-        await _drain_here(runtime, backlog.LEASE, products, waiting=backlog.waiting)
+        await _drain_here(services, backlog.LEASE, products, waiting=backlog.waiting)
     elapsed = time.perf_counter() - started
     passages = 0
 
     async def help_passages(holder: str) -> None:
         nonlocal passages
-        passages = await embed_help_passages({"runtime": runtime}, holder)
+        passages = await embed_help_passages({"services": services}, holder)
 
     async def passages_waiting(session: Any) -> bool:
         return await knowledge.passages_waiting(session, model)
 
-    await _drain_here(runtime, knowledge.LEASE, help_passages, waiting=passages_waiting)
+    await _drain_here(services, knowledge.LEASE, help_passages, waiting=passages_waiting)
     return report, passages, elapsed
 
 
@@ -117,8 +117,8 @@ def reindex(force: bool) -> None:
     """
 
     async def run() -> None:
-        async with _runtime() as runtime:
-            report, passages, elapsed = await catch_up(runtime, force=force)
+        async with _services() as services:
+            report, passages, elapsed = await catch_up(services, force=force)
         rate = report.embedded / elapsed if elapsed > 0 and report.embedded else 0.0
         click.echo(
             f"{report.seen} products: {report.embedded} embedded, {report.documents_written} documents written, "
@@ -165,10 +165,10 @@ def eval_search(path: Path, url: str | None) -> None:
                 result = await evaluate(cases, over_http, legs=("hybrid",))
             click.echo(result.report())
             return
-        async with _runtime() as runtime:
-            await catch_up(runtime, show=False)
-            search = runtime.services["search"]
-            async with runtime.sessionmaker() as session:
+        async with _services() as services:
+            await catch_up(services, show=False)
+            search = services.bots.search
+            async with services.sessionmaker() as session:
                 await search.index.ensure_loaded(session)
                 if not search.index.published_count:
                     raise click.ClickException(
@@ -207,10 +207,10 @@ def eval_bot(path: Path, by_words: bool) -> None:
     cases = load_cases(path)
 
     async def run() -> None:
-        async with _runtime() as runtime:
-            await catch_up(runtime, show=False)
-            bot = runtime.services["bot"]
-            async with runtime.sessionmaker() as session:
+        async with _services() as services:
+            await catch_up(services, show=False)
+            bot = services.bots.bot
+            async with services.sessionmaker() as session:
                 await bot.knowledge.ensure_loaded(session)
                 if not bot.knowledge.passages:
                     raise click.ClickException("the knowledge base is empty: run `engage help import` first")
@@ -247,12 +247,12 @@ def help_import(directory: Path | None, keep_existing: bool) -> None:
     from engage.demo import DATA
 
     async def run() -> None:
-        async with _runtime() as runtime:
-            leave_indexing_to_server(runtime)
-            async with runtime.sessionmaker() as session:
+        async with _services() as services:
+            leave_indexing_to_server(services.bots)
+            async with services.sessionmaker() as session:
                 read, changed = await import_directory(
                     session,
-                    runtime.settings.embedding_model,
+                    services.settings.embedding_model,
                     directory or DATA / "help",
                     overwrite=not keep_existing,
                 )

@@ -119,7 +119,7 @@ async def drain(
 
 
 class Kicker:
-    """Starts drainers through the process's job queue (runtime.services["drains"]).
+    """Starts drainers through the process's job queue (`Bots.drains`).
 
     A short-lived command in embedded mode runs jobs in its own process, so a bulk import would wait for
     the model there; `defer()` leaves its backlogs to the server, whose sweep finds them. With a shared

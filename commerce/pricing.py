@@ -1,7 +1,7 @@
 """Pricing cart and checkout lines at the request's time, with the promotions hook.
 
 A promotion is anything with `async def price(session, request) -> Sequence[Offer]`, registered in
-`runtime.services["promotions"]` (a list). It is asked on every pricing (cart view, checkout, payment), with
+`Services.promotions` (a list). It is asked on every pricing (cart view, checkout, payment), with
 the moment of the request, the owner and the owner's active holds per line, so a flash sale can offer its
 price for the units its claim holds and nothing once the sale has ended. The lowest offers win, each for at
 most its `quantity` units; the remaining units keep the catalog price. Totals are computed here, on the

@@ -14,6 +14,7 @@ from litestar.config.cors import CORSConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.logging import LoggingMiddlewareConfig
 from litestar.middleware.rate_limit import RateLimitConfig
@@ -25,10 +26,10 @@ from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
 import web
-from bots import lifecycle as bots_lifecycle
 from bots.search.http import SearchController
 from bots.search.pages import search_pages
 from bots.support.http import bot_routes
+from bots.wiring import background_work
 from commerce.cart.http import CartController
 from commerce.catalog.http import CatalogAdminController, CatalogController
 from commerce.catalog.pages import catalog_pages
@@ -55,8 +56,8 @@ from engage.http.request_id import RequestIdMiddleware
 from engage.http.security import SecurityHeadersMiddleware
 from engage.platform import heap
 from engage.platform.logs import structlog_config
-from engage.platform.runtime import Runtime
 from engage.realtime.ws import SocketSendMiddleware, realtime_socket
+from engage.services import Services
 from engage.system.http import LocalRedocPlugin, LocalSwaggerPlugin, SystemController, docs_assets_dir
 from engage.wiring import build
 
@@ -121,24 +122,29 @@ def _logging(settings: Settings) -> StructlogPlugin:
     )
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
     settings = settings or get_settings()
-    runtime = runtime or build(settings)
+    services = services or build(settings)
+    runtime = services.runtime
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await runtime.start(with_channels=False)  # the Channels plugin starts and stops the backend
+        await services.start(with_channels=False)  # the Channels plugin starts and stops the backend
         # once the app and the embedding model are loaded, keep them out of the GC's full scans
-        settle = asyncio.create_task(
-            heap.freeze_after_start(lambda: getattr(runtime.services.get("embedder"), "ready", True))
-        )
+        settle = asyncio.create_task(heap.freeze_after_start(lambda: services.bots.embedder.ready))
+        background = [asyncio.create_task(work) for work in background_work(services.bots)]
         try:
             yield
         finally:
-            settle.cancel()
-            await runtime.stop(with_channels=False)
+            for task in [settle, *background]:
+                task.cancel()
+            await asyncio.gather(settle, *background, return_exceptions=True)
+            await services.stop(with_channels=False)
 
-    channels: ChannelsPlugin = runtime.services["channels_plugin"]  # the real-time hub's (engage.wiring)
+    def provide_services() -> Services:
+        return services
+
+    channels: ChannelsPlugin = services.realtime.plugin
 
     return Litestar(
         route_handlers=[
@@ -178,9 +184,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             ),
         ],
         lifespan=[lifespan],
-        on_startup=[bots_lifecycle.on_startup],
-        on_shutdown=[bots_lifecycle.on_shutdown],
-        state=State({"runtime": runtime}),
+        state=State({"runtime": runtime, "services": services}),
+        dependencies={"services": Provide(provide_services, use_cache=True, sync_to_thread=False)},
         stores=StoreRegistry(stores=runtime.stores),  # type: ignore[arg-type]
         plugins=[
             channels,

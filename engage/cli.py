@@ -139,21 +139,21 @@ def catalog_import(file: str, fmt: str) -> None:
     data = Path(file).read_bytes()
 
     async def run():  # type: ignore[no-untyped-def]
-        runtime = build(settings, run_cron=False)
-        leave_indexing_to_server(runtime)  # search indexes the products in the server or worker
-        await runtime.start()
+        services = build(settings, run_cron=False)
+        leave_indexing_to_server(services.bots)  # search indexes the products in the server or worker
+        await services.start()
         try:
-            async with runtime.sessionmaker() as session:
+            async with services.sessionmaker() as session:
                 return await import_catalog(
                     session,
                     data,
                     fmt=detect_format(file, data) if fmt == "auto" else fmt,
                     default_threshold=settings.low_stock_threshold,
-                    cache=runtime.services["catalog_cache"],
+                    cache=services.catalog_cache,
                     reference=f"import:{Path(file).name}"[:120],
                 )
         finally:
-            await runtime.stop()
+            await services.stop()
 
     try:
         report = asyncio.run(run())
@@ -236,18 +236,18 @@ def chat_purge(days: int | None, export_path: str, dry_run: bool) -> None:
             out.flush()
             os.fsync(out.fileno())  # on disk before the rows it holds are deleted
 
-        runtime = build(settings, run_cron=False)
-        await runtime.start()
+        services = build(settings, run_cron=False)
+        await services.start()
         try:
             return await retention.export_and_purge(
-                runtime.sessionmaker,
-                runtime.services["chat"].blobs,
+                services.sessionmaker,
+                services.chat.blobs,
                 retention_days=days or settings.chat_retention_days,
                 write=write,
                 dry_run=dry_run,
             )
         finally:
-            await runtime.stop()
+            await services.stop()
 
     with open(export_path, "ab") as out:
         report = asyncio.run(run(out))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engage.auth import service as accounts
 from engage.auth.models import Role
 from engage.config import Settings
-from engage.platform.runtime import Runtime
+from engage.services import Services
 
 DATA = Path(__file__).resolve().parent / "demo_data"
 
@@ -25,11 +25,11 @@ DEMO_USERS = [
 ]
 
 Announce = Callable[[str], None]
-# Each domain's demo step: (runtime, session, announce) -> None, idempotent.
-Seeder = Callable[[Runtime, AsyncSession, Announce], Awaitable[None]]
+# Each domain's demo step: (services, session, announce) -> None, idempotent.
+Seeder = Callable[[Services, AsyncSession, Announce], Awaitable[None]]
 
 
-async def seed_users(runtime: Runtime, session: AsyncSession, announce: Announce) -> None:
+async def seed_users(services: Services, session: AsyncSession, announce: Announce) -> None:
     created = []
     for email, role, name in DEMO_USERS:
         if await accounts.find_user(session, email) is not None:
@@ -43,7 +43,7 @@ async def seed_users(runtime: Runtime, session: AsyncSession, announce: Announce
             announce(f"  {role:9} {email:24} {password}")
 
 
-async def seed_catalog(runtime: Runtime, session: AsyncSession, announce: Announce) -> None:
+async def seed_catalog(services: Services, session: AsyncSession, announce: Announce) -> None:
     """The Luxia demo catalog with its stock; skipped once products exist (re-import with `engage catalog`)."""
     from commerce.catalog import Product, import_catalog
 
@@ -53,25 +53,25 @@ async def seed_catalog(runtime: Runtime, session: AsyncSession, announce: Announ
         session,
         (DATA / "products.json").read_bytes(),
         fmt="json",
-        default_threshold=runtime.settings.low_stock_threshold,
-        cache=runtime.services.get("catalog_cache"),
+        default_threshold=services.settings.low_stock_threshold,
+        cache=services.catalog_cache,
         reference="demo",
     )
     announce(report.lines()[0])
 
 
-async def seed_help(runtime: Runtime, session: AsyncSession, announce: Announce) -> None:
+async def seed_help(services: Services, session: AsyncSession, announce: Announce) -> None:
     """The help centre (the support bot's knowledge base); existing articles are kept as edited."""
     from bots.support.knowledge import import_directory
 
     read, changed = await import_directory(
-        session, runtime.settings.embedding_model, DATA / "help", overwrite=False
+        session, services.settings.embedding_model, DATA / "help", overwrite=False
     )
     if changed:
         announce(f"help centre: {changed} of {read} articles imported")
 
 
-async def seed_chat(runtime: Runtime, session: AsyncSession, announce: Announce) -> None:
+async def seed_chat(services: Services, session: AsyncSession, announce: Announce) -> None:
     """Canned responses for the agent console (type / in a reply)."""
     from engage.chat.canned import seed_examples
 
@@ -79,7 +79,7 @@ async def seed_chat(runtime: Runtime, session: AsyncSession, announce: Announce)
         announce(f"chat: {added} canned responses")
 
 
-async def seed_flash_sale(runtime: Runtime, session: AsyncSession, announce: Announce) -> None:
+async def seed_flash_sale(services: Services, session: AsyncSession, announce: Announce) -> None:
     """A flash sale on a couple of demo products, starting a few minutes from now and lasting an hour,
     so the storefront shows a live countdown; none is planned while an earlier demo sale is not over."""
     from engage.flash_sales.demo import seed_demo_sale
@@ -102,18 +102,18 @@ async def seed(settings: Settings, *, announce: Announce = print, only_if_empty:
     from bots.wiring import leave_indexing_to_server
     from engage.wiring import build
 
-    runtime = build(settings, run_cron=False)
-    leave_indexing_to_server(runtime)  # the server embeds the shop in the background: it starts at once
-    await runtime.start()
+    services = build(settings, run_cron=False)
+    leave_indexing_to_server(services.bots)  # the server embeds the shop in the background: it starts at once
+    await services.start()
     try:
-        async with runtime.sessionmaker() as session:
+        async with services.sessionmaker() as session:
             if only_if_empty and not await is_empty(session):
                 return
             for step in seeders():
-                await step(runtime, session, announce)
-        await runtime.publisher.drain()
-        join = getattr(runtime.jobs, "join", None)
+                await step(services, session, announce)
+        await services.runtime.publisher.drain()
+        join = getattr(services.runtime.jobs, "join", None)
         if join is not None:
             await join()
     finally:
-        await runtime.stop()
+        await services.stop()

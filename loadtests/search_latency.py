@@ -212,12 +212,12 @@ async def latency(env: dict[str, str], queries: list[str], passes: int) -> dict[
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    runtime = build(settings, run_cron=False)
-    await runtime.start()
-    search = runtime.services["search"]
+    services = build(settings, run_cron=False)
+    await services.start()
+    search = services.bots.search
     times: dict[str, list[float]] = {"cold": [], "warm": [], "baseline": []}
     try:
-        async with runtime.sessionmaker() as session:
+        async with services.sessionmaker() as session:
             await search.index.ensure_loaded(session)
             await session.commit()
         await search.embedder.loaded()
@@ -225,7 +225,7 @@ async def latency(env: dict[str, str], queries: list[str], passes: int) -> dict[
         snapshot = search.index.vectors.snapshot()
         for n in range(passes):
             for q in queries:
-                async with runtime.sessionmaker() as session:
+                async with services.sessionmaker() as session:
                     started = time.perf_counter()
                     await search.search(session, q, limit=24)
                     times["cold" if n == 0 else "warm"].append((time.perf_counter() - started) * 1000)
@@ -236,7 +236,7 @@ async def latency(env: dict[str, str], queries: list[str], passes: int) -> dict[
                     [int(snapshot.ids[i]) for i in best_rows(sims, 24)]
                     times["baseline"].append((time.perf_counter() - started) * 1000)
     finally:
-        await runtime.stop()
+        await services.stop()
     return times
 
 

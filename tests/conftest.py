@@ -33,6 +33,7 @@ from engage.auth.models import Role
 from engage.config import Settings, load_settings
 from engage.platform.migrations import upgrade
 from engage.platform.runtime import Runtime
+from engage.services import Services
 from engage.wiring import build
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -137,12 +138,31 @@ async def sqlite_settings(sqlite_env: dict[str, str]) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    """A production-mode runtime (PostgreSQL + Redis) for service-level tests."""
-    rt = build(settings, run_cron=False)
-    await rt.start()
-    yield rt
-    await rt.stop()
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    """A production-mode process's services (PostgreSQL + Redis) for service-level tests."""
+    built = build(settings, run_cron=False)
+    await built.start()
+    yield built
+    await built.stop()
+
+
+@pytest.fixture(scope="session")
+def runtime(services: Services) -> Runtime:
+    return services.runtime
+
+
+@pytest.fixture(scope="session")
+async def sqlite_services(sqlite_settings: Settings) -> AsyncIterator[Services]:
+    """An embedded-mode process's services (SQLite, memory stores, in-process jobs)."""
+    built = build(sqlite_settings, run_cron=False)
+    await built.start()
+    yield built
+    await built.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_runtime(sqlite_services: Services) -> Runtime:
+    return sqlite_services.runtime
 
 
 @pytest.fixture
@@ -172,6 +192,14 @@ async def client(settings: Settings) -> AsyncIterator[AppClient]:
     It behaves as an API client and keeps no cookies (`browser_client` keeps them, as a browser does).
     """
     app = create_app(settings)
+    async with running(app), AppClient(app, keep_cookies=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+async def sqlite_client(sqlite_settings: Settings) -> AsyncIterator[AppClient]:
+    """The whole app in embedded mode (SQLite, memory stores, in-process jobs), lifespan included."""
+    app = create_app(sqlite_settings)
     async with running(app), AppClient(app, keep_cookies=False) as c:
         yield c
 

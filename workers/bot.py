@@ -6,28 +6,27 @@ from __future__ import annotations
 from typing import Any
 
 from bots import draining
-from bots.draining import Kicker
 from bots.search import analytics
-from bots.search.live import announce, refresh_help
+from bots.search.live import refresh_help
 from bots.support import knowledge
 from bots.support.conversation import Turn, shopper_asked_for_a_person, take_turn
+from bots.wiring import Bots
 from engage import chat
 from engage.platform.events import DomainEvent, Sink
 from engage.platform.runtime import Runtime
-
-EMBED_TASK = "embed_help_passages"
+from engage.services import Services
 
 
 async def bot_reply(ctx: dict[str, Any], conversation_id: int, message_id: int, seq: int) -> str:
     """The bot's turn after a shopper's message in a bot-owned conversation."""
-    runtime: Runtime = ctx["runtime"]
-    async with runtime.sessionmaker() as session:
+    services: Services = ctx["services"]
+    async with services.sessionmaker() as session:
         answer = await take_turn(
             session,
-            runtime.services["chat"],
-            runtime.services["bot"],
+            services.chat,
+            services.bots.bot,
             Turn(conversation_id, message_id, seq),
-            reply_timeout=runtime.settings.bot_reply_timeout_seconds,
+            reply_timeout=services.settings.bot_reply_timeout_seconds,
         )
     return "quiet" if answer is None else answer.kind
 
@@ -43,8 +42,9 @@ def _job_id(runtime: Runtime, kind: str, key: object) -> str:
     return f"{runtime.queue_name}:{kind}:{key}"
 
 
-def chat_bot_sink(runtime: Runtime) -> Sink:
+def chat_bot_sink(services: Services) -> Sink:
     """Chat's `BOT_TURN` -> the bot's reply job; a shopper's own handoff -> noted on the bot's last answer."""
+    runtime = services.runtime
 
     async def sink(events: list[DomainEvent]) -> None:
         for e in events:
@@ -69,8 +69,9 @@ async def record_search_conversion(ctx: dict[str, Any], order_id: int) -> int:
         return await analytics.record_order_conversion(session, order_id)
 
 
-def conversion_sink(runtime: Runtime) -> Sink:
+def conversion_sink(services: Services) -> Sink:
     """commerce's `order.updated` with status paid -> search conversions (a job: sinks never wait)."""
+    runtime = services.runtime
 
     async def sink(events: list[DomainEvent]) -> None:
         for e in events:
@@ -86,8 +87,9 @@ def conversion_sink(runtime: Runtime) -> Sink:
 
 async def embed_help_passages(ctx: dict[str, Any], holder: str) -> int:
     """The one passage embedder: batches of new or changed passages until none are left."""
-    runtime: Runtime = ctx["runtime"]
-    embedder = runtime.services["bot"].embedder
+    services: Services = ctx["services"]
+    runtime = services.runtime
+    embedder = services.bots.embedder
     done = 0
 
     async def step() -> bool:
@@ -104,29 +106,29 @@ async def embed_help_passages(ctx: dict[str, Any], holder: str) -> int:
     return done
 
 
-async def kick_passage_embedder(runtime: Runtime) -> bool:
-    kicker: Kicker = runtime.services["drains"]
-    return await kicker.kick(knowledge.LEASE, EMBED_TASK)
+async def kick_passage_embedder(bots: Bots) -> bool:
+    return await bots.drains.kick(knowledge.LEASE, knowledge.EMBED_TASK)
 
 
 async def sweep_help_passages(ctx: dict[str, Any]) -> None:
     """At start and periodically: passages waiting with no embedder (an import left them) get one."""
-    runtime: Runtime = ctx["runtime"]
-    async with runtime.sessionmaker() as session:
-        waiting = await knowledge.passages_waiting(session, runtime.services["bot"].embedder.model_name)
+    services: Services = ctx["services"]
+    async with services.sessionmaker() as session:
+        waiting = await knowledge.passages_waiting(session, services.bots.embedder.model_name)
         await session.commit()
     if waiting:
-        await kick_passage_embedder(runtime)
+        await kick_passage_embedder(services.bots)
 
 
-def help_sink(runtime: Runtime) -> Sink:
+def help_sink(services: Services) -> Sink:
     """`help.changed` -> embed what is new; `help.changed`/`help.embedded` -> reload here, tell the others."""
+    bots = services.bots
 
     async def sink(events: list[DomainEvent]) -> None:
         if any(e.type == knowledge.CHANGED_EVENT for e in events):
-            await kick_passage_embedder(runtime)
+            await kick_passage_embedder(bots)
         if any(e.type in (knowledge.CHANGED_EVENT, knowledge.EMBEDDED_EVENT) for e in events):
-            await refresh_help(runtime.services["bot"])
-            await announce(runtime, help=True)
+            await refresh_help(bots.bot)
+            await bots.notes.announce(help=True)
 
     return sink

@@ -9,11 +9,12 @@ from engage.chat.env import ChatEnv
 from engage.chat.participants import Side
 from engage.platform.clock import utcnow
 from engage.platform.runtime import Runtime
+from engage.services import Services
 
 
 def _parts(ctx: dict[str, Any]) -> tuple[Runtime, ChatEnv]:
-    runtime: Runtime = ctx["runtime"]
-    return runtime, runtime.services["chat"]
+    services: Services = ctx["services"]
+    return services.runtime, services.chat
 
 
 async def send_chat_transcript(ctx: dict[str, Any], conversation_id: int, to: str, side: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from engage.platform.events import DomainEvent, Sink
 from engage.platform.runtime import Runtime
+from engage.services import Services
 
 log = logging.getLogger("engage.commerce")
 
@@ -16,10 +17,10 @@ async def release_expired_holds(ctx: dict[str, Any]) -> int:
     from commerce import inventory
     from commerce.payments.abandonment import expire_checkouts
 
-    runtime: Runtime = ctx["runtime"]
+    services: Services = ctx["services"]
     released = 0
-    async with runtime.sessionmaker() as session:
-        expired = await expire_checkouts(session, runtime.services["payments"])
+    async with services.sessionmaker() as session:
+        expired = await expire_checkouts(session, services.payments)
         if expired:
             log.info("expired %d abandoned checkouts", expired)
         while True:
@@ -49,13 +50,11 @@ def _flips_availability(event: DomainEvent) -> bool:
     return (event.data["available"] > 0) != (event.data.get("previous_available", 0) > 0)
 
 
-def catalog_cache_sink(runtime: Runtime) -> Sink:
+def catalog_cache_sink(services: Services) -> Sink:
     """Drop cached catalog pages when a product changes or a variant sells out / comes back."""
 
     async def sink(events: list[DomainEvent]) -> None:
         if any(e.type == "product.changed" or _flips_availability(e) for e in events):
-            cache = runtime.services.get("catalog_cache")
-            if cache is not None:
-                await cache.invalidate()
+            await services.catalog_cache.invalidate()
 
     return sink

@@ -9,7 +9,7 @@ from typing import Any
 from engage.flash_sales import claims
 from engage.flash_sales.timeline import announce_transitions, live_sale_ids
 from engage.platform.events import DomainEvent, Sink
-from engage.platform.runtime import Runtime
+from engage.services import Services
 
 log = logging.getLogger("engage.flash_sales")
 
@@ -21,13 +21,15 @@ async def announce_sale_transitions(ctx: dict[str, Any]) -> None:
 
 async def reconcile_flash_gates(ctx: dict[str, Any]) -> None:
     """Set each live sale's gate counters from the database (the source of truth)."""
-    runtime = ctx["runtime"]
-    async with runtime.sessionmaker() as session:
+    services: Services = ctx["services"]
+    async with services.sessionmaker() as session:
         for sale_id in await live_sale_ids(session):
-            await claims.load_gate(session, runtime.services["flash_gate"], sale_id, overwrite=True)
+            await claims.load_gate(session, services.flash_gate, sale_id, overwrite=True)
 
 
-def flash_sale_sink(runtime: Runtime) -> Sink:
+def flash_sale_sink(services: Services) -> Sink:
+    runtime, gate = services.runtime, services.flash_gate
+
     async def settle(events: list[DomainEvent]) -> None:
         for event in events:
             if event.type not in ("reservation.released", "reservation.consumed"):
@@ -35,7 +37,6 @@ def flash_sale_sink(runtime: Runtime) -> Sink:
             sale_id = claims.sale_of_source(str(event.data.get("source", "")))
             if sale_id is None:
                 continue
-            gate = runtime.services["flash_gate"]
             async with runtime.sessionmaker() as session:
                 ended = await claims.hold_ended(
                     session, int(event.data["reservation_id"]), paid=event.type == "reservation.consumed"

@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 from engage.platform.events import Sink
 from engage.platform.jobs import CronTask, Task
-from engage.platform.runtime import Runtime
-from engage.realtime.publishing import event_sink
+from engage.services import Services
 from workers import bot, chat, commerce, flash_sales, housekeeping, search
 
 TASKS: list[Task] = [
@@ -51,9 +50,14 @@ CRON: list[CronTask] = [
     CronTask(flash_sales.reconcile_flash_gates, every_seconds=30),
 ]
 
-SINKS: list[Callable[[Runtime], Sink]] = [
+
+def realtime_sink(services: Services) -> Sink:
+    return services.realtime.publishing.deliver
+
+
+SINKS: list[Callable[[Services], Sink]] = [
     commerce.catalog_cache_sink,
-    event_sink,  # committed events to their real-time channels
+    realtime_sink,  # committed events to their real-time channels
     search.search_sink,
     bot.help_sink,
     bot.chat_bot_sink,

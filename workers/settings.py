@@ -29,12 +29,12 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
     from engage.wiring import build
 
     async def on_startup(ctx: dict[str, Any]) -> None:
-        runtime = build(settings, run_cron=False)
-        await runtime.start()
-        ctx["runtime"] = runtime
+        services = build(settings, run_cron=False)
+        await services.start()
+        ctx.update(services.runtime.job_context)  # "runtime" and "services", as the in-process runner has
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        await ctx["runtime"].stop()
+        await ctx["services"].stop()
 
     return {
         "functions": registry.TASKS,

@@ -20,6 +20,7 @@ from engage.platform.clock import utcnow
 log = logging.getLogger("engage.search")
 
 LEASE = "search.products"  # bots.draining lease of the product indexer
+INDEX_TASK = "index_search_backlog"  # the job that drains it (workers/search.py)
 MARK_CHUNK = 1000  # rows per INSERT (SQLite allows 32,766 bound parameters per statement)
 
 Taken = list[tuple[int, int]]  # (product id, generation)

@@ -6,14 +6,13 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.search import analytics
 from bots.search.service import Filters, Hit, SearchResult, SearchService
 from engage.auth.guards import admin, identity_of, marketer, public
-from engage.platform.runtime import Runtime
+from engage.services import Services
 
 Money = Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
 
@@ -123,9 +122,8 @@ def response_of(result: SearchResult, search_id: int | None) -> SearchResponse:
     )
 
 
-def _service(state: State) -> SearchService:
-    runtime: Runtime = state.runtime
-    return runtime.services["search"]
+def _service(services: Services) -> SearchService:
+    return services.bots.search
 
 
 class SearchController(Controller):
@@ -136,7 +134,7 @@ class SearchController(Controller):
     async def search(
         self,
         request: Request[Any, Any, Any],
-        state: State,
+        services: Services,
         db_session: AsyncSession,
         q: Annotated[str, Parameter(min_length=1, max_length=200)],
         category: Annotated[str | None, Parameter(max_length=120)] = None,
@@ -151,7 +149,7 @@ class SearchController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=100)] = 24,
     ) -> SearchResponse:
         filters = Filters(category, brand, min_price, max_price, in_stock)
-        result = await _service(state).search(
+        result = await _service(services).search(
             db_session, q, filters=filters, sort=sort, cursor=cursor, limit=limit
         )
         search_id = None
@@ -164,12 +162,12 @@ class SearchController(Controller):
     @get("/suggest", guards=[public], summary="Search-as-you-type completions")
     async def suggest(
         self,
-        state: State,
+        services: Services,
         db_session: AsyncSession,
         q: Annotated[str, Parameter(min_length=1, max_length=100)],
         limit: Annotated[int, Parameter(ge=1, le=20)] = 8,
     ) -> Completion:
-        found = await _service(state).suggest(db_session, q, limit)
+        found = await _service(services).suggest(db_session, q, limit)
         return Completion(
             terms=found["terms"], products=[item_of(Hit(c, 0.0, None)) for c in found["products"]]
         )
@@ -193,6 +191,6 @@ class SearchController(Controller):
         return await analytics.summary(db_session, days)
 
     @post("/reindex", guards=[admin], status_code=202, summary="Re-embed and re-index the whole catalog")
-    async def reindex(self, state: State) -> dict[str, str]:
-        await state.runtime.jobs.enqueue("reindex_catalog")
+    async def reindex(self, services: Services) -> dict[str, str]:
+        await services.runtime.jobs.enqueue("reindex_catalog")
         return {"status": "queued"}

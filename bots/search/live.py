@@ -13,23 +13,20 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from redis.asyncio import Redis
+
+if TYPE_CHECKING:
+    from bots.search.service import SearchService
+    from bots.support.bot import SupportBot
 
 log = logging.getLogger("engage.search")
 
 RECONNECT_SECONDS = (0.5, 1, 2, 5, 10)
 
 
-def origin(runtime: Any) -> str:
-    """This runtime's id in its notes: it refreshed itself already, so it skips its own."""
-    return runtime.services.setdefault("bots.origin", uuid.uuid4().hex)
-
-
-def channel_of(runtime: Any) -> str:
-    return f"{runtime.settings.redis_prefix}:bots:index"  # {"from", "product_ids"} or {"from", "help": true}
-
-
-async def refresh_products(search: Any, product_ids: Sequence[int]) -> None:
+async def refresh_products(search: SearchService, product_ids: Sequence[int]) -> None:
     if not product_ids:
         return
     if not search.index.loaded:
@@ -40,7 +37,7 @@ async def refresh_products(search: Any, product_ids: Sequence[int]) -> None:
         await session.commit()
 
 
-async def refresh_help(bot: Any) -> None:
+async def refresh_help(bot: SupportBot) -> None:
     if not bot.knowledge.loaded:
         bot.knowledge.changed_while_loading()
         return
@@ -49,18 +46,7 @@ async def refresh_help(bot: Any) -> None:
         await session.commit()
 
 
-async def announce(runtime: Any, **content: Any) -> None:
-    """Tell the other processes (production: they share Redis)."""
-    if runtime.redis is None:
-        return
-    try:
-        await runtime.redis.publish(channel_of(runtime), json.dumps({"from": origin(runtime), **content}))
-    except Exception:  # they catch up when their connection comes back, or at the hourly reconcile
-        log.warning("could not announce an index update", exc_info=True)
-
-
-async def _reload_all(services: dict[str, Any]) -> None:
-    search, bot = services["search"], services["bot"]
+async def _reload_all(search: SearchService, bot: SupportBot) -> None:
     if search.index.loaded:
         async with search.sessionmaker() as session:
             await search.index.load(session)
@@ -68,35 +54,50 @@ async def _reload_all(services: dict[str, Any]) -> None:
     await refresh_help(bot)
 
 
-async def follow(runtime: Any) -> None:
-    """Apply other processes' notes to this process's indexes (runs until cancelled)."""
-    if runtime.redis is None:
-        return
-    services, me = runtime.services, origin(runtime)
-    failures = 0
-    while True:
-        pubsub = runtime.redis.pubsub(ignore_subscribe_messages=True)
+class IndexNotes:
+    """Notes between the processes of one deployment (production: they share Redis; embedded: none)."""
+
+    def __init__(self, redis: Redis | None, prefix: str) -> None:
+        self.redis = redis
+        self.channel = f"{prefix}:bots:index"  # {"from", "product_ids"} or {"from", "help": true}
+        self.origin = uuid.uuid4().hex  # this process's notes: it refreshed itself already, so it skips them
+
+    async def announce(self, **content: Any) -> None:
+        if self.redis is None:
+            return
         try:
-            await pubsub.subscribe(channel_of(runtime))
-            if failures:
-                await _reload_all(services)  # notes may have been missed while disconnected
-            failures = 0
-            async for raw in pubsub.listen():
-                try:
-                    message = json.loads(raw["data"])
-                    if message.get("from") == me:
-                        continue
-                    if message.get("product_ids"):
-                        await refresh_products(services["search"], [int(i) for i in message["product_ids"]])
-                    if message.get("help"):
-                        await refresh_help(services["bot"])
-                except Exception:
-                    log.exception("could not apply an index update")
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # also when the process shuts down and closes its Redis connections
-            log.info("index updates: connection lost (%s); reconnecting", type(exc).__name__)
-            await asyncio.sleep(RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)])
-            failures += 1
-        finally:
-            await pubsub.aclose()
+            await self.redis.publish(self.channel, json.dumps({"from": self.origin, **content}))
+        except Exception:  # they catch up when their connection comes back, or at the hourly reconcile
+            log.warning("could not announce an index update", exc_info=True)
+
+    async def follow(self, search: SearchService, bot: SupportBot) -> None:
+        """Apply other processes' notes to this process's indexes (runs until cancelled)."""
+        if self.redis is None:
+            return
+        failures = 0
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel)
+                if failures:
+                    await _reload_all(search, bot)  # notes may have been missed while disconnected
+                failures = 0
+                async for raw in pubsub.listen():
+                    try:
+                        message = json.loads(raw["data"])
+                        if message.get("from") == self.origin:
+                            continue
+                        if message.get("product_ids"):
+                            await refresh_products(search, [int(i) for i in message["product_ids"]])
+                        if message.get("help"):
+                            await refresh_help(bot)
+                    except Exception:
+                        log.exception("could not apply an index update")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # also when the process shuts down and closes its Redis connections
+                log.info("index updates: connection lost (%s); reconnecting", type(exc).__name__)
+                await asyncio.sleep(RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)])
+                failures += 1
+            finally:
+                await pubsub.aclose()

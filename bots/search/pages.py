@@ -6,7 +6,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, get
-from litestar.datastructures import State
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +15,7 @@ from bots.search.service import Filters
 from engage.auth.guards import identity_of, public
 from engage.http.pages import page
 from engage.platform.errors import InvalidInput
+from engage.services import Services
 
 
 def _int(value: str | None) -> int | None:
@@ -23,7 +23,9 @@ def _int(value: str | None) -> int | None:
 
 
 @get("/search", guards=[public], include_in_schema=False)
-async def search_page(request: Request[Any, Any, Any], state: State, db_session: AsyncSession) -> Template:
+async def search_page(
+    request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
+) -> Template:
     params = request.query_params
     q = (params.get("q") or "").strip()[:200]
     filters = Filters(
@@ -37,7 +39,7 @@ async def search_page(request: Request[Any, Any, Any], state: State, db_session:
     result, error, search_id = None, None, None
     if q:
         try:
-            found = await state.runtime.services["search"].search(
+            found = await services.bots.search.search(
                 db_session, q, filters=filters, sort=sort, cursor=params.get("cursor") or None
             )
         except InvalidInput as exc:

@@ -98,7 +98,7 @@ class SearchResult:
 
 
 class SearchService:
-    """One per process (runtime.services["search"]): reads the in-memory index, asks the DB's lexical leg."""
+    """One per process (`Bots.search`): reads the in-memory index, asks the DB's lexical leg."""
 
     def __init__(
         self,

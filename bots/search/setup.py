@@ -15,17 +15,6 @@ from bots.search.text import Synonyms
 from engage.platform.runtime import Runtime
 
 
-def embedder_of(runtime: Runtime) -> Embedder:
-    """The process's one embedder (the model loads lazily, in a thread)."""
-    embedder = runtime.services.get("embedder")
-    if embedder is None:
-        settings = runtime.settings
-        embedder = runtime.services["embedder"] = Embedder(
-            settings.embedding_model, threads=settings.embedding_threads
-        )
-    return embedder
-
-
 async def inventory_availability(
     session: AsyncSession, index: SearchIndex, product_ids: Sequence[int]
 ) -> dict[int, int]:
@@ -40,21 +29,19 @@ async def inventory_availability(
     return totals
 
 
-def install(runtime: Runtime, availability: Availability | None = None) -> SearchService:
+def install(runtime: Runtime, embedder: Embedder, availability: Availability | None = None) -> SearchService:
     settings = runtime.settings
     index = SearchIndex(settings.embedding_model)
     if availability is None:
         availability = functools.partial(_bound_availability, index)
-    service = SearchService(
+    return SearchService(
         index=index,
-        embedder=embedder_of(runtime),
+        embedder=embedder,
         lexicon=lexicon_for(runtime.engine.dialect.name),
         synonyms=Synonyms.load(settings.search_synonyms_file),
         sessionmaker=runtime.sessionmaker,
         availability=availability,
     )
-    runtime.services["search"] = service
-    return service
 
 
 async def _bound_availability(

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
-from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +16,7 @@ from engage.auth.guards import admin, identity_of, public, staff
 from engage.auth.models import Role
 from engage.http.pages import page, staff_page
 from engage.platform.errors import InvalidInput
+from engage.services import Services
 
 
 class PreviewIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -49,8 +49,8 @@ def _out(article: Any) -> ArticleOut:
     )
 
 
-def _bot(state: State) -> SupportBot:
-    return state.runtime.services["bot"]
+def _bot(services: Services) -> SupportBot:
+    return services.bots.bot
 
 
 class BotController(Controller):
@@ -61,10 +61,12 @@ class BotController(Controller):
         "/preview", guards=[staff], status_code=200, summary="What the bot would answer (nothing is posted)"
     )
     async def preview(
-        self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession, data: PreviewIn
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, data: PreviewIn
     ) -> dict[str, Any]:
         ident = identity_of(request)
-        decision = await _bot(state).decide(db_session, data.text, shopper=Shopper(ident.user_id, ident.name))
+        decision = await _bot(services).decide(
+            db_session, data.text, shopper=Shopper(ident.user_id, ident.name)
+        )
         return decision.as_dict()
 
     @get("/report", guards=[staff], summary="The bot in chat: containment, handoff reasons, weak answers")
@@ -88,10 +90,10 @@ class HelpArticleController(Controller):
 
     @put("/{slug:str}", guards=[admin], summary="Create or replace an article (its passages are re-embedded)")
     async def put_article(
-        self, state: State, db_session: AsyncSession, slug: str, data: ArticleIn
+        self, services: Services, db_session: AsyncSession, slug: str, data: ArticleIn
     ) -> ArticleOut:
         source = knowledge.validate(slug, data.title.strip(), data.category.strip(), data.body)
-        article, _ = await knowledge.save_article(db_session, _bot(state).embedder.model_name, source)
+        article, _ = await knowledge.save_article(db_session, _bot(services).embedder.model_name, source)
         return _out(article)
 
     @delete("/{slug:str}", guards=[admin], status_code=204, summary="Delete an article")
@@ -106,14 +108,16 @@ class HelpArticleController(Controller):
     tags=["help centre"],
     summary="Import articles as markdown files",
 )
-async def import_articles(state: State, db_session: AsyncSession, data: dict[str, str]) -> dict[str, int]:
+async def import_articles(
+    services: Services, db_session: AsyncSession, data: dict[str, str]
+) -> dict[str, int]:
     """`{"file name": "markdown with front matter", ...}`; each article is created or replaced."""
     if not data or len(data) > 500:
         raise InvalidInput("send between 1 and 500 articles")
     sources = [knowledge.parse_article(text, origin=name) for name, text in data.items()]
     changed = 0
     for source in sources:
-        _, did = await knowledge.save_article(db_session, _bot(state).embedder.model_name, source)
+        _, did = await knowledge.save_article(db_session, _bot(services).embedder.model_name, source)
         changed += did
     return {"read": len(sources), "changed": changed}
 

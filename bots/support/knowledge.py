@@ -28,6 +28,7 @@ from engage.platform.events import record
 CHANGED_EVENT = "help.changed"  # an article was saved or deleted: reload, and embed what is new
 EMBEDDED_EVENT = "help.embedded"  # passages got their vectors: reload
 LEASE = "help.passages"  # bots.draining lease of the passage embedder
+EMBED_TASK = "embed_help_passages"  # the job that drains it (workers/bot.py)
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.S)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,118}$")
 PASSAGE_WORDS = 90  # short enough for a precise match, long enough to answer on its own

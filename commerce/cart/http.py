@@ -6,12 +6,12 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
-from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.cart import carts
 from commerce.cart.carts import MAX_LINE_QUANTITY, CartView
 from engage.auth.guards import identity_of, shopper
+from engage.services import Services
 
 
 class AddLine(msgspec.Struct, forbid_unknown_fields=True):
@@ -23,15 +23,15 @@ class SetQuantity(msgspec.Struct, forbid_unknown_fields=True):
     quantity: Annotated[int, msgspec.Meta(ge=0, le=MAX_LINE_QUANTITY)]
 
 
-async def cart_of(request: Request, state: State, session: AsyncSession) -> CartView:
+async def cart_of(request: Request, services: Services, session: AsyncSession) -> CartView:
     ident = identity_of(request)
-    runtime = state.runtime
+    runtime = services.runtime
     return await carts.view(
         session,
         ident.owner_key,
         user_id=ident.user_id,
         currency=runtime.settings.currency,
-        promotions=runtime.services.get("promotions", []),
+        promotions=services.promotions,
     )
 
 
@@ -41,28 +41,35 @@ class CartController(Controller):
     guards = [shopper]
 
     @get()
-    async def show(self, request: Request, state: State, db_session: AsyncSession) -> CartView:
+    async def show(self, request: Request, services: Services, db_session: AsyncSession) -> CartView:
         """Lines with their current price and what is available; `problems` lists what blocks checkout."""
-        return await cart_of(request, state, db_session)
+        return await cart_of(request, services, db_session)
 
     @post("/lines", status_code=200)
-    async def add(self, request: Request, state: State, db_session: AsyncSession, data: AddLine) -> CartView:
+    async def add(
+        self, request: Request, services: Services, db_session: AsyncSession, data: AddLine
+    ) -> CartView:
         await carts.set_quantity(
             db_session, identity_of(request).owner_key, data.variant_id, data.quantity, add=True
         )
-        return await cart_of(request, state, db_session)
+        return await cart_of(request, services, db_session)
 
     @put("/lines/{variant_id:int}")
     async def set(
-        self, request: Request, state: State, db_session: AsyncSession, variant_id: int, data: SetQuantity
+        self,
+        request: Request,
+        services: Services,
+        db_session: AsyncSession,
+        variant_id: int,
+        data: SetQuantity,
     ) -> CartView:
         """Set a line's quantity; 0 removes it."""
         await carts.set_quantity(db_session, identity_of(request).owner_key, variant_id, data.quantity)
-        return await cart_of(request, state, db_session)
+        return await cart_of(request, services, db_session)
 
     @delete("/lines/{variant_id:int}", status_code=200)
     async def remove(
-        self, request: Request, state: State, db_session: AsyncSession, variant_id: int
+        self, request: Request, services: Services, db_session: AsyncSession, variant_id: int
     ) -> CartView:
         await carts.set_quantity(db_session, identity_of(request).owner_key, variant_id, 0)
-        return await cart_of(request, state, db_session)
+        return await cart_of(request, services, db_session)

@@ -6,15 +6,13 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.datastructures import State, UploadFile
+from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce import inventory
 from commerce.catalog import backoffice
-from commerce.catalog.cache import CatalogCache
 from commerce.catalog.drafts import Handle, ProductDraft
 from commerce.catalog.importing import detect_format, import_catalog
 from commerce.catalog.listing import (
@@ -22,53 +20,13 @@ from commerce.catalog.listing import (
     ListingQuery,
     ProductView,
     Sort,
-    category_tree,
-    list_products,
-    product_view,
 )
+from commerce.catalog.storefront import categories_json, listing_json, product_with_stock
 from engage.auth.guards import identity_of, marketer, public
-from engage.platform.errors import InvalidInput, NotFound
-from engage.platform.runtime import Runtime
+from engage.platform.errors import InvalidInput
+from engage.services import Services
 
 JSON = "application/json"
-
-
-def _cache(state: State) -> CatalogCache:
-    return state.runtime.services["catalog_cache"]
-
-
-async def listing_bytes(runtime: Runtime, session: AsyncSession, query: ListingQuery) -> bytes:
-    """The listing's JSON, from the cache when it is there (pages render from the same bytes)."""
-
-    async def build() -> bytes:
-        return msgspec.json.encode(await list_products(session, query, currency=runtime.settings.currency))
-
-    return await runtime.services["catalog_cache"].get_or_build("list", query.cache_key(), build)
-
-
-async def categories_bytes(runtime: Runtime, session: AsyncSession) -> bytes:
-    async def build() -> bytes:
-        return msgspec.json.encode(await category_tree(session))
-
-    return await runtime.services["catalog_cache"].get_or_build("categories", "", build)
-
-
-async def product_with_stock(runtime: Runtime, session: AsyncSession, handle: str) -> ProductView:
-    """The cached product document, with availability read live (it changes too often to cache)."""
-
-    async def build() -> bytes:
-        view = await product_view(session, handle, currency=runtime.settings.currency)
-        if view is None:
-            raise NotFound(f"no product {handle}")  # not cached: unknown handles must not fill the cache
-        return msgspec.json.encode(view)
-
-    raw = await runtime.services["catalog_cache"].get_or_build("product", handle, build)
-    view = msgspec.json.decode(raw, type=ProductView)
-    levels = await inventory.levels(session, [v.id for v in view.variants])
-    for variant in view.variants:
-        level = levels.get(variant.id)
-        variant.available = max(level.available, 0) if level else 0
-    return view
 
 
 class CatalogController(Controller):
@@ -82,7 +40,7 @@ class CatalogController(Controller):
     )
     async def listing(
         self,
-        state: State,
+        services: Services,
         db_session: AsyncSession,
         category: str | None = None,
         min_price: int | None = None,
@@ -96,17 +54,24 @@ class CatalogController(Controller):
         """Published products: filter by category (with its subcategories), price range in minor units,
         availability and tag; sort by newest, price or popularity; `next_cursor` fetches the next page."""
         query = ListingQuery(category, min_price, max_price, in_stock, tag, sort, cursor, limit)
-        return Response(await listing_bytes(state.runtime, db_session, query), media_type=JSON)
+        return Response(
+            await listing_json(
+                services.catalog_cache, db_session, query, currency=services.settings.currency
+            ),
+            media_type=JSON,
+        )
 
     @get("/products/{handle:str}", guards=[public])
-    async def product(self, state: State, db_session: AsyncSession, handle: str) -> ProductView:
+    async def product(self, services: Services, db_session: AsyncSession, handle: str) -> ProductView:
         """A published product with its variants and what is available of each right now."""
-        return await product_with_stock(state.runtime, db_session, handle)
+        return await product_with_stock(
+            services.catalog_cache, db_session, handle, currency=services.settings.currency
+        )
 
     @get("/categories", guards=[public])
-    async def categories(self, state: State, db_session: AsyncSession) -> Response[bytes]:
+    async def categories(self, services: Services, db_session: AsyncSession) -> Response[bytes]:
         """The category tree (slugs filter the listing)."""
-        return Response(await categories_bytes(state.runtime, db_session), media_type=JSON)
+        return Response(await categories_json(services.catalog_cache, db_session), media_type=JSON)
 
 
 # ---- staff ---------------------------------------------------------------------------------------------------
@@ -176,7 +141,7 @@ class CatalogAdminController(Controller):
 
     @post("/products", status_code=201)
     async def create(
-        self, request: Request, state: State, db_session: AsyncSession, data: NewProduct
+        self, request: Request, services: Services, db_session: AsyncSession, data: NewProduct
     ) -> backoffice.StaffProduct:
         if not data.handle:
             raise InvalidInput("handle is required", field="handle")
@@ -189,8 +154,8 @@ class CatalogAdminController(Controller):
             db_session,
             data.handle,
             draft,
-            default_threshold=state.runtime.settings.low_stock_threshold,
-            cache=_cache(state),
+            default_threshold=services.settings.low_stock_threshold,
+            cache=services.catalog_cache,
             actor=_actor(request),
             create_only=True,
         )
@@ -198,28 +163,28 @@ class CatalogAdminController(Controller):
 
     @put("/products/{handle:str}")
     async def replace(
-        self, request: Request, state: State, db_session: AsyncSession, handle: str, data: ProductDraft
+        self, request: Request, services: Services, db_session: AsyncSession, handle: str, data: ProductDraft
     ) -> backoffice.StaffProduct:
         """Create or replace a product; variants are matched by SKU, `stock` on a variant sets its count."""
         product, _ = await backoffice.put_product(
             db_session,
             handle,
             data,
-            default_threshold=state.runtime.settings.low_stock_threshold,
-            cache=_cache(state),
+            default_threshold=services.settings.low_stock_threshold,
+            cache=services.catalog_cache,
             actor=_actor(request),
         )
         return product
 
     @delete("/products/{handle:str}", status_code=204)
-    async def remove(self, state: State, db_session: AsyncSession, handle: str) -> None:
-        await backoffice.remove_product(db_session, handle, cache=_cache(state))
+    async def remove(self, services: Services, db_session: AsyncSession, handle: str) -> None:
+        await backoffice.remove_product(db_session, handle, cache=services.catalog_cache)
 
     @post("/catalog/import", status_code=200)
     async def import_file(
         self,
         request: Request,
-        state: State,
+        services: Services,
         db_session: AsyncSession,
         data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> ImportResult:
@@ -229,8 +194,8 @@ class CatalogAdminController(Controller):
             db_session,
             content,
             fmt=detect_format(data.file.filename or "", content),
-            default_threshold=state.runtime.settings.low_stock_threshold,
-            cache=_cache(state),
+            default_threshold=services.settings.low_stock_threshold,
+            cache=services.catalog_cache,
             reference=_actor(request),
         )
         return ImportResult(
@@ -270,6 +235,4 @@ __all__ = [
     "CatalogAdminController",
     "CatalogController",
     "ListingPage",
-    "listing_bytes",
-    "product_with_stock",
 ]

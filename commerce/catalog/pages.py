@@ -7,16 +7,16 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, get
-from litestar.datastructures import State
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.catalog.http import categories_bytes, listing_bytes, product_with_stock
 from commerce.catalog.listing import ListingPage, ListingQuery
+from commerce.catalog.storefront import categories_json, listing_json, product_with_stock
 from engage.auth.guards import public
 from engage.auth.models import Role
 from engage.http.pages import not_found, page, staff_page
 from engage.platform.errors import InvalidInput, NotFound
+from engage.services import Services
 
 SORTS = [
     ("newest", "Newest"),
@@ -42,8 +42,10 @@ def _find(nodes: list[dict[str, Any]], slug: str) -> dict[str, Any] | None:
 
 
 @get("/", guards=[public], include_in_schema=False)
-async def shop_page(request: Request[Any, Any, Any], state: State, db_session: AsyncSession) -> Template:
-    runtime = state.runtime
+async def shop_page(
+    request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
+) -> Template:
+    cache, currency = services.catalog_cache, services.settings.currency
     params = request.query_params
     sort = params.get("sort") or "newest"
     error = None
@@ -57,11 +59,15 @@ async def shop_page(request: Request[Any, Any, Any], state: State, db_session: A
             sort=sort if sort in dict(SORTS) else "newest",  # type: ignore[arg-type]
             cursor=params.get("cursor") or None,
         )
-        listing = msgspec.json.decode(await listing_bytes(runtime, db_session, query), type=ListingPage)
+        listing = msgspec.json.decode(
+            await listing_json(cache, db_session, query, currency=currency), type=ListingPage
+        )
     except InvalidInput as exc:
         error, query = exc.message, ListingQuery()
-        listing = msgspec.json.decode(await listing_bytes(runtime, db_session, query), type=ListingPage)
-    categories = msgspec.json.decode(await categories_bytes(runtime, db_session))
+        listing = msgspec.json.decode(
+            await listing_json(cache, db_session, query, currency=currency), type=ListingPage
+        )
+    categories = msgspec.json.decode(await categories_json(cache, db_session))
     current = {k: v for k, v in params.items() if k != "cursor" and v}
 
     def link(**changes: str | None) -> str:
@@ -90,10 +96,12 @@ async def shop_page(request: Request[Any, Any, Any], state: State, db_session: A
 
 @get("/products/{handle:str}", guards=[public], include_in_schema=False)
 async def product_page(
-    request: Request[Any, Any, Any], state: State, db_session: AsyncSession, handle: str
+    request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, handle: str
 ) -> Template:
     try:
-        product = await product_with_stock(state.runtime, db_session, handle)
+        product = await product_with_stock(
+            services.catalog_cache, db_session, handle, currency=services.settings.currency
+        )
     except NotFound:
         return not_found(request, "We could not find that product. It may have been removed.")
     return page(request, "shop/product.html", product=product)

@@ -6,12 +6,12 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
-from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.checkout import checkouts
 from commerce.checkout.checkouts import Address, CheckoutView
 from engage.auth.guards import identity_of, shopper
+from engage.services import Services
 
 
 class CheckoutChanges(msgspec.Struct, forbid_unknown_fields=True):
@@ -26,44 +26,41 @@ class CheckoutController(Controller):
     guards = [shopper]
 
     @post(status_code=201)
-    async def start(self, request: Request, state: State, db_session: AsyncSession) -> CheckoutView:
+    async def start(self, request: Request, services: Services, db_session: AsyncSession) -> CheckoutView:
         """Hold the cart's stock for ENGAGE_RESERVATION_HOLD_SECONDS and open a checkout (409 when an item
         is sold out; a new checkout replaces the shopper's previous open one)."""
         ident = identity_of(request)
-        runtime = state.runtime
         return await checkouts.start(
             db_session,
             ident.owner_key,
             user_id=ident.user_id,
             email=ident.email or "",
-            policy=runtime.services["shop_policy"],
-            promotions=runtime.services.get("promotions", []),
+            policy=services.shop_policy,
+            promotions=services.promotions,
         )
 
     @get("/{checkout_id:str}")
     async def show(
-        self, request: Request, state: State, db_session: AsyncSession, checkout_id: str
+        self, request: Request, services: Services, db_session: AsyncSession, checkout_id: str
     ) -> CheckoutView:
-        runtime = state.runtime
         return await checkouts.view(
             db_session,
             checkout_id,
             identity_of(request).owner_key,
-            policy=runtime.services["shop_policy"],
-            promotions=runtime.services.get("promotions", []),
+            policy=services.shop_policy,
+            promotions=services.promotions,
         )
 
     @patch("/{checkout_id:str}")
     async def change(
         self,
         request: Request,
-        state: State,
+        services: Services,
         db_session: AsyncSession,
         checkout_id: str,
         data: CheckoutChanges,
     ) -> CheckoutView:
         """Set the email, the shipping address and/or the shipping method; totals follow."""
-        runtime = state.runtime
         return await checkouts.change(
             db_session,
             checkout_id,
@@ -71,6 +68,6 @@ class CheckoutController(Controller):
             email=data.email,
             address=data.address,
             shipping_method=data.shipping_method,
-            policy=runtime.services["shop_policy"],
-            promotions=runtime.services.get("promotions", []),
+            policy=services.shop_policy,
+            promotions=services.promotions,
         )

@@ -5,22 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
-from litestar.datastructures import State
 from litestar.response import Template
 
 from engage.auth.guards import shopper
 from engage.http.pages import page
+from engage.services import Services
 
 
 @get("/cart", guards=[shopper], include_in_schema=False)
-async def cart_page(request: Request[Any, Any, Any], state: State) -> Template:
-    return page(request, "shop/cart.html", currency=state.runtime.settings.currency)
+async def cart_page(request: Request[Any, Any, Any], services: Services) -> Template:
+    return page(request, "shop/cart.html", currency=services.settings.currency)
 
 
 @get("/checkout", guards=[shopper], include_in_schema=False)
-async def checkout_page(request: Request[Any, Any, Any], state: State, id: str | None = None) -> Template:
+async def checkout_page(
+    request: Request[Any, Any, Any], services: Services, id: str | None = None
+) -> Template:
     """Without `id`, the page opens a checkout from the cart; with it, it resumes that one."""
-    provider = state.runtime.services["payments"].name
+    provider = services.payments.name
     return page(request, "shop/checkout.html", provider=provider, checkout_id=(id or "")[:40])
 
 

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +15,7 @@ from commerce.orders.models import OrderStatus
 from commerce.orders.views import OrderPage, OrderView
 from commerce.payments import refunds
 from engage.auth.guards import identity_of, shopper, staff
+from engage.services import Services
 
 
 class Shipment(msgspec.Struct, forbid_unknown_fields=True):
@@ -100,7 +100,7 @@ class StaffOrderController(Controller):
 
     @post("/{number:str}/ship", status_code=200)
     async def ship(
-        self, request: Request, state: State, db_session: AsyncSession, number: str, data: Shipment
+        self, request: Request, services: Services, db_session: AsyncSession, number: str, data: Shipment
     ) -> OrderView:
         return await fulfilment.ship(
             db_session,
@@ -109,7 +109,7 @@ class StaffOrderController(Controller):
             tracking_number=data.tracking_number,
             carrier=data.carrier,
             expected_delivery=data.expected_delivery,
-            shipping=state.runtime.services["shop_policy"].shipping,
+            shipping=services.shop_policy.shipping,
         )
 
     @post("/{number:str}/deliver", status_code=200)
@@ -118,27 +118,27 @@ class StaffOrderController(Controller):
 
     @post("/{number:str}/cancel", status_code=200)
     async def cancel(
-        self, request: Request, state: State, db_session: AsyncSession, number: str, data: Cancellation
+        self, request: Request, services: Services, db_session: AsyncSession, number: str, data: Cancellation
     ) -> OrderView:
         """Unpaid: stop the payment, give the stock back. Paid and not shipped: refund in full and restock."""
         return await refunds.cancel(
             db_session,
             number,
             actor=_actor(request),
-            provider=state.runtime.services["payments"],
+            provider=services.payments,
             reason=data.reason,
         )
 
     @post("/{number:str}/refund", status_code=200)
     async def refund(
-        self, request: Request, state: State, db_session: AsyncSession, number: str, data: RefundRequest
+        self, request: Request, services: Services, db_session: AsyncSession, number: str, data: RefundRequest
     ) -> OrderView:
         """Refund through the payment provider; never more than is left. `restock` returns the lines' units."""
         return await refunds.refund(
             db_session,
             number,
             actor=_actor(request),
-            provider=state.runtime.services["payments"],
+            provider=services.payments,
             amount_cents=data.amount_cents,
             lines=[refunds.LineReturn(line.line_id, line.quantity) for line in data.lines],
             restock=data.restock,

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +16,7 @@ from commerce.payments.settlement import PayOutcome
 from engage.auth.guards import identity_of, public, shopper, signed_in
 from engage.http.problems import domain_problem
 from engage.platform.errors import Conflict, DomainError, InvalidInput
+from engage.services import Services
 
 
 class PayRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -35,8 +35,8 @@ class WebhookAnswer(msgspec.Struct):
     result: str
 
 
-def _provider(state: State) -> PaymentProvider:
-    return state.runtime.services["payments"]
+def _provider(services: Services) -> PaymentProvider:
+    return services.payments
 
 
 def _payer(request: Request[Any, Any, Any]) -> paying.Payer:
@@ -53,7 +53,7 @@ class PaymentController(Controller):
     async def pay(
         self,
         request: Request,
-        state: State,
+        services: Services,
         db_session: AsyncSession,
         checkout_id: str,
         data: PayRequest,
@@ -64,7 +64,6 @@ class PaymentController(Controller):
         processing, or failed (the stock was given back; pay again with another card)."""
         if not idempotency_key:
             raise InvalidInput("send an Idempotency-Key header", field="Idempotency-Key")
-        runtime = state.runtime
         payer = _payer(request)
 
         async def handler() -> Answer:
@@ -75,9 +74,9 @@ class PaymentController(Controller):
                 payment_method=data.payment_method,
                 save_method=data.save_payment_method,
                 expected_total_cents=data.expected_total_cents,
-                policy=runtime.services["shop_policy"],
-                provider=_provider(state),
-                promotions=runtime.services.get("promotions", []),
+                policy=services.shop_policy,
+                provider=_provider(services),
+                promotions=services.promotions,
             )
             return Answer(200, msgspec.to_builtins(outcome))
 
@@ -102,17 +101,22 @@ class PaymentController(Controller):
 
     @post("/confirm", status_code=200)
     async def confirm(
-        self, request: Request, state: State, db_session: AsyncSession, checkout_id: str
+        self, request: Request, services: Services, db_session: AsyncSession, checkout_id: str
     ) -> PayOutcome:
         """After the 3-D Secure step: the payment's state as the provider has it now."""
-        return await paying.confirm(db_session, checkout_id, _payer(request), provider=_provider(state))
+        return await paying.confirm(db_session, checkout_id, _payer(request), provider=_provider(services))
 
     @post("/authenticate", status_code=200)
     async def authenticate(
-        self, request: Request, state: State, db_session: AsyncSession, checkout_id: str, data: Authentication
+        self,
+        request: Request,
+        services: Services,
+        db_session: AsyncSession,
+        checkout_id: str,
+        data: Authentication,
     ) -> PayOutcome:
         """The test provider's simulated 3-D Secure challenge (Stripe's is done by Stripe.js)."""
-        provider = _provider(state)
+        provider = _provider(services)
         if provider.name != "test":
             raise Conflict(
                 "3-D Secure is completed with the card issuer through Stripe.js", code="use_stripe_js"
@@ -129,17 +133,19 @@ class SavedMethodsController(Controller):
     tags = ["payments"]
 
     @get("/methods", guards=[signed_in])
-    async def methods(self, request: Request, state: State, db_session: AsyncSession) -> list[SavedMethod]:
+    async def methods(
+        self, request: Request, services: Services, db_session: AsyncSession
+    ) -> list[SavedMethod]:
         """Cards saved with the provider for the signed-in shopper (pay with their `id`)."""
         user_id = identity_of(request).user_id
         assert user_id is not None
-        return await customers.saved_methods(db_session, _provider(state), user_id)
+        return await customers.saved_methods(db_session, _provider(services), user_id)
 
     @get("/config", guards=[public])
-    async def config(self, state: State) -> dict[str, str]:
+    async def config(self, services: Services) -> dict[str, str]:
         """Which provider the checkout page talks to."""
-        settings = state.runtime.settings
-        return {"provider": _provider(state).name, "currency": settings.currency}
+        settings = services.settings
+        return {"provider": _provider(services).name, "currency": settings.currency}
 
 
 class WebhookController(Controller):
@@ -147,9 +153,9 @@ class WebhookController(Controller):
     tags = ["payments"]
 
     @post("/stripe", guards=[public], status_code=200)
-    async def stripe(self, request: Request, state: State, db_session: AsyncSession) -> WebhookAnswer:
+    async def stripe(self, request: Request, services: Services, db_session: AsyncSession) -> WebhookAnswer:
         """Stripe events: the signature is checked on the raw body (forged or older than 5 minutes: 400)."""
-        provider = _provider(state)
+        provider = _provider(services)
         if provider.name != "stripe":
             raise Conflict(
                 "the Stripe webhook is off: ENGAGE_PAYMENT_PROVIDER is not stripe", code="not_stripe"

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth import service
@@ -16,6 +15,7 @@ from engage.auth.sessions import rotate_session, start_guest
 from engage.auth.throttle import LoginThrottle
 from engage.auth.tokens import SOCKET_TOKEN_TTL, TokenService
 from engage.platform.runtime import Runtime
+from engage.services import Services
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
@@ -67,14 +67,14 @@ def _client(request: Request[Any, Any, Any]) -> str:
 
 
 async def _sign_in(
-    request: Request[Any, Any, Any], runtime: Runtime, session: AsyncSession, user: Any
+    request: Request[Any, Any, Any], services: Services, session: AsyncSession, user: Any
 ) -> SignedIn:
     guest_id = identity_of(request).guest_id
-    await service.hand_over_guest(session, guest_id, user, runtime.services.get("guest_handovers", []))
+    await service.hand_over_guest(session, guest_id, user, services.guest_handovers)
     if request.scope.get("session") is not None:
         rotate_session(request.scope)
         request.set_session({"user_id": user.id, "guest_id": guest_id})
-    token = await TokenService(runtime.stores["tokens"]).issue(user.id)
+    token = await TokenService(services.runtime.stores["tokens"]).issue(user.id)
     return SignedIn(user=me_of(service.identity_of(user, guest_id)), token=token)
 
 
@@ -84,31 +84,31 @@ class AuthController(Controller):
 
     @post("/signup", guards=[public], status_code=201)
     async def sign_up(
-        self, request: Request, data: SignUp, db_session: AsyncSession, state: State
+        self, request: Request, data: SignUp, db_session: AsyncSession, services: Services
     ) -> SignedIn:
         """Create a shopper account and sign it in; a guest's cart and chat follow."""
         user = await service.create_user(db_session, email=data.email, password=data.password, name=data.name)
-        return await _sign_in(request, state.runtime, db_session, user)
+        return await _sign_in(request, services, db_session, user)
 
     @post("/login", guards=[public], status_code=200)
     async def login(
-        self, request: Request, data: Credentials, db_session: AsyncSession, state: State
+        self, request: Request, data: Credentials, db_session: AsyncSession, services: Services
     ) -> SignedIn:
         """Sign in: sets the session cookie (browsers) and returns a bearer token (API clients)."""
-        runtime: Runtime = state.runtime
+        runtime: Runtime = services.runtime
         limit = runtime.settings.rate_limit_login
         throttle = LoginThrottle(runtime.stores["throttle"], limit=limit.count, window_seconds=limit.seconds)
         user = await service.authenticate(
             db_session, email=data.email, password=data.password, client=_client(request), throttle=throttle
         )
-        return await _sign_in(request, runtime, db_session, user)
+        return await _sign_in(request, services, db_session, user)
 
     @post("/logout", guards=[public], status_code=204)
-    async def logout(self, request: Request, state: State) -> None:
+    async def logout(self, request: Request, services: Services) -> None:
         """End the browser session and revoke the bearer token used, if any."""
         authorization = request.headers.get("authorization", "")
         if authorization[:7].lower() == "bearer ":
-            await TokenService(state.runtime.stores["tokens"]).revoke(authorization[7:].strip())
+            await TokenService(services.runtime.stores["tokens"]).revoke(authorization[7:].strip())
         if request.scope.get("session") is not None:
             rotate_session(request.scope)
             request.clear_session()
@@ -123,11 +123,11 @@ class AuthController(Controller):
         return me_of(ident)
 
     @post("/socket-token", guards=[signed_in], status_code=200)
-    async def socket_token(self, request: Request, state: State) -> SocketToken:
+    async def socket_token(self, request: Request, services: Services) -> SocketToken:
         """A one-minute token for `/ws?token=...`, for clients that cannot send the session cookie."""
         ident = identity_of(request)
         assert ident.user_id is not None
-        token = await TokenService(state.runtime.stores["tokens"]).issue(
+        token = await TokenService(services.runtime.stores["tokens"]).issue(
             ident.user_id, kind="socket", ttl=SOCKET_TOKEN_TTL
         )
         return SocketToken(token=token, expires_in=SOCKET_TOKEN_TTL)

@@ -3,9 +3,8 @@
 Public API for other areas (use these names only; the modules behind them may change):
 
 Bot handoff contract (the bot area builds on it):
-- A conversation starts **bot-owned** (`owner == "bot"`, status `pending`) when the bot area has registered
-  `runtime.services["chat_bot"] = BotProfile(name=...)` (in engage/wiring.py); otherwise it starts in the
-  human queue. `Conversation.owner` is "bot", "queue" (waiting for a human) or "agent".
+- A conversation starts **bot-owned** (`owner == "bot"`, status `pending`) when the bot area gives chat a
+  `BotProfile(name=...)` (`ChatEnv.bot`, in engage/wiring.py); otherwise it starts in the human queue. `Conversation.owner` is "bot", "queue" (waiting for a human) or "agent".
 - Event `BOT_TURN` ("chat.bot_turn", no channel) is recorded when the shopper posts in a bot-owned
   conversation: data `{"conversation_id", "message_id", "seq", "text", "owner_key", "user_id"}`. A SINK in
   workers/registry.py reacts to it (enqueue the bot's reply job). `CONVERSATION_STARTED` likewise
@@ -19,7 +18,7 @@ Bot handoff contract (the bot area builds on it):
 - `hand_off(session, env, conversation_id, by="bot" | "shopper", reason=...)` moves it to the human queue
   with a reason (agents see the reason and everything the bot said), then dispatches it to an agent.
 - `conversation_transcript(session, conversation_id, after_seq=0)`: the stored items (bot context).
-- `env` is `runtime.services["chat"]` (a `ChatEnv`); a job gets the runtime from `ctx["runtime"]`.
+- `env` is `Services.chat` (a `ChatEnv`); a job gets the services from `ctx["services"]`.
 """
 
 from __future__ import annotations

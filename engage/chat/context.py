@@ -1,7 +1,7 @@
 """The shopper's live context beside a conversation in the console: who they are, what they are looking at,
 their earlier conversations, and sections other areas contribute (commerce: cart and recent orders).
 
-Sections live in `runtime.services["shopper_context_sections"]` (name -> async (session, owner_key,
+Sections live in `Services.context_sections` (name -> async (session, owner_key,
 user_id) -> JSON-ready data); an area adds its own there in engage/wiring.py (e.g. "flash_sales").
 """
 

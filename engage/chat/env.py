@@ -1,14 +1,12 @@
 """What chat needs from the process: its limits, the shared rate limiter, storage and the event publisher.
 
-One `ChatEnv` per process lives in `runtime.services["chat"]` (set up in engage/wiring.py); every door hands
-it to the domain functions, which stay free of Litestar and arq.
+One `ChatEnv` per process (`Services.chat`, built in engage/wiring.py); every door hands it to the domain
+functions, which stay free of Litestar and arq.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from engage.chat.rate_limit import SenderRateLimit
 from engage.platform.blobs import BlobStorage
@@ -17,7 +15,7 @@ from engage.platform.events import EventPublisher
 
 @dataclass(frozen=True, slots=True)
 class BotProfile:
-    """Registered by the bot area as `runtime.services["chat_bot"]`; new conversations then start bot-owned."""
+    """Given by the bot area (`ChatEnv.bot`); new conversations then start bot-owned."""
 
     name: str = "Assistant"
 
@@ -37,9 +35,4 @@ class ChatEnv:
     rate_limit: SenderRateLimit
     blobs: BlobStorage
     publisher: EventPublisher
-    # the runtime's services: the bot area may register "chat_bot" after chat is wired
-    services: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def bot(self) -> BotProfile | None:
-        return self.services.get("chat_bot")
+    bot: BotProfile | None = None  # the bot area's profile: new conversations then start bot-owned

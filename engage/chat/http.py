@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,27 +29,18 @@ from engage.chat import (
     teams,
     transcripts,
 )
-from engage.chat.env import ChatEnv
 from engage.chat.indicators import typing
 from engage.chat.models import Author, Availability, Status
 from engage.chat.participants import Side, access_conversation, shopper_key
 from engage.chat.views import Ack, MessageView, ShopperConversationView, StaffConversationView
 from engage.platform.clock import as_utc, utcnow
 from engage.platform.errors import InvalidInput
-from engage.platform.runtime import Runtime
+from engage.services import Services
 
 ConversationId = Annotated[int, Parameter(gt=0, le=2**62, description="conversation id")]
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Text = Annotated[str, msgspec.Meta(max_length=100_000)]
 Label = Annotated[str, msgspec.Meta(max_length=40)]
-
-
-def _env(state: State) -> ChatEnv:
-    return state.runtime.services["chat"]  # type: ignore[no-any-return]
-
-
-def _runtime(state: State) -> Runtime:
-    return state.runtime  # type: ignore[no-any-return]
 
 
 # ---- payloads ---------------------------------------------------------------------------------------------
@@ -179,10 +169,10 @@ class ConversationController(Controller):
 
     @post("/conversations", status_code=201)
     async def start(
-        self, request: Request, data: StartChat, db_session: AsyncSession, state: State
+        self, request: Request, data: StartChat, db_session: AsyncSession, services: Services
     ) -> Response[Started]:
         """Start a conversation (or get the open one), optionally with its first message."""
-        env, ident = _env(state), identity_of(request)
+        env, ident = services.chat, identity_of(request)
         conversation, created = await conversations.start(
             db_session, env, ident, team=data.team, human=data.human
         )
@@ -200,36 +190,36 @@ class ConversationController(Controller):
 
     @get("/conversations")
     async def mine(
-        self, request: Request, db_session: AsyncSession, state: State
+        self, request: Request, db_session: AsyncSession, services: Services
     ) -> list[ShopperConversationView]:
         """The shopper's own conversations, newest first."""
         rows = await conversations.list_for_shopper(db_session, identity_of(request))
         out = []
         for row in rows:
-            view = await inbox.describe(db_session, _env(state), row, Side.shopper)
+            view = await inbox.describe(db_session, services.chat, row, Side.shopper)
             assert isinstance(view, ShopperConversationView)
             out.append(view)
         return out
 
     @get("/conversations/current")
     async def current(
-        self, request: Request, db_session: AsyncSession, state: State
+        self, request: Request, db_session: AsyncSession, services: Services
     ) -> ShopperConversationView | None:
         """The shopper's unresolved conversation (null when there is none)."""
         key = shopper_key(identity_of(request))
         conversation = await conversations.current_of(db_session, key) if key else None
         if conversation is None:
             return None
-        view = await inbox.describe(db_session, _env(state), conversation, Side.shopper)
+        view = await inbox.describe(db_session, services.chat, conversation, Side.shopper)
         assert isinstance(view, ShopperConversationView)
         return view
 
     @get("/conversations/{conversation_id:int}")
     async def show(
-        self, request: Request, conversation_id: ConversationId, db_session: AsyncSession, state: State
+        self, request: Request, conversation_id: ConversationId, db_session: AsyncSession, services: Services
     ) -> ShopperConversationView | StaffConversationView:
         conversation, side = await access_conversation(db_session, identity_of(request), conversation_id)
-        return await inbox.describe(db_session, _env(state), conversation, side)
+        return await inbox.describe(db_session, services.chat, conversation, side)
 
     @get("/conversations/{conversation_id:int}/messages")
     async def history(
@@ -254,13 +244,13 @@ class ConversationController(Controller):
         conversation_id: ConversationId,
         data: NewMessage,
         db_session: AsyncSession,
-        state: State,
+        services: Services,
     ) -> Response[Ack]:
         """Post a message (agents: `private` for a note). Stored before the answer; a re-send of a
         `client_id` answers 200 with the stored message."""
         ack = await messages.post(
             db_session,
-            _env(state),
+            services.chat,
             identity_of(request),
             conversation_id,
             text=data.text,
@@ -286,15 +276,15 @@ class ConversationController(Controller):
         conversation_id: ConversationId,
         data: Typing,
         db_session: AsyncSession,
-        state: State,
+        services: Services,
     ) -> None:
         ident = identity_of(request)
         _, side = await access_conversation(db_session, ident, conversation_id)
         if side is Side.shopper:
-            await typing(_env(state), conversation_id, Author.shopper, "", data.typing)
+            await typing(services.chat, conversation_id, Author.shopper, "", data.typing)
         else:
             await typing(
-                _env(state),
+                services.chat,
                 conversation_id,
                 Author.agent,
                 ident.name or ident.email or "",
@@ -309,7 +299,7 @@ class ConversationController(Controller):
         conversation_id: ConversationId,
         data: Handoff,
         db_session: AsyncSession,
-        state: State,
+        services: Services,
     ) -> ShopperConversationView | StaffConversationView:
         """The shopper asks for a person: the conversation leaves the bot for the human queue."""
         ident = identity_of(request)
@@ -317,9 +307,9 @@ class ConversationController(Controller):
         if side is not Side.shopper:
             raise InvalidInput("agents take a conversation with /assign", code="shopper_only")
         conversation = await conversations.hand_off(
-            db_session, _env(state), conversation_id, by="shopper", reason=data.reason
+            db_session, services.chat, conversation_id, by="shopper", reason=data.reason
         )
-        return await inbox.describe(db_session, _env(state), conversation, side)
+        return await inbox.describe(db_session, services.chat, conversation, side)
 
     @post("/conversations/{conversation_id:int}/status", status_code=200)
     async def change_status(
@@ -328,20 +318,20 @@ class ConversationController(Controller):
         conversation_id: ConversationId,
         data: StatusChange,
         db_session: AsyncSession,
-        state: State,
+        services: Services,
     ) -> ShopperConversationView | StaffConversationView:
         """Staff: open, pending, snoozed (until), resolved. The shopper: resolved (end the chat)."""
         ident = identity_of(request)
         conversation = await conversations.set_status(
             db_session,
-            _env(state),
+            services.chat,
             ident,
             conversation_id,
             data.status,
             snoozed_until=as_utc(data.snoozed_until) if data.snoozed_until else None,
         )
         _, side = await access_conversation(db_session, ident, conversation.id)
-        return await inbox.describe(db_session, _env(state), conversation, side)
+        return await inbox.describe(db_session, services.chat, conversation, side)
 
     @post("/conversations/{conversation_id:int}/rating", status_code=200)
     async def rate(
@@ -374,19 +364,19 @@ class ConversationController(Controller):
         conversation_id: ConversationId,
         data: TranscriptMail,
         db_session: AsyncSession,
-        state: State,
+        services: Services,
     ) -> Queued:
         """Mail the transcript (to the account's address unless another is given); sent by a job."""
-        env, ident = _env(state), identity_of(request)
+        env, ident = services.chat, identity_of(request)
         conversation, side = await access_conversation(db_session, ident, conversation_id)
         to = data.email or ident.email
         if not to:
             raise InvalidInput("enter an email address", code="email_required", field="email")
         to = transcripts.check_email(to)
-        if not state.runtime.settings.smtp_host:
+        if not services.settings.smtp_host:
             raise InvalidInput("sending mail is not set up here", code="mail_not_configured")
         await env.rate_limit.hit(f"mail:{shopper_key(ident) or ident.user_id}")
-        await _runtime(state).jobs.enqueue(
+        await services.runtime.jobs.enqueue(
             "send_chat_transcript",
             conversation.id,
             to,
@@ -405,13 +395,13 @@ class ConversationController(Controller):
         request: Request,
         conversation_id: ConversationId,
         db_session: AsyncSession,
-        state: State,
+        services: Services,
         filename: Annotated[str, Parameter(min_length=1, max_length=200)],
         client_id: Annotated[str | None, Parameter(max_length=64)] = None,
         text: Annotated[str, Parameter(max_length=4000)] = "",
     ) -> Response[Ack]:
         """Send a file (the raw bytes as the body): an image (PNG, JPEG, GIF, WebP) or a PDF."""
-        env = _env(state)
+        env = services.chat
         limit = env.limits.attachment_max_bytes
         too_large = InvalidInput(
             f"a file can be at most {limit // 1024} KiB", code="attachment_too_large", field="file"
@@ -442,11 +432,11 @@ class ConversationController(Controller):
         request: Request,
         attachment_id: Annotated[int, Parameter(gt=0, le=2**62)],
         db_session: AsyncSession,
-        state: State,
+        services: Services,
     ) -> Response[bytes]:
         """The file, for the conversation's shopper and its staff only."""
         found, data = await attachments.open_attachment(
-            db_session, _env(state), identity_of(request), attachment_id
+            db_session, services.chat, identity_of(request), attachment_id
         )
         disposition = "inline" if attachments.is_image(found.content_type) else "attachment"
         return Response(
@@ -461,10 +451,12 @@ class ConversationController(Controller):
         )
 
     @post("/viewing", status_code=204)
-    async def viewing(self, request: Request, data: Viewing, db_session: AsyncSession, state: State) -> None:
+    async def viewing(
+        self, request: Request, data: Viewing, db_session: AsyncSession, services: Services
+    ) -> None:
         """The storefront reports the product page the shopper is on (their agent sees it)."""
         await context.report_viewing(
-            db_session, _env(state), state.runtime.stores["cache"], identity_of(request), data.handle
+            db_session, services.chat, services.runtime.stores["cache"], identity_of(request), data.handle
         )
 
 
@@ -481,7 +473,7 @@ class ConsoleController(Controller):
         self,
         request: Request,
         db_session: AsyncSession,
-        state: State,
+        services: Services,
         view: inbox.View = inbox.View.all,
         status: inbox.StatusFilter = inbox.StatusFilter.open,
         label: Annotated[str | None, Parameter(max_length=40)] = None,
@@ -499,13 +491,13 @@ class ConsoleController(Controller):
             team_id=team_id,
             cursor=cursor,
             limit=limit,
-            sla_seconds=_env(state).limits.first_response_seconds,
+            sla_seconds=services.chat.limits.first_response_seconds,
         )
 
     @get("/inbox/counts")
-    async def counts(self, request: Request, db_session: AsyncSession, state: State) -> inbox.Counts:
+    async def counts(self, request: Request, db_session: AsyncSession, services: Services) -> inbox.Counts:
         return await inbox.counts(
-            db_session, identity_of(request), sla_seconds=_env(state).limits.first_response_seconds
+            db_session, identity_of(request), sla_seconds=services.chat.limits.first_response_seconds
         )
 
     @get("/search")
@@ -513,12 +505,12 @@ class ConsoleController(Controller):
         self,
         request: Request,
         db_session: AsyncSession,
-        state: State,
+        services: Services,
         q: Annotated[str, Parameter(min_length=1, max_length=200)],
     ) -> list[inbox.SearchHit]:
         """Conversations whose contact, label or messages (notes too) contain `q`."""
         return await inbox.search(
-            db_session, identity_of(request), q, sla_seconds=_env(state).limits.first_response_seconds
+            db_session, identity_of(request), q, sla_seconds=services.chat.limits.first_response_seconds
         )
 
     @post("/conversations/{conversation_id:int}/assign", status_code=200)
@@ -528,22 +520,24 @@ class ConsoleController(Controller):
         conversation_id: ConversationId,
         data: AssignTo,
         db_session: AsyncSession,
-        state: State,
+        services: Services,
     ) -> StaffConversationView:
         """Assign or transfer to an agent (may exceed capacity), or back to the queue with null."""
         conversation = await assignment.assign(
-            db_session, _env(state), identity_of(request), conversation_id, data.agent_id
+            db_session, services.chat, identity_of(request), conversation_id, data.agent_id
         )
-        return await self._staff_view(db_session, state, conversation)
+        return await self._staff_view(db_session, services, conversation)
 
     @post("/conversations/{conversation_id:int}/take", status_code=200)
     async def take(
-        self, request: Request, conversation_id: ConversationId, db_session: AsyncSession, state: State
+        self, request: Request, conversation_id: ConversationId, db_session: AsyncSession, services: Services
     ) -> StaffConversationView:
         """Take the conversation (from the queue, the bot or a colleague)."""
         ident = identity_of(request)
-        conversation = await assignment.assign(db_session, _env(state), ident, conversation_id, ident.user_id)
-        return await self._staff_view(db_session, state, conversation)
+        conversation = await assignment.assign(
+            db_session, services.chat, ident, conversation_id, ident.user_id
+        )
+        return await self._staff_view(db_session, services, conversation)
 
     @post("/conversations/{conversation_id:int}/team", status_code=200)
     async def transfer_team(
@@ -552,13 +546,13 @@ class ConsoleController(Controller):
         conversation_id: ConversationId,
         data: TeamTransfer,
         db_session: AsyncSession,
-        state: State,
+        services: Services,
     ) -> StaffConversationView:
         """Transfer to another team's queue (null: the shared inbox)."""
         conversation = await assignment.move_to_team(
-            db_session, _env(state), identity_of(request), conversation_id, data.team_id
+            db_session, services.chat, identity_of(request), conversation_id, data.team_id
         )
-        return await self._staff_view(db_session, state, conversation)
+        return await self._staff_view(db_session, services, conversation)
 
     @post("/conversations/{conversation_id:int}/labels", status_code=200)
     async def change_labels(
@@ -571,15 +565,15 @@ class ConsoleController(Controller):
 
     @get("/conversations/{conversation_id:int}/context")
     async def shopper_context(
-        self, request: Request, conversation_id: ConversationId, db_session: AsyncSession, state: State
+        self, request: Request, conversation_id: ConversationId, db_session: AsyncSession, services: Services
     ) -> context.ShopperContext:
         """The shopper's live context: contact, product being viewed, cart, orders, flash sales."""
         return await context.shopper_context(
             db_session,
-            state.runtime.stores["cache"],
+            services.runtime.stores["cache"],
             identity_of(request),
             conversation_id,
-            state.runtime.services.get("shopper_context_sections"),
+            services.context_sections,
         )
 
     @get("/labels")
@@ -587,17 +581,17 @@ class ConsoleController(Controller):
         return [LabelCount(label=name, conversations=n) for name, n in await labels.known_labels(db_session)]
 
     @get("/agents")
-    async def agents(self, db_session: AsyncSession, state: State) -> list[availability.AgentView]:
+    async def agents(self, db_session: AsyncSession, services: Services) -> list[availability.AgentView]:
         """Every support agent with availability, load and capacity."""
-        return await availability.list_agents(db_session, _env(state).limits.agent_capacity)
+        return await availability.list_agents(db_session, services.chat.limits.agent_capacity)
 
     @put("/agents/me")
     async def set_availability(
-        self, request: Request, data: AvailabilityIn, db_session: AsyncSession, state: State
+        self, request: Request, data: AvailabilityIn, db_session: AsyncSession, services: Services
     ) -> availability.AgentView:
         """Online / busy / offline (also a heartbeat); going online may bring waiting conversations."""
         ident = identity_of(request)
-        env = _env(state)
+        env = services.chat
         if await availability.set_availability(db_session, ident, data.availability, capacity=data.capacity):
             await assignment.dispatch(db_session, env)
         return next(
@@ -649,9 +643,9 @@ class ConsoleController(Controller):
         return await csat.summary(db_session, since=utcnow() - timedelta(days=days), agent_id=agent_id)
 
     async def _staff_view(
-        self, session: AsyncSession, state: State, conversation: Any
+        self, session: AsyncSession, services: Services, conversation: Any
     ) -> StaffConversationView:
-        view = await inbox.describe(session, _env(state), conversation, Side.staff)
+        view = await inbox.describe(session, services.chat, conversation, Side.staff)
         assert isinstance(view, StaffConversationView)
         return view
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
-from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from engage.auth.guards import public
 from engage.auth.models import Role
 from engage.http.pages import staff_page
+from engage.services import Services
 
 
 @get("/console", guards=[public], include_in_schema=False)
-async def console_page(request: Request[Any, Any, Any], state: State) -> Template | Redirect:
+async def console_page(request: Request[Any, Any, Any], services: Services) -> Template | Redirect:
     """Agents and admins: inbox, conversations, the shopper's context."""
-    limits = state.runtime.services["chat"].limits
+    limits = services.chat.limits
     return staff_page(
         request,
         "console/index.html",

@@ -8,6 +8,7 @@ missed, replayed from the database, however long the channel backend kept anythi
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 import msgspec
@@ -72,12 +73,9 @@ async def _conversation(session: AsyncSession, channel: str) -> Conversation | N
 class ChatChannels:
     """The providers behind chat's channel kinds, reaching the database through the runtime."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, env: ChatEnv) -> None:
         self.runtime = runtime
-
-    @property
-    def env(self) -> ChatEnv:
-        return self.runtime.services["chat"]  # type: ignore[no-any-return]
+        self.env = env
 
     async def authorize(self, identity: Identity, channel: str) -> bool:
         async with self.runtime.sessionmaker() as session:
@@ -162,17 +160,13 @@ class ChatChannels:
 # ---- frames ------------------------------------------------------------------------------------------------
 
 
-def _env(ctx: SocketContext) -> ChatEnv:
-    return ctx.runtime.services["chat"]  # type: ignore[no-any-return]
-
-
-async def send(ctx: SocketContext, frame: dict[str, Any]) -> dict[str, Any]:
+async def send(env: ChatEnv, ctx: SocketContext, frame: dict[str, Any]) -> dict[str, Any]:
     """`chat.send`: store, then answer with the stored id and sequence (the ack)."""
     body = msgspec.convert(frame, Send)
     async with ctx.runtime.sessionmaker() as session:
         ack = await messages.post(
             session,
-            _env(ctx),
+            env,
             ctx.identity,
             body.conversation_id,
             text=body.text,
@@ -194,16 +188,16 @@ async def _side(ctx: SocketContext, conversation_id: int) -> Side:
     return side
 
 
-async def typing_frame(ctx: SocketContext, frame: dict[str, Any]) -> None:
+async def typing_frame(env: ChatEnv, ctx: SocketContext, frame: dict[str, Any]) -> None:
     """`chat.typing`: live only, never stored."""
     body = msgspec.convert(frame, TypingFrame)
     side = await _side(ctx, body.conversation_id)
     ident = ctx.identity
     if side is Side.shopper:
-        await typing(_env(ctx), body.conversation_id, Author.shopper, "", body.typing)
+        await typing(env, body.conversation_id, Author.shopper, "", body.typing)
     else:
         name = ident.name or ident.email or ""
-        await typing(_env(ctx), body.conversation_id, Author.agent, name, body.typing, private=body.private)
+        await typing(env, body.conversation_id, Author.agent, name, body.typing, private=body.private)
 
 
 async def _receipt(ctx: SocketContext, frame: dict[str, Any], *, read: bool) -> dict[str, Any] | None:
@@ -228,32 +222,30 @@ async def delivered_frame(ctx: SocketContext, frame: dict[str, Any]) -> dict[str
     return await _receipt(ctx, frame, read=False)
 
 
-async def viewing_frame(ctx: SocketContext, frame: dict[str, Any]) -> None:
+async def viewing_frame(env: ChatEnv, ctx: SocketContext, frame: dict[str, Any]) -> None:
     """`chat.viewing`: the storefront page reports the product the shopper is looking at."""
     body = msgspec.convert(frame, ViewingFrame)
     async with ctx.runtime.sessionmaker() as session:
-        await context.report_viewing(
-            session, _env(ctx), ctx.runtime.stores["cache"], ctx.identity, body.handle
-        )
+        await context.report_viewing(session, env, ctx.runtime.stores["cache"], ctx.identity, body.handle)
 
 
-async def presence_frame(ctx: SocketContext, frame: dict[str, Any]) -> dict[str, Any]:
+async def presence_frame(env: ChatEnv, ctx: SocketContext, frame: dict[str, Any]) -> dict[str, Any]:
     """`chat.presence`: the console's heartbeat (with the agent's availability, to set it)."""
     body = msgspec.convert(frame, Presence)
     async with ctx.runtime.sessionmaker() as session:
         if body.availability is None:
             await availability.heartbeat(session, ctx.identity)
         elif await availability.set_availability(session, ctx.identity, body.availability):
-            await assignment.dispatch(session, _env(ctx))
+            await assignment.dispatch(session, env)
     return {"ok": True}
 
 
-def register(realtime: Realtime, runtime: Runtime) -> None:
-    for kind in ChatChannels(runtime).kinds():
+def register(realtime: Realtime, runtime: Runtime, env: ChatEnv) -> None:
+    for kind in ChatChannels(runtime, env).kinds():
         realtime.register_kind(kind)
-    realtime.on_frame("chat.send", send)
-    realtime.on_frame("chat.typing", typing_frame)
+    realtime.on_frame("chat.send", functools.partial(send, env))
+    realtime.on_frame("chat.typing", functools.partial(typing_frame, env))
     realtime.on_frame("chat.read", read_frame)
     realtime.on_frame("chat.delivered", delivered_frame)
-    realtime.on_frame("chat.viewing", viewing_frame)
-    realtime.on_frame("chat.presence", presence_frame)
+    realtime.on_frame("chat.viewing", functools.partial(viewing_frame, env))
+    realtime.on_frame("chat.presence", functools.partial(presence_frame, env))

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
-from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth.guards import identity_of, marketer, public, signed_in
@@ -16,6 +15,7 @@ from engage.flash_sales import claims, report, schedule
 from engage.flash_sales.models import FlashSale, SaleStatus
 from engage.flash_sales.timeline import current_sales, phase_of, sale_view
 from engage.platform.errors import NotFound
+from engage.services import Services
 
 Cents = Annotated[int, msgspec.Meta(ge=1, le=100_000_000)]
 
@@ -90,14 +90,14 @@ class FlashSaleController(Controller):
 
     @post("/{sale_id:int}/claims", guards=[signed_in], status_code=201)
     async def claim(
-        self, request: Request, sale_id: int, data: ClaimIn, db_session: AsyncSession, state: State
+        self, request: Request, sale_id: int, data: ClaimIn, db_session: AsyncSession, services: Services
     ) -> ClaimOut:
         """Claim one unit (atomic; sold out and the per-customer limit are 409s). The unit is held for a
         few minutes and put in your cart: check out to buy it at the sale price."""
-        runtime = state.runtime
+        runtime = services.runtime
         claimed = await claims.claim_for_checkout(
             db_session,
-            runtime.services["flash_gate"],
+            services.flash_gate,
             sale_id=sale_id,
             variant_id=data.variant_id,
             identity=identity_of(request),
@@ -136,9 +136,9 @@ class MarketingFlashSaleController(Controller):
 
     @put("/{sale_id:int}")
     async def edit(
-        self, sale_id: int, data: SaleIn, db_session: AsyncSession, state: State
+        self, sale_id: int, data: SaleIn, db_session: AsyncSession, services: Services
     ) -> dict[str, Any]:
-        await schedule.update(db_session, sale_id, data.plan(), gate=state.runtime.services["flash_gate"])
+        await schedule.update(db_session, sale_id, data.plan(), gate=services.flash_gate)
         return await report.report(db_session, sale_id)
 
     @post("/{sale_id:int}/publish", status_code=200)

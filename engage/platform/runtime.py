@@ -6,9 +6,9 @@ The web app, `engage worker` and the CLI build the same Runtime; only the backen
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.stores.base import Store
@@ -19,12 +19,16 @@ from engage.config import Settings
 from engage.platform.channels import make_channels_backend
 from engage.platform.counters import WindowCounter, make_counter
 from engage.platform.db import make_engine, make_sessionmaker
-from engage.platform.events import EventPublisher, Sink, attach
+from engage.platform.events import EventPublisher, attach
 from engage.platform.jobs import ArqJobQueue, CronTask, InProcessJobQueue, JobQueue, Task
 from engage.platform.redis import arq_redis_settings, make_redis
 from engage.platform.stores import make_stores
 
 log = logging.getLogger("engage.runtime")
+
+
+class Closeable(Protocol):
+    async def aclose(self) -> None: ...
 
 
 @dataclass
@@ -38,8 +42,10 @@ class Runtime:
     publisher: EventPublisher
     jobs: JobQueue
     counter: WindowCounter
-    # process-wide services of domains (search index, embedder...), keyed by name
-    services: dict[str, Any] = field(default_factory=dict)
+    # what jobs get as `ctx` (arq's convention); the assembly adds the domains' services to it
+    job_context: dict[str, Any] = field(default_factory=dict)
+    # domain services to close at stop, after jobs and events, before the clients they use go
+    closing: list[Closeable] = field(default_factory=list)
     _started: bool = False
 
     @property
@@ -63,10 +69,8 @@ class Runtime:
         await self.publisher.stop()
         if with_channels:
             await self.channels.on_shutdown()
-        for service in self.services.values():
-            close = getattr(service, "aclose", None)
-            if close is not None:
-                await close()
+        for closeable in reversed(self.closing):
+            await closeable.aclose()
         await self.engine.dispose()
         if self.redis is not None:
             await self.redis.aclose()
@@ -82,14 +86,9 @@ def build_runtime(
     *,
     tasks: Sequence[Task] = (),
     cron: Sequence[CronTask] = (),
-    sinks: Sequence[Callable[[Runtime], Sink]] = (),
     run_cron: bool = True,
 ) -> Runtime:
-    """Assemble one process's runtime.
-
-    `tasks`/`cron` are what the in-process runner may run embedded; each of `sinks` is called with the
-    runtime and returns an event sink (real-time fan-out, job triggers).
-    """
+    """Assemble one process's kernel: `tasks`/`cron` are what the in-process runner may run embedded."""
     redis = make_redis(settings.redis_url, max_connections=settings.redis_max_connections)
     engine = make_engine(settings.db_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
     publisher = EventPublisher()
@@ -114,8 +113,7 @@ def build_runtime(
         publisher=publisher,
         jobs=jobs,
         counter=make_counter(redis, settings.redis_prefix),
+        job_context=ctx,
     )
     ctx["runtime"] = runtime
-    for make_sink in sinks:
-        publisher.add_sink(make_sink(runtime))
     return runtime

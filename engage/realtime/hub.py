@@ -1,4 +1,4 @@
-"""The hub of one node (`runtime.services["realtime"]`): channel kinds and frame handlers registered by the
+"""The hub of one node (`Services.realtime`): channel kinds and frame handlers registered by the
 areas, the node's sockets, subscribe/resume, heartbeats, and publishing."""
 
 from __future__ import annotations

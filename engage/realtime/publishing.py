@@ -8,12 +8,12 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from engage.platform.channels import SequencedBackend, sequenced_frame
-from engage.platform.events import DomainEvent, Sink
+from engage.platform.events import DomainEvent
 from engage.realtime import frames
 from engage.realtime.kinds import ChannelKinds
 
 if TYPE_CHECKING:
-    from engage.platform.runtime import Runtime
+    pass
 
 log = logging.getLogger("engage.realtime")
 
@@ -130,12 +130,3 @@ class Publishing:
     @staticmethod
     def _key(kind: Any, event: DomainEvent) -> str | None:
         return kind.coalesce(event.type, event.data) if kind.policy == "latest" else None
-
-
-def event_sink(runtime: Runtime) -> Sink:
-    """The real-time sink of `workers/registry.py`: committed events to their channels, on every node."""
-
-    async def deliver(events: list[DomainEvent]) -> None:
-        await runtime.services["realtime"].publishing.deliver(events)
-
-    return deliver

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import WebSocket, websocket
-from litestar.datastructures import State
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from engage.auth.guards import identity_of, public
 from engage.config import Settings
 from engage.realtime.hub import Realtime
+from engage.services import Services
 
 # Close code before the handshake completes: the server answers the upgrade with HTTP 403.
 _ORIGIN_REFUSED = 4403
@@ -66,10 +66,10 @@ def origin_allowed(socket: WebSocket[Any, Any, Any], settings: Settings) -> bool
 
 
 @websocket("/ws", guards=[public], name="realtime-socket")
-async def realtime_socket(socket: WebSocket[Any, Any, Any], state: State) -> None:
+async def realtime_socket(socket: WebSocket[Any, Any, Any], services: Services) -> None:
     """One socket per tab: subscribe to channels, receive their events, send area frames (docs/protocol.md)."""
-    hub: Realtime = state.runtime.services["realtime"]
-    if not origin_allowed(socket, state.runtime.settings):
+    hub: Realtime = services.realtime
+    if not origin_allowed(socket, services.settings):
         await socket.close(code=_ORIGIN_REFUSED, reason="origin not allowed")
         return
     await socket.accept()

@@ -1,4 +1,4 @@
-"""Bots test helpers: databases of a test module's own, and settling a runtime's events and jobs."""
+"""Bots test helpers: databases of a test module's own, and settling a process's events and jobs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from engage.platform.runtime import Runtime
+from engage.services import Services
 from tests.conftest import PG_ADMIN_URL, _with_db
 
 
@@ -28,13 +28,13 @@ async def fresh_postgres(tag: str) -> AsyncIterator[str]:
         await admin.dispose()
 
 
-async def settle(runtime: Runtime) -> None:
+async def settle(services: Services) -> None:
     """Until the events, the in-process jobs they start and the events those record have been handled."""
     for _ in range(3):
-        await runtime.publisher.drain()
-        changes = runtime.services.get("search_changes")
+        await services.runtime.publisher.drain()
+        changes = services.bots.changes
         if changes is not None:
             await changes.flush()
-        join = getattr(runtime.jobs, "join", None)
+        join = getattr(services.runtime.jobs, "join", None)
         if join is not None:
             await join()

@@ -30,7 +30,7 @@ from engage.chat import messages as chat_messages
 from engage.demo import DATA
 from engage.platform.events import DomainEvent
 from engage.platform.migrations import upgrade
-from engage.platform.runtime import Runtime
+from engage.services import Services
 from engage.wiring import build
 from tests.bots.conftest import fresh_postgres, settle
 from tests.bots.llm_server import FakeLLM, serve_llm
@@ -42,14 +42,14 @@ from workers.settings import worker_settings
 @dataclass
 class Shop:
     app: Any
-    runtime: Runtime
+    services: Services
     client: AppClient
     env: dict[str, str]
     typing: list[dict[str, Any]]
 
     async def account(self, role: Role = Role.customer, name: str = "") -> Shopper:
         email = unique_email(role.value)
-        async with self.runtime.sessionmaker() as session:
+        async with self.services.sessionmaker() as session:
             await accounts.create_user(session, email=email, password=PASSWORD, role=role, name=name)
         res = await self.client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
         assert res.status_code == 200, res.text
@@ -66,7 +66,7 @@ class Shop:
             "POST", "/api/chat/conversations", json={"text": text, "client_id": uuid.uuid4().hex}
         )
         assert res.status_code in (200, 201), res.text
-        await settle(self.runtime)
+        await settle(self.services)
         return res.json()["conversation"]["id"]
 
     async def said(self, who: Shopper, conversation_id: int, author: str = "bot") -> list[dict[str, Any]]:
@@ -96,18 +96,18 @@ async def shop(tmp_path_factory) -> AsyncIterator[Shop]:
     settings = settings_from(env)
     await upgrade(settings.db_url)
     app = create_app(settings)
-    runtime: Runtime = app.state.runtime
+    services: Services = app.state.services
     typing: list[dict[str, Any]] = []
 
     async def watch_typing(events: list[DomainEvent]) -> None:
         typing.extend(e.data for e in events if e.type == "chat.typing" and e.data["author"] == "bot")
 
-    runtime.publisher.add_sink(watch_typing)
+    services.runtime.publisher.add_sink(watch_typing)
     async with running(app), AppClient(app, keep_cookies=False) as client:
-        async with runtime.sessionmaker() as session:
+        async with services.sessionmaker() as session:
             await knowledge.import_directory(session, settings.embedding_model, DATA / "help")
-        await settle(runtime)  # help.changed -> the passage embedder (in process)
-        yield Shop(app, runtime, client, env, typing)
+        await settle(services)  # help.changed -> the passage embedder (in process)
+        yield Shop(app, services, client, env, typing)
 
 
 # ---- the preview ---------------------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ async def shop(tmp_path_factory) -> AsyncIterator[Shop]:
 
 async def test_preview_is_for_staff_and_shows_the_decision_without_posting(shop: Shop) -> None:
     ask = {"text": "how long do I have to send back shoes?"}
-    async with shop.runtime.sessionmaker() as session:
+    async with shop.services.sessionmaker() as session:
         recorded = len((await session.scalars(select(BotAnswer))).all())
     assert (await shop.client.post("/api/bot/preview", json=ask)).status_code == 401
     customer = await shop.account(Role.customer)
@@ -139,7 +139,7 @@ async def test_preview_is_for_staff_and_shows_the_decision_without_posting(shop:
     assert (await agent.request("POST", "/api/bot/preview", json={"text": ""})).status_code == 400
     extra = await agent.request("POST", "/api/bot/preview", json={"text": "hi", "post": True})
     assert extra.status_code == 400
-    async with shop.runtime.sessionmaker() as session:  # nothing was posted or recorded
+    async with shop.services.sessionmaker() as session:  # nothing was posted or recorded
         assert len((await session.scalars(select(BotAnswer))).all()) == recorded
 
     page = await agent.request("GET", "/console/bot")
@@ -157,7 +157,7 @@ async def llm() -> AsyncIterator[FakeLLM]:
 
 
 def _bot_with(shop: Shop, llm: FakeLLM, timeout: float) -> SupportBot:
-    bot: SupportBot = shop.runtime.services["bot"]
+    bot: SupportBot = shop.services.bots.bot
     answerer = GroundedAnswerer(base_url=llm.url, api_key="test-key", model="test-model", timeout=timeout)
     return SupportBot(
         knowledge=bot.knowledge, embedder=bot.embedder, sessionmaker=bot.sessionmaker, answerer=answerer
@@ -166,7 +166,7 @@ def _bot_with(shop: Shop, llm: FakeLLM, timeout: float) -> SupportBot:
 
 async def test_llm_answers_from_the_passages_and_citing_them(shop: Shop, llm: FakeLLM) -> None:
     bot = _bot_with(shop, llm, timeout=5)
-    async with shop.runtime.sessionmaker() as session:
+    async with shop.services.sessionmaker() as session:
         decision = await bot.decide(session, "how long do I have to send back shoes?")
     assert decision.kind == "article" and decision.article_id == "returns-policy"
     assert decision.answer.startswith(llm.answer)
@@ -181,10 +181,10 @@ async def test_llm_answers_from_the_passages_and_citing_them(shop: Shop, llm: Fa
 @pytest.mark.parametrize("mode", ["error", "uncited", "no_answer", "hang"])
 async def test_any_llm_failure_keeps_the_retrieval_answer(shop: Shop, llm: FakeLLM, mode: str) -> None:
     llm.mode = mode
-    plain = shop.runtime.services["bot"]
+    plain = shop.services.bots.bot
     bot = _bot_with(shop, llm, timeout=0.5)
     question = "how long do I have to send back shoes?"
-    async with shop.runtime.sessionmaker() as session:
+    async with shop.services.sessionmaker() as session:
         expected = await plain.decide(session, question, use_llm=False)
         decision = await bot.decide(session, question)
     # "hang": the server has not answered (and will not until released): the bot did not wait for it
@@ -206,19 +206,19 @@ async def test_a_configured_llm_that_hangs_still_gets_the_shopper_an_answer_in_t
         llm_timeout_seconds=60,
         bot_reply_timeout_seconds=1.5,
     )
-    runtime = build(settings, run_cron=False)
-    await runtime.start()
-    env, bot = runtime.services["chat"], runtime.services["bot"]
+    services = build(settings, run_cron=False)
+    await services.start()
+    env, bot = services.chat, services.bots.bot
     try:
         assert bot.answerer.timeout == 0.5  # cut to fit within the reply limit
         shopper = await _guest_identity()
-        async with runtime.sessionmaker() as session:
+        async with services.sessionmaker() as session:
             conversation, _ = await chat_conversations.start(session, env, shopper)
             await chat_messages.post(
                 session, env, shopper, conversation.id, text="how long do I have to send back shoes?"
             )
-        await settle(runtime)
-        async with runtime.sessionmaker() as session:
+        await settle(services)
+        async with services.sessionmaker() as session:
             answers = (
                 await session.scalars(select(BotAnswer).where(BotAnswer.conversation_id == conversation.id))
             ).all()
@@ -228,12 +228,12 @@ async def test_a_configured_llm_that_hangs_still_gets_the_shopper_an_answer_in_t
 
         # an LLM allowed to take longer than the shopper may wait (a slow model, a bad setting)
         bot.answerer = GroundedAnswerer(base_url=llm.url, api_key="k", model="test-model", timeout=60)
-        async with runtime.sessionmaker() as session:
+        async with services.sessionmaker() as session:
             await chat_messages.post(
                 session, env, shopper, conversation.id, text="how long do I have to send back shoes?"
             )
-        await settle(runtime)
-        async with runtime.sessionmaker() as session:
+        await settle(services)
+        async with services.sessionmaker() as session:
             answers = (
                 await session.scalars(
                     select(BotAnswer)
@@ -249,7 +249,7 @@ async def test_a_configured_llm_that_hangs_still_gets_the_shopper_an_answer_in_t
         assert not llm.release.is_set()
         await bot.answerer.aclose()
     finally:
-        await runtime.stop()
+        await services.stop()
 
 
 async def _guest_identity() -> Any:
@@ -262,7 +262,7 @@ async def _guest_identity() -> Any:
 
 
 async def _buy_and_ship(shop: Shop, buyer: Shopper, email: str, tracking: str) -> str:
-    async with shop.runtime.sessionmaker() as session:
+    async with shop.services.sessionmaker() as session:
         product = await make_product(session, stock=4, price=3900)
     assert (await buyer.add(product.variants[0].id)).status_code == 200
     checkout = await buyer.checkout(email=email, shipping="express")
@@ -350,7 +350,7 @@ async def test_asking_for_a_person_hands_off_with_the_transcript_and_reason(shop
     assert ("shopper", "how do I use a promo code?") in transcript
     assert ("bot", bot_lines[0]) in transcript and ("bot", HANDOFF) in transcript
     assert any("asked for a person" in text for author, text in transcript if author == "system")
-    async with shop.runtime.sessionmaker() as session:
+    async with shop.services.sessionmaker() as session:
         answers = (
             await session.scalars(
                 select(BotAnswer).where(BotAnswer.conversation_id == cid).order_by(BotAnswer.id)
@@ -376,7 +376,7 @@ async def test_unsure_twice_and_out_of_scope_accepted_hand_off(shop: Shop) -> No
     assert "I want to get this right" in clarify["text"] and clarify["meta"]["articles"]
     await shop.say(vague, "hmm the thing i got")  # still unclear
     assert (await shop.conversation(vague, cid))["owner"] == "queue"
-    async with shop.runtime.sessionmaker() as session:
+    async with shop.services.sessionmaker() as session:
         last = await session.scalar(
             select(BotAnswer).where(BotAnswer.conversation_id == cid).order_by(BotAnswer.id.desc())
         )
@@ -389,7 +389,7 @@ async def test_unsure_twice_and_out_of_scope_accepted_hand_off(shop: Shop) -> No
     assert (await shop.conversation(curious, cid))["owner"] == "bot"
     await shop.say(curious, "yes please")
     assert (await shop.conversation(curious, cid))["owner"] == "queue"
-    async with shop.runtime.sessionmaker() as session:
+    async with shop.services.sessionmaker() as session:
         answers = (
             await session.scalars(
                 select(BotAnswer).where(BotAnswer.conversation_id == cid).order_by(BotAnswer.id)
@@ -436,8 +436,8 @@ async def test_a_shoppers_own_handoff_marks_the_bots_last_answer(shop: Shop) -> 
         "POST", f"/api/chat/conversations/{cid}/handoff", json={"reason": "want a person"}
     )
     assert res.status_code == 200, res.text
-    await settle(shop.runtime)
-    async with shop.runtime.sessionmaker() as session:
+    await settle(shop.services)
+    async with shop.services.sessionmaker() as session:
         [answer] = (await session.scalars(select(BotAnswer).where(BotAnswer.conversation_id == cid))).all()
     assert answer.asked_for_human and not answer.handed_off
     await shopper.aclose()
@@ -455,14 +455,14 @@ async def test_a_paid_order_converts_the_search_that_led_to_it(shop: Shop) -> No
         tags=["mug", "travel mug", "quokka"],
         variants=[VariantDraft(sku=f"QUOKKA-{uuid.uuid4().hex[:8]}", price_cents=1500, stock=3)],
     )
-    async with shop.runtime.sessionmaker() as session:
+    async with shop.services.sessionmaker() as session:
         product = (
             await save(
                 session, f"quokka-{uuid.uuid4().hex[:8]}", draft, default_threshold=1, reference="test"
             )
         ).product
         await session.commit()
-    await settle(shop.runtime)  # indexed
+    await settle(shop.services)  # indexed
     buyer = await shop.account(Role.customer)
     found = (await buyer.request("GET", "/api/search", params={"q": "quokka travel mug"})).json()
     assert found["items"] and found["items"][0]["handle"] == product.handle
@@ -471,10 +471,10 @@ async def test_a_paid_order_converts_the_search_that_led_to_it(shop: Shop) -> No
     assert (await buyer.add(product.variants[0].id)).status_code == 200
     checkout = await buyer.checkout(email=buyer.email)  # type: ignore[attr-defined]
     assert (await buyer.pay(checkout["id"])).json()["status"] == "paid"
-    await settle(shop.runtime)
+    await settle(shop.services)
     from bots.search.models import SearchQuery
 
-    async with shop.runtime.sessionmaker() as session:
+    async with shop.services.sessionmaker() as session:
         row = await session.get(SearchQuery, found["search_id"])
     assert row is not None and row.converted_at is not None and row.order_ref
 
@@ -491,8 +491,8 @@ async def test_handoff_through_the_arq_worker(prod_env) -> None:
         await upgrade(url)
         app = create_app(settings)
         async with running(app), AppClient(app, keep_cookies=False) as client:
-            runtime: Runtime = app.state.runtime
-            async with runtime.sessionmaker() as session:
+            services: Services = app.state.services
+            async with services.sessionmaker() as session:
                 await knowledge.import_directory(session, settings.embedding_model, DATA / "help")
 
             async def work() -> None:
@@ -502,15 +502,15 @@ async def test_handoff_through_the_arq_worker(prod_env) -> None:
                 finally:
                     await worker.close()
 
-            await runtime.publisher.drain()
+            await services.runtime.publisher.drain()
             await work()  # embeds the passages
-            shop = Shop(app, runtime, client, env, [])
+            shop = Shop(app, services, client, env, [])
             shopper = await shop.guest()
             res = await shopper.request(
                 "POST", "/api/chat/conversations", json={"text": "this is ridiculous, my parcel never came"}
             )
             cid = res.json()["conversation"]["id"]
-            await runtime.publisher.drain()
+            await services.runtime.publisher.drain()
             await work()
             assert (await shop.conversation(shopper, cid))["owner"] == "queue"
             texts = [m["text"] for m in await shop.said(shopper, cid)]

@@ -28,11 +28,11 @@ from engage.platform.clock import utcnow
 from engage.platform.db import make_engine, make_sessionmaker
 from engage.platform.migrations import upgrade
 from engage.platform.redis import arq_redis_settings
-from engage.platform.runtime import Runtime
+from engage.services import Services
 from engage.wiring import build
 from tests.bots.conftest import fresh_postgres, settle
 from tests.conftest import REDIS_URL, TEST_ENV, settings_from
-from workers.search import INDEX_TASK
+from bots.search.backlog import INDEX_TASK
 from workers.settings import worker_settings
 
 
@@ -226,15 +226,15 @@ async def test_a_burst_of_edits_is_one_job_and_the_worker_indexes_every_product(
         env = {**prod_env, "ENGAGE_DATABASE_URL": url, "ENGAGE_REDIS_PREFIX": f"burst-{uuid.uuid4().hex[:8]}"}
         settings = settings_from(env)
         await upgrade(url)
-        runtime = build(settings, run_cron=False)
-        await runtime.start()
+        services = build(settings, run_cron=False)
+        await services.start()
         arq = await create_pool(arq_redis_settings(REDIS_URL))
         try:
             tag = uuid.uuid4().hex[:6]
             handles = [f"burst-{tag}-{i}" for i in range(24)]
 
             async def save_one(i: int) -> None:
-                async with runtime.sessionmaker() as session:
+                async with services.sessionmaker() as session:
                     await save(
                         session,
                         handles[i],
@@ -246,10 +246,10 @@ async def test_a_burst_of_edits_is_one_job_and_the_worker_indexes_every_product(
 
             for i in range(24):
                 await save_one(i)
-            await settle(runtime)  # nothing runs here: the jobs wait on arq's queue in Redis
-            jobs = await arq.queued_jobs(queue_name=runtime.queue_name)
+            await settle(services)  # nothing runs here: the jobs wait on arq's queue in Redis
+            jobs = await arq.queued_jobs(queue_name=services.runtime.queue_name)
             assert [j.function for j in jobs] == [INDEX_TASK]
-            async with runtime.sessionmaker() as session:
+            async with services.sessionmaker() as session:
                 assert await backlog.size(session) == 24
 
             worker = Worker(**worker_settings(settings), burst=True, poll_delay=0.05)
@@ -257,14 +257,14 @@ async def test_a_burst_of_edits_is_one_job_and_the_worker_indexes_every_product(
                 await worker.main()
             finally:
                 await worker.close()
-            async with runtime.sessionmaker() as session:
+            async with services.sessionmaker() as session:
                 assert await backlog.size(session) == 0
                 indexed = await session.scalar(select(func.count()).select_from(ProductEmbedding))
                 documents = await session.scalar(select(func.count()).select_from(SearchDocument))
             assert indexed == documents == 24
         finally:
             await arq.aclose()
-            await runtime.stop()
+            await services.stop()
 
 
 async def test_a_deferred_import_waits_in_the_backlog_until_caught_up(tmp_path) -> None:
@@ -274,7 +274,7 @@ async def test_a_deferred_import_waits_in_the_backlog_until_caught_up(tmp_path) 
     )
     await upgrade(settings.db_url)
     command = build(settings, run_cron=False)
-    leave_indexing_to_server(command)
+    leave_indexing_to_server(command.bots)
     await command.start()
     try:
         few = json.loads((DATA / "products.json").read_text())[:12]
@@ -294,7 +294,7 @@ async def test_a_deferred_import_waits_in_the_backlog_until_caught_up(tmp_path) 
         report, _, _ = await catch_up(server, show=False)
         assert report.embedded == 12 and report.documents_written == 12
         await settle(server)
-        search = server.services["search"]
+        search = server.bots.search
         async with server.sessionmaker() as session:
             assert await backlog.size(session) == 0
             found = await search.search(session, few[0]["name"], limit=3)
@@ -315,8 +315,8 @@ async def test_every_web_process_sees_what_the_worker_indexed(prod_env) -> None:
         await upgrade(url)
         node_a, node_b = create_app(settings), create_app(settings)
         async with running(node_a), running(node_b):
-            a: Runtime = node_a.state.runtime
-            b: Runtime = node_b.state.runtime
+            a: Services = node_a.state.services
+            b: Services = node_b.state.services
             async with a.sessionmaker() as session:
                 await save(
                     session,
@@ -336,7 +336,7 @@ async def test_every_web_process_sees_what_the_worker_indexed(prod_env) -> None:
                     await worker.close()
 
             await work()
-            search_b = b.services["search"]
+            search_b = b.bots.search
             async with b.sessionmaker() as session:
                 await search_b.index.ensure_loaded(session)  # B loads what is indexed so far
                 await session.commit()
@@ -385,14 +385,14 @@ async def test_the_embedded_server_catches_up_with_a_reindex_run_from_the_comman
             )
             await session.commit()
         await settle(server)
-        search = server.services["search"]
+        search = server.bots.search
         async with server.sessionmaker() as session:
             assert [h.card.handle for h in (await search.search(session, "gooseneck kettle")).items] == [
                 "kettle-1"
             ]
 
         command = build(settings, run_cron=False)  # `engage catalog import` + `engage reindex`
-        leave_indexing_to_server(command)
+        leave_indexing_to_server(command.bots)
         await command.start()
         try:
             async with command.sessionmaker() as session:
@@ -411,7 +411,7 @@ async def test_the_embedded_server_catches_up_with_a_reindex_run_from_the_comman
 
         async with server.sessionmaker() as session:
             assert not (await search.search(session, "burr coffee grinder")).items  # not told yet
-        await catch_up_in_memory({"runtime": server})
+        await catch_up_in_memory({"services": server})
         async with server.sessionmaker() as session:
             found = await search.search(session, "burr coffee grinder")
         assert [h.card.handle for h in found.items][:1] == ["grinder-1"]

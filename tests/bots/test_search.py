@@ -13,7 +13,7 @@ from commerce.catalog.editing import product_changed
 from commerce.catalog.models import Product
 from engage.demo import DATA
 from engage.platform.migrations import upgrade
-from engage.platform.runtime import Runtime
+from engage.services import Services
 from engage.wiring import build
 from tests.bots.conftest import fresh_postgres, settle
 from tests.conftest import TEST_ENV, settings_from
@@ -21,43 +21,43 @@ from tests.conftest import TEST_ENV, settings_from
 QUERIES = ["Sonorel Aura ANC headphones", "sleping bag", "rucksack", "cast iron pan 26 cm", "yoga mat"]
 
 
-async def _catalog_runtime(env: dict[str, str]) -> Runtime:
+async def _catalog_runtime(env: dict[str, str]) -> Services:
     settings = settings_from(env)
     await upgrade(settings.db_url)
-    runtime = build(settings, run_cron=False)
-    await runtime.start()
-    async with runtime.sessionmaker() as session:
+    services = build(settings, run_cron=False)
+    await services.start()
+    async with services.sessionmaker() as session:
         data = (DATA / "products.json").read_bytes()
         await import_catalog(session, data, fmt="json", default_threshold=5)
-    await settle(runtime)  # product.changed -> the backlog -> the indexing job (in process here)
-    return runtime
+    await settle(services)  # product.changed -> the backlog -> the indexing job (in process here)
+    return services
 
 
 @pytest.fixture(scope="module")
-async def sqlite_runtime(tmp_path_factory) -> AsyncIterator[Runtime]:
+async def sqlite_runtime(tmp_path_factory) -> AsyncIterator[Services]:
     env = {
         **TEST_ENV,
         "ENGAGE_DATA_DIR": str(tmp_path_factory.mktemp("search")),
         "ENGAGE_DATABASE_URL": "",
         "ENGAGE_REDIS_URL": "",
     }
-    runtime = await _catalog_runtime(env)
-    yield runtime
-    await runtime.stop()
+    services = await _catalog_runtime(env)
+    yield services
+    await services.stop()
 
 
 @pytest.fixture(scope="module")
-async def postgres_runtime() -> AsyncIterator[Runtime]:
+async def postgres_runtime() -> AsyncIterator[Services]:
     """A database of its own: other tests' products must not change what "the same results" means."""
     async with fresh_postgres("search") as url:
-        runtime = await _catalog_runtime({**TEST_ENV, "ENGAGE_DATABASE_URL": url, "ENGAGE_REDIS_URL": ""})
-        yield runtime
-        await runtime.stop()
+        services = await _catalog_runtime({**TEST_ENV, "ENGAGE_DATABASE_URL": url, "ENGAGE_REDIS_URL": ""})
+        yield services
+        await services.stop()
 
 
-async def _top(runtime: Runtime, q: str, n: int = 3) -> list[str]:
-    search = runtime.services["search"]
-    async with runtime.sessionmaker() as session:
+async def _top(services: Services, q: str, n: int = 3) -> list[str]:
+    search = services.bots.search
+    async with services.sessionmaker() as session:
         result = await search.search(session, q, limit=n)
     return [hit.card.handle for hit in result.items]
 
@@ -71,7 +71,7 @@ async def test_postgres_and_sqlite_return_the_same_top_results(sqlite_runtime, p
 
 
 async def test_no_good_match_is_empty_with_suggestions_apart(sqlite_runtime) -> None:
-    search = sqlite_runtime.services["search"]
+    search = sqlite_runtime.bots.search
     async with sqlite_runtime.sessionmaker() as session:
         result = await search.search(session, "dog food")
         assert result.no_match and result.items == [] and result.total == 0
@@ -82,7 +82,7 @@ async def test_no_good_match_is_empty_with_suggestions_apart(sqlite_runtime) -> 
 async def test_filters_facets_and_cursor(sqlite_runtime) -> None:
     from bots.search.service import Filters
 
-    search = sqlite_runtime.services["search"]
+    search = sqlite_runtime.bots.search
     async with sqlite_runtime.sessionmaker() as session:
         everything = await search.search(session, "headphones", limit=2)
         assert everything.next_cursor and everything.items[0].in_stock is True
@@ -94,9 +94,9 @@ async def test_filters_facets_and_cursor(sqlite_runtime) -> None:
 
 
 async def test_updated_product_is_found_by_its_new_words_after_the_worker_runs(sqlite_runtime) -> None:
-    runtime = sqlite_runtime
-    assert "aud-016" not in await _top(runtime, "zanzibar pelican lamp", 5)
-    async with runtime.sessionmaker() as session:
+    services = sqlite_runtime
+    assert "aud-016" not in await _top(services, "zanzibar pelican lamp", 5)
+    async with services.sessionmaker() as session:
         product = await session.scalar(
             select(Product).where(Product.handle == "aud-016").options(selectinload(Product.variants))
         )
@@ -104,8 +104,8 @@ async def test_updated_product_is_found_by_its_new_words_after_the_worker_runs(s
         await session.flush()
         product_changed(session, product)
         await session.commit()
-    await settle(runtime)
-    assert (await _top(runtime, "zanzibar pelican lamp", 1)) == ["aud-016"]
+    await settle(services)
+    assert (await _top(services, "zanzibar pelican lamp", 1)) == ["aud-016"]
 
 
 async def test_search_api_logs_queries_and_lists_zero_results(client, make_account) -> None:

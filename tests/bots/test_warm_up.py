@@ -23,7 +23,7 @@ from bots.wiring import leave_indexing_to_server
 from commerce.catalog import import_catalog
 from engage.demo import DATA
 from engage.platform.migrations import upgrade
-from engage.platform.runtime import Runtime
+from engage.services import Services
 from engage.wiring import build
 from tests.bots.conftest import fresh_postgres, settle
 from tests.conftest import TEST_ENV, settings_from
@@ -34,23 +34,23 @@ from workers.search import kick_indexer
 CATEGORIES = ("aud-", "out-")
 
 
-async def _new_shop(env: dict[str, str]) -> Runtime:
+async def _new_shop(env: dict[str, str]) -> Services:
     settings = settings_from(env)
     await upgrade(settings.db_url)
-    runtime = build(settings, run_cron=False)
-    leave_indexing_to_server(runtime)  # like the demo seed: the catalog and the backlogs only
-    await runtime.start()
+    services = build(settings, run_cron=False)
+    leave_indexing_to_server(services.bots)  # like the demo seed: the catalog and the backlogs only
+    await services.start()
     products = [p for p in json.loads((DATA / "products.json").read_text()) if p["id"].startswith(CATEGORIES)]
-    async with runtime.sessionmaker() as session:
+    async with services.sessionmaker() as session:
         await import_catalog(session, json.dumps(products).encode(), fmt="json", default_threshold=2)
-    async with runtime.sessionmaker() as session:
+    async with services.sessionmaker() as session:
         await knowledge.import_directory(session, settings.embedding_model, DATA / "help")
-    await settle(runtime)
-    return runtime
+    await settle(services)
+    return services
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def shop(request, tmp_path) -> AsyncIterator[Runtime]:
+async def shop(request, tmp_path) -> AsyncIterator[Services]:
     if request.param == "sqlite":
         env = {
             **TEST_ENV,
@@ -58,23 +58,23 @@ async def shop(request, tmp_path) -> AsyncIterator[Runtime]:
             "ENGAGE_DATABASE_URL": "",
             "ENGAGE_REDIS_URL": "",
         }
-        runtime = await _new_shop(env)
-        yield runtime
-        await runtime.stop()
+        services = await _new_shop(env)
+        yield services
+        await services.stop()
     else:
         async with fresh_postgres("warmup") as url:
-            runtime = await _new_shop({**TEST_ENV, "ENGAGE_DATABASE_URL": url, "ENGAGE_REDIS_URL": ""})
-            yield runtime
-            await runtime.stop()
+            services = await _new_shop({**TEST_ENV, "ENGAGE_DATABASE_URL": url, "ENGAGE_REDIS_URL": ""})
+            yield services
+            await services.stop()
 
 
-async def _embedded(runtime: Runtime) -> int:
-    async with runtime.sessionmaker() as session:
+async def _embedded(services: Services) -> int:
+    async with services.sessionmaker() as session:
         return int(await session.scalar(select(func.count()).select_from(ProductEmbedding)) or 0)
 
 
-async def test_search_answers_by_words_until_the_catalog_is_embedded(shop: Runtime) -> None:
-    search = shop.services["search"]
+async def test_search_answers_by_words_until_the_catalog_is_embedded(shop: Services) -> None:
+    search = shop.bots.search
     assert await _embedded(shop) == 0
     async with shop.sessionmaker() as session:
         assert await backlog.size(session) > 0
@@ -97,8 +97,8 @@ async def test_search_answers_by_words_until_the_catalog_is_embedded(shop: Runti
     assert nothing.no_match and nothing.items == []  # words alone keep an honest "no good match"
 
     # the indexer finishes: the same query is ranked by both legs
-    shop.services["drains"].deferred = False
-    await kick_indexer(shop)
+    shop.bots.drains.deferred = False
+    await kick_indexer(shop.bots)
     await settle(shop)
     assert await _embedded(shop) == report.documents_written
     async with shop.sessionmaker() as session:
@@ -108,8 +108,8 @@ async def test_search_answers_by_words_until_the_catalog_is_embedded(shop: Runti
     assert meaning.semantic == "ready" and meaning.items[0].card.handle.startswith("aud-")
 
 
-async def test_the_bot_answers_by_words_or_hands_over_until_passages_are_embedded(shop: Runtime) -> None:
-    bot = shop.services["bot"]
+async def test_the_bot_answers_by_words_or_hands_over_until_passages_are_embedded(shop: Services) -> None:
+    bot = shop.bots.bot
     async with shop.sessionmaker() as session:
         assert await knowledge.passages_waiting(session, bot.embedder.model_name)
         returns = await bot.decide(session, "How do I reset my password?", use_llm=False)
@@ -122,8 +122,8 @@ async def test_the_bot_answers_by_words_or_hands_over_until_passages_are_embedde
     assert unclear.answer != OUT_OF_SCOPE
     assert person.intent == "human" and person.answer == HANDOFF  # intents never needed the model
 
-    shop.services["drains"].deferred = False
-    await kick_passage_embedder(shop)
+    shop.bots.drains.deferred = False
+    await kick_passage_embedder(shop.bots)
     await settle(shop)
     async with shop.sessionmaker() as session:
         assert not await knowledge.passages_waiting(session, bot.embedder.model_name)

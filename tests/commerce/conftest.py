@@ -12,10 +12,8 @@ import pytest
 from commerce.catalog.drafts import ProductDraft, VariantDraft
 from commerce.catalog.editing import save
 from commerce.catalog.models import Product
-from engage.config import Settings
 from engage.platform.events import DomainEvent
 from engage.platform.runtime import Runtime
-from engage.wiring import build
 from tests.conftest import ROOT
 
 DEMO_CATALOG = ROOT / "engage" / "demo_data" / "products.json"
@@ -50,14 +48,6 @@ def event_log(runtime: Runtime) -> EventLog:
     log = EventLog()
     runtime.publisher.add_sink(log)
     return log
-
-
-@pytest.fixture(scope="session")
-async def sqlite_runtime(sqlite_settings: Settings) -> AsyncIterator[Runtime]:
-    rt = build(sqlite_settings, run_cron=False)
-    await rt.start()
-    yield rt
-    await rt.stop()
 
 
 def handle(tag: str = "t") -> str:
@@ -170,17 +160,6 @@ class Shopper:
 
     async def aclose(self) -> None:
         await self.http.aclose()
-
-
-@pytest.fixture(scope="session")
-async def sqlite_client(sqlite_settings: Settings) -> AsyncIterator[Any]:
-    """The whole app in embedded mode (SQLite, memory stores, in-process jobs), lifespan included."""
-    from engage.app import create_app
-    from tests.conftest import AppClient, running
-
-    app = create_app(sqlite_settings)
-    async with running(app), AppClient(app, keep_cookies=False) as c:
-        yield c
 
 
 @asynccontextmanager

@@ -262,7 +262,7 @@ async def test_a_claimed_unit_flows_into_checkout_at_its_promotion_price(
     owner = (await shopper.request("GET", "/api/cart")).json()["owner"]
     source = f"flash:{uuid.uuid4().hex[:6]}"
     promotion = HalfPriceForHolds(source)
-    client.app.state.runtime.services["promotions"].append(promotion)
+    client.app.state.services.promotions.append(promotion)
     try:
         async with runtime.sessionmaker() as s:  # what the flash-sale code does when a claim wins
             claim = await inventory.reserve(s, vid, 1, owner=owner, source=source, hold_seconds=300)
@@ -278,7 +278,7 @@ async def test_a_claimed_unit_flows_into_checkout_at_its_promotion_price(
         paid = (await shopper.pay(checkout["id"])).json()
         assert paid["status"] == "paid"
     finally:
-        client.app.state.runtime.services["promotions"].remove(promotion)
+        client.app.state.services.promotions.remove(promotion)
     await runtime.publisher.drain()
     async with runtime.sessionmaker() as s:
         assert (await inventory.get_hold(s, claim.id)).status == "consumed"  # type: ignore[union-attr]
@@ -320,7 +320,7 @@ async def test_abandoned_checkouts_give_their_stock_back(client, runtime: Runtim
         await s.commit()
     from workers.commerce import release_expired_holds
 
-    await release_expired_holds({"runtime": app_runtime})
+    await release_expired_holds(app_runtime.job_context)
     assert await _available(runtime, vid) == 2
     order = (await stuck.request("GET", f"/api/orders/{pending['order_number']}")).json()
     assert order["status"] == "cancelled" and order["timeline"][-1]["actor"] == "system"
@@ -353,7 +353,7 @@ async def test_stored_idempotent_answers_are_forgotten_after_two_days(runtime: R
         )
         s.add(IdempotentRequest(scope=scope, key="new", fingerprint="x", status_code=200, body={}))
         await s.commit()
-    assert await forget_old_idempotency_keys({"runtime": runtime}) >= 1
+    assert await forget_old_idempotency_keys(runtime.job_context) >= 1
     async with runtime.sessionmaker() as s:
         keys = (await s.scalars(select(IdempotentRequest.key).where(IdempotentRequest.scope == scope))).all()
         assert keys == ["new"]

@@ -142,7 +142,7 @@ async def test_expired_holds_are_released_with_their_source_and_reclaimed_when_n
         await s.commit()
     from workers.commerce import release_expired_holds
 
-    assert await release_expired_holds({"runtime": runtime}) >= 1
+    assert await release_expired_holds(runtime.job_context) >= 1
     await runtime.publisher.drain()
     async with runtime.sessionmaker() as s:
         level = await inventory.get_level(s, vid)

@@ -357,7 +357,7 @@ async def test_an_abandoned_three_d_secure_payment_is_cancelled_at_stripe(
         await s.commit()
     from workers.commerce import release_expired_holds
 
-    await release_expired_holds({"runtime": runtime})
+    await release_expired_holds(runtime.job_context)
     assert (
         await localstripe.sdk.v1.payment_intents.retrieve_async(pending["intent_id"])
     ).status == "canceled"

@@ -15,7 +15,8 @@ from engage.auth.passwords import hash_password
 from engage.flash_sales import schedule
 from engage.platform.clock import utcnow
 from engage.platform.runtime import Runtime
-from tests.commerce.conftest import event_log, make_product, sqlite_client, sqlite_runtime  # noqa: F401 - shared fixtures
+from engage.services import Services
+from tests.commerce.conftest import event_log, make_product  # noqa: F401 - shared fixtures
 from tests.conftest import PASSWORD
 
 MARKETER = Identity(user_id=None, role=Role.marketer, name="Mo")
@@ -23,9 +24,14 @@ _HASH: dict[str, str] = {}
 
 
 @pytest.fixture(params=["embedded", "production"])
-def mode_runtime(request: pytest.FixtureRequest) -> Runtime:
+def mode_services(request: pytest.FixtureRequest) -> Services:
     """The same flash-sale rules on SQLite without a gate, and on PostgreSQL behind the Redis gate."""
-    return request.getfixturevalue("sqlite_runtime" if request.param == "embedded" else "runtime")
+    return request.getfixturevalue("sqlite_services" if request.param == "embedded" else "services")
+
+
+@pytest.fixture
+def mode_runtime(mode_services: Services) -> Runtime:
+    return mode_services.runtime
 
 
 async def make_shoppers(runtime: Runtime, count: int) -> list[Identity]:

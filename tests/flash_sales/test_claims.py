@@ -27,15 +27,16 @@ from engage.flash_sales.timeline import announce_transitions
 from engage.platform.clock import utcnow
 from engage.platform.errors import DomainError, NotAuthenticated
 from engage.platform.runtime import Runtime
+from engage.services import Services
 from tests.flash_sales.conftest import make_sale, make_shoppers, sale_product
 
 
-async def _claim(runtime: Runtime, sale_id: int, variant_id: int, who: Identity) -> claims.Claimed | str:
-    async with runtime.sessionmaker() as session:
+async def _claim(services: Services, sale_id: int, variant_id: int, who: Identity) -> claims.Claimed | str:
+    async with services.sessionmaker() as session:
         try:
             return await claims.claim(
                 session,
-                runtime.services["flash_gate"],
+                services.flash_gate,
                 sale_id=sale_id,
                 variant_id=variant_id,
                 identity=who,
@@ -50,14 +51,14 @@ async def _item(runtime: Runtime, sale_id: int) -> FlashSaleItem:
         return (await session.scalars(select(FlashSaleItem).where(FlashSaleItem.sale_id == sale_id))).one()
 
 
-async def test_concurrent_claimers_get_exactly_the_units_there_are(mode_runtime: Runtime) -> None:
-    runtime = mode_runtime
+async def test_concurrent_claimers_get_exactly_the_units_there_are(mode_services: Services) -> None:
+    runtime, services = mode_services.runtime, mode_services
     product = await sale_product(runtime, stock=40)
     variant = product.variants[0].id
     sale_id = await make_sale(runtime, [variant], units=20)
     shoppers = await make_shoppers(runtime, 60)
 
-    results = await asyncio.gather(*(_claim(runtime, sale_id, variant, who) for who in shoppers))
+    results = await asyncio.gather(*(_claim(services, sale_id, variant, who) for who in shoppers))
     won = [r for r in results if isinstance(r, claims.Claimed)]
     assert len(won) == 20
     assert sorted(r for r in results if isinstance(r, str)) == ["sold_out"] * 40
@@ -78,14 +79,14 @@ async def test_concurrent_claimers_get_exactly_the_units_there_are(mode_runtime:
         assert len(holds) == 20 and len(owners) == 20 and owners <= {w.owner_key for w in shoppers}
 
 
-async def test_the_per_customer_limit_holds_under_concurrent_claims(mode_runtime: Runtime) -> None:
-    runtime = mode_runtime
+async def test_the_per_customer_limit_holds_under_concurrent_claims(mode_services: Services) -> None:
+    runtime, services = mode_services.runtime, mode_services
     product = await sale_product(runtime, stock=[30, 30])
     first, second = (v.id for v in product.variants)
     sale_id = await make_sale(runtime, [first, second], units=10, limit=2)
     (greedy,) = await make_shoppers(runtime, 1)
 
-    tries = [_claim(runtime, sale_id, first if n % 2 else second, greedy) for n in range(8)]
+    tries = [_claim(services, sale_id, first if n % 2 else second, greedy) for n in range(8)]
     results = await asyncio.gather(*tries)
     assert sum(isinstance(r, claims.Claimed) for r in results) == 2
     assert sorted(r for r in results if isinstance(r, str)) == ["limit_reached"] * 6
@@ -94,13 +95,13 @@ async def test_the_per_customer_limit_holds_under_concurrent_claims(mode_runtime
         assert buyer is not None and buyer.claimed == 2
 
 
-async def test_claims_only_while_the_sale_runs_and_only_signed_in(mode_runtime: Runtime) -> None:
-    runtime = mode_runtime
+async def test_claims_only_while_the_sale_runs_and_only_signed_in(mode_services: Services) -> None:
+    runtime, services = mode_services.runtime, mode_services
     product = await sale_product(runtime)
     variant = product.variants[0].id
     (who,) = await make_shoppers(runtime, 1)
     upcoming = await make_sale(runtime, [variant], starts_in=timedelta(minutes=5))
-    assert await _claim(runtime, upcoming, variant, who) == "sale_not_live"
+    assert await _claim(services, upcoming, variant, who) == "sale_not_live"
     draft = await make_sale(
         runtime,
         [product.variants[0].id],
@@ -108,13 +109,13 @@ async def test_claims_only_while_the_sale_runs_and_only_signed_in(mode_runtime: 
         publish=False,
         lasts=timedelta(minutes=5),
     )
-    assert await _claim(runtime, draft, variant, who) == "not_found"
+    assert await _claim(services, draft, variant, who) == "not_found"
     guest = Identity(user_id=None, role=None, guest_id="g-123")
     with pytest.raises(NotAuthenticated):
         async with runtime.sessionmaker() as session:
             await claims.claim(
                 session,
-                runtime.services["flash_gate"],
+                services.flash_gate,
                 sale_id=upcoming,
                 variant_id=variant,
                 identity=guest,
@@ -122,45 +123,45 @@ async def test_claims_only_while_the_sale_runs_and_only_signed_in(mode_runtime: 
             )
     async with runtime.sessionmaker() as session:
         await schedule.cancel(session, upcoming)
-    assert await _claim(runtime, upcoming, variant, who) == "sale_not_live"
-    assert await _claim(runtime, 10**9, variant, who) == "not_found"
+    assert await _claim(services, upcoming, variant, who) == "sale_not_live"
+    assert await _claim(services, 10**9, variant, who) == "not_found"
 
 
-async def test_a_claim_after_the_sale_changed_elsewhere_is_told_so(mode_runtime: Runtime) -> None:
+async def test_a_claim_after_the_sale_changed_elsewhere_is_told_so(mode_services: Services) -> None:
     """Claims keep a sale's item for a moment per process; a change through marketing forgets it at once, and
     a change this process did not see (another node) is caught by the claim transaction and re-read."""
-    runtime = mode_runtime
+    runtime, services = mode_services.runtime, mode_services
     product = await sale_product(runtime, stock=[20, 20])
     first, second = (v.id for v in product.variants)
     here = await make_sale(runtime, [first], units=5, limit=5)
     elsewhere = await make_sale(runtime, [second], units=5, limit=5)
     buyer, other = await make_shoppers(runtime, 2)
-    assert isinstance(await _claim(runtime, here, first, buyer), claims.Claimed)
-    assert isinstance(await _claim(runtime, elsewhere, second, buyer), claims.Claimed)
+    assert isinstance(await _claim(services, here, first, buyer), claims.Claimed)
+    assert isinstance(await _claim(services, elsewhere, second, buyer), claims.Claimed)
 
     async with runtime.sessionmaker() as session:
         await schedule.cancel(session, here)
-    assert await _claim(runtime, here, first, other) == "sale_not_live"
+    assert await _claim(services, here, first, other) == "sale_not_live"
 
     async with runtime.sessionmaker() as session:  # as another node's cancel would look from here
         await session.execute(
             update(FlashSale).where(FlashSale.id == elsewhere).values(status=SaleStatus.cancelled.value)
         )
         await session.commit()
-    assert await _claim(runtime, elsewhere, second, other) == "sale_not_live"
+    assert await _claim(services, elsewhere, second, other) == "sale_not_live"
     assert (await _item(runtime, elsewhere)).units_claimed == 1
 
 
-async def test_a_released_claim_goes_back_on_sale_and_a_paid_one_is_sold(mode_runtime: Runtime) -> None:
-    runtime = mode_runtime
+async def test_a_released_claim_goes_back_on_sale_and_a_paid_one_is_sold(mode_services: Services) -> None:
+    runtime, services = mode_services.runtime, mode_services
     product = await sale_product(runtime, stock=10)
     variant = product.variants[0].id
     sale_id = await make_sale(runtime, [variant], units=2)
     a, b, c = await make_shoppers(runtime, 3)
-    first = await _claim(runtime, sale_id, variant, a)
-    second = await _claim(runtime, sale_id, variant, b)
+    first = await _claim(services, sale_id, variant, a)
+    second = await _claim(services, sale_id, variant, b)
     assert isinstance(first, claims.Claimed) and isinstance(second, claims.Claimed)
-    assert await _claim(runtime, sale_id, variant, c) == "sold_out"
+    assert await _claim(services, sale_id, variant, c) == "sold_out"
 
     async with runtime.sessionmaker() as session:  # a's checkout fails: the hold is released
         hold = (
@@ -175,7 +176,7 @@ async def test_a_released_claim_goes_back_on_sale_and_a_paid_one_is_sold(mode_ru
         assert (await session.get(FlashClaim, first.claim_id)).status == ClaimStatus.released.value  # type: ignore[union-attr]
         assert (await session.get(FlashSaleBuyer, (sale_id, a.owner_key))).claimed == 0  # type: ignore[union-attr]
 
-    retry = await _claim(runtime, sale_id, variant, c)
+    retry = await _claim(services, sale_id, variant, c)
     assert isinstance(retry, claims.Claimed) and retry.units_left == 0
 
     async with runtime.sessionmaker() as session:  # b pays
@@ -197,14 +198,14 @@ async def test_a_released_claim_goes_back_on_sale_and_a_paid_one_is_sold(mode_ru
         assert await claims.hold_ended(session, hold, paid=True) is None
 
 
-async def test_the_sale_price_applies_to_held_claims_only(mode_runtime: Runtime) -> None:
-    runtime = mode_runtime
+async def test_the_sale_price_applies_to_held_claims_only(mode_services: Services) -> None:
+    runtime, services = mode_services.runtime, mode_services
     product = await sale_product(runtime, stock=10, price=2500)
     variant = product.variants[0].id
     sale_id = await make_sale(runtime, [variant], units=5, price=1500, limit=3)
     (who,) = await make_shoppers(runtime, 1)
     for _ in range(2):
-        assert isinstance(await _claim(runtime, sale_id, variant, who), claims.Claimed)
+        assert isinstance(await _claim(services, sale_id, variant, who), claims.Claimed)
     async with runtime.sessionmaker() as session:
         pricing = await price_lines(
             session,
@@ -212,7 +213,7 @@ async def test_the_sale_price_applies_to_held_claims_only(mode_runtime: Runtime)
             owner=who.owner_key,
             user_id=who.user_id,
             at=utcnow(),
-            promotions=runtime.services["promotions"],
+            promotions=services.promotions,
         )
     (line,) = pricing.lines
     assert line.discount_cents == 2 * (2500 - 1500), "two claimed units at the sale price, the third at 2500"
@@ -224,7 +225,7 @@ async def test_the_sale_price_applies_to_held_claims_only(mode_runtime: Runtime)
             owner="user:0",
             user_id=None,
             at=utcnow(),
-            promotions=runtime.services["promotions"],
+            promotions=services.promotions,
         )
     assert anyone_else.lines[0].discount_cents == 0
 
@@ -262,20 +263,21 @@ async def claims_sale_end(session, sale_id: int):  # type: ignore[no-untyped-def
     return (await session.get(FlashSale, sale_id)).ends_at
 
 
-async def test_the_gate_is_rebuilt_from_the_database_when_redis_loses_it(runtime: Runtime) -> None:
+async def test_the_gate_is_rebuilt_from_the_database_when_redis_loses_it(services: Services) -> None:
+    runtime = services.runtime
     product = await sale_product(runtime, stock=10)
     variant = product.variants[0].id
     sale_id = await make_sale(runtime, [variant], units=3)
     a, b, c, d = await make_shoppers(runtime, 4)
-    assert isinstance(await _claim(runtime, sale_id, variant, a), claims.Claimed)
-    gate = runtime.services["flash_gate"]
+    assert isinstance(await _claim(services, sale_id, variant, a), claims.Claimed)
+    gate = services.flash_gate
     assert isinstance(gate, RedisGate)
     item = await _item(runtime, sale_id)
     await gate.forget(sale_id, [item.id])  # Redis flushed mid-sale
-    assert await _claim(runtime, sale_id, variant, a) == "limit_reached", "the per-owner counts came back"
-    assert isinstance(await _claim(runtime, sale_id, variant, b), claims.Claimed)
-    assert isinstance(await _claim(runtime, sale_id, variant, c), claims.Claimed)
-    assert await _claim(runtime, sale_id, variant, d) == "sold_out", "so did the units left"
+    assert await _claim(services, sale_id, variant, a) == "limit_reached", "the per-owner counts came back"
+    assert isinstance(await _claim(services, sale_id, variant, b), claims.Claimed)
+    assert isinstance(await _claim(services, sale_id, variant, c), claims.Claimed)
+    assert await _claim(services, sale_id, variant, d) == "sold_out", "so did the units left"
 
 
 async def test_marketing_rules_for_a_sale(mode_runtime: Runtime) -> None:
@@ -324,17 +326,17 @@ async def test_marketing_rules_for_a_sale(mode_runtime: Runtime) -> None:
 
 
 async def test_lowering_units_while_shoppers_claim_never_leaves_more_claimed_than_allotted(
-    mode_runtime: Runtime,
+    mode_services: Services,
 ) -> None:
     """A marketer lowers a live item to what is claimed at the very moment shoppers claim more: either the
     edit lands first (the claims find it sold out) or a claim does (the edit is refused), never both."""
-    runtime = mode_runtime
+    runtime, services = mode_services.runtime, mode_services
     for _ in range(5):
         product = await sale_product(runtime, stock=30)
         variant = product.variants[0].id
         sale_id = await make_sale(runtime, [variant], units=10, limit=1)
         first, *racers = await make_shoppers(runtime, 4)
-        assert isinstance(await _claim(runtime, sale_id, variant, first), claims.Claimed)
+        assert isinstance(await _claim(services, sale_id, variant, first), claims.Claimed)
         async with runtime.sessionmaker() as session:
             view = await report(session, sale_id)
         plan = schedule.SalePlan(
@@ -348,12 +350,12 @@ async def test_lowering_units_while_shoppers_claim_never_leaves_more_claimed_tha
         async def lower(sale_id: int = sale_id, plan: schedule.SalePlan = plan) -> str:
             try:
                 async with runtime.sessionmaker() as session:
-                    await schedule.update(session, sale_id, plan, gate=runtime.services["flash_gate"])
+                    await schedule.update(session, sale_id, plan, gate=services.flash_gate)
                 return "lowered"
             except DomainError as exc:
                 return exc.code
 
-        outcomes = await asyncio.gather(lower(), *(_claim(runtime, sale_id, variant, who) for who in racers))
+        outcomes = await asyncio.gather(lower(), *(_claim(services, sale_id, variant, who) for who in racers))
         item = await _item(runtime, sale_id)
         assert item.units_claimed <= item.units_allotted, outcomes
         won = sum(isinstance(o, claims.Claimed) for o in outcomes[1:])

@@ -10,12 +10,13 @@ from engage.auth.models import Role
 from engage.flash_sales.report import RATE_WINDOW, report
 from engage.platform.clock import utcnow
 from engage.platform.runtime import Runtime
+from engage.services import Services
 from tests.flash_sales.conftest import make_sale, make_shoppers, sale_product
 from tests.flash_sales.test_claims import _claim
 
 
-async def test_claims_per_second_counts_the_claims_of_the_recent_window(mode_runtime: Runtime) -> None:
-    runtime = mode_runtime
+async def test_claims_per_second_counts_the_claims_of_the_recent_window(mode_services: Services) -> None:
+    runtime = mode_services.runtime
     product = await sale_product(runtime, stock=20)
     variant = product.variants[0].id
     sale_id = await make_sale(runtime, [variant], units=10)
@@ -27,7 +28,7 @@ async def test_claims_per_second_counts_the_claims_of_the_recent_window(mode_run
     assert quiet["rate_window_seconds"] == RATE_WINDOW.total_seconds()
 
     for who in shoppers:
-        await _claim(runtime, sale_id, variant, who)
+        await _claim(mode_services, sale_id, variant, who)
     window = RATE_WINDOW.total_seconds()
     async with runtime.sessionmaker() as session:
         now = (await report(session, sale_id))["stats"]

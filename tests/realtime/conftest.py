@@ -39,7 +39,7 @@ async def serving(settings: Settings) -> AsyncIterator[tuple[str, Realtime]]:
                 raise RuntimeError("uvicorn stopped before it started")
             await asyncio.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}", app.state.runtime.services["realtime"]
+        yield f"http://127.0.0.1:{port}", app.state.services.realtime
     finally:
         server.should_exit = True
         await task

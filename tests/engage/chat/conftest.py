@@ -16,6 +16,7 @@ from engage.chat.env import ChatEnv
 from engage.chat.models import AgentState, Availability, Conversation, Status
 from engage.platform.events import DomainEvent
 from engage.platform.runtime import Runtime
+from engage.services import Services
 from tests.conftest import PASSWORD, unique_email
 
 
@@ -24,8 +25,8 @@ def guest() -> Identity:
 
 
 @pytest.fixture
-def env(runtime: Runtime) -> ChatEnv:
-    return runtime.services["chat"]
+def env(services: Services) -> ChatEnv:
+    return services.chat
 
 
 @pytest.fixture(scope="session")

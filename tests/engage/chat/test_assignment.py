@@ -183,7 +183,7 @@ async def test_bot_owned_conversation_hands_off_with_reason(runtime, env, make_u
         rate_limit=env.rate_limit,
         blobs=env.blobs,
         publisher=env.publisher,
-        services={"chat_bot": BotProfile(name="Lux")},
+        bot=BotProfile(name="Lux"),
     )
     shopper, agent = guest(), await make_user()
     async with runtime.sessionmaker() as session:

@@ -206,7 +206,7 @@ async def test_two_shoppers_two_agents_two_nodes(nodes, make_account, runtime) -
 
 
 async def test_two_hundred_conversations_lose_nothing_while_sockets_drop(
-    nodes, make_account, runtime
+    nodes, make_account, runtime, services
 ) -> None:
     """200 conversations x 20 messages (10 each way), both sides' sockets dropped at random on two nodes:
     every message is stored once and each side sees every item of its stream, in order."""
@@ -220,7 +220,7 @@ async def test_two_hundred_conversations_lose_nothing_while_sockets_drop(
         await browser.sign_in(account.email)
         agents.append(browser)
         agent_ids.append(await load_identity(runtime, account.id))
-    env = runtime.services["chat"]
+    env = services.chat
     shoppers: list[tuple[Browser, int]] = []
 
     async def open_conversation(i: int) -> tuple[Browser, int]:
@@ -314,7 +314,7 @@ async def test_two_hundred_conversations_lose_nothing_while_sockets_drop(
 
 
 async def test_a_slow_consumer_is_told_it_lagged_and_resumes_without_loss(
-    nodes, make_account, runtime
+    nodes, make_account, runtime, services
 ) -> None:
     """A console that stops reading falls behind; the hub stops feeding it and says so; it resumes from the
     database with everything, nothing silently dropped."""
@@ -346,7 +346,7 @@ async def test_a_slow_consumer_is_told_it_lagged_and_resumes_without_loss(
             guest_id = (await shopper.call("GET", "/api/auth/me"))["guest_id"]
             writer = Identity(None, None, guest_id=guest_id)
             padding = " " + "😀" * 3500  # 14 KB per frame
-            env = runtime.services["chat"]
+            env = services.chat
             for i in range(FLOOD):
                 async with runtime.sessionmaker() as session:
                     await messages.post(

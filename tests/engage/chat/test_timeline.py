@@ -57,18 +57,17 @@ async def test_concurrent_posts_get_unique_gap_free_sequences_on_postgresql(runt
 
 
 @pytest.fixture(scope="module")
-async def sqlite_runtime(sqlite_settings: Settings):
-    rt = build(sqlite_settings, run_cron=False)
-    await rt.start()
-    yield rt
-    await rt.stop()
+async def sqlite_services(sqlite_settings: Settings):
+    built = build(sqlite_settings, run_cron=False)
+    await built.start()
+    yield built
+    await built.stop()
 
 
-async def test_concurrent_posts_get_unique_gap_free_sequences_on_sqlite(sqlite_runtime) -> None:
-    env = sqlite_runtime.services["chat"]
-    conversation_id, acked = await _race_posts(sqlite_runtime, env, 25)
+async def test_concurrent_posts_get_unique_gap_free_sequences_on_sqlite(sqlite_services) -> None:
+    conversation_id, acked = await _race_posts(sqlite_services.runtime, sqlite_services.chat, 25)
     assert sorted(acked) == list(range(1, 26))
-    assert await _stored_seqs(sqlite_runtime, conversation_id) == list(range(1, 26))
+    assert await _stored_seqs(sqlite_services.runtime, conversation_id) == list(range(1, 26))
 
 
 async def test_a_resent_client_id_is_stored_once_even_when_the_copies_race(runtime, env) -> None:

@@ -1,0 +1,56 @@
+"""Every service of one process, typed: built once by engage/wiring.py, given to doors and jobs.
+
+HTTP and socket doors take `services: Services` as a Litestar dependency; jobs read `ctx["services"]`;
+event sinks are built from it. Optional parts are typed as optional. Only the assembly (wiring, app, CLI)
+constructs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bots.wiring import Bots
+from commerce.catalog import CatalogCache
+from commerce.checkout.policy import ShopPolicy
+from commerce.payments.providers.base import PaymentProvider
+from commerce.pricing import Promotion
+from engage.auth.service import GuestHandover
+from engage.chat.context import ContextSection
+from engage.chat.env import ChatEnv
+from engage.config import Settings
+from engage.flash_sales.gate import ClaimGate
+from engage.platform.runtime import Runtime
+from engage.realtime import Realtime
+
+
+@dataclass(slots=True, eq=False)
+class Services:
+    runtime: Runtime
+    realtime: Realtime  # the node's WebSocket hub
+    catalog_cache: CatalogCache
+    shop_policy: ShopPolicy  # shipping and tax
+    payments: PaymentProvider
+    promotions: list[Promotion]  # commerce's pricing hook: flash sales plug in here
+    flash_gate: ClaimGate
+    chat: ChatEnv
+    bots: Bots  # embedder, search, support bot
+    # at sign-in, a guest's cart, holds, orders and chats follow them into the account
+    guest_handovers: list[GuestHandover] = field(default_factory=list)
+    # the console's side panel of a shopper: name -> section
+    context_sections: dict[str, ContextSection] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        return self.runtime.sessionmaker
+
+    async def start(self, *, with_channels: bool = True) -> None:
+        await self.runtime.start(with_channels=with_channels)
+
+    async def stop(self, *, with_channels: bool = True) -> None:
+        await self.runtime.stop(with_channels=with_channels)
