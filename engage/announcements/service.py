@@ -16,7 +16,7 @@ from engage.announcements.models import Announcement
 from engage.auth.identity import Identity
 from engage.platform.clock import utcnow
 from engage.platform.errors import InvalidInput
-from engage.platform.events import record
+from engage.platform.events import record_untyped as record
 
 CHANNEL = "announcements"
 MAX_CHARS = 280

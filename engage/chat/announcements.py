@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.chat import channels
 from engage.chat.models import Conversation
-from engage.platform.events import record
+from engage.platform.events import record_untyped as record
 
 
 def agent_of(conversation: Conversation) -> dict[str, Any] | None:

@@ -21,7 +21,7 @@ from engage.chat.models import ACTIVE_STATUSES, AgentState, Availability, Conver
 from engage.chat.participants import is_staff
 from engage.platform.clock import utcnow
 from engage.platform.errors import PermissionDenied
-from engage.platform.events import record
+from engage.platform.events import record_untyped as record
 
 # The console beats every 30 s; three missed beats (a closed laptop, a dead network) mean "gone".
 PRESENCE_TIMEOUT_SECONDS = 90

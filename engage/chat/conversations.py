@@ -22,7 +22,7 @@ from engage.chat.participants import Side, access_conversation, shopper_key
 from engage.chat.text import clean_text
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
-from engage.platform.events import record
+from engage.platform.events import record_untyped as record
 
 UNRESOLVED = (Status.open.value, Status.pending.value, Status.snoozed.value)
 HANDOFF_REASON_CHARS = 300

@@ -33,7 +33,7 @@ from engage.chat.text import check_client_id, clean_text, is_safe_url
 from engage.chat.views import Ack, MessageView
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotFound
-from engage.platform.events import record
+from engage.platform.events import record_untyped as record
 
 _META_BYTES = 4096
 _META_ITEMS = 5

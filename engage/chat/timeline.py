@@ -23,7 +23,7 @@ from engage.chat.text import preview
 from engage.chat.views import MessageView, message_view, to_builtins
 from engage.platform.clock import utcnow
 from engage.platform.errors import NotFound
-from engage.platform.events import record
+from engage.platform.events import record_untyped as record
 
 MAX_PAGE = 200
 

@@ -37,7 +37,7 @@ from engage.flash_sales.models import (
 from engage.flash_sales.timeline import sale_channel, staff_channel
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, NotAuthenticated, NotFound
-from engage.platform.events import record
+from engage.platform.events import record_untyped as record
 
 SOURCE_PREFIX = "flash:"
 

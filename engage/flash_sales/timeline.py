@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.catalog.models import Product, Variant
 from engage.flash_sales.models import FlashSale, FlashSaleItem, SaleStatus
 from engage.platform.clock import epoch_ms, utcnow
-from engage.platform.events import record
+from engage.platform.events import record_untyped as record
 
 
 class Phase(StrEnum):

@@ -1,6 +1,8 @@
 """One way out for domain events.
 
-A service records events on its database session with `record(session, ...)`. Nothing leaves before the
+Each domain declares its events in its own `events.py`: `Event` subclasses (msgspec structs) with a unique
+`name` ("order.updated"), and the builders of the channel names they travel on. A service records an event
+on its database session with `record(session, event, channels)`. Nothing leaves before the
 transaction commits: an `after_commit` hook hands the session's events to the process's `EventPublisher`,
 which delivers them, in order, to its sinks (the real-time fan-out, job triggers). A rollback drops them;
 a savepoint's events wait for the outermost commit, and vanish if the savepoint rolls back.
@@ -12,8 +14,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+import msgspec
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
@@ -29,9 +32,26 @@ _PUBLISHER = "engage.publisher"
 _BATCH_EVENTS = 500
 
 
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """A domain event's declaration: subclasses set `name` and declare their fields (the event's schema)."""
+
+    name: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declared = EVENT_TYPES.setdefault(cls.name, cls)
+        if declared is not cls and declared.__qualname__ != cls.__qualname__:
+            raise TypeError(f"event name {cls.name!r} is declared twice: {declared!r} and {cls!r}")
+        EVENT_TYPES[cls.name] = cls
+
+
+EVENT_TYPES: dict[str, type[Event]] = {}  # every declared event by name
+
+
 @dataclass(frozen=True, slots=True)
 class DomainEvent:
-    """`type` like "stock.changed"; `channels` the real-time channels it is for (may be empty)."""
+    """`type` the event's name ("stock.changed"), `data` its fields as JSON-ready values; `channels` the
+    real-time channels it is for (may be empty)."""
 
     type: str
     data: dict[str, Any]
@@ -42,17 +62,43 @@ class DomainEvent:
 Sink = Callable[[list[DomainEvent]], Awaitable[None]]
 
 
-def record(
-    session: AsyncSession | Session, type: str, data: dict[str, Any], channels: Iterable[str] = ()
-) -> None:
+def user_channel(user_id: int) -> str:
+    """A signed-in user's private channel (order updates, notifications): the kernel's, every area uses it."""
+    return f"user:{user_id}"
+
+
+def record(session: AsyncSession | Session, event: Event, channels: Iterable[str] = ()) -> None:
     """Queue an event on the session; it is published only if and when the outermost transaction commits.
 
     An event recorded inside a savepoint (`begin_nested`) is dropped if that savepoint rolls back.
     """
+    if not isinstance(event, Event):
+        raise TypeError(f"record() takes a declared Event, not {type(event).__name__}")
+    _queue(session, DomainEvent(event.name, msgspec.to_builtins(event), tuple(channels)))
+
+
+def record_untyped(
+    session: AsyncSession | Session, type: str, data: dict[str, Any], channels: Iterable[str] = ()
+) -> None:
+    """Transition only: the events not yet declared as `Event`s (to be removed)."""
+    _queue(session, DomainEvent(type, data, tuple(channels)))
+
+
+def _queue(session: AsyncSession | Session, event: DomainEvent) -> None:
     sync_session = session.sync_session if isinstance(session, AsyncSession) else session
-    sync_session.info.setdefault(_PENDING, []).append(
-        (sync_session.get_nested_transaction(), DomainEvent(type, data, tuple(channels)))
-    )
+    sync_session.info.setdefault(_PENDING, []).append((sync_session.get_nested_transaction(), event))
+
+
+def conforms(event: DomainEvent) -> str | None:
+    """Why `event` does not match its declaration (None when it does): tests check every recorded event."""
+    declared = EVENT_TYPES.get(event.type)
+    if declared is None:
+        return f"{event.type!r} is not a declared event"
+    try:
+        msgspec.convert(event.data, declared, strict=False)
+    except msgspec.ValidationError as exc:
+        return f"{event.type}: {exc}"
+    return None
 
 
 class EventPublisher:

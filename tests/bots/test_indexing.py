@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bots import draining
 from bots.cli import catch_up
 from bots.search import backlog
+from bots.search.backlog import INDEX_TASK
 from bots.search.models import IndexBacklog, ProductEmbedding, SearchDocument
 from bots.wiring import leave_indexing_to_server
 from commerce.catalog import import_catalog
@@ -32,7 +33,6 @@ from engage.services import Services
 from engage.wiring import build
 from tests.bots.conftest import fresh_postgres, settle
 from tests.conftest import REDIS_URL, TEST_ENV, settings_from
-from bots.search.backlog import INDEX_TASK
 from workers.settings import worker_settings
 
 

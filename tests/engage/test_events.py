@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from typing import ClassVar
 
+import pytest
 from sqlalchemy import text
 
-from engage.platform.events import DomainEvent, EventPublisher, record
+from engage.platform.events import EVENT_TYPES, DomainEvent, Event, EventPublisher, conforms, record
 from engage.platform.runtime import Runtime
+
+
+class Noted(Event):
+    name: ClassVar[str] = "test.event"
+    n: str
 
 
 async def _collect(runtime: Runtime, body) -> list[str]:
@@ -28,11 +35,11 @@ async def _collect(runtime: Runtime, body) -> list[str]:
 
 async def test_commit_publishes_in_order_and_rollback_drops(runtime: Runtime) -> None:
     async def body(session) -> None:
-        record(session, "test.event", {"n": "a"})
+        record(session, Noted(n="a"))
         await session.execute(text("SELECT 1"))
-        record(session, "test.event", {"n": "b"})
+        record(session, Noted(n="b"))
         await session.commit()
-        record(session, "test.event", {"n": "lost"})
+        record(session, Noted(n="lost"))
         await session.execute(text("SELECT 1"))
         await session.rollback()
 
@@ -41,18 +48,18 @@ async def test_commit_publishes_in_order_and_rollback_drops(runtime: Runtime) ->
 
 async def test_savepoints_wait_for_the_outer_commit_and_vanish_on_their_rollback(runtime: Runtime) -> None:
     async def body(session) -> None:
-        record(session, "test.event", {"n": "outer-1"})
+        record(session, Noted(n="outer-1"))
         async with session.begin_nested():
-            record(session, "test.event", {"n": "kept"})
+            record(session, Noted(n="kept"))
             async with session.begin_nested():
-                record(session, "test.event", {"n": "kept-inner"})
+                record(session, Noted(n="kept-inner"))
         try:
             async with session.begin_nested():
-                record(session, "test.event", {"n": "rolled-back"})
+                record(session, Noted(n="rolled-back"))
                 raise RuntimeError("undo this savepoint")
         except RuntimeError:
             pass
-        record(session, "test.event", {"n": "outer-2"})
+        record(session, Noted(n="outer-2"))
         await session.commit()
 
     assert await _collect(runtime, body) == ["outer-1", "kept", "kept-inner", "outer-2"]
@@ -69,7 +76,7 @@ async def test_nothing_leaves_before_commit(runtime: Runtime) -> None:
     try:
         async with runtime.sessionmaker() as session:
             async with session.begin_nested():
-                record(session, "test.event", {"n": "x"})
+                record(session, Noted(n="x"))
             await publisher.drain()
             assert seen == []
             await session.commit()
@@ -137,3 +144,22 @@ async def test_a_sink_failing_on_merged_commits_still_gets_the_other_commits() -
         assert delivered == [["a"], ["c"]]
     finally:
         await publisher.stop()
+
+
+def test_record_takes_only_declared_events(runtime: Runtime) -> None:
+    class Loose:
+        name = "test.loose"
+
+    with pytest.raises(TypeError):
+        record(runtime.sessionmaker(), Loose())  # type: ignore[arg-type]
+
+
+def test_an_event_that_differs_from_its_declaration_is_caught() -> None:
+    assert EVENT_TYPES["test.event"] is Noted
+    assert conforms(DomainEvent("test.event", {"n": "ok"})) is None
+    assert conforms(DomainEvent("test.event", {"n": 3})) is not None
+    assert conforms(DomainEvent("test.undeclared", {})) is not None
+    with pytest.raises(TypeError, match="declared twice"):
+
+        class Again(Event):
+            name: ClassVar[str] = "test.event"
