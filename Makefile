@@ -22,9 +22,10 @@ $(BIN)/python:
 	$(PIP) install --quiet --upgrade pip
 
 # torch first, pinned to the CPU build: anything else pulls a multi-GB CUDA build
-$(VENV)/.stamp-install: pyproject.toml | $(BIN)/python
+$(VENV)/.stamp-install: pyproject.toml web/package-lock.json | $(BIN)/python
 	$(PIP) install --quiet "torch==2.13.0"
 	$(PIP) install --quiet -e .
+	npm ci --prefix web --no-audit --no-fund --ignore-scripts --silent
 	@touch $@
 
 $(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-install
