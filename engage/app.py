@@ -176,7 +176,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             *order_pages,
             create_static_files_router("/static", directories=[web.STATIC], guards=[public], name="static"),
             create_static_files_router(
-                "/static/lib", directories=[web.LIBRARIES], guards=[public], name="libraries", include_in_schema=False
+                "/static/lib",
+                directories=[web.LIBRARIES],
+                guards=[public],
+                name="libraries",
+                include_in_schema=False,
             ),
             create_static_files_router(
                 "/static/vendor",

@@ -11,6 +11,7 @@ from bots.search.live import refresh_help
 from bots.support import knowledge
 from bots.support.conversation import Turn, shopper_asked_for_a_person, take_turn
 from bots.wiring import Bots
+from commerce.orders.events import OrderUpdated
 from engage import chat
 from engage.platform.events import DomainEvent, Sink
 from engage.platform.runtime import Runtime
@@ -75,7 +76,7 @@ def conversion_sink(services: Services) -> Sink:
 
     async def sink(events: list[DomainEvent]) -> None:
         for e in events:
-            if e.type == "order.updated" and e.data.get("status") == "paid":
+            if e.type == OrderUpdated.type and e.data["status"] == "paid":
                 await runtime.jobs.enqueue(
                     "record_search_conversion",
                     int(e.data["order_id"]),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from commerce.catalog.events import ProductChanged
+from commerce.inventory.events import StockChanged
 from engage.platform.events import DomainEvent, Sink
 from engage.platform.runtime import Runtime
 from engage.services import Services
@@ -45,16 +47,15 @@ async def forget_old_idempotency_keys(ctx: dict[str, Any]) -> int:
 
 def _flips_availability(event: DomainEvent) -> bool:
     """Sold out <-> in stock changes what the listing's "in stock" filter returns."""
-    if event.type != "stock.changed":
-        return False
-    return (event.data["available"] > 0) != (event.data.get("previous_available", 0) > 0)
+    stock = StockChanged.of(event)
+    return stock is not None and stock.flips_availability
 
 
 def catalog_cache_sink(services: Services) -> Sink:
     """Drop cached catalog pages when a product changes or a variant sells out / comes back."""
 
     async def sink(events: list[DomainEvent]) -> None:
-        if any(e.type == "product.changed" or _flips_availability(e) for e in events):
+        if any(e.type == ProductChanged.type or _flips_availability(e) for e in events):
             await services.catalog_cache.invalidate()
 
     return sink

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from commerce.inventory.events import ReservationConsumed, ReservationReleased
 from engage.flash_sales import claims
 from engage.flash_sales.timeline import announce_transitions, live_sale_ids
 from engage.platform.events import DomainEvent, Sink
@@ -32,14 +33,14 @@ def flash_sale_sink(services: Services) -> Sink:
 
     async def settle(events: list[DomainEvent]) -> None:
         for event in events:
-            if event.type not in ("reservation.released", "reservation.consumed"):
+            if event.type not in (ReservationReleased.type, ReservationConsumed.type):
                 continue
             sale_id = claims.sale_of_source(str(event.data.get("source", "")))
             if sale_id is None:
                 continue
             async with runtime.sessionmaker() as session:
                 ended = await claims.hold_ended(
-                    session, int(event.data["reservation_id"]), paid=event.type == "reservation.consumed"
+                    session, int(event.data["reservation_id"]), paid=event.type == ReservationConsumed.type
                 )
                 if ended is None:
                     continue

@@ -8,6 +8,7 @@ from bots.search import backlog
 from bots.search.indexing import INDEXED_EVENT, drain_backlog, reconcile
 from bots.search.live import refresh_products
 from bots.wiring import Bots
+from commerce.catalog.events import ProductChanged
 from engage.platform.events import DomainEvent, Sink
 from engage.services import Services
 
@@ -66,11 +67,7 @@ def search_sink(services: Services) -> Sink:
     bots = services.bots
 
     async def sink(events: list[DomainEvent]) -> None:
-        changed = {
-            int(e.data["product_id"])
-            for e in events
-            if e.type == "product.changed" and "product_id" in e.data
-        }
+        changed = {int(e.data["product_id"]) for e in events if e.type == ProductChanged.type}
         if changed:
             bots.changes.add(changed)  # written and kicked in the background: the publisher never waits
         indexed = sorted({int(i) for e in events if e.type == INDEXED_EVENT for i in e.data["product_ids"]})

@@ -20,13 +20,14 @@ from bots import draining
 from bots.embeddings import DIMENSIONS, Embedder, to_bytes
 from bots.search import backlog
 from bots.search.documents import ProductCard, load_cards
+from bots.search.events import Indexed
 from bots.search.lexical import LexicalBackend
 from bots.search.models import ProductEmbedding, SearchDocument
 from commerce.catalog.models import Product
 from engage.platform.clock import utcnow
 from engage.platform.events import record
 
-INDEXED_EVENT = "search.indexed"
+INDEXED_EVENT = Indexed.type
 # Products per transaction: the write lock (SQLite) is held for one batch's writes only, never while the
 # model runs, and a batch is small enough that every process's refresh after it is quick.
 BATCH = 64
@@ -131,7 +132,7 @@ async def index_products(
     await backlog.settle(session, settle)
     report.changed_ids += sorted({c.id for c in stale_documents} | {c.id for c in embedded})
     if report.changed_ids:
-        record(session, INDEXED_EVENT, {"product_ids": report.changed_ids})
+        record(session, Indexed(product_ids=report.changed_ids))
     await session.commit()
     return report
 
@@ -205,7 +206,7 @@ async def document_backlog(
             written = await _write_documents(session, lexicon, [c.id for c in cards], cards, step, utcnow())
             step.changed_ids += [c.id for c in written]
             if step.changed_ids:
-                record(session, INDEXED_EVENT, {"product_ids": step.changed_ids})
+                record(session, Indexed(product_ids=step.changed_ids))
             await session.commit()
         report.documents_written += step.documents_written
         report.changed_ids += step.changed_ids

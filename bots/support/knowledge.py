@@ -21,12 +21,13 @@ from sqlalchemy.orm import selectinload
 
 from bots.embeddings import DIMENSIONS, Embedder, VectorIndex, from_bytes, to_bytes
 from bots.search.text import content_words, stem, stems
+from bots.support.events import HelpChanged, HelpEmbedded
 from bots.support.models import HelpArticle, HelpPassage
 from engage.platform.errors import InvalidInput, NotFound
 from engage.platform.events import record
 
-CHANGED_EVENT = "help.changed"  # an article was saved or deleted: reload, and embed what is new
-EMBEDDED_EVENT = "help.embedded"  # passages got their vectors: reload
+CHANGED_EVENT = HelpChanged.type
+EMBEDDED_EVENT = HelpEmbedded.type
 LEASE = "help.passages"  # bots.draining lease of the passage embedder
 EMBED_TASK = "embed_help_passages"  # the job that drains it (workers/bot.py)
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.S)
@@ -150,7 +151,7 @@ async def save_article(
         for i, text in enumerate(texts)
     ]
     await session.flush()
-    record(session, CHANGED_EVENT, {"slug": source.slug})
+    record(session, HelpChanged(slug=source.slug))
     await session.commit()
     return article, True
 
@@ -192,7 +193,7 @@ async def embed_next_passages(session: AsyncSession, embedder: Embedder, *, limi
             .values(vector=to_bytes(vector), model=model)
         )
         done += result.rowcount or 0
-    record(session, EMBEDDED_EVENT, {"passages": done})
+    record(session, HelpEmbedded(passages=done))
     await session.commit()
     return done
 
@@ -207,7 +208,7 @@ async def delete_article(session: AsyncSession, slug: str) -> None:
     if article is None:
         raise NotFound(f"no help article {slug!r}")
     await session.delete(article)
-    record(session, CHANGED_EVENT, {"slug": slug})
+    record(session, HelpChanged(slug=slug))
     await session.commit()
 
 

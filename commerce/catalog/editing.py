@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from commerce import inventory
 from commerce.catalog.categories import ensure_path
 from commerce.catalog.drafts import ProductDraft, problems_of
+from commerce.catalog.events import ProductChanged, VariantPrice, product_channel
 from commerce.catalog.models import Product, Variant
 from engage.platform.errors import Conflict, InvalidInput, NotFound
 from engage.platform.events import record
@@ -29,24 +30,15 @@ class SaveResult:
 def product_changed(session: AsyncSession, product: Product, *, deleted: bool = False) -> None:
     record(
         session,
-        "product.changed",
-        {
-            "handle": product.handle,
-            "product_id": product.id,
-            "name": product.name,
-            "status": "deleted" if deleted else product.status,
-            "price_cents": product.min_price_cents,
-            "variants": [
-                {
-                    "variant_id": v.id,
-                    "sku": v.sku,
-                    "price_cents": v.price_cents,
-                    "compare_at_cents": v.compare_at_cents,
-                }
-                for v in product.variants
-            ],
-        },
-        channels=[f"product:{product.handle}"],
+        ProductChanged(
+            handle=product.handle,
+            product_id=product.id,
+            name=product.name,
+            status="deleted" if deleted else product.status,
+            price_cents=product.min_price_cents,
+            variants=[VariantPrice(v.id, v.sku, v.price_cents, v.compare_at_cents) for v in product.variants],
+        ),
+        channels=[product_channel(product.handle)],
     )
 
 

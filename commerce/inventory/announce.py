@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce.catalog.events import product_channel
 from commerce.catalog.models import Product, Variant
+from commerce.inventory.events import ReservationConsumed, ReservationReleased, StockChanged, StockLow
 from engage.platform.events import record
 
 _NAMES = "commerce.inventory.names"
@@ -45,28 +47,26 @@ async def stock_moved(session: AsyncSession, change: StockChange) -> None:
     handle, sku = await _names(session, change.variant_id)
     record(
         session,
-        "stock.changed",
-        {
-            "handle": handle,
-            "variant_id": change.variant_id,
-            "sku": sku,
-            "available": change.available,
-            "on_hand": change.on_hand,
-            "previous_available": change.previous_available,
-        },
-        channels=[f"product:{handle}"],
+        StockChanged(
+            handle=handle,
+            variant_id=change.variant_id,
+            sku=sku,
+            available=change.available,
+            on_hand=change.on_hand,
+            previous_available=change.previous_available,
+        ),
+        channels=[product_channel(handle)],
     )
     if change.available <= change.threshold < change.previous_available:
         record(
             session,
-            "stock.low",
-            {
-                "handle": handle,
-                "variant_id": change.variant_id,
-                "sku": sku,
-                "available": change.available,
-                "threshold": change.threshold,
-            },
+            StockLow(
+                handle=handle,
+                variant_id=change.variant_id,
+                sku=sku,
+                available=change.available,
+                threshold=change.threshold,
+            ),
         )
 
 
@@ -81,16 +81,15 @@ def reservation_ended(
     reason: str,
 ) -> None:
     """`reservation.released` (reason "released", "expired", "payment_failed"...) or `reservation.consumed`."""
-    kind = "reservation.consumed" if reason == "consumed" else "reservation.released"
+    kind = ReservationConsumed if reason == "consumed" else ReservationReleased
     record(
         session,
-        kind,
-        {
-            "reservation_id": reservation_id,
-            "variant_id": variant_id,
-            "quantity": quantity,
-            "owner": owner,
-            "source": source,
-            "reason": reason,
-        },
+        kind(
+            reservation_id=reservation_id,
+            variant_id=variant_id,
+            quantity=quantity,
+            owner=owner,
+            source=source,
+            reason=reason,
+        ),
     )

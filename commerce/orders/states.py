@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce.orders.events import OrderUpdated
 from commerce.orders.models import Order, OrderEvent, OrderStatus
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict
-from engage.platform.events import record
+from engage.platform.events import record, user_channel
 
 S = OrderStatus
 _REFUNDABLE = {S.paid, S.fulfilled, S.shipped, S.delivered, S.partially_refunded}
@@ -96,17 +97,16 @@ def announce(session: AsyncSession, order: Order) -> None:
         return
     record(
         session,
-        "order.updated",
-        {
-            "order_id": order.id,
-            "number": order.number,
-            "status": order.status,
-            "total_cents": order.total_cents,
-            "refunded_cents": order.refunded_cents,
-            "currency": order.currency,
-            "tracking_number": order.tracking_number,
-            "carrier": order.carrier,
-            "expected_delivery": order.expected_delivery.isoformat() if order.expected_delivery else None,
-        },
-        channels=[f"user:{order.user_id}"],
+        OrderUpdated(
+            order_id=order.id,
+            number=order.number,
+            status=order.status,
+            total_cents=order.total_cents,
+            refunded_cents=order.refunded_cents,
+            currency=order.currency,
+            tracking_number=order.tracking_number,
+            carrier=order.carrier,
+            expected_delivery=order.expected_delivery.isoformat() if order.expected_delivery else None,
+        ),
+        channels=[user_channel(order.user_id)],
     )

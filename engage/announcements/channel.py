@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engage.announcements import service
+from engage.announcements.events import CHANNEL
 from engage.auth.identity import Identity
 from engage.platform.runtime import Runtime
 from engage.realtime import ChannelKind
@@ -16,4 +17,4 @@ def announcements_kind(runtime: Runtime) -> ChannelKind:
         async with runtime.sessionmaker() as session:
             return {"announcements": [service.as_dict(a) for a in await service.running(session)]}
 
-    return ChannelKind(service.CHANNEL, authorize=anyone_unnamed, policy="reliable", snapshot=running)
+    return ChannelKind(CHANNEL, authorize=anyone_unnamed, policy="reliable", snapshot=running)

@@ -9,16 +9,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engage.announcements.events import CHANNEL, Posted
 from engage.announcements.models import Announcement
 from engage.auth.identity import Identity
 from engage.platform.clock import utcnow
 from engage.platform.errors import InvalidInput
-from engage.platform.events import record_untyped as record
+from engage.platform.events import record
 
-CHANNEL = "announcements"
 MAX_CHARS = 280
 MAX_MINUTES = 7 * 24 * 60
 # A storefront shows a few notices at most; older running ones stay in the database.
@@ -27,15 +28,19 @@ SNAPSHOT_SIZE = 5
 Level = Literal["info", "promo", "warning"]
 
 
+def posted(announcement: Announcement) -> Posted:
+    return Posted(
+        id=announcement.id,
+        text=announcement.text,
+        level=announcement.level,
+        by=announcement.author_name,
+        created_at=announcement.created_at.isoformat(),
+        expires_at=announcement.expires_at.isoformat(),
+    )
+
+
 def as_dict(announcement: Announcement) -> dict[str, Any]:
-    return {
-        "id": announcement.id,
-        "text": announcement.text,
-        "level": announcement.level,
-        "by": announcement.author_name,
-        "created_at": announcement.created_at.isoformat(),
-        "expires_at": announcement.expires_at.isoformat(),
-    }
+    return msgspec.to_builtins(posted(announcement))  # type: ignore[no-any-return]
 
 
 async def announce(
@@ -59,7 +64,7 @@ async def announce(
     )
     session.add(announcement)
     await session.flush()
-    record(session, "announcement.posted", as_dict(announcement), [CHANNEL])
+    record(session, posted(announcement), [CHANNEL])
     await session.commit()
     return announcement
 

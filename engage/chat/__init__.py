@@ -25,7 +25,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.chat.channels import (
+from engage.chat.conversations import adopt_guest_conversations, hand_off
+from engage.chat.env import BotProfile, ChatEnv, ChatLimits
+from engage.chat.events import (
     AGENTS,
     BOT_TURN,
     CONVERSATION_STARTED,
@@ -35,8 +37,6 @@ from engage.chat.channels import (
     conversation_channel,
     staff_channel,
 )
-from engage.chat.conversations import adopt_guest_conversations, hand_off
-from engage.chat.env import BotProfile, ChatEnv, ChatLimits
 from engage.chat.indicators import typing
 from engage.chat.messages import post_as_bot
 from engage.chat.models import Author, Conversation, Owner, Status

@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth.identity import Identity
 from engage.auth.models import Role, User
-from engage.chat import channels
+from engage.chat import events
 from engage.chat.models import ACTIVE_STATUSES, AgentState, Availability, Conversation, Owner, TeamMember
 from engage.chat.participants import is_staff
 from engage.platform.clock import utcnow
 from engage.platform.errors import PermissionDenied
-from engage.platform.events import record_untyped as record
+from engage.platform.events import record
 
 # The console beats every 30 s; three missed beats (a closed laptop, a dead network) mean "gone".
 PRESENCE_TIMEOUT_SECONDS = 90
@@ -62,15 +62,13 @@ async def _locked_state(session: AsyncSession, user_id: int) -> AgentState:
 
 
 def _announce(session: AsyncSession, ident: Identity, availability: Availability) -> None:
+    assert ident.user_id is not None
     record(
         session,
-        channels.AVAILABILITY,
-        {
-            "agent_id": ident.user_id,
-            "name": ident.name or ident.email or "",
-            "availability": availability.value,
-        },
-        [channels.AGENTS],
+        events.AvailabilityChanged(
+            agent_id=ident.user_id, name=ident.name or ident.email or "", availability=availability.value
+        ),
+        [events.AGENTS],
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -18,14 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.models import Product
 from engage.auth.identity import Identity
-from engage.chat import channels
+from engage.chat import events
 from engage.chat.conversations import current_of
 from engage.chat.env import ChatEnv
+from engage.chat.events import Viewing
 from engage.chat.models import Conversation, Rating
 from engage.chat.participants import access_as_staff, shopper_key
 from engage.platform.clock import utcnow
 from engage.platform.errors import InvalidInput, NotFound
-from engage.platform.events import DomainEvent
+from engage.platform.events import domain_event
 from engage.platform.stores import KeyValue
 
 # A product page counts as "being viewed" for half an hour after the page reported it.
@@ -34,13 +34,6 @@ _HANDLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 # A section of the side panel from another area: (session, owner_key, user_id) -> JSON-ready data or None.
 ContextSection = Callable[[AsyncSession, str, int | None], Awaitable[Any]]
-
-
-class Viewing(msgspec.Struct):
-    handle: str
-    name: str
-    url: str
-    since: datetime
 
 
 class Contact(msgspec.Struct):
@@ -80,15 +73,8 @@ async def report_viewing(
     conversation = await current_of(session, key)
     await session.commit()
     if conversation is not None:
-        await env.publisher.publish(
-            [
-                DomainEvent(
-                    channels.CONTEXT,
-                    {"conversation_id": conversation.id, "viewing": msgspec.to_builtins(viewing)},
-                    (channels.staff_channel(conversation.id),),
-                )
-            ]
-        )
+        changed = events.ContextChanged(conversation_id=conversation.id, viewing=viewing)
+        await env.publisher.publish([domain_event(changed, [events.staff_channel(conversation.id)])])
     return viewing
 
 

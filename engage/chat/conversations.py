@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth.identity import Identity
-from engage.chat import assignment, channels, timeline
+from engage.chat import assignment, events, timeline
 from engage.chat.announcements import announce_state
 from engage.chat.env import ChatEnv
 from engage.chat.models import Conversation, Owner, Status, Team
@@ -22,7 +22,7 @@ from engage.chat.participants import Side, access_conversation, shopper_key
 from engage.chat.text import clean_text
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
-from engage.platform.events import record_untyped as record
+from engage.platform.events import record
 
 UNRESOLVED = (Status.open.value, Status.pending.value, Status.snoozed.value)
 HANDOFF_REASON_CHARS = 300
@@ -92,13 +92,9 @@ async def start(
         return existing, False
     record(
         session,
-        channels.CONVERSATION_STARTED,
-        {
-            "conversation_id": conversation.id,
-            "owner": conversation.owner,
-            "owner_key": key,
-            "user_id": ident.user_id,
-        },
+        events.ConversationStarted(
+            conversation_id=conversation.id, owner=conversation.owner, owner_key=key, user_id=ident.user_id
+        ),
     )
     announce_state(session, conversation)
     await session.commit()
@@ -151,9 +147,7 @@ async def _apply_status(
         conversation.waiting_since = None
         await timeline.add_event(session, conversation, f"Conversation ended by {by}")
         record(
-            session,
-            channels.RESOLVED,
-            {"conversation_id": conversation.id, "assignee_id": conversation.assignee_id},
+            session, events.Resolved(conversation_id=conversation.id, assignee_id=conversation.assignee_id)
         )
     elif status is Status.snoozed:
         await timeline.add_event(
@@ -212,7 +206,7 @@ async def hand_off(
     who = "the bot" if by == "bot" else "the shopper"
     await timeline.add_event(session, conversation, f"Handed to a person by {who}: {reason}", private=True)
     await timeline.add_event(session, conversation, "Connecting you with a person from our team…")
-    record(session, channels.HANDOFF, {"conversation_id": conversation.id, "by": by, "reason": reason})
+    record(session, events.HandedOff(conversation_id=conversation.id, by=by, reason=reason))
     announce_state(session, conversation)
     await session.commit()
     await assignment.dispatch(session, env)

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from engage.chat import channels
+from engage.chat import events
 from engage.chat.env import ChatEnv
 from engage.chat.models import Author
-from engage.platform.events import DomainEvent
+from engage.platform.events import domain_event
 
 
 async def typing(
     env: ChatEnv, conversation_id: int, author: Author, name: str, is_typing: bool, *, private: bool = False
 ) -> None:
     """Tell the other side someone is typing (`private`: an agent writing a note; only staff see that)."""
-    targets = (channels.staff_channel(conversation_id),)
+    targets = (events.staff_channel(conversation_id),)
     if not private:
-        targets += (channels.conversation_channel(conversation_id),)
-    await env.publisher.publish(
-        [
-            DomainEvent(
-                channels.TYPING,
-                {
-                    "conversation_id": conversation_id,
-                    "author": author.value,
-                    "name": name if author is not Author.shopper else "",
-                    "typing": bool(is_typing),
-                },
-                targets,
-            )
-        ]
+        targets += (events.conversation_channel(conversation_id),)
+    signal = events.Typing(
+        conversation_id=conversation_id,
+        author=author.value,
+        name=name if author is not Author.shopper else "",
+        typing=bool(is_typing),
     )
+    await env.publisher.publish([domain_event(signal, targets)])

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth.identity import Identity
-from engage.chat import assignment, channels, conversations, timeline
+from engage.chat import assignment, conversations, events, timeline
 from engage.chat.announcements import announce_waiting
 from engage.chat.env import ChatEnv
 from engage.chat.models import Attachment, Conversation, Kind, Message, Owner, Status
@@ -33,7 +33,7 @@ from engage.chat.text import check_client_id, clean_text, is_safe_url
 from engage.chat.views import Ack, MessageView
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotFound
-from engage.platform.events import record_untyped as record
+from engage.platform.events import record
 
 _META_BYTES = 4096
 _META_ITEMS = 5
@@ -179,15 +179,14 @@ def _bot_turn(session: AsyncSession, conversation: Conversation, message: Messag
     """Tell the bot area (through a job sink) that the shopper spoke in a bot-owned conversation."""
     record(
         session,
-        channels.BOT_TURN,
-        {
-            "conversation_id": conversation.id,
-            "message_id": message.id,
-            "seq": message.seq,
-            "text": message.body,
-            "owner_key": conversation.owner_key,
-            "user_id": conversation.user_id,
-        },
+        events.BotTurn(
+            conversation_id=conversation.id,
+            message_id=message.id,
+            seq=message.seq,
+            text=message.body,
+            owner_key=conversation.owner_key,
+            user_id=conversation.user_id,
+        ),
     )
 
 
@@ -302,17 +301,13 @@ async def mark_receipts(
     if row is None:
         await session.commit()
         return None
-    receipt = {
-        "conversation_id": conversation.id,
-        "side": side.value,
-        "delivered_seq": int(row[0]),
-        "read_seq": int(row[1]),
-    }
+    receipt = events.Receipt(
+        conversation_id=conversation.id, side=side.value, delivered_seq=int(row[0]), read_seq=int(row[1])
+    )
     record(
         session,
-        channels.RECEIPT,
         receipt,
-        [channels.conversation_channel(conversation.id), channels.staff_channel(conversation.id)],
+        [events.conversation_channel(conversation.id), events.staff_channel(conversation.id)],
     )
     await session.commit()
-    return receipt
+    return msgspec.to_builtins(receipt)

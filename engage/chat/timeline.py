@@ -16,14 +16,14 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.chat import channels
+from engage.chat import events
 from engage.chat.models import Attachment, Conversation, Kind, Message
 from engage.chat.participants import SYSTEM, Sender, Side
 from engage.chat.text import preview
-from engage.chat.views import MessageView, message_view, to_builtins
+from engage.chat.views import MessageView, message_view
 from engage.platform.clock import utcnow
 from engage.platform.errors import NotFound
-from engage.platform.events import record_untyped as record
+from engage.platform.events import record
 
 MAX_PAGE = 200
 
@@ -79,11 +79,11 @@ async def append(
     session.add(message)
     await session.flush()
     for event, channel in publications(message, attachment):
-        record(session, channels.MESSAGE, event, [channel])
+        record(session, event, [channel])
     return message
 
 
-def publications(message: Message, attachment: Attachment | None) -> list[tuple[dict[str, Any], str]]:
+def publications(message: Message, attachment: Attachment | None) -> list[tuple[events.MessagePosted, str]]:
     """The `chat.message` event data of a stored item, per channel (staff always, the shopper if public)."""
     out = []
     for side in (Side.staff, Side.shopper):
@@ -91,13 +91,13 @@ def publications(message: Message, attachment: Attachment | None) -> list[tuple[
             continue
         view = message_view(message, attachment, side)
         channel = (
-            channels.staff_channel(message.conversation_id)
+            events.staff_channel(message.conversation_id)
             if side is Side.staff
-            else channels.conversation_channel(message.conversation_id)
+            else events.conversation_channel(message.conversation_id)
         )
         out.append(
             (
-                {"conversation_id": message.conversation_id, "seq": view.seq, "message": to_builtins(view)},
+                events.MessagePosted(conversation_id=message.conversation_id, seq=view.seq, message=view),
                 channel,
             )
         )

@@ -15,7 +15,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth.identity import Identity
-from engage.chat import assignment, availability, channels, context, inbox, messages, timeline
+from engage.chat import assignment, availability, context, events, inbox, messages, timeline
 from engage.chat.env import ChatEnv
 from engage.chat.indicators import typing
 from engage.chat.models import Author, Availability, Conversation
@@ -62,11 +62,11 @@ class Presence(msgspec.Struct):
 
 
 def _side_of_channel(channel: str) -> Side:
-    return Side.staff if channel.startswith(channels.STAFF_KIND + ":") else Side.shopper
+    return Side.staff if channel.startswith(events.STAFF_KIND + ":") else Side.shopper
 
 
 async def _conversation(session: AsyncSession, channel: str) -> Conversation | None:
-    conversation_id = channels.conversation_of(channel)
+    conversation_id = events.conversation_of(channel)
     return await session.get(Conversation, conversation_id) if conversation_id is not None else None
 
 
@@ -88,7 +88,7 @@ class ChatChannels:
 
     async def recover(self, channel: str, last_seq: int) -> list[Publication] | None:
         side = _side_of_channel(channel)
-        conversation_id = channels.conversation_of(channel)
+        conversation_id = events.conversation_of(channel)
         if conversation_id is None:
             return None
         async with self.runtime.sessionmaker() as session:
@@ -100,9 +100,11 @@ class ChatChannels:
         out = []
         for message, attachment in rows:
             [data] = [
-                data for data, target in timeline.publications(message, attachment) if target == channel
+                to_builtins(event)
+                for event, target in timeline.publications(message, attachment)
+                if target == channel
             ]
-            out.append(Publication(data["seq"], channels.MESSAGE, data, epoch_ms(message.created_at)))
+            out.append(Publication(data["seq"], events.MESSAGE, data, epoch_ms(message.created_at)))
         return out
 
     async def snapshot(self, identity: Identity, channel: str) -> Snapshot:
@@ -146,10 +148,10 @@ class ChatChannels:
             "epoch": "chat",
         }
         return [
-            ChannelKind(channels.CONVERSATION_KIND, **conversation),  # type: ignore[arg-type]
-            ChannelKind(channels.STAFF_KIND, **conversation),  # type: ignore[arg-type]
+            ChannelKind(events.CONVERSATION_KIND, **conversation),  # type: ignore[arg-type]
+            ChannelKind(events.STAFF_KIND, **conversation),  # type: ignore[arg-type]
             ChannelKind(
-                channels.AGENTS,
+                events.AGENTS,
                 authorize=self.authorize_agents,
                 policy="reliable",
                 snapshot=self.agents_snapshot,
@@ -178,7 +180,7 @@ async def send(env: ChatEnv, ctx: SocketContext, frame: dict[str, Any]) -> dict[
 
 async def _side(ctx: SocketContext, conversation_id: int) -> Side:
     """The socket's side in the conversation; a watched channel already passed authorisation."""
-    if ctx.is_subscribed(channels.staff_channel(conversation_id)):
+    if ctx.is_subscribed(events.staff_channel(conversation_id)):
         return Side.staff
     async with ctx.runtime.sessionmaker() as session:
         conversation = await session.get(Conversation, conversation_id)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce import inventory
 from commerce.cart import carts
 from engage.auth.identity import Identity
+from engage.flash_sales.events import ItemStats, ItemUnits, sale_channel, staff_channel
 from engage.flash_sales.gate import ClaimGate, Verdict
 from engage.flash_sales.models import (
     ClaimStatus,
@@ -34,10 +35,9 @@ from engage.flash_sales.models import (
     FlashSaleItem,
     SaleStatus,
 )
-from engage.flash_sales.timeline import sale_channel, staff_channel
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, NotAuthenticated, NotFound
-from engage.platform.events import record_untyped as record
+from engage.platform.events import record
 
 SOURCE_PREFIX = "flash:"
 
@@ -388,8 +388,8 @@ async def _announce_item(session: AsyncSession, sale_id: int, item_id: int) -> N
             ).where(FlashSaleItem.id == item_id)
         )
     ).one()
-    record(session, "sale.units", {"sale_id": sale_id, **item_state(item)}, [sale_channel(sale_id)])
-    record(session, "sale.stats", {"sale_id": sale_id, **item_stats(item)}, [staff_channel(sale_id)])
+    record(session, ItemUnits(sale_id=sale_id, **item_state(item)), [sale_channel(sale_id)])
+    record(session, ItemStats(sale_id=sale_id, **item_stats(item)), [staff_channel(sale_id)])
 
 
 async def load_gate(session: AsyncSession, gate: ClaimGate, sale_id: int, *, overwrite: bool) -> None:

@@ -14,6 +14,7 @@ from commerce import inventory
 from commerce.catalog.models import Product, Variant
 from engage.auth.identity import Identity
 from engage.flash_sales.claims import forget_sale, load_gate, source_of
+from engage.flash_sales.events import SaleCancelled, SaleChanged
 from engage.flash_sales.gate import ClaimGate
 from engage.flash_sales.models import ClaimStatus, FlashClaim, FlashSale, FlashSaleItem, SaleStatus
 from engage.flash_sales.timeline import Phase, announce, overlapping, phase_of, sale_view
@@ -139,7 +140,7 @@ async def create(session: AsyncSession, author: Identity, plan: SalePlan, *, pub
     if publish:
         view = await sale_view(session, sale.id)
         assert view is not None
-        announce(session, "sale.changed", view)
+        announce(session, SaleChanged, view)
     await session.commit()
     return sale
 
@@ -217,7 +218,7 @@ async def update(
     if sale.status == SaleStatus.scheduled.value:
         view = await sale_view(session, sale.id)
         assert view is not None
-        announce(session, "sale.changed", view)
+        announce(session, SaleChanged, view)
     await session.commit()
     forget_sale(sale_id)
     if gate is not None:
@@ -248,7 +249,7 @@ async def publish(session: AsyncSession, sale_id: int) -> FlashSale:
     await session.flush()
     view = await sale_view(session, sale.id)
     assert view is not None
-    announce(session, "sale.changed", view)
+    announce(session, SaleChanged, view)
     await session.commit()
     forget_sale(sale_id)
     return sale
@@ -278,7 +279,7 @@ async def cancel(session: AsyncSession, sale_id: int) -> FlashSale:
     await session.flush()
     view = await sale_view(session, sale.id)
     assert view is not None
-    announce(session, "sale.cancelled", view)
+    announce(session, SaleCancelled, view)
     await session.commit()
     forget_sale(sale_id)
     return sale

@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce.catalog.events import product_channel
 from commerce.catalog.models import Product, Variant
+from engage.flash_sales.events import LISTING_CHANNEL, SaleEnded, SaleNews, SaleStarted, sale_channel
 from engage.flash_sales.models import FlashSale, FlashSaleItem, SaleStatus
 from engage.platform.clock import epoch_ms, utcnow
-from engage.platform.events import record_untyped as record
+from engage.platform.events import record
 
 
 class Phase(StrEnum):
@@ -27,18 +29,6 @@ class Phase(StrEnum):
     live = "live"
     ended = "ended"
     cancelled = "cancelled"
-
-
-# Every published sale's changes, starts and ends: storefront banners learn of a new sale at once.
-LISTING_CHANNEL = "flash-sales"
-
-
-def sale_channel(sale_id: int) -> str:
-    return f"sale:{sale_id}"
-
-
-def staff_channel(sale_id: int) -> str:
-    return f"sale-admin:{sale_id}"
 
 
 def label_prefix(sale_id: int) -> str:
@@ -147,13 +137,11 @@ async def current_sales(session: AsyncSession, now: datetime | None = None) -> l
     return [await _describe(session, sale) for sale in sales]
 
 
-def announce(session: AsyncSession, event: str, view: dict[str, Any]) -> None:
-    """`event` about a published sale, on its channel, the listing and the channels of its products."""
+def announce(session: AsyncSession, news: type[SaleNews], view: dict[str, Any]) -> None:
+    """News of a published sale, on its channel, the listing and the channels of its products."""
     handles = sorted({item["handle"] for item in view["items"]})
-    data = {"sale_id": view["id"], "sale": view}
-    record(
-        session, event, data, [sale_channel(view["id"]), LISTING_CHANNEL, *(f"product:{h}" for h in handles)]
-    )
+    channels = [sale_channel(view["id"]), LISTING_CHANNEL, *(product_channel(h) for h in handles)]
+    record(session, news(sale_id=view["id"], sale=view), channels)
 
 
 async def announce_transitions(session: AsyncSession, now: datetime | None = None) -> int:
@@ -161,8 +149,8 @@ async def announce_transitions(session: AsyncSession, now: datetime | None = Non
     now = now or utcnow()
     announced = 0
     for flag, moment, event in (
-        (FlashSale.announced_start, FlashSale.starts_at, "sale.started"),
-        (FlashSale.announced_end, FlashSale.ends_at, "sale.ended"),
+        (FlashSale.announced_start, FlashSale.starts_at, SaleStarted),
+        (FlashSale.announced_end, FlashSale.ends_at, SaleEnded),
     ):
         due = (
             await session.scalars(

@@ -1,7 +1,7 @@
 """One way out for domain events.
 
 Each domain declares its events in its own `events.py`: `Event` subclasses (msgspec structs) with a unique
-`name` ("order.updated"), and the builders of the channel names they travel on. A service records an event
+`type` ("order.updated"), and the builders of the channel names they travel on. A service records an event
 on its database session with `record(session, event, channels)`. Nothing leaves before the
 transaction commits: an `after_commit` hook hands the session's events to the process's `EventPublisher`,
 which delivers them, in order, to its sinks (the real-time fan-out, job triggers). A rollback drops them;
@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import msgspec
 from sqlalchemy import event
@@ -33,16 +33,24 @@ _BATCH_EVENTS = 500
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):
-    """A domain event's declaration: subclasses set `name` and declare their fields (the event's schema)."""
+    """A domain event's declaration: subclasses set `type` and declare their fields (the event's schema).
+    A base without a `type` of its own only shares fields."""
 
-    name: ClassVar[str]
+    type: ClassVar[str]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        declared = EVENT_TYPES.setdefault(cls.name, cls)
+        if "type" not in cls.__dict__:
+            return
+        declared = EVENT_TYPES.setdefault(cls.type, cls)
         if declared is not cls and declared.__qualname__ != cls.__qualname__:
-            raise TypeError(f"event name {cls.name!r} is declared twice: {declared!r} and {cls!r}")
-        EVENT_TYPES[cls.name] = cls
+            raise TypeError(f"event type {cls.type!r} is declared twice: {declared!r} and {cls!r}")
+        EVENT_TYPES[cls.type] = cls
+
+    @classmethod
+    def of(cls, event: DomainEvent) -> Self | None:
+        """This declaration's view of a delivered event, or None when `event` is of another type."""
+        return msgspec.convert(event.data, cls, strict=False) if event.type == cls.type else None
 
 
 EVENT_TYPES: dict[str, type[Event]] = {}  # every declared event by name
@@ -72,16 +80,14 @@ def record(session: AsyncSession | Session, event: Event, channels: Iterable[str
 
     An event recorded inside a savepoint (`begin_nested`) is dropped if that savepoint rolls back.
     """
+    _queue(session, domain_event(event, channels))
+
+
+def domain_event(event: Event, channels: Iterable[str] = ()) -> DomainEvent:
+    """What the sinks get of a declared event (also for live-only signals sent outside a transaction)."""
     if not isinstance(event, Event):
-        raise TypeError(f"record() takes a declared Event, not {type(event).__name__}")
-    _queue(session, DomainEvent(event.name, msgspec.to_builtins(event), tuple(channels)))
-
-
-def record_untyped(
-    session: AsyncSession | Session, type: str, data: dict[str, Any], channels: Iterable[str] = ()
-) -> None:
-    """Transition only: the events not yet declared as `Event`s (to be removed)."""
-    _queue(session, DomainEvent(type, data, tuple(channels)))
+        raise TypeError(f"events are declared Events, not {type(event).__name__}")
+    return DomainEvent(event.type, msgspec.to_builtins(event), tuple(channels))
 
 
 def _queue(session: AsyncSession | Session, event: DomainEvent) -> None:
@@ -108,7 +114,9 @@ class EventPublisher:
     commit order); a sink that fails on such a group gets each commit again on its own.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, check: bool = False) -> None:
+        """`check` (tests): every event must match its declaration, or submitting it raises."""
+        self._check = check
         self._sinks: list[Sink] = []
         self._queue: asyncio.Queue[list[DomainEvent] | None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -132,13 +140,21 @@ class EventPublisher:
     def submit(self, events: list[DomainEvent]) -> None:
         if not events:
             return
+        self._check_all(events)
         if self._queue is None:
             raise RuntimeError("EventPublisher.start() was not called")
         self._queue.put_nowait(events)
 
     async def publish(self, events: list[DomainEvent]) -> None:
         """Deliver now (for code running outside a transaction, e.g. a timer tick)."""
+        self._check_all(events)
         await self._deliver(events)
+
+    def _check_all(self, events: list[DomainEvent]) -> None:
+        if self._check:
+            for event in events:
+                if (wrong := conforms(event)) is not None:
+                    raise TypeError(f"an event does not match its declaration: {wrong}")
 
     async def drain(self) -> None:
         """Wait until everything submitted so far has been delivered (tests and shutdown)."""

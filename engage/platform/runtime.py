@@ -91,7 +91,7 @@ def build_runtime(
     """Assemble one process's kernel: `tasks`/`cron` are what the in-process runner may run embedded."""
     redis = make_redis(settings.redis_url, max_connections=settings.redis_max_connections)
     engine = make_engine(settings.db_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
-    publisher = EventPublisher()
+    publisher = EventPublisher(check=settings.env == "test")
     ctx: dict[str, Any] = {}
     jobs: JobQueue
     if redis is None:

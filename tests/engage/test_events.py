@@ -13,7 +13,7 @@ from engage.platform.runtime import Runtime
 
 
 class Noted(Event):
-    name: ClassVar[str] = "test.event"
+    type: ClassVar[str] = "test.event"
     n: str
 
 
@@ -148,7 +148,7 @@ async def test_a_sink_failing_on_merged_commits_still_gets_the_other_commits() -
 
 def test_record_takes_only_declared_events(runtime: Runtime) -> None:
     class Loose:
-        name = "test.loose"
+        type = "test.loose"
 
     with pytest.raises(TypeError):
         record(runtime.sessionmaker(), Loose())  # type: ignore[arg-type]
@@ -162,4 +162,12 @@ def test_an_event_that_differs_from_its_declaration_is_caught() -> None:
     with pytest.raises(TypeError, match="declared twice"):
 
         class Again(Event):
-            name: ClassVar[str] = "test.event"
+            type: ClassVar[str] = "test.event"
+
+
+async def test_in_tests_every_event_is_checked_against_its_declaration(runtime: Runtime) -> None:
+    """Test runtimes (ENGAGE_ENV=test) check every event they publish, so a wrong payload fails its test."""
+    with pytest.raises(TypeError, match="does not match its declaration"):
+        await runtime.publisher.publish([DomainEvent("test.event", {"n": 42})])
+    with pytest.raises(TypeError, match="not a declared event"):
+        runtime.publisher.submit([DomainEvent("test.nobody_declared_me", {})])

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engage.chat import channels, conversations, messages
+from engage.chat import conversations, events, messages
 from engage.chat.env import ChatEnv
 from engage.chat.models import Message
 from engage.chat.rate_limit import SenderRateLimit
@@ -121,8 +121,8 @@ async def test_the_first_response_clock_is_announced_to_staff_only(runtime, env,
         conversation, _ = await conversations.start(session, env, shopper, human=True)
         await messages.post(session, env, agent, conversation.id, text="Hello, I am here")  # takes it
     shopper_channel, staff_channel = (
-        channels.conversation_channel(conversation.id),
-        channels.staff_channel(conversation.id),
+        events.conversation_channel(conversation.id),
+        events.staff_channel(conversation.id),
     )
 
     async def hints_after(sender: Any, text: str) -> list[Any]:
@@ -131,7 +131,7 @@ async def test_the_first_response_clock_is_announced_to_staff_only(runtime, env,
         async with runtime.sessionmaker() as session:
             await messages.post(session, env, sender, conversation.id, text=text)
         await runtime.publisher.drain()
-        return [e for e in recorder.events[seen:] if e.type == channels.CONVERSATION]
+        return [e for e in recorder.events[seen:] if e.type == events.CONVERSATION]
 
     asked = await hints_after(shopper, "Where is my parcel?")
     answered = await hints_after(agent, "On its way")
