@@ -178,9 +178,9 @@ def user() -> None:
 def user_create(email: str, password: str, role: str, name: str) -> None:
     """Create an account of any role."""
     from engage.auth import service
-    from engage.auth.models import Role
     from engage.platform.db import make_engine, make_sessionmaker
     from engage.platform.errors import DomainError
+    from engage.platform.identity import Role
 
     async def run() -> None:
         engine = make_engine(_settings().db_url)

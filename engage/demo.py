@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth import service as accounts
-from engage.auth.models import Role
 from engage.config import Settings
+from engage.platform.identity import Role
 from engage.services import Services
 
 DATA = Path(__file__).resolve().parent / "demo_data"

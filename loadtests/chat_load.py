@@ -334,8 +334,8 @@ class Engage:
 
     async def _create_agents(self) -> list[str]:
         from engage.auth import service as accounts
-        from engage.auth.models import Role
         from engage.platform.db import make_engine, make_sessionmaker
+        from engage.platform.identity import Role
 
         engine = make_engine(self.db_url)
         emails = []

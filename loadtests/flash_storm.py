@@ -102,14 +102,14 @@ async def populate(
 
     from commerce.catalog.drafts import ProductDraft, VariantDraft
     from commerce.catalog.editing import save
-    from engage.auth.identity import Identity
-    from engage.auth.models import Role, User
+    from engage.auth.models import User
     from engage.auth.passwords import hash_password
     from engage.auth.tokens import TokenService
     from engage.flash_sales import schedule
     from engage.flash_sales.models import FlashSaleItem
     from engage.platform.clock import utcnow
     from engage.platform.db import make_engine, make_sessionmaker
+    from engage.platform.identity import Identity, Role
 
     engine = make_engine(url)
     sessionmaker = make_sessionmaker(engine)

@@ -29,8 +29,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from engage.app import create_app
 from engage.auth import service as accounts
-from engage.auth.models import Role
 from engage.config import Settings, load_settings
+from engage.platform.identity import Role
 from engage.platform.migrations import upgrade
 from engage.platform.runtime import Runtime
 from engage.services import Services

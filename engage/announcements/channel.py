@@ -6,7 +6,7 @@ from typing import Any
 
 from engage.announcements import service
 from engage.announcements.events import CHANNEL
-from engage.auth.identity import Identity
+from engage.platform.identity import Identity
 from engage.platform.runtime import Runtime
 from engage.realtime import ChannelKind
 from engage.realtime.access import anyone_unnamed

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.announcements.events import CHANNEL, Posted
 from engage.announcements.models import Announcement
-from engage.auth.identity import Identity
 from engage.platform.clock import utcnow
 from engage.platform.errors import InvalidInput
 from engage.platform.events import record
+from engage.platform.identity import Identity
 
 MAX_CHARS = 280
 MAX_MINUTES = 7 * 24 * 60

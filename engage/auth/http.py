@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth import service
 from engage.auth.guards import identity_of, public, shopper, signed_in
-from engage.auth.identity import Identity
 from engage.auth.sessions import rotate_session, start_guest
 from engage.auth.throttle import LoginThrottle
 from engage.auth.tokens import SOCKET_TOKEN_TTL, TokenService
+from engage.platform.identity import Identity
 from engage.platform.runtime import Runtime
 from engage.services import Services
 

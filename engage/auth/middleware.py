@@ -13,9 +13,9 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from engage.auth import service
-from engage.auth.identity import ANONYMOUS, Identity
 from engage.auth.sessions import start_guest
 from engage.auth.tokens import TokenService
+from engage.platform.identity import ANONYMOUS, Identity
 from engage.platform.runtime import Runtime
 
 # A role change or deactivation reaches every request within this many seconds.

@@ -1,22 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.platform.db import Base, IdMixin, TimestampMixin
-
-
-class Role(StrEnum):
-    customer = "customer"
-    agent = "agent"
-    marketer = "marketer"
-    admin = "admin"
-
-
-STAFF_ROLES = frozenset({Role.agent, Role.marketer, Role.admin})
+from engage.platform.identity import Role
 
 
 class User(IdMixin, TimestampMixin, Base):

@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.identity import Identity
-from engage.auth.models import Role, User
+from engage.auth.models import User
 from engage.chat import timeline
 from engage.chat.announcements import announce_state
 from engage.chat.availability import SUPPORT_ROLES, loads, present_since
@@ -24,6 +23,7 @@ from engage.chat.models import AgentState, Availability, Conversation, Owner, St
 from engage.chat.participants import access_as_staff
 from engage.platform.clock import utcnow
 from engage.platform.errors import InvalidInput, NotFound
+from engage.platform.identity import Identity, Role
 
 # pg_advisory_xact_lock key of the dispatcher ("chat" in ASCII).
 _DISPATCH_LOCK = 0x63686174

@@ -8,7 +8,6 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.identity import Identity
 from engage.chat import messages, timeline
 from engage.chat.env import ChatEnv
 from engage.chat.models import Attachment
@@ -17,6 +16,7 @@ from engage.chat.text import check_client_id
 from engage.chat.views import Ack
 from engage.platform.blobs import BlobNotFound
 from engage.platform.errors import InvalidInput, NotFound
+from engage.platform.identity import Identity
 
 # (content type, file extension) by leading bytes. SVG is refused: it is a document that can run script.
 _PNG = b"\x89PNG\r\n\x1a\n"

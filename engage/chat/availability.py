@@ -14,14 +14,14 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.identity import Identity
-from engage.auth.models import Role, User
+from engage.auth.models import User
 from engage.chat import events
 from engage.chat.models import ACTIVE_STATUSES, AgentState, Availability, Conversation, Owner, TeamMember
 from engage.chat.participants import is_staff
 from engage.platform.clock import utcnow
 from engage.platform.errors import PermissionDenied
 from engage.platform.events import record
+from engage.platform.identity import Identity, Role
 
 # The console beats every 30 s; three missed beats (a closed laptop, a dead network) mean "gone".
 PRESENCE_TIMEOUT_SECONDS = 90

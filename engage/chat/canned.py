@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.identity import Identity
 from engage.chat.models import CannedResponse
 from engage.chat.text import clean_text
 from engage.platform.errors import Conflict, InvalidInput, NotFound
+from engage.platform.identity import Identity
 
 _SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 MAX_BODY_CHARS = 2000

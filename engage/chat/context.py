@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.models import Product
-from engage.auth.identity import Identity
 from engage.chat import events
 from engage.chat.conversations import current_of
 from engage.chat.env import ChatEnv
@@ -26,6 +25,7 @@ from engage.chat.participants import access_as_staff, shopper_key
 from engage.platform.clock import utcnow
 from engage.platform.errors import InvalidInput, NotFound
 from engage.platform.events import domain_event
+from engage.platform.identity import Identity
 from engage.platform.stores import KeyValue
 
 # A product page counts as "being viewed" for half an hour after the page reported it.

@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.identity import Identity
 from engage.chat import assignment, events, timeline
 from engage.chat.announcements import announce_state
 from engage.chat.env import ChatEnv
@@ -23,6 +22,7 @@ from engage.chat.text import clean_text
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from engage.platform.events import record
+from engage.platform.identity import Identity
 
 UNRESOLVED = (Status.open.value, Status.pending.value, Status.snoozed.value)
 HANDOFF_REASON_CHARS = 300

@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.identity import Identity
 from engage.chat import timeline
 from engage.chat.models import Rating, Status
 from engage.chat.participants import access_as_shopper
 from engage.chat.text import clean_text
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput
+from engage.platform.identity import Identity
 
 COMMENT_CHARS = 1000
 

@@ -11,7 +11,6 @@ import msgspec
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.identity import Identity
 from engage.chat.env import ChatEnv
 from engage.chat.labels import labels_of
 from engage.chat.models import (
@@ -33,6 +32,7 @@ from engage.chat.views import (
 )
 from engage.platform.clock import as_utc, utcnow
 from engage.platform.errors import InvalidInput, PermissionDenied
+from engage.platform.identity import Identity
 
 MAX_PAGE = 100
 

@@ -9,12 +9,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.identity import Identity
 from engage.chat import timeline
 from engage.chat.announcements import announce_state
 from engage.chat.models import ConversationLabel
 from engage.chat.participants import access_as_staff
 from engage.platform.errors import InvalidInput
+from engage.platform.identity import Identity
 
 _LABEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 MAX_LABELS = 20

@@ -15,7 +15,6 @@ from sqlalchemy import and_, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.identity import Identity
 from engage.chat import assignment, conversations, events, timeline
 from engage.chat.announcements import announce_waiting
 from engage.chat.env import ChatEnv
@@ -34,6 +33,7 @@ from engage.chat.views import Ack, MessageView
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotFound
 from engage.platform.events import record
+from engage.platform.identity import Identity
 
 _META_BYTES = 4096
 _META_ITEMS = 5

@@ -8,8 +8,8 @@ from litestar import Request, get
 from litestar.response import Redirect, Template
 
 from engage.auth.guards import public
-from engage.auth.models import Role
 from engage.http.pages import staff_page
+from engage.platform.identity import Role
 from engage.services import Services
 
 

@@ -13,10 +13,9 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from engage.auth.identity import Identity
-from engage.auth.models import Role
 from engage.chat.models import Author, Conversation, TeamMember
 from engage.platform.errors import NotFound, PermissionDenied
+from engage.platform.identity import Identity, Role
 
 
 class Side(StrEnum):

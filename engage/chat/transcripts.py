@@ -10,12 +10,12 @@ import re
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.identity import Identity
 from engage.chat.models import Attachment, Conversation, Message
 from engage.chat.participants import Side, access_conversation
 from engage.chat.text import clean_text
 from engage.config import Settings
 from engage.platform.errors import InvalidInput
+from engage.platform.identity import Identity
 from engage.platform.mail import send_mail
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")

@@ -14,7 +14,6 @@ from typing import Annotated, Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.identity import Identity
 from engage.chat import assignment, availability, context, events, inbox, messages, timeline
 from engage.chat.env import ChatEnv
 from engage.chat.indicators import typing
@@ -23,6 +22,7 @@ from engage.chat.participants import Side, is_staff, side_of
 from engage.chat.views import to_builtins
 from engage.platform.clock import epoch_ms
 from engage.platform.errors import NotFound
+from engage.platform.identity import Identity
 from engage.platform.runtime import Runtime
 from engage.realtime import ChannelKind, Publication, Realtime, Snapshot, SocketContext
 

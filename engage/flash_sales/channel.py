@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from engage.auth.identity import Identity
-from engage.auth.models import Role
 from engage.flash_sales.events import LISTING_CHANNEL
 from engage.flash_sales.models import FlashSale, SaleStatus
 from engage.flash_sales.report import report
 from engage.flash_sales.timeline import current_sales, sale_view
+from engage.platform.identity import Identity, Role
 from engage.platform.runtime import Runtime
 from engage.realtime import ChannelKind
 from engage.realtime.access import anyone_unnamed

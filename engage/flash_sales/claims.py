@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce import inventory
 from commerce.cart import carts
-from engage.auth.identity import Identity
 from engage.flash_sales.events import ItemStats, ItemUnits, sale_channel, staff_channel
 from engage.flash_sales.gate import ClaimGate, Verdict
 from engage.flash_sales.models import (
@@ -38,6 +37,7 @@ from engage.flash_sales.models import (
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, NotAuthenticated, NotFound
 from engage.platform.events import record
+from engage.platform.identity import Identity
 
 SOURCE_PREFIX = "flash:"
 

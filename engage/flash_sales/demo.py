@@ -13,12 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce import inventory
 from commerce.catalog.models import Product, Variant
-from engage.auth.identity import Identity
-from engage.auth.models import Role
 from engage.flash_sales import schedule
 from engage.flash_sales.models import FlashSale, FlashSaleItem
 from engage.flash_sales.timeline import overlapping
 from engage.platform.clock import utcnow
+from engage.platform.identity import Identity, Role
 
 DEMO_SALE_NAME = "Demo flash sale"
 DEMO_UNITS = 10

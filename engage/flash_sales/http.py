@@ -10,11 +10,11 @@ from litestar import Controller, Request, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth.guards import identity_of, marketer, public, signed_in
-from engage.auth.models import Role
 from engage.flash_sales import claims, report, schedule
 from engage.flash_sales.models import FlashSale, SaleStatus
 from engage.flash_sales.timeline import current_sales, phase_of, sale_view
 from engage.platform.errors import NotFound
+from engage.platform.identity import Role
 from engage.services import Services
 
 Cents = Annotated[int, msgspec.Meta(ge=1, le=100_000_000)]

@@ -10,10 +10,10 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth.guards import identity_of, public
-from engage.auth.models import Role
 from engage.flash_sales import schedule
 from engage.flash_sales.schedule import MAX_ITEMS, MAX_LIMIT
 from engage.http.pages import not_found, staff_page
+from engage.platform.identity import Role
 
 
 @get("/marketing", guards=[public], include_in_schema=False)

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce import inventory
 from commerce.catalog.models import Product, Variant
-from engage.auth.identity import Identity
 from engage.flash_sales.claims import forget_sale, load_gate, source_of
 from engage.flash_sales.events import SaleCancelled, SaleChanged
 from engage.flash_sales.gate import ClaimGate
@@ -20,6 +19,7 @@ from engage.flash_sales.models import ClaimStatus, FlashClaim, FlashSale, FlashS
 from engage.flash_sales.timeline import Phase, announce, overlapping, phase_of, sale_view
 from engage.platform.clock import as_utc, utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotFound
+from engage.platform.identity import Identity
 
 MAX_ITEMS = 50
 MAX_DURATION = timedelta(days=14)

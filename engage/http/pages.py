@@ -9,7 +9,7 @@ from litestar.response import Redirect, Template
 
 from engage.auth.guards import identity_of
 from engage.auth.http import me_of
-from engage.auth.models import Role
+from engage.platform.identity import Role
 
 
 def page(request: Request[Any, Any, Any], template: str, **context: Any) -> Template:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engage.auth.identity import Identity
+from engage.platform.identity import Identity
 from engage.realtime.kinds import channel_id
 
 

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
-from engage.auth.identity import Identity
 from engage.platform.clock import epoch_ms
 from engage.platform.errors import DomainError, is_out_of_range, is_overload
+from engage.platform.identity import Identity
 from engage.platform.logs import SampledWarning
 from engage.realtime import frames
 from engage.realtime.eager import Send, send_eagerly

@@ -12,11 +12,11 @@ from typing import Any
 
 import msgspec
 
-from engage.auth.identity import Identity
 from engage.platform.channels import NodeChannelsPlugin, SequencedBackend
 from engage.platform.clock import epoch_ms
 from engage.platform.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engage.platform.events import DomainEvent
+from engage.platform.identity import Identity
 from engage.platform.runtime import Runtime
 from engage.realtime import frames
 from engage.realtime.connection import MAX_SUBSCRIPTIONS, Connection, Send, SocketContext

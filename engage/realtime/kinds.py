@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from engage.auth.identity import Identity
+from engage.platform.identity import Identity
 
 Policy = Literal["latest", "reliable"]
 Sequencing = Literal["hub", "domain"]

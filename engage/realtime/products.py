@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from commerce import inventory
 from commerce.catalog import Product, Variant
-from engage.auth.identity import Identity
 from engage.flash_sales.timeline import sales_for_variants
+from engage.platform.identity import Identity
 from engage.platform.runtime import Runtime
 from engage.realtime.access import anyone
 from engage.realtime.kinds import ChannelKind, channel_id

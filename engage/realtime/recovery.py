@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engage.auth.identity import Identity
 from engage.platform.channels import SequencedBackend, sequenced_frame
+from engage.platform.identity import Identity
 from engage.realtime import frames
 from engage.realtime.kinds import ChannelKind, Publication, Snapshot
 

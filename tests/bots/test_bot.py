@@ -23,12 +23,12 @@ from commerce.catalog.drafts import ProductDraft, VariantDraft
 from commerce.catalog.editing import save
 from engage.app import create_app
 from engage.auth import service as accounts
-from engage.auth.models import Role
 from engage.chat import Owner
 from engage.chat import conversations as chat_conversations
 from engage.chat import messages as chat_messages
 from engage.demo import DATA
 from engage.platform.events import DomainEvent
+from engage.platform.identity import Role
 from engage.platform.migrations import upgrade
 from engage.services import Services
 from engage.wiring import build
@@ -253,7 +253,7 @@ async def test_a_configured_llm_that_hangs_still_gets_the_shopper_an_answer_in_t
 
 
 async def _guest_identity() -> Any:
-    from engage.auth.identity import Identity
+    from engage.platform.identity import Identity
 
     return Identity(user_id=None, role=None, guest_id=f"g{uuid.uuid4().hex[:16]}")
 

@@ -109,7 +109,7 @@ async def test_updated_product_is_found_by_its_new_words_after_the_worker_runs(s
 
 
 async def test_search_api_logs_queries_and_lists_zero_results(client, make_account) -> None:
-    from engage.auth.models import Role
+    from engage.platform.identity import Role
 
     res = await client.get("/api/search", params={"q": "quantum teleporter xyzzy"})
     assert res.status_code == 200, res.text

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from commerce import inventory
 from commerce.catalog.categories import slugify
 from commerce.catalog.models import Product, Variant
-from engage.auth.models import Role
+from engage.platform.identity import Role
 from engage.platform.runtime import Runtime
 from tests.commerce.conftest import make_product
 from tests.conftest import ROOT

@@ -14,8 +14,8 @@ from commerce.checkout.models import Checkout
 from commerce.orders.models import Order
 from commerce.payments.models import Payment
 from commerce.pricing import Offer, PricingRequest
-from engage.auth.models import Role
 from engage.platform.clock import utcnow
+from engage.platform.identity import Role
 from engage.platform.runtime import Runtime
 from tests.commerce.conftest import (
     ADDRESS,

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from commerce import inventory
 from commerce.cart import current_cart, set_quantity
 from commerce.orders import find_order, recent_orders
-from engage.auth.models import Role
 from engage.platform.clock import utcnow
+from engage.platform.identity import Role
 from engage.platform.runtime import Runtime
 from tests.commerce.conftest import Shopper, make_product
 

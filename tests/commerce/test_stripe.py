@@ -33,9 +33,9 @@ from commerce.checkout.models import Checkout
 from commerce.orders.models import Order, OrderEvent
 from commerce.payments.models import Payment, WebhookEvent
 from engage.app import create_app
-from engage.auth.models import Role
 from engage.config import Settings, SettingsError
 from engage.platform.clock import utcnow
+from engage.platform.identity import Role
 from engage.wiring import build
 from tests.commerce.conftest import Shopper, make_product, serving
 from tests.conftest import ROOT, AppClient, free_port, running

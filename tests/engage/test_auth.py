@@ -5,7 +5,8 @@ import asyncio
 import httpx
 from sqlalchemy import func, select
 
-from engage.auth.models import Role, User
+from engage.auth.models import User
+from engage.platform.identity import Role
 from tests.conftest import PASSWORD, unique_email
 
 

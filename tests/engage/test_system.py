@@ -4,7 +4,7 @@ import json
 import logging
 
 from engage.auth.guards import access_of
-from engage.auth.models import Role
+from engage.platform.identity import Role
 from tests.conftest import PASSWORD
 
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from engage.auth.identity import Identity
-from engage.auth.models import Role, User
+from engage.auth.models import User
 from engage.auth.passwords import hash_password
 from engage.flash_sales import schedule
 from engage.platform.clock import utcnow
+from engage.platform.identity import Identity, Role
 from engage.platform.runtime import Runtime
 from engage.services import Services
 from tests.commerce.conftest import event_log, make_product  # noqa: F401 - shared fixtures

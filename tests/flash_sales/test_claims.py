@@ -10,8 +10,6 @@ from sqlalchemy import func, select, update
 
 from commerce import inventory
 from commerce.pricing import price_lines
-from engage.auth.identity import Identity
-from engage.auth.models import Role
 from engage.flash_sales import claims, schedule
 from engage.flash_sales.gate import RedisGate
 from engage.flash_sales.models import (
@@ -26,6 +24,7 @@ from engage.flash_sales.report import report
 from engage.flash_sales.timeline import announce_transitions
 from engage.platform.clock import utcnow
 from engage.platform.errors import DomainError, NotAuthenticated
+from engage.platform.identity import Identity, Role
 from engage.platform.runtime import Runtime
 from engage.services import Services
 from tests.flash_sales.conftest import make_sale, make_shoppers, sale_product

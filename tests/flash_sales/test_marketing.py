@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from engage.auth.models import Role
 from engage.flash_sales.report import RATE_WINDOW, report
 from engage.platform.clock import utcnow
+from engage.platform.identity import Role
 from engage.platform.runtime import Runtime
 from engage.services import Services
 from tests.flash_sales.conftest import make_sale, make_shoppers, sale_product

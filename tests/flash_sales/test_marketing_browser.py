@@ -9,8 +9,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from engage.auth.models import Role
 from engage.flash_sales.report import report
+from engage.platform.identity import Role
 from tests.commerce.conftest import Shopper, make_product, serving
 from tests.conftest import PASSWORD
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engage.auth.models import Role
 from engage.platform.clock import utcnow
+from engage.platform.identity import Role
 from tests.flash_sales.conftest import make_sale, sale_product
 
 

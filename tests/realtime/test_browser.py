@@ -7,8 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engage.announcements import service as announcements
-from engage.auth.identity import Identity
-from engage.auth.models import Role
+from engage.platform.identity import Identity, Role
 from tests.realtime.conftest import serving
 
 MARKETER = Identity(user_id=None, role=Role.marketer, name="Mo")

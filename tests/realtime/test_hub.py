@@ -13,9 +13,9 @@ import websockets
 from sqlalchemy import exc as sa_exc
 from websockets.exceptions import ConnectionClosed
 
-from engage.auth.identity import ANONYMOUS
 from engage.platform.channels import RedisSequencedBackend
 from engage.platform.errors import Conflict
+from engage.platform.identity import ANONYMOUS
 from engage.realtime import ChannelKind, Publication, Snapshot
 from engage.realtime.access import anyone
 from engage.realtime.frames import Since, Subscribe, event_body

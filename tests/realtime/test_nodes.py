@@ -11,8 +11,8 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from engage.auth.models import Role
 from engage.platform.events import record
+from engage.platform.identity import Role
 from tests.conftest import PASSWORD, Server, start_server
 from tests.realtime.client import Socket
 

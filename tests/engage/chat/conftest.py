@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import update
 
 from engage.auth import service as accounts
-from engage.auth.identity import Identity
-from engage.auth.models import Role
 from engage.chat.env import ChatEnv
 from engage.chat.models import AgentState, Availability, Conversation, Status
 from engage.platform.events import DomainEvent
+from engage.platform.identity import Identity, Role
 from engage.platform.runtime import Runtime
 from engage.services import Services
 from tests.conftest import PASSWORD, unique_email

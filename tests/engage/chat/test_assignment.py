@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from engage.auth.models import Role
 from engage.chat import assignment, availability, conversations, inbox, messages, teams
 from engage.chat.env import BotProfile, ChatEnv
 from engage.chat.models import AgentState, Availability, Conversation, Owner, Status
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotFound
+from engage.platform.identity import Role
 from tests.engage.chat.conftest import guest
 
 pytestmark = pytest.mark.usefixtures("quiet_queue")

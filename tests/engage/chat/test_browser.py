@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engage.auth.models import Role
+from engage.platform.identity import Role
 from tests.conftest import PASSWORD, Server, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")

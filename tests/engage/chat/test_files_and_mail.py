@@ -22,10 +22,10 @@ from arq.worker import Worker
 from sqlalchemy import func, select, update
 
 from engage.app import create_app
-from engage.auth.models import Role
 from engage.chat import conversations, messages, retention
 from engage.chat.models import Attachment, Conversation, Message
 from engage.platform.clock import utcnow
+from engage.platform.identity import Role
 from tests.conftest import ROOT, AppClient, free_port, running, settings_from
 from tests.engage.chat.conftest import guest
 from workers.settings import worker_settings

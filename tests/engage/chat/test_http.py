@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from engage.auth.models import Role
+from engage.platform.identity import Role
 from tests.conftest import PASSWORD, AppClient
 
 pytestmark = pytest.mark.usefixtures("quiet_queue")

@@ -12,11 +12,10 @@ import pytest
 import websockets
 from sqlalchemy import select
 
-from engage.auth.identity import Identity
 from engage.auth.middleware import load_identity
-from engage.auth.models import Role
 from engage.chat import assignment, conversations, messages
 from engage.chat.models import Conversation, Message
+from engage.platform.identity import Identity, Role
 from tests.conftest import Server, start_server
 from tests.engage.chat.chatters import Browser, Chatter, ws_url
 from tests.realtime.client import Socket

@@ -1,10 +1,22 @@
-"""Who is asking: a signed-in user of some role, or a guest known by an anonymous session id."""
+"""Who is asking: a signed-in user of some role, or a guest known by an anonymous session id.
+
+A kernel type: every door, socket frame and domain service that checks access takes an `Identity`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-from engage.auth.models import STAFF_ROLES, Role
+
+class Role(StrEnum):
+    customer = "customer"
+    agent = "agent"
+    marketer = "marketer"
+    admin = "admin"
+
+
+STAFF_ROLES = frozenset({Role.agent, Role.marketer, Role.admin})
 
 
 @dataclass(frozen=True, slots=True)
