@@ -39,21 +39,21 @@ from commerce.orders.http import OrderController, StaffOrderController
 from commerce.orders.pages import order_pages
 from commerce.payments.http import PaymentController, SavedMethodsController, WebhookController
 from engage.announcements.http import AnnouncementController
-from engage.auth.guards import identity_of, public
 from engage.auth.http import AuthController
 from engage.auth.middleware import EngageAuthMiddleware
 from engage.auth.pages import auth_pages
-from engage.auth.sessions import session_config
 from engage.chat.http import chat_routes
 from engage.chat.pages import chat_pages
 from engage.config import Settings, get_settings
 from engage.flash_sales.http import FlashSaleController, MarketingFlashSaleController
 from engage.flash_sales.pages import marketing_pages
 from engage.http.csrf import SessionCSRFMiddleware
+from engage.http.guards import identity_of, public
 from engage.http.problems import exception_handlers, problem_details_plugin
 from engage.http.rate_limit import CountingRateLimitMiddleware
 from engage.http.request_id import RequestIdMiddleware
 from engage.http.security import SecurityHeadersMiddleware
+from engage.http.sessions import session_config
 from engage.platform import heap
 from engage.platform.logs import structlog_config
 from engage.realtime.ws import SocketSendMiddleware, realtime_socket

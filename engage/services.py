@@ -16,7 +16,7 @@ from commerce.catalog import CatalogCache
 from commerce.checkout.policy import ShopPolicy
 from commerce.payments.providers.base import PaymentProvider
 from commerce.pricing import Promotion
-from engage.auth.service import GuestHandover
+from engage.auth import GuestHandover
 from engage.chat.context import ContextSection
 from engage.chat.env import ChatEnv
 from engage.config import Settings

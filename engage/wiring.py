@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from bots.wiring import install as install_bots
 from commerce.catalog import CatalogCache
+from commerce.catalog.channel import product_kind
 from commerce.checkout.policy import ShopPolicy
 from commerce.payments.providers import make_provider
+from commerce.shopper_panel import shopper_sections
 from engage.announcements.channel import announcements_kind
 from engage.chat import adopt_guest_conversations
 from engage.chat import ws as chat_ws
-from engage.chat.context import commerce_sections
 from engage.chat.env import BotProfile, ChatEnv, ChatLimits
 from engage.chat.rate_limit import SenderRateLimit
 from engage.config import Settings, SettingsError
 from engage.flash_sales.channel import sale_kinds
 from engage.flash_sales.gate import make_gate
 from engage.flash_sales.pricing import FlashSalePromotion
+from engage.flash_sales.timeline import sales_for_variants
 from engage.platform.blobs import make_blob_storage
 from engage.platform.runtime import Runtime, build_runtime
 from engage.realtime import Realtime
@@ -46,10 +48,12 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
     runtime.closing.extend([services.realtime, bots])
     runtime.job_context["services"] = services
     services.guest_handovers.extend([_commerce_handover, adopt_guest_conversations])
-    services.context_sections.update(commerce_sections(settings.currency, services.promotions))
+    services.context_sections.update(shopper_sections(settings.currency, services.promotions))
 
     # the real-time hub: channel kinds and socket frame handlers of every area register here
-    for kind in [*builtin_kinds(runtime), announcements_kind(runtime), *sale_kinds(runtime)]:
+    # price, stock (and flash sales) of one product, by handle
+    products = product_kind(runtime.sessionmaker, {"flash_sales": sales_for_variants})
+    for kind in [*builtin_kinds(), products, announcements_kind(runtime), *sale_kinds(runtime)]:
         services.realtime.register_kind(kind)
     chat_ws.register(services.realtime, runtime, services.chat)
     for make_sink in registry.SINKS:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.search import analytics
 from bots.search.service import Filters, Hit, SearchResult, SearchService
-from engage.auth.guards import admin, identity_of, marketer, public
+from engage.http.guards import admin, identity_of, marketer, public
 from engage.services import Services
 
 Money = Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bots.search import analytics
 from bots.search.http import response_of
 from bots.search.service import Filters
-from engage.auth.guards import identity_of, public
+from engage.http.guards import identity_of, public
 from engage.http.pages import page
 from engage.platform.errors import InvalidInput
 from engage.services import Services

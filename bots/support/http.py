@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.support import knowledge, reports
 from bots.support.bot import Shopper, SupportBot
-from engage.auth.guards import admin, identity_of, public, staff
+from engage.http.guards import admin, identity_of, public, staff
 from engage.http.pages import page, staff_page
 from engage.platform.errors import InvalidInput
 from engage.platform.identity import Role

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.cart import carts
 from commerce.cart.carts import MAX_LINE_QUANTITY, CartView
-from engage.auth.guards import identity_of, shopper
+from engage.http.guards import identity_of, shopper
 from engage.services import Services
 
 

@@ -22,7 +22,7 @@ from commerce.catalog.listing import (
     Sort,
 )
 from commerce.catalog.storefront import categories_json, listing_json, product_with_stock
-from engage.auth.guards import identity_of, marketer, public
+from engage.http.guards import identity_of, marketer, public
 from engage.platform.errors import InvalidInput
 from engage.services import Services
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.listing import ListingPage, ListingQuery
 from commerce.catalog.storefront import categories_json, listing_json, product_with_stock
-from engage.auth.guards import public
+from engage.http.guards import public
 from engage.http.pages import not_found, page, staff_page
 from engage.platform.errors import InvalidInput, NotFound
 from engage.platform.identity import Role

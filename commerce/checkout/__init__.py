@@ -1,0 +1,22 @@
+"""Checkout: holds the cart's stock, takes the address and shipping method, and totals on the server.
+
+For other areas (payments, orders): the `Checkout` table, `LIVE_PAYMENT` (payment states that still hold
+the checkout's stock), `own_source(checkout_id)` (the source of the checkout's own stock holds), the shop's
+`ShopPolicy` (shipping and tax) and its `ShippingRates`.
+"""
+
+from commerce.checkout.checkouts import LIVE_PAYMENT, CheckoutView, hand_over, own_source
+from commerce.checkout.models import Checkout, CheckoutStatus
+from commerce.checkout.policy import ShopPolicy
+from commerce.checkout.shipping import ShippingRates
+
+__all__ = [
+    "LIVE_PAYMENT",
+    "Checkout",
+    "CheckoutStatus",
+    "CheckoutView",
+    "ShippingRates",
+    "ShopPolicy",
+    "hand_over",
+    "own_source",
+]

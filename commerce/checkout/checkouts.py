@@ -17,13 +17,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce import inventory
-from commerce.cart import carts
+from commerce.cart import lines_of
 from commerce.checkout.models import Checkout, CheckoutStatus
 from commerce.checkout.policy import ShopPolicy
 from commerce.orders.models import Order
 from commerce.payments.models import Payment, PaymentStatus
 from commerce.pricing import PricedLine, Pricing, Promotion, price_lines
-from engage.auth.service import normalise_email
+from engage.auth import normalise_email
 from engage.platform.clock import as_utc, utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotFound
 
@@ -121,7 +121,7 @@ async def start(
     promotions: Sequence[Promotion] = (),
 ) -> CheckoutView:
     """Hold stock for every cart line and open a checkout. Commits; OutOfStock names the line."""
-    wanted = sorted(await carts.lines_of(session, owner))  # variant id order: locks in one order everywhere
+    wanted = sorted(await lines_of(session, owner))  # variant id order: locks in one order everywhere
     if not wanted:
         raise InvalidInput("your cart is empty")
     await _close_previous(session, owner)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.checkout import checkouts
 from commerce.checkout.checkouts import Address, CheckoutView
-from engage.auth.guards import identity_of, shopper
+from engage.http.guards import identity_of, shopper
 from engage.services import Services
 
 

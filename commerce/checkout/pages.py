@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, get
 from litestar.response import Template
 
-from engage.auth.guards import shopper
+from engage.http.guards import shopper
 from engage.http.pages import page
 from engage.services import Services
 

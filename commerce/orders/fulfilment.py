@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.checkout.shipping import ShippingRates
+from commerce.checkout import ShippingRates
 from commerce.orders import states
 from commerce.orders.models import Order, OrderStatus
 from commerce.orders.views import OrderView, load, view_of

@@ -14,7 +14,7 @@ from commerce.orders import fulfilment, views
 from commerce.orders.models import OrderStatus
 from commerce.orders.views import OrderPage, OrderView
 from commerce.payments import refunds
-from engage.auth.guards import identity_of, shopper, staff
+from engage.http.guards import identity_of, shopper, staff
 from engage.services import Services
 
 

@@ -9,7 +9,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.orders import views
-from engage.auth.guards import identity_of, shopper
+from engage.http.guards import identity_of, shopper
 from engage.http.pages import not_found, page
 from engage.platform.errors import NotFound
 

@@ -13,7 +13,7 @@ from commerce.payments import customers, idempotency, paying, webhooks
 from commerce.payments.idempotency import Answer
 from commerce.payments.providers.base import PaymentProvider, SavedMethod
 from commerce.payments.settlement import PayOutcome
-from engage.auth.guards import identity_of, public, shopper, signed_in
+from engage.http.guards import identity_of, public, shopper, signed_in
 from engage.http.problems import domain_problem
 from engage.platform.errors import Conflict, DomainError, InvalidInput
 from engage.services import Services

@@ -9,7 +9,7 @@ from litestar import Controller, Request, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.announcements import service
-from engage.auth.guards import identity_of, marketer, public
+from engage.http.guards import identity_of, marketer, public
 
 
 class NewAnnouncement(msgspec.Struct, forbid_unknown_fields=True):

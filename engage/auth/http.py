@@ -9,10 +9,11 @@ from litestar import Controller, Request, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth import service
-from engage.auth.guards import identity_of, public, shopper, signed_in
-from engage.auth.sessions import rotate_session, start_guest
 from engage.auth.throttle import LoginThrottle
 from engage.auth.tokens import SOCKET_TOKEN_TTL, TokenService
+from engage.http.guards import identity_of, public, shopper, signed_in
+from engage.http.me import Me, me_of
+from engage.http.sessions import rotate_session, start_guest
 from engage.platform.identity import Identity
 from engage.platform.runtime import Runtime
 from engage.services import Services
@@ -32,15 +33,6 @@ class Credentials(msgspec.Struct, forbid_unknown_fields=True):
     password: Password
 
 
-class Me(msgspec.Struct):
-    authenticated: bool
-    user_id: int | None
-    role: str | None
-    email: str | None
-    name: str
-    guest_id: str | None
-
-
 class SignedIn(msgspec.Struct):
     user: Me
     token: str
@@ -49,17 +41,6 @@ class SignedIn(msgspec.Struct):
 class SocketToken(msgspec.Struct):
     token: str
     expires_in: int
-
-
-def me_of(ident: Identity) -> Me:
-    return Me(
-        authenticated=ident.is_authenticated,
-        user_id=ident.user_id,
-        role=ident.role.value if ident.role else None,
-        email=ident.email,
-        name=ident.name,
-        guest_id=ident.guest_id,
-    )
 
 
 def _client(request: Request[Any, Any, Any]) -> str:

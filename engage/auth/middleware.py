@@ -13,8 +13,8 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from engage.auth import service
-from engage.auth.sessions import start_guest
 from engage.auth.tokens import TokenService
+from engage.http.sessions import start_guest
 from engage.platform.identity import ANONYMOUS, Identity
 from engage.platform.runtime import Runtime
 

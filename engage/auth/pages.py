@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Request, get
 from litestar.response import Template
 
-from engage.auth.guards import public
+from engage.http.guards import public
 from engage.http.pages import page
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.models import User
+from engage.auth import User
 from engage.chat import timeline
 from engage.chat.announcements import announce_state
 from engage.chat.availability import SUPPORT_ROLES, loads, present_since

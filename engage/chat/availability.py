@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.models import User
+from engage.auth import User
 from engage.chat import events
 from engage.chat.models import ACTIVE_STATUSES, AgentState, Availability, Conversation, Owner, TeamMember
 from engage.chat.participants import is_staff

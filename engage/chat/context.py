@@ -8,7 +8,7 @@ user_id) -> JSON-ready data); an area adds its own there in engage/wiring.py (e.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -116,34 +116,3 @@ async def shopper_context(
         viewing=await viewing_of(store, conversation.owner_key),
         sections=found,
     )
-
-
-def commerce_sections(currency: str, promotions: Sequence[Any]) -> dict[str, ContextSection]:
-    """The shopper's cart and recent orders, through commerce's public API."""
-    from commerce.cart import current_cart
-    from commerce.orders import recent_orders
-
-    async def cart(session: AsyncSession, owner_key: str, user_id: int | None) -> Any:
-        view = await current_cart(
-            session, owner_key, user_id=user_id, currency=currency, promotions=promotions
-        )
-        return msgspec.to_builtins(view)
-
-    async def orders(session: AsyncSession, owner_key: str, user_id: int | None) -> Any:
-        if user_id is None:
-            return []  # a guest's orders join their account when they sign in
-        return [
-            {
-                "number": order.number,
-                "status": order.status,
-                "total_cents": order.total_cents,
-                "currency": order.currency,
-                "created_at": order.created_at.isoformat(),
-                "carrier": order.carrier,
-                "tracking_number": order.tracking_number,
-                "expected_delivery": order.expected_delivery.isoformat() if order.expected_delivery else None,
-            }
-            for order in await recent_orders(session, user_id, limit=5)
-        ]
-
-    return {"cart": cart, "orders": orders}

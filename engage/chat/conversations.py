@@ -247,7 +247,7 @@ async def adopt_guest_conversations(session: AsyncSession, guest_id: str, user_i
     If the account already has an unresolved conversation and so does the guest, the guest's (the one the
     shopper is looking at) continues and the account's older one is resolved.
     """
-    from engage.auth.models import User
+    from engage.auth import User
 
     guest_key, user_key = f"guest:{guest_id}", f"user:{user_id}"
     guest_open = await current_of(session, guest_key)

@@ -14,7 +14,6 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.guards import admin, agent, identity_of, shopper
 from engage.chat import (
     assignment,
     attachments,
@@ -33,6 +32,7 @@ from engage.chat.indicators import typing
 from engage.chat.models import Author, Availability, Status
 from engage.chat.participants import Side, access_conversation, shopper_key
 from engage.chat.views import Ack, MessageView, ShopperConversationView, StaffConversationView
+from engage.http.guards import admin, agent, identity_of, shopper
 from engage.platform.clock import as_utc, utcnow
 from engage.platform.errors import InvalidInput
 from engage.services import Services

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, get
 from litestar.response import Redirect, Template
 
-from engage.auth.guards import public
+from engage.http.guards import public
 from engage.http.pages import staff_page
 from engage.platform.identity import Role
 from engage.services import Services

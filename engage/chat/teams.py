@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.models import User
+from engage.auth import User
 from engage.chat.availability import SUPPORT_ROLES
 from engage.chat.models import Team, TeamMember
 from engage.platform.errors import Conflict, InvalidInput, NotFound

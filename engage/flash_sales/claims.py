@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce import inventory
-from commerce.cart import carts
+from commerce.cart import set_quantity
 from engage.flash_sales.events import ItemStats, ItemUnits, sale_channel, staff_channel
 from engage.flash_sales.gate import ClaimGate, Verdict
 from engage.flash_sales.models import (
@@ -279,7 +279,7 @@ async def claim_for_checkout(
     claimed = await claim(
         session, gate, sale_id=sale_id, variant_id=variant_id, identity=identity, hold_seconds=hold_seconds
     )
-    await carts.set_quantity(session, identity.owner_key, variant_id, 1, add=True)
+    await set_quantity(session, identity.owner_key, variant_id, 1, add=True)
     return claimed
 
 

@@ -9,10 +9,10 @@ import msgspec
 from litestar import Controller, Request, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.guards import identity_of, marketer, public, signed_in
 from engage.flash_sales import claims, report, schedule
 from engage.flash_sales.models import FlashSale, SaleStatus
 from engage.flash_sales.timeline import current_sales, phase_of, sale_view
+from engage.http.guards import identity_of, marketer, public, signed_in
 from engage.platform.errors import NotFound
 from engage.platform.identity import Role
 from engage.services import Services

@@ -9,9 +9,9 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.guards import identity_of, public
 from engage.flash_sales import schedule
 from engage.flash_sales.schedule import MAX_ITEMS, MAX_LIMIT
+from engage.http.guards import identity_of, public
 from engage.http.pages import not_found, staff_page
 from engage.platform.identity import Role
 

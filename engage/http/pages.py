@@ -7,8 +7,8 @@ from typing import Any
 from litestar import Request
 from litestar.response import Redirect, Template
 
-from engage.auth.guards import identity_of
-from engage.auth.http import me_of
+from engage.http.guards import identity_of
+from engage.http.me import me_of
 from engage.platform.identity import Role
 
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from engage.platform.runtime import Runtime
 from engage.realtime.access import owner_only
 from engage.realtime.kinds import ChannelKind
-from engage.realtime.products import product_kind
 
 
-def builtin_kinds(runtime: Runtime) -> list[ChannelKind]:
+def builtin_kinds() -> list[ChannelKind]:
     return [
-        # private: order updates, notifications
+        # private: order updates, notifications (engage.platform.events.user_channel)
         ChannelKind("user", authorize=owner_only, policy="reliable"),
-        # price, available stock (and flash-sale state) of one product, by handle
-        product_kind(runtime),
     ]

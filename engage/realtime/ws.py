@@ -7,8 +7,8 @@ from typing import Any
 from litestar import WebSocket, websocket
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from engage.auth.guards import identity_of, public
 from engage.config import Settings
+from engage.http.guards import identity_of, public
 from engage.realtime.hub import Realtime
 from engage.services import Services
 

@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from sqlalchemy import text
 
-from engage.auth.guards import public
+from engage.http.guards import public
 from engage.platform.migrations import database_heads, script_heads
 from engage.platform.runtime import Runtime
 

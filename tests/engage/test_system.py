@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import logging
 
-from engage.auth.guards import access_of
+from engage.http.guards import access_of
 from engage.platform.identity import Role
 from tests.conftest import PASSWORD
 

@@ -9,7 +9,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from engage.auth.sessions import start_guest
+from engage.http.sessions import start_guest
 from engage.platform.identity import ANONYMOUS, Identity, Role
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
