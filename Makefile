@@ -4,15 +4,21 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: run test install install-dev lint clean
+.PHONY: run test test-fast install install-dev lint clean
 
 run: install
 	$(BIN)/engage db upgrade
 	$(BIN)/engage demo
 	$(BIN)/engage serve
 
+# everything CI runs: lint, then every test tier (browser, nodes, model, load included)
 test: install-dev
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# the inner loop: no browser, no server processes, no embedding model, no load tests
+test-fast: install-dev
+	$(BIN)/python -m pytest -m "not browser and not nodes and not model and not load"
 
 lint: install-dev
 	$(BIN)/ruff check .

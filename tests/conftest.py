@@ -59,6 +59,16 @@ TEST_ENV = {
 }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tiers (`make test-fast` leaves these out): a test that uses the browser is a browser test; the bots'
+    tests load the embedding model."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+        if item.path.is_relative_to(ROOT / "tests" / "bots"):
+            item.add_marker(pytest.mark.model)
+
+
 def _with_db(url: str, name: str) -> str:
     return url.rsplit("/", 1)[0] + "/" + name
 

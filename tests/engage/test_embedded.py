@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
 from tests.conftest import TEST_ENV, start_server
+
+pytestmark = pytest.mark.nodes
 
 
 def test_embedded_serve_runs_with_no_services(tmp_path) -> None:

@@ -20,6 +20,8 @@ from tests.commerce.conftest import ADDRESS, GOOD_CARD
 from tests.conftest import Server, start_server
 from tests.flash_sales.conftest import make_sale, make_shoppers, sale_product
 
+pytestmark = pytest.mark.nodes
+
 CLAIMERS = 1_000
 UNITS = 100
 PAYERS = 60

@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import ROOT
 from tests.realtime.leak_probe import PARALLEL
 
+pytestmark = pytest.mark.load
+
 CYCLES = 10_000
 WARM_UP = 1_000
 # What 4,500 cycles may leave behind (free lists): under one object and one memory block per ten cycles, where

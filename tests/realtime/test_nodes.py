@@ -16,6 +16,8 @@ from engage.platform.identity import Role
 from tests.conftest import PASSWORD, Server, start_server
 from tests.realtime.client import Socket
 
+pytestmark = pytest.mark.nodes
+
 HISTORY = 100
 
 

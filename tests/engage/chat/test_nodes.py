@@ -20,6 +20,8 @@ from tests.conftest import Server, start_server
 from tests.engage.chat.chatters import Browser, Chatter, ws_url
 from tests.realtime.client import Socket
 
+pytestmark = pytest.mark.nodes
+
 pytestmark = pytest.mark.usefixtures("quiet_queue")
 FLOOD = 600
 
