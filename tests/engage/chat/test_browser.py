@@ -18,6 +18,8 @@ from tests.conftest import PASSWORD, Server, start_server
 CHROMIUM = Path("/usr/bin/chromium")
 
 pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.nodes,
     pytest.mark.usefixtures("quiet_queue"),
     pytest.mark.skipif(
         not CHROMIUM.exists() and os.environ.get("ENGAGE_REQUIRE_BROWSER") != "1",

@@ -20,9 +20,7 @@ from tests.conftest import Server, start_server
 from tests.engage.chat.chatters import Browser, Chatter, ws_url
 from tests.realtime.client import Socket
 
-pytestmark = pytest.mark.nodes
-
-pytestmark = pytest.mark.usefixtures("quiet_queue")
+pytestmark = [pytest.mark.nodes, pytest.mark.usefixtures("quiet_queue")]
 FLOOD = 600
 
 
