@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, dataclass_transform
 
 import msgspec
 from sqlalchemy import event
@@ -32,6 +32,9 @@ _PUBLISHER = "engage.publisher"
 _BATCH_EVENTS = 500
 
 
+# msgspec passes `frozen` on to subclasses (not `kw_only`, which covers only a class's own fields); saying
+# so here lets the type checker see every declared event as frozen, as it is at run time
+@dataclass_transform(frozen_default=True, field_specifiers=(msgspec.field,))
 class Event(msgspec.Struct, frozen=True, kw_only=True):
     """A domain event's declaration: subclasses set `type` and declare their fields (the event's schema).
     A base without a `type` of its own only shares fields."""
