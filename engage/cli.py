@@ -78,7 +78,7 @@ def worker() -> None:
         raise click.UsageError(
             "the worker needs ENGAGE_REDIS_URL; embedded mode runs jobs inside `engage serve`"
         )
-    run_worker(worker_settings(settings))  # type: ignore[arg-type]
+    run_worker(worker_settings(settings))
 
 
 @cli.group()
@@ -131,14 +131,14 @@ def catalog_import(file: str, fmt: str) -> None:
     from pathlib import Path
 
     from bots.wiring import leave_indexing_to_server
-    from commerce.catalog import detect_format, import_catalog
+    from commerce.catalog import ImportReport, detect_format, import_catalog
     from engage.platform.errors import DomainError
     from engage.wiring import build
 
     settings = _settings()
     data = Path(file).read_bytes()
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run() -> ImportReport:
         services = build(settings, run_cron=False)
         leave_indexing_to_server(services.bots)  # search indexes the products in the server or worker
         await services.start()

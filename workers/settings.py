@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from arq import cron as arq_cron
+from arq.cron import CronJob
 
 from engage.config import Settings
 from engage.platform.jobs import CronTask
@@ -13,7 +14,7 @@ from engage.platform.runtime import queue_name
 from workers import registry
 
 
-def _every(task: CronTask) -> Any:
+def _every(task: CronTask) -> CronJob:
     seconds = task.every_seconds
     if seconds % 3600 == 0:  # hourly or daily and longer (daily and beyond: once a day, at 03:00 UTC)
         hours = set(range(0, 24, seconds // 3600)) if seconds < 86400 else {3}

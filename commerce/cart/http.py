@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
@@ -23,7 +23,7 @@ class SetQuantity(msgspec.Struct, forbid_unknown_fields=True):
     quantity: Annotated[int, msgspec.Meta(ge=0, le=MAX_LINE_QUANTITY)]
 
 
-async def cart_of(request: Request, services: Services, session: AsyncSession) -> CartView:
+async def cart_of(request: Request[Any, Any, Any], services: Services, session: AsyncSession) -> CartView:
     ident = identity_of(request)
     runtime = services.runtime
     return await carts.view(
@@ -41,13 +41,13 @@ class CartController(Controller):
     guards = [shopper]
 
     @get()
-    async def show(self, request: Request, services: Services, db_session: AsyncSession) -> CartView:
+    async def show(self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession) -> CartView:
         """Lines with their current price and what is available; `problems` lists what blocks checkout."""
         return await cart_of(request, services, db_session)
 
     @post("/lines", status_code=200)
     async def add(
-        self, request: Request, services: Services, db_session: AsyncSession, data: AddLine
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, data: AddLine
     ) -> CartView:
         await carts.set_quantity(
             db_session, identity_of(request).owner_key, data.variant_id, data.quantity, add=True
@@ -57,7 +57,7 @@ class CartController(Controller):
     @put("/lines/{variant_id:int}")
     async def set(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         services: Services,
         db_session: AsyncSession,
         variant_id: int,
@@ -69,7 +69,7 @@ class CartController(Controller):
 
     @delete("/lines/{variant_id:int}", status_code=200)
     async def remove(
-        self, request: Request, services: Services, db_session: AsyncSession, variant_id: int
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, variant_id: int
     ) -> CartView:
         await carts.set_quantity(db_session, identity_of(request).owner_key, variant_id, 0)
         return await cart_of(request, services, db_session)

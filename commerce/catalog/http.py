@@ -141,7 +141,7 @@ class CatalogAdminController(Controller):
 
     @post("/products", status_code=201)
     async def create(
-        self, request: Request, services: Services, db_session: AsyncSession, data: NewProduct
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, data: NewProduct
     ) -> backoffice.StaffProduct:
         if not data.handle:
             raise InvalidInput("handle is required", field="handle")
@@ -163,7 +163,7 @@ class CatalogAdminController(Controller):
 
     @put("/products/{handle:str}")
     async def replace(
-        self, request: Request, services: Services, db_session: AsyncSession, handle: str, data: ProductDraft
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, handle: str, data: ProductDraft
     ) -> backoffice.StaffProduct:
         """Create or replace a product; variants are matched by SKU, `stock` on a variant sets its count."""
         product, _ = await backoffice.put_product(
@@ -183,7 +183,7 @@ class CatalogAdminController(Controller):
     @post("/catalog/import", status_code=200)
     async def import_file(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         services: Services,
         db_session: AsyncSession,
         data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
@@ -207,7 +207,7 @@ class CatalogAdminController(Controller):
 
     @post("/variants/{variant_id:int}/stock", status_code=200)
     async def stock(
-        self, request: Request, db_session: AsyncSession, variant_id: int, data: StockCount
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, variant_id: int, data: StockCount
     ) -> StockLevelOut:
         """Receive units (`restock`), correct the count (`on_hand` or `delta`), set the low-stock threshold."""
         if data.on_hand is not None and data.delta is not None:

@@ -24,7 +24,7 @@ class AnnouncementController(Controller):
 
     @post("/", guards=[marketer], status_code=201)
     async def post_announcement(
-        self, request: Request, data: NewAnnouncement, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], data: NewAnnouncement, db_session: AsyncSession
     ) -> dict[str, Any]:
         """Show a notice on every open storefront tab (live on the `announcements` channel)."""
         announcement = await service.announce(

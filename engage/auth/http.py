@@ -65,7 +65,7 @@ class AuthController(Controller):
 
     @post("/signup", guards=[public], status_code=201)
     async def sign_up(
-        self, request: Request, data: SignUp, db_session: AsyncSession, services: Services
+        self, request: Request[Any, Any, Any], data: SignUp, db_session: AsyncSession, services: Services
     ) -> SignedIn:
         """Create a shopper account and sign it in; a guest's cart and chat follow."""
         user = await service.create_user(db_session, email=data.email, password=data.password, name=data.name)
@@ -73,7 +73,7 @@ class AuthController(Controller):
 
     @post("/login", guards=[public], status_code=200)
     async def login(
-        self, request: Request, data: Credentials, db_session: AsyncSession, services: Services
+        self, request: Request[Any, Any, Any], data: Credentials, db_session: AsyncSession, services: Services
     ) -> SignedIn:
         """Sign in: sets the session cookie (browsers) and returns a bearer token (API clients)."""
         runtime: Runtime = services.runtime
@@ -85,7 +85,7 @@ class AuthController(Controller):
         return await _sign_in(request, services, db_session, user)
 
     @post("/logout", guards=[public], status_code=204)
-    async def logout(self, request: Request, services: Services) -> None:
+    async def logout(self, request: Request[Any, Any, Any], services: Services) -> None:
         """End the browser session and revoke the bearer token used, if any."""
         authorization = request.headers.get("authorization", "")
         if authorization[:7].lower() == "bearer ":
@@ -95,7 +95,7 @@ class AuthController(Controller):
             request.clear_session()
 
     @get("/me", guards=[public])
-    async def me(self, request: Request) -> Me:
+    async def me(self, request: Request[Any, Any, Any]) -> Me:
         """Who is asking; a browser session without one becomes a guest here (clients call this first)."""
         ident = identity_of(request)
         session = request.scope.get("session")
@@ -104,7 +104,7 @@ class AuthController(Controller):
         return me_of(ident)
 
     @post("/socket-token", guards=[signed_in], status_code=200)
-    async def socket_token(self, request: Request, services: Services) -> SocketToken:
+    async def socket_token(self, request: Request[Any, Any, Any], services: Services) -> SocketToken:
         """A one-minute token for `/ws?token=...`, for clients that cannot send the session cookie."""
         ident = identity_of(request)
         assert ident.user_id is not None

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
 
@@ -56,16 +57,17 @@ class EngageAuthMiddleware(AbstractAuthenticationMiddleware):
                 raise NotAuthorizedException("invalid or expired token")
             return AuthenticationResult(user=ident, auth="bearer")
 
-        if connection.scope["type"] == "websocket" and (token := connection.query_params.get("token")):
+        if connection.scope["type"] == ScopeType.WEBSOCKET and (token := connection.query_params.get("token")):
             user_id = await tokens.resolve(token, kind="socket")
             ident = await load_identity(runtime, user_id) if user_id is not None else None
             if ident is None:
                 raise NotAuthorizedException("invalid or expired socket token")
             return AuthenticationResult(user=ident, auth="socket-token")
 
-        session: dict[str, Any] | None = connection.scope.get("session")
-        if not isinstance(session, dict):
+        scope_session = connection.scope.get("session")
+        if not isinstance(scope_session, dict):
             return AuthenticationResult(user=ANONYMOUS, auth=None)
+        session: dict[str, Any] = scope_session
         guest_id = session.get("guest_id")
         if (user_id := session.get("user_id")) is not None:
             ident = await load_identity(runtime, int(user_id))
@@ -87,7 +89,7 @@ def _is_page_view(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
     crawlers and API clients create nothing (guarded shopper actions start a guest themselves)."""
     path = connection.scope["path"]
     return (
-        connection.scope["type"] == "http"
+        connection.scope["type"] == ScopeType.HTTP
         and connection.scope["method"] == "GET"
         and not path.startswith(("/api/", "/ws", "/static/"))
     )

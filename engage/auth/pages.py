@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, get
 from litestar.response import Template
 
@@ -14,12 +16,12 @@ def _safe_next(target: str | None) -> str:
 
 
 @get("/login", guards=[public], include_in_schema=False)
-async def login_page(request: Request, next: str | None = None) -> Template:
+async def login_page(request: Request[Any, Any, Any], next: str | None = None) -> Template:
     return page(request, "auth/login.html", next=_safe_next(next))
 
 
 @get("/signup", guards=[public], include_in_schema=False)
-async def signup_page(request: Request, next: str | None = None) -> Template:
+async def signup_page(request: Request[Any, Any, Any], next: str | None = None) -> Template:
     return page(request, "auth/signup.html", next=_safe_next(next))
 
 

@@ -9,11 +9,11 @@ reloaded from the database when Redis lost it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from enum import Enum
 from importlib import resources
-from typing import Protocol
+from typing import Protocol, cast
 
 from redis.asyncio import Redis
 
@@ -120,12 +120,14 @@ class RedisGate:
             owners_key = self._owners(sale_id)
             for owner, claimed in owners.items():
                 if overwrite:
-                    pipe.hset(owners_key, owner, claimed)
+                    pipe.hset(owners_key, owner, str(claimed))
                 else:
-                    pipe.hsetnx(owners_key, owner, claimed)
+                    pipe.hsetnx(owners_key, owner, str(claimed))
             if overwrite:
                 known = set(owners)
-                stale = [o for o in (await self._redis.hkeys(owners_key)) if o.decode() not in known]
+                # redis-py types a command for its sync and asyncio clients at once; this one is asyncio's
+                keys = await cast(Awaitable[list[bytes]], self._redis.hkeys(owners_key))
+                stale = [o for o in keys if o.decode() not in known]
                 if stale:
                     pipe.hdel(owners_key, *stale)
             pipe.expireat(owners_key, expire_at)

@@ -6,6 +6,7 @@ victim's browser session, so the check is skipped for it.
 
 from __future__ import annotations
 
+from litestar.enums import ScopeType
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import Receive, Scope, Send
 
@@ -14,7 +15,7 @@ SESSION_COOKIE = "engage_session"
 
 class SessionCSRFMiddleware(CSRFMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        unsafe = scope["type"] == "http" and scope["method"] not in self.config.safe_methods
+        unsafe = scope["type"] == ScopeType.HTTP and scope["method"] not in self.config.safe_methods
         if unsafe and not _uses_session_cookie(scope):
             await self.app(scope, receive, send)
             return

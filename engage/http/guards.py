@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
@@ -21,7 +22,7 @@ def identity_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
 
 
 def _named(access: str, fn: Guard) -> Guard:
-    fn.engage_access = access  # type: ignore[attr-defined]
+    fn.engage_access = access  # type: ignore[attr-defined]  # a function attribute, read back by access_of
     fn.__name__ = f"guard_{access}"
     return fn
 
@@ -36,7 +37,7 @@ def _shopper(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
     if ident.user_id is not None or ident.guest_id is not None:
         return
     session = connection.scope.get("session")
-    if not isinstance(session, dict) or connection.scope["type"] != "http":
+    if not isinstance(session, dict) or connection.scope["type"] != ScopeType.HTTP:
         raise NotAuthorizedException("a session or a sign-in is required")
     connection.scope["user"] = Identity(None, None, guest_id=start_guest(session))
 

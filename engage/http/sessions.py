@@ -9,7 +9,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
-from litestar.types import Message, Scope
+from litestar.types import Message, Scope, ScopeSession
 from litestar.utils.dataclass import extract_dataclass_items
 
 from engage.http.csrf import SESSION_COOKIE
@@ -36,7 +36,8 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         if state.get(_ROTATE):
             if _NEW_ID not in state:
                 state[_NEW_ID] = self.generate_session_id()
-            return state[_NEW_ID]
+            new_id: str = state[_NEW_ID]  # only this method writes it
+            return new_id
         return super().get_session_id(connection)
 
     async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
@@ -45,7 +46,7 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         return session
 
     async def store_in_message(
-        self, scope_session: Any, message: Message, connection: ASGIConnection
+        self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> None:
         state = connection.scope.setdefault("state", {})
         old_id = connection.cookies.get(self.config.key)

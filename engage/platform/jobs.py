@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 log = logging.getLogger("engage.jobs")
 
-Task = Callable[..., Awaitable[Any]]
+Task = Callable[..., Coroutine[Any, Any, Any]]  # an `async def` taking ctx first (what arq runs)
 
 
 @dataclass(frozen=True)

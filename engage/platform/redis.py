@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from redis.asyncio import BlockingConnectionPool, Redis
+
+if TYPE_CHECKING:
+    from arq.connections import RedisSettings
 
 # How long a command waits for a free pooled connection before it fails (the request then gets a 503).
 POOL_WAIT_SECONDS = 10
@@ -17,7 +22,7 @@ def make_redis(url: str, *, max_connections: int) -> Redis | None:
     return Redis(connection_pool=pool)
 
 
-def arq_redis_settings(url: str):  # -> arq.connections.RedisSettings
+def arq_redis_settings(url: str) -> RedisSettings:
     from arq.connections import RedisSettings
 
     return RedisSettings.from_dsn(url)

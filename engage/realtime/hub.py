@@ -19,7 +19,8 @@ from engage.platform.events import DomainEvent
 from engage.platform.identity import Identity
 from engage.platform.runtime import Runtime
 from engage.realtime import frames
-from engage.realtime.connection import MAX_SUBSCRIPTIONS, Connection, Send, SocketContext
+from engage.realtime.connection import MAX_SUBSCRIPTIONS, Connection, SocketContext
+from engage.realtime.eager import Send
 from engage.realtime.fanout import Fanout
 from engage.realtime.kinds import ChannelKind, ChannelKinds, kind_name
 from engage.realtime.publishing import Publishing

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import WebSocket, websocket
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from engage.config import Settings
@@ -42,8 +43,8 @@ class SocketSendMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            scope.setdefault("state", {})[_SERVER_SEND] = server_send(receive, send)  # type: ignore[typeddict-unknown-key]
+        if scope["type"] == ScopeType.WEBSOCKET:
+            scope.setdefault("state", {})[_SERVER_SEND] = server_send(receive, send)
         await self.app(scope, receive, send)
 
 
