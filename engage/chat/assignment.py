@@ -22,6 +22,7 @@ from engage.chat.env import ChatEnv
 from engage.chat.models import AgentState, Availability, Conversation, Owner, Status, Team, TeamMember
 from engage.chat.participants import access_as_staff
 from engage.platform.clock import utcnow
+from engage.platform.db import dialect_of
 from engage.platform.errors import InvalidInput, NotFound
 from engage.platform.identity import Identity, Role
 
@@ -39,7 +40,7 @@ class AgentRef:
 
 
 async def _lock_dispatch(session: AsyncSession) -> None:
-    if session.bind.dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DISPATCH_LOCK})
 
 

@@ -35,6 +35,7 @@ from engage.flash_sales.models import (
     SaleStatus,
 )
 from engage.platform.clock import utcnow
+from engage.platform.db import dialect_of
 from engage.platform.errors import Conflict, NotAuthenticated, NotFound
 from engage.platform.events import record
 from engage.platform.identity import Identity
@@ -109,7 +110,7 @@ def forget_sale(sale_id: int) -> None:
 
 
 async def _sale_item(session: AsyncSession, sale_id: int, variant_id: int) -> _SaleItem | None:
-    key, now = (sale_id, variant_id, str(session.bind.url)), time.monotonic()
+    key, now = (sale_id, variant_id, str(session.get_bind().engine.url)), time.monotonic()
     kept = _recent_items.get(key)
     if kept is not None and now - kept[0] < _ITEM_SECONDS:
         return kept[1]
@@ -218,7 +219,7 @@ async def _take_unit(
     if taken is None:
         raise SoldOut("sold out")
     # 2. the shopper's count in this sale, under the limit (an upsert: the row is the per-shopper lock)
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
     counted = (
         await session.execute(
             insert(FlashSaleBuyer)

@@ -18,6 +18,7 @@ from engage.flash_sales.gate import ClaimGate
 from engage.flash_sales.models import ClaimStatus, FlashClaim, FlashSale, FlashSaleItem, SaleStatus
 from engage.flash_sales.timeline import Phase, announce, overlapping, phase_of, sale_view
 from engage.platform.clock import as_utc, utcnow
+from engage.platform.db import dialect_of
 from engage.platform.errors import Conflict, InvalidInput, NotFound
 from engage.platform.identity import Identity
 
@@ -151,7 +152,7 @@ async def find(session: AsyncSession, sale_id: int) -> FlashSale | None:
 
 async def _get(session: AsyncSession, sale_id: int, *, lock: bool = False) -> FlashSale:
     query = select(FlashSale).where(FlashSale.id == sale_id)
-    if lock and session.bind.dialect.name == "postgresql":
+    if lock and dialect_of(session) == "postgresql":
         # NO KEY UPDATE: claims insert rows that refer to the sale (a key share) while it is held; a full
         # FOR UPDATE would make a claim holding an item row and an edit waiting for it deadlock
         query = query.with_for_update(key_share=True)
@@ -173,7 +174,7 @@ async def update(
         raise Conflict(f"this sale is {phase.value}: it cannot change", code="sale_closed")
     items = await _check(session, plan, sale.id)
     rows = select(FlashSaleItem).where(FlashSaleItem.sale_id == sale.id)
-    if session.bind.dialect.name == "postgresql":  # claims wait: units never drop below what they took
+    if dialect_of(session) == "postgresql":  # claims wait: units never drop below what they took
         rows = rows.with_for_update()
     current = {i.variant_id: i for i in (await session.scalars(rows)).all()}
     if phase is Phase.live:

@@ -101,6 +101,11 @@ def make_sessionmaker(engine: AsyncEngine, **info: Any) -> async_sessionmaker[As
     return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
+def dialect_of(session: AsyncSession) -> str:
+    """The database a session talks to: "postgresql" or "sqlite" (for dialect-specific statements)."""
+    return session.get_bind().dialect.name
+
+
 @asynccontextmanager
 async def session_scope(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     async with sessionmaker() as session:
