@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.platform.clock import utcnow
-from engage.platform.db import Base, dialect_of
+from engage.platform.db import Base, dialect_of, rows_matched
 
 # Far longer than one batch takes (64 products: ~10 s on 2 busy cores), short enough that a crashed
 # drainer's backlog waits only minutes for the sweep.
@@ -49,12 +49,13 @@ async def take(session: AsyncSession, name: str, holder: str) -> bool:
     stmt = insert(DrainLease).values(
         name=name, holder=holder, expires_at=now + timedelta(seconds=LEASE_SECONDS)
     )
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=["name"],
         set_={"holder": stmt.excluded.holder, "expires_at": stmt.excluded.expires_at},
         where=DrainLease.expires_at < now,
     ).returning(DrainLease.holder)
-    return (await session.scalar(stmt)) == holder
+    taken: str | None = await session.scalar(upsert)
+    return taken == holder
 
 
 async def renew(session: AsyncSession, name: str, holder: str) -> bool:
@@ -64,7 +65,7 @@ async def renew(session: AsyncSession, name: str, holder: str) -> bool:
         .where(DrainLease.name == name, DrainLease.holder == holder)
         .values(expires_at=utcnow() + timedelta(seconds=LEASE_SECONDS))
     )
-    return bool(result.rowcount)
+    return bool(rows_matched(result))
 
 
 async def release(session: AsyncSession, name: str, holder: str) -> None:

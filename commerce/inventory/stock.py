@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.inventory.announce import StockChange, stock_moved
 from commerce.inventory.models import MovementKind, Reservation, ReservationStatus, StockLevel, StockMovement
+from engage.platform.db import rows_matched
 from engage.platform.errors import Conflict, InvalidInput, NotFound
 
 
@@ -196,7 +197,7 @@ async def set_threshold(session: AsyncSession, variant_id: int, threshold: int) 
         .values(low_stock_threshold=threshold)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if rows_matched(result) == 0:
         raise NotFound(f"variant {variant_id} has no stock record", variant_id=variant_id)
 
 

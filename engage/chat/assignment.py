@@ -102,8 +102,8 @@ async def dispatch(session: AsyncSession, env: ChatEnv) -> list[tuple[int, int]]
             TeamMember.user_id.in_([state.user_id for state, _, _ in agents])
         )
     )
-    for user_id, team_id in member_rows.all():
-        teams.setdefault(user_id, set()).add(team_id)
+    for user_id, member_of in member_rows.all():
+        teams.setdefault(user_id, set()).add(member_of)
 
     assigned: list[tuple[int, int]] = []
     for conversation_id, team_id in waiting:

@@ -143,7 +143,7 @@ async def loads(session: AsyncSession) -> dict[int, int]:
         )
         .group_by(Conversation.assignee_id)
     )
-    return {int(agent_id): int(count) for agent_id, count in rows.all()}
+    return {int(agent_id): int(count) for agent_id, count in rows.all() if agent_id is not None}
 
 
 async def list_agents(session: AsyncSession, default_capacity: int) -> list[AgentView]:

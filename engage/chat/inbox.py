@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 import msgspec
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.chat.env import ChatEnv
@@ -72,7 +72,7 @@ class SearchHit(msgspec.Struct):
     seq: int | None
 
 
-def _visible(ident: Identity) -> Select[tuple[Conversation]]:
+def _visible(ident: Identity) -> Select[Conversation]:
     if not is_staff(ident):
         raise PermissionDenied("only support staff can see the inbox", code="staff_only")
     query = select(Conversation)
@@ -80,7 +80,7 @@ def _visible(ident: Identity) -> Select[tuple[Conversation]]:
     return query.where(clause) if clause is not None else query
 
 
-def _status_clause(status: StatusFilter):  # type: ignore[no-untyped-def]
+def _status_clause(status: StatusFilter) -> ColumnElement[bool] | None:
     if status is StatusFilter.any:
         return None
     if status is StatusFilter.unresolved:
@@ -180,6 +180,7 @@ async def list_inbox(
     if team_id is not None:
         query = query.where(Conversation.team_id == team_id)
     after = _parse_cursor(cursor)
+    key: SQLColumnExpression[datetime]
     if view is View.unassigned:
         key = func.coalesce(Conversation.waiting_since, Conversation.created_at)
         if after is not None:
@@ -206,7 +207,7 @@ async def counts(session: AsyncSession, ident: Identity, *, sla_seconds: int) ->
     c = _visible(ident).where(Conversation.status != Status.resolved.value).subquery()
     is_open = c.c.status == Status.open.value
 
-    def total(condition):  # type: ignore[no-untyped-def]
+    def total(condition: ColumnElement[bool]) -> ColumnElement[int]:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     row = (

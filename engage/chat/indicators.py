@@ -12,7 +12,7 @@ async def typing(
     env: ChatEnv, conversation_id: int, author: Author, name: str, is_typing: bool, *, private: bool = False
 ) -> None:
     """Tell the other side someone is typing (`private`: an agent writing a note; only staff see that)."""
-    targets = (events.staff_channel(conversation_id),)
+    targets: tuple[str, ...] = (events.staff_channel(conversation_id),)
     if not private:
         targets += (events.conversation_channel(conversation_id),)
     signal = events.Typing(

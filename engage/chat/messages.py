@@ -310,4 +310,5 @@ async def mark_receipts(
         [events.conversation_channel(conversation.id), events.staff_channel(conversation.id)],
     )
     await session.commit()
-    return msgspec.to_builtins(receipt)
+    payload: dict[str, Any] = msgspec.to_builtins(receipt)  # a struct becomes a dict
+    return payload

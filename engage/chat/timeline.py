@@ -119,7 +119,7 @@ def _views(rows: list[tuple[Message, Attachment | None]], side: Side) -> list[Me
     return [message_view(message, attachment, side) for message, attachment in rows]
 
 
-def _query(conversation_id: int, side: Side) -> Select[tuple[Message, Attachment | None]]:
+def _query(conversation_id: int, side: Side) -> Select[Message, Attachment]:  # Attachment: None if none
     query = (
         select(Message, Attachment)
         .outerjoin(Attachment, Attachment.id == Message.attachment_id)
@@ -163,7 +163,7 @@ async def page_before(
     if before_seq is not None:
         query = query.where(position < before_seq)
     rows = (await session.execute(query.order_by(position.desc()).limit(size + 1))).all()
-    page = [(m, a) for m, a in rows[:size]]
+    page: list[tuple[Message, Attachment | None]] = [(m, a) for m, a in rows[:size]]
     page.reverse()
     return _views(page, side), len(rows) > size
 

@@ -101,12 +101,13 @@ def attachment_url(attachment_id: int) -> str:
 
 
 def message_view(message: Message, attachment: Attachment | None, side: Side) -> MessageView:
-    if side is Side.shopper and message.public_seq is None:
+    seq = message.seq if side is Side.staff else message.public_seq
+    if seq is None:
         raise ValueError("a private item has no shopper view")
     return MessageView(
         id=message.id,
         conversation_id=message.conversation_id,
-        seq=message.seq if side is Side.staff else message.public_seq,  # type: ignore[arg-type]
+        seq=seq,
         public_seq=message.public_seq,
         kind=message.kind,
         private=message.private,
@@ -190,4 +191,5 @@ def staff_view(
 
 def to_builtins(view: msgspec.Struct) -> dict[str, Any]:
     """A view as JSON-ready builtins (event payloads travel as plain dicts)."""
-    return msgspec.to_builtins(view)  # type: ignore[no-any-return]
+    payload: dict[str, Any] = msgspec.to_builtins(view)  # a struct becomes a dict
+    return payload

@@ -127,7 +127,7 @@ class RedisGate:
                 known = set(owners)
                 # redis-py types a command for its sync and asyncio clients at once; this one is asyncio's
                 keys = await cast(Awaitable[list[bytes]], self._redis.hkeys(owners_key))
-                stale = [o for o in keys if o.decode() not in known]
+                stale = [o for o in (key.decode() for key in keys) if o not in known]
                 if stale:
                     pipe.hdel(owners_key, *stale)
             pipe.expireat(owners_key, expire_at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -23,7 +24,7 @@ def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
     return not (name and name.startswith(tuple(metadata.info.get("unmanaged_prefixes", ()))))
 
 
-def _configure(connection: Connection | None = None, **kwargs: object) -> None:
+def _configure(connection: Connection | None = None, **kwargs: Any) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,

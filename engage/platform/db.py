@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import BigInteger, CursorResult, DateTime, Integer, MetaData, Result, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -99,6 +99,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 def make_sessionmaker(engine: AsyncEngine, **info: Any) -> async_sessionmaker[AsyncSession]:
     """`info` travels with every session (the event publisher rides here, see engage.platform.events)."""
     return async_sessionmaker(engine, expire_on_commit=False, info=info)
+
+
+def rows_matched(result: Result[*tuple[Any, ...]]) -> int:
+    """How many rows an UPDATE or DELETE matched. `AsyncSession.execute` is typed to return a `Result`, yet
+    for these statements it returns a `CursorResult`, the kind that has a row count."""
+    return cast("CursorResult[*tuple[Any, ...]]", result).rowcount  # a DML statement's result, see above
 
 
 def dialect_of(session: AsyncSession) -> str:
