@@ -98,7 +98,11 @@ class SequencedBackend(ChannelsBackend):
         raise NotImplementedError
 
     async def positions(self, channels: Sequence[str]) -> list[Position]:
-        return [(await self.history(channel))[:2] for channel in channels]  # type: ignore[misc]
+        positions = []
+        for channel in channels:
+            history = await self.history(channel)
+            positions.append(Position(history.epoch, history.seq))
+        return positions
 
 
 # ---- embedded -----------------------------------------------------------------------------------------------
