@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 
@@ -148,6 +148,7 @@ def eval_group() -> None:
 def eval_search(path: Path, url: str | None) -> None:
     """nDCG@10, recall@10 and MRR per leg (lexical, semantic, hybrid) and per query kind."""
     from bots.evaluation.search_eval import evaluate, load_cases
+    from bots.search.ranking import Leg
 
     cases = load_cases(path)
 
@@ -175,8 +176,10 @@ def eval_search(path: Path, url: str | None) -> None:
                         "the search index is empty: import the catalog first (`engage catalog import`)"
                     )
 
+                legs: dict[str, Leg] = {leg: leg for leg in get_args(Leg)}
+
                 async def in_process(q: str, leg: str) -> list[str]:
-                    _, ranked = await search.rank(session, q, leg=leg)  # type: ignore[arg-type]
+                    _, ranked = await search.rank(session, q, leg=legs[leg])
                     return [c.card.handle for c in ranked]
 
                 result = await evaluate(cases, in_process)

@@ -10,7 +10,7 @@ from litestar import Request, get
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.catalog.listing import ListingPage, ListingQuery
+from commerce.catalog.listing import ListingPage, ListingQuery, Sort
 from commerce.catalog.storefront import categories_json, listing_json, product_with_stock
 from engage.http.guards import public
 from engage.http.pages import not_found, page, staff_page
@@ -18,12 +18,13 @@ from engage.platform.errors import InvalidInput, NotFound
 from engage.platform.identity import Role
 from engage.services import Services
 
-SORTS = [
+SORTS: list[tuple[Sort, str]] = [
     ("newest", "Newest"),
     ("popularity", "Most popular"),
     ("price_asc", "Price: low to high"),
     ("price_desc", "Price: high to low"),
 ]
+_SORT_OF: dict[str, Sort] = {value: value for value, _ in SORTS}
 
 
 def _whole(value: str | None) -> int | None:
@@ -56,7 +57,7 @@ async def shop_page(
             max_price=_whole(params.get("max")),
             in_stock=params.get("in_stock") == "true",
             tag=(params.get("tag") or "").strip()[:60] or None,
-            sort=sort if sort in dict(SORTS) else "newest",  # type: ignore[arg-type]
+            sort=_SORT_OF.get(sort, "newest"),
             cursor=params.get("cursor") or None,
         )
         listing = msgspec.json.decode(

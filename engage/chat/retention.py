@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 from sqlalchemy import delete, select
@@ -32,7 +33,7 @@ def cutoff_for(days: int, now: datetime | None = None) -> datetime:
     return (now or utcnow()) - timedelta(days=days)
 
 
-async def _export_one(session: AsyncSession, conversation: Conversation) -> tuple[dict, list[str]]:  # type: ignore[type-arg]
+async def _export_one(session: AsyncSession, conversation: Conversation) -> tuple[dict[str, Any], list[str]]:
     msgs = (
         await session.scalars(
             select(Message).where(Message.conversation_id == conversation.id).order_by(Message.seq)

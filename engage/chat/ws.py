@@ -8,6 +8,7 @@ missed, replayed from the database, however long the channel backend kept anythi
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Annotated, Any
 
@@ -139,17 +140,19 @@ class ChatChannels:
         return {"counts": to_builtins(counts), "agents": [to_builtins(a) for a in agents]}
 
     def kinds(self) -> list[ChannelKind]:
-        conversation = {
-            "authorize": self.authorize,
-            "policy": "reliable",
-            "sequencing": "domain",
-            "recover": self.recover,
-            "snapshot": self.snapshot,
-            "epoch": "chat",
-        }
+        conversation = ChannelKind(
+            events.CONVERSATION_KIND,
+            authorize=self.authorize,
+            policy="reliable",
+            sequencing="domain",
+            recover=self.recover,
+            snapshot=self.snapshot,
+            epoch="chat",
+        )
         return [
-            ChannelKind(events.CONVERSATION_KIND, **conversation),  # type: ignore[arg-type]
-            ChannelKind(events.STAFF_KIND, **conversation),  # type: ignore[arg-type]
+            conversation,
+            # the staff side: alike but for its name
+            dataclasses.replace(conversation, prefix=events.STAFF_KIND),
             ChannelKind(
                 events.AGENTS,
                 authorize=self.authorize_agents,

@@ -10,11 +10,14 @@ import os
 import re
 import uuid
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import anyio.to_thread
 
 from engage.config import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client  # boto3-stubs[s3], a dev dependency: typing only
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 
@@ -76,7 +79,7 @@ class S3BlobStorage:
         from botocore.config import Config
 
         self.bucket = bucket
-        self._client: Any = boto3.client(
+        self._client: S3Client = boto3.client(
             "s3",
             endpoint_url=endpoint_url or None,
             aws_access_key_id=access_key or None,
@@ -111,7 +114,7 @@ class S3BlobStorage:
 
         def get() -> bytes:
             try:
-                return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
+                return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
             except ClientError as exc:
                 if self._error_code(exc) in ("NoSuchKey", "NoSuchBucket", "404"):
                     raise BlobNotFound(key) from None

@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _SCRIPTS = Path(__file__).resolve().parent.parent / "migrations"
@@ -39,7 +40,7 @@ async def check(url: str) -> None:
 
 
 async def database_heads(conn: AsyncConnection) -> set[str]:
-    def _heads(sync_conn) -> set[str]:  # type: ignore[no-untyped-def]
+    def _heads(sync_conn: Connection) -> set[str]:
         return set(MigrationContext.configure(sync_conn).get_current_heads())
 
     return await conn.run_sync(_heads)
