@@ -4,16 +4,17 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: run test test-fast install install-dev lint clean
+.PHONY: run test test-fast install install-dev lint typecheck clean
 
 run: install
 	$(BIN)/engage db upgrade
 	$(BIN)/engage demo
 	$(BIN)/engage serve
 
-# everything CI runs: lint, then every test tier (browser, nodes, model, load included)
+# everything CI runs: lint, type check, then every test tier (browser, nodes, model, load included)
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # the inner loop: no browser, no server processes, no embedding model, no load tests
@@ -22,6 +23,10 @@ test-fast: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check .
+
+# mypy, strict, over engage, commerce, bots and workers (settings in pyproject.toml, [tool.mypy])
+typecheck: install-dev
+	$(BIN)/mypy
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,4 +47,4 @@ install: $(VENV)/.stamp-install
 install-dev: $(VENV)/.stamp-dev
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache
