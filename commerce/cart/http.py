@@ -41,7 +41,9 @@ class CartController(Controller):
     guards = [shopper]
 
     @get()
-    async def show(self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession) -> CartView:
+    async def show(
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
+    ) -> CartView:
         """Lines with their current price and what is available; `problems` lists what blocks checkout."""
         return await cart_of(request, services, db_session)
 

@@ -163,7 +163,12 @@ class CatalogAdminController(Controller):
 
     @put("/products/{handle:str}")
     async def replace(
-        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, handle: str, data: ProductDraft
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        db_session: AsyncSession,
+        handle: str,
+        data: ProductDraft,
     ) -> backoffice.StaffProduct:
         """Create or replace a product; variants are matched by SKU, `stock` on a variant sets its count."""
         product, _ = await backoffice.put_product(

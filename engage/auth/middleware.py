@@ -57,7 +57,9 @@ class EngageAuthMiddleware(AbstractAuthenticationMiddleware):
                 raise NotAuthorizedException("invalid or expired token")
             return AuthenticationResult(user=ident, auth="bearer")
 
-        if connection.scope["type"] == ScopeType.WEBSOCKET and (token := connection.query_params.get("token")):
+        if connection.scope["type"] == ScopeType.WEBSOCKET and (
+            token := connection.query_params.get("token")
+        ):
             user_id = await tokens.resolve(token, kind="socket")
             ident = await load_identity(runtime, user_id) if user_id is not None else None
             if ident is None:

@@ -80,7 +80,9 @@ class FlashSaleController(Controller):
         return await current_sales(db_session)
 
     @get("/{sale_id:int}", guards=[public])
-    async def show(self, request: Request[Any, Any, Any], sale_id: int, db_session: AsyncSession) -> dict[str, Any]:
+    async def show(
+        self, request: Request[Any, Any, Any], sale_id: int, db_session: AsyncSession
+    ) -> dict[str, Any]:
         view = await sale_view(db_session, sale_id)
         if view is None or (
             view["status"] == SaleStatus.draft.value and not identity_of(request).has_role(Role.marketer)
@@ -90,7 +92,12 @@ class FlashSaleController(Controller):
 
     @post("/{sale_id:int}/claims", guards=[signed_in], status_code=201)
     async def claim(
-        self, request: Request[Any, Any, Any], sale_id: int, data: ClaimIn, db_session: AsyncSession, services: Services
+        self,
+        request: Request[Any, Any, Any],
+        sale_id: int,
+        data: ClaimIn,
+        db_session: AsyncSession,
+        services: Services,
     ) -> ClaimOut:
         """Claim one unit (atomic; sold out and the per-customer limit are 409s). The unit is held for a
         few minutes and put in your cart: check out to buy it at the sale price."""
@@ -124,7 +131,9 @@ class MarketingFlashSaleController(Controller):
         return [_summary(sale) for sale in await schedule.all_sales(db_session)]
 
     @post("/", status_code=201)
-    async def create(self, request: Request[Any, Any, Any], data: SaleIn, db_session: AsyncSession) -> dict[str, Any]:
+    async def create(
+        self, request: Request[Any, Any, Any], data: SaleIn, db_session: AsyncSession
+    ) -> dict[str, Any]:
         """Plan a sale; `publish: true` schedules it at once (else it stays a draft)."""
         sale = await schedule.create(db_session, identity_of(request), data.plan(), publish=data.publish)
         return await report.report(db_session, sale.id)
