@@ -145,7 +145,12 @@ def eval_group() -> None:
 @click.option(
     "--url", default=None, help="Evaluate the hybrid ranking of a running server's HTTP API instead."
 )
-def eval_search(path: Path, url: str | None) -> None:
+@click.option(
+    "--scores-only",
+    is_flag=True,
+    help="Print the score tables only, no query text (for a held-out set nobody should read).",
+)
+def eval_search(path: Path, url: str | None, scores_only: bool) -> None:
     """nDCG@10, recall@10 and MRR per leg (lexical, semantic, hybrid) and per query kind."""
     from bots.evaluation.search_eval import evaluate, load_cases
 
@@ -163,7 +168,7 @@ def eval_search(path: Path, url: str | None) -> None:
                     return [item["handle"] for item in res.json()["items"]]
 
                 result = await evaluate(cases, over_http, legs=("hybrid",))
-            click.echo(result.report())
+            click.echo(result.report(details=not scores_only))
             return
         async with _services() as services:
             await catch_up(services, show=False)
@@ -180,7 +185,7 @@ def eval_search(path: Path, url: str | None) -> None:
                     return [c.card.handle for c in ranked]
 
                 result = await evaluate(cases, in_process)
-        click.echo(result.report())
+        click.echo(result.report(details=not scores_only))
 
     asyncio.run(run())
 
@@ -198,7 +203,12 @@ def eval_search(path: Path, url: str | None) -> None:
     is_flag=True,
     help="Measure the warm-up fallback: retrieval by words, as before the passages are embedded.",
 )
-def eval_bot(path: Path, by_words: bool) -> None:
+@click.option(
+    "--scores-only",
+    is_flag=True,
+    help="Print the accuracy tables only, no question text (for a held-out set nobody should read).",
+)
+def eval_bot(path: Path, by_words: bool, scores_only: bool) -> None:
     """Top-1 accuracy of the bot's decision per expected type (article, intents, none) and its confusions.
 
     With --by-words a question the bot hands over counts as "none" (it gave no answer)."""
@@ -224,7 +234,7 @@ def eval_bot(path: Path, by_words: bool) -> None:
                     return "none", None, d.confidence
 
                 result = await evaluate(cases, decide)
-        click.echo(result.report())
+        click.echo(result.report(details=not scores_only))
 
     asyncio.run(run())
 
