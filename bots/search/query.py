@@ -8,6 +8,7 @@ from bots.search.lexical import Concept, Phrase, idf
 from bots.search.text import Synonyms, Vocabulary, content_words, stem, words
 
 MAX_QUERY_WORDS = 24  # longer input is cut: nobody types more, and it bounds the SQL we build
+MAX_WORDINGS = 4  # the query and up to 3 rewordings with synonyms: one model call, a few ms
 
 
 @dataclass
@@ -17,6 +18,7 @@ class ParsedQuery:
     content: list[str]  # meaningful words, typos corrected
     corrections: dict[str, str] = field(default_factory=dict)  # typed -> catalog word
     synonyms: dict[str, list[str]] = field(default_factory=dict)  # query phrase -> other terms
+    spans: list[tuple[tuple[int, int], list[str]]] = field(default_factory=list)  # (start, end) in words
     concepts: list[Concept] = field(default_factory=list)  # for the lexical leg
     unknown: list[str] = field(default_factory=list)  # meaningful words the catalog never uses
     _stemmed: list[tuple[float, list[tuple[str, ...]]]] | None = field(
@@ -32,9 +34,19 @@ class ParsedQuery:
         return self.corrected if self.corrections else None
 
     def semantic_text(self) -> str:
-        """What the model embeds: the corrected query, with the synonyms the catalog may use instead."""
-        extra = [term for terms in self.synonyms.values() for term in terms[:3]]
-        return self.corrected + (f" ({', '.join(extra)})" if extra else "")
+        """The corrected query as the model reads it (its first wording)."""
+        return self.corrected
+
+    def semantic_texts(self) -> list[str]:
+        """What the model embeds: the corrected query and the same query with each synonym in place of the
+        words it stands for (a product is as similar as its best wording); at most MAX_WORDINGS."""
+        wordings = [self.corrected]
+        depth = max((len(others) for _, others in self.spans), default=0)
+        for i in range(depth):  # each span's best alternative first, then each span's second, ...
+            for (start, end), others in self.spans:
+                if i < len(others) and len(wordings) < MAX_WORDINGS:
+                    wordings.append(" ".join([*self.words[:start], others[i], *self.words[end:]]))
+        return wordings
 
     @property
     def is_empty(self) -> bool:
@@ -51,8 +63,9 @@ def parse(raw: str, vocabulary: Vocabulary, synonyms: Synonyms, catalog_size: in
     typed = words(raw)[:MAX_QUERY_WORDS]
     corrections: dict[str, str] = {}
     fixed: list[str] = []
-    for w in typed:
-        better = None if w in synonyms.words else vocabulary.correct(w)
+    for i, w in enumerate(typed):
+        neighbours = typed[max(0, i - 1) : i] + typed[i + 1 : i + 2]
+        better = None if w in synonyms.words else vocabulary.correct(w, neighbours)
         if better:
             corrections[w] = better
         fixed.append(better or w)
@@ -67,7 +80,10 @@ def parse(raw: str, vocabulary: Vocabulary, synonyms: Synonyms, catalog_size: in
         if all(w not in content for w in spoken):
             continue  # a synonym made only of stop words ("in", "on") adds nothing
         phrase_text = " ".join(spoken)
+        # the terms the catalog itself uses first (the model compares the query with catalog text)
+        others = sorted(others, key=lambda o: -_phrase_frequency(tuple(words(o)), vocabulary))
         parsed.synonyms[phrase_text] = others
+        parsed.spans.append(((start, end), others))
         phrases: list[Phrase] = [tuple(spoken), *(tuple(words(o)) for o in others)]
         frequency = min(total, sum(_phrase_frequency(p, vocabulary) for p in phrases))
         parsed.concepts.append(Concept(tuple(dict.fromkeys(phrases)), idf(frequency, total)))
@@ -85,6 +101,9 @@ def parse(raw: str, vocabulary: Vocabulary, synonyms: Synonyms, catalog_size: in
 
 
 def _phrase_frequency(phrase: Phrase, vocabulary: Vocabulary) -> int:
+    """Products using the phrase, about: its rarest word, or its rarest pair of adjacent words."""
+    if len(phrase) > 1:
+        return min(vocabulary.bigrams.get(pair, 0) for pair in zip(phrase, phrase[1:], strict=False))
     return min((vocabulary.frequency(w) for w in phrase), default=0)
 
 

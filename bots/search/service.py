@@ -201,8 +201,8 @@ class SearchService:
         snapshot = self.index.vectors.snapshot()
         if not len(snapshot.ids):
             return snapshot, np.zeros(0, np.float32)
-        vector = await self.embedder.embed_query(parsed.semantic_text())
-        return snapshot, snapshot.matrix @ vector
+        wordings = await self.embedder.embed_queries(parsed.semantic_texts())
+        return snapshot, (snapshot.matrix @ wordings.T).max(axis=1)
 
     # ---- the answer -------------------------------------------------------------------------------------
     async def search(
