@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from bots.search.lexical import Concept, Phrase, idf
@@ -103,7 +104,7 @@ def parse(raw: str, vocabulary: Vocabulary, synonyms: Synonyms, catalog_size: in
 def _phrase_frequency(phrase: Phrase, vocabulary: Vocabulary) -> int:
     """Products using the phrase, about: its rarest word, or its rarest pair of adjacent words."""
     if len(phrase) > 1:
-        return min(vocabulary.bigrams.get(pair, 0) for pair in zip(phrase, phrase[1:], strict=False))
+        return min(vocabulary.bigrams.get(pair, 0) for pair in itertools.pairwise(phrase))
     return min((vocabulary.frequency(w) for w in phrase), default=0)
 
 

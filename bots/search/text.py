@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -79,7 +80,7 @@ class Vocabulary:
             self.counts[w] += delta
             if self.counts[w] <= 0:
                 del self.counts[w]
-        for pair in set(zip(document_words, document_words[1:], strict=False)):
+        for pair in set(itertools.pairwise(document_words)):
             self.bigrams[pair] += delta
             if self.bigrams[pair] <= 0:
                 del self.bigrams[pair]
