@@ -52,6 +52,10 @@ class ProductCard:
     def vocabulary(self) -> list[str]:
         return words(f"{self.title} {self.keywords} {self.body}")
 
+    def kind_words(self) -> list[str]:
+        """The words that say what the product is: name, brand, category, tags, options."""
+        return words(f"{self.title} {self.keywords}")
+
     def embedding_text(self) -> str:
         """What the model reads (it truncates at 256 tokens): what the product is, in the words shoppers use
         for it (its kind, name, tags, category), then what it does and what for (description, attributes).

@@ -19,7 +19,16 @@ from bots.search.documents import ProductCard
 from bots.search.index import SearchIndex
 from bots.search.lexical import LexicalBackend
 from bots.search.query import ParsedQuery, parse
-from bots.search.ranking import Candidate, Leg, RankingConfig, coverage, fuse, select
+from bots.search.ranking import (
+    Candidate,
+    Leg,
+    RankingConfig,
+    coverage,
+    fuse,
+    in_price_range,
+    names_head,
+    select,
+)
 from bots.search.text import Synonyms, fold, words
 from engage.platform.errors import InvalidInput
 
@@ -171,11 +180,12 @@ class SearchService:
         if leg in ("hybrid", "semantic"):
             for rank, card in enumerate(self._most_similar(snapshot, sims, CANDIDATES_PER_LEG), start=1):
                 candidates.setdefault(card.id, Candidate(card)).semantic_rank = rank
-        for c in candidates.values():
+        pool = [c for c in candidates.values() if in_price_range(c.card, parsed)]
+        for c in pool:
             row = snapshot.row_of.get(c.card.id)
             c.semantic = float(sims[row]) if row is not None else 0.0
             c.coverage = coverage(c.card, parsed)
-        pool = list(candidates.values())
+            c.names_head = names_head(c.card, parsed)
         fuse(pool, parsed, leg, config)
         return parsed, select(pool, parsed, leg, config)
 

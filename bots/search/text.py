@@ -69,18 +69,30 @@ class Vocabulary:
     """The catalog's own words with how many products use each: typo correction and "did you mean"."""
 
     counts: Counter[str] = field(default_factory=Counter)
-    bigrams: Counter[tuple[str, str]] = field(default_factory=Counter)  # adjacent words in catalog texts
+    bigrams: Counter[tuple[str, str]] = field(default_factory=Counter)  # adjacent stems in catalog texts
+    # stems (and adjacent stems) of what products are called: names, tags, categories
+    kinds: Counter[str] = field(default_factory=Counter)
+    kind_pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
     # real words the catalog does not use ("flight", "peace") are not typos of words it does use
     dictionary: frozenset[str] = frozenset()
     _stems: dict[str, str] = field(default_factory=dict)  # stem -> most frequent word with that stem
     _candidates: list[str] = field(default_factory=list)
 
-    def add(self, document_words: Sequence[str], delta: int = 1) -> None:
+    def add(self, document_words: Sequence[str], kind_words: Sequence[str] = (), delta: int = 1) -> None:
+        """A product's words (`kind_words`: those of its name, tags and category: what it is called)."""
+        for pair in set(itertools.pairwise(stem(w) for w in kind_words)):
+            self.kind_pairs[pair] += delta
+            if self.kind_pairs[pair] <= 0:
+                del self.kind_pairs[pair]
+        for kind in {stem(w) for w in kind_words}:
+            self.kinds[kind] += delta
+            if self.kinds[kind] <= 0:
+                del self.kinds[kind]
         for w in set(document_words):
             self.counts[w] += delta
             if self.counts[w] <= 0:
                 del self.counts[w]
-        for pair in set(itertools.pairwise(document_words)):
+        for pair in set(itertools.pairwise(stem(w) for w in document_words)):
             self.bigrams[pair] += delta
             if self.bigrams[pair] <= 0:
                 del self.bigrams[pair]
@@ -110,13 +122,15 @@ class Vocabulary:
     def correct(self, word: str, neighbours: Sequence[str] = ()) -> str | None:
         """The catalog word this one is most likely a typo of, or None if it is known or too far off.
 
-        A word the tokenizer knows as English is left alone unless a catalog word one edit away makes a
-        phrase the catalog uses with a neighbouring query word ("teddy bare" -> "teddy bear")."""
+        A word the tokenizer knows as English (or the catalog by its stem) is left alone unless a catalog word
+        one edit away makes a phrase the catalog uses with a neighbouring query word ("teddy bare" -> "teddy
+        bear", "yoga matt" -> "yoga mat")."""
         self._prepare()
         budget = max_typos(word)
-        if budget == 0 or self.knows(word):
+        if budget == 0 or word in self.counts:
             return None
-        english = self.is_english(word)
+        # known by its stem only ("matt" of "matte") or a real word: a typo only in context
+        english = self.knows(word) or self.is_english(word)
         if english:
             budget = 1
         hits = process.extract(
@@ -135,9 +149,22 @@ class Vocabulary:
         )
         return best[0]
 
+    def names(self, phrase: Sequence[str]) -> bool:
+        """Is some product called this? Its last word (the kind) in a name, tags or category ("helmet"
+        mentioned in a description does not count), and the words before it together there too or at least
+        known to the catalog."""
+        stems_ = [stem(w) for w in phrase]
+        if stems_[-1] not in self.kinds:
+            return False
+        # "2 person tent": a tent, with words the catalog uses; "football boots": boots of a kind it lacks
+        return all(pair in self.kind_pairs for pair in itertools.pairwise(stems_)) or all(
+            self.frequency(w) > 0 for w in phrase[:-1]
+        )
+
     def pairs_with(self, word: str, neighbour: str) -> bool:
         """Do catalog texts use `word` right beside `neighbour` (either order)?"""
-        return (word, neighbour) in self.bigrams or (neighbour, word) in self.bigrams
+        a, b = stem(word), stem(neighbour)
+        return (a, b) in self.bigrams or (b, a) in self.bigrams
 
     def is_english(self, word: str) -> bool:
         if word in self.dictionary:
