@@ -224,6 +224,7 @@ def eval_bot(path: Path, by_words: bool, scores_only: bool) -> None:
                 await bot.knowledge.ensure_loaded(session)
                 if not bot.knowledge.passages:
                     raise click.ClickException("the knowledge base is empty: run `engage help import` first")
+                await bot.warm_up()  # the intent examples, as a server has them a few seconds after start
 
                 async def decide(text: str) -> tuple[str, str | None, float]:
                     d = await bot.decide(session, text, use_llm=False, by_words=by_words or None)

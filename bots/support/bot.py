@@ -212,10 +212,13 @@ class SupportBot:
         question = focus(text)
         whole = await self.embedder.embed_query(text)
         asked = await self.embedder.embed_query(question) if question else None
-        await self.intent_bank.ensure_embedded(self.embedder)
-        views = [self.intent_bank.scores(whole)] + (
-            [self.intent_bank.scores(asked)] if asked is not None else []
-        )
+        if not self.intent_bank.ready:  # a few seconds after start: the rules alone, never waiting
+            self.intent_bank.start_embedding(self.embedder)
+            views: list[IntentScores] = []
+        else:
+            views = [self.intent_bank.scores(whole)]
+            if asked is not None:
+                views.append(self.intent_bank.scores(asked))
         intent = self._recognise(text, question, views)
         if intent is not None:
             return await self._intent(session, intent, text, shopper, context=context)
@@ -229,7 +232,7 @@ class SupportBot:
         cfg = self.config
         passages = [_passage_dict(h) for h in ranked[:3]]
 
-        beyond = views[0].scores.get(BEYOND_THE_SHOP, 0.0)
+        beyond = views[0].scores.get(BEYOND_THE_SHOP, 0.0) if views else 0.0
         if confidence < cfg.scope_floor or (
             beyond >= cfg.out_of_scope_floor and beyond >= confidence + cfg.out_of_scope_lead
         ):
@@ -285,7 +288,9 @@ class SupportBot:
             found[view.label] = max(found.get(view.label, 0.0), view.score)
         if "human" in found:
             return intents.Intent("human", "asked for a person")
-        questionish = max(v.scores.get(NOT_AN_INTENT, 0.0) for v in views) >= cfg.rule_question_veto
+        questionish = (
+            max((v.scores.get(NOT_AN_INTENT, 0.0) for v in views), default=0.0) >= cfg.rule_question_veto
+        )
         rule = intents.detect(text)
         if rule is not None and rule.name == "human" and not questionish:
             return rule

@@ -13,6 +13,7 @@ wedding... what are my options?") says what happened, the question says what the
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ import numpy as np
 import yaml
 
 from bots.embeddings import Embedder
+
+log = logging.getLogger("engage.bot")
 
 EXAMPLES = Path(__file__).resolve().parent / "intent_examples.yaml"
 INTENTS = ("human", "greeting", "order_status")
@@ -71,12 +74,28 @@ class IntentBank:
         self.texts: list[str] = [t for texts in self.examples.values() for t in texts]
         self.matrix: np.ndarray | None = None
         self._lock = asyncio.Lock()
+        self._embedding: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.matrix is not None
 
     async def ensure_embedded(self, embedder: Embedder) -> None:
         if self.matrix is None:
             async with self._lock:
                 if self.matrix is None:
                     self.matrix = await embedder.embed(self.texts)
+
+    async def _embed_quietly(self, embedder: Embedder) -> None:
+        try:
+            await self.ensure_embedded(embedder)
+        except Exception:  # the model went away (shutting down): the next question tries again
+            log.info("intent examples not embedded", exc_info=True)
+
+    def start_embedding(self, embedder: Embedder) -> None:
+        """Embed in the background (a shopper's question never waits for it: the rules answer meanwhile)."""
+        if self.matrix is None and (self._embedding is None or self._embedding.done()):
+            self._embedding = asyncio.get_running_loop().create_task(self._embed_quietly(embedder))
 
     def scores(self, vector: np.ndarray) -> IntentScores:
         """Each label's score for a message vector (unit length) and the best label."""
