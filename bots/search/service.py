@@ -123,12 +123,22 @@ class SearchService:
         self.index = index
         self.embedder = embedder
         self.lexicon = lexicon
-        self.synonyms = synonyms
+        self.shipped_synonyms = synonyms  # the list the release ships (or ENGAGE_SEARCH_SYNONYMS_FILE)
+        self.synonyms = synonyms  # ... with the merchant's own (`reload_synonyms`)
+        self._merchant_synonyms_loaded = False
         self.sessionmaker = sessionmaker
         self.availability = availability
         self.config = config or RankingConfig()
 
     # ---- the query --------------------------------------------------------------------------------------
+    async def reload_synonyms(self, session: AsyncSession) -> None:
+        """The shipped synonyms with the merchant's own, read again (after a change in the console)."""
+        from bots.search import merchant_synonyms
+
+        groups = [s.group() for s in await merchant_synonyms.list_synonyms(session)]
+        self.synonyms = self.shipped_synonyms.with_groups(groups)
+        self._merchant_synonyms_loaded = True
+
     def understand(self, q: str) -> ParsedQuery:
         return parse(q, self.index.vocabulary, self.synonyms, self.index.published_count)
 
@@ -155,6 +165,8 @@ class SearchService:
         `hybrid` ranks with the lexical leg alone while the semantic leg warms up (`effective_leg`)."""
         config = config or self.config
         await self.index.ensure_loaded(session)
+        if not self._merchant_synonyms_loaded:
+            await self.reload_synonyms(session)
         parsed = self.understand(q)
         if parsed.is_empty:
             return parsed, []

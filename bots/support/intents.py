@@ -85,8 +85,18 @@ def detect(text: str) -> Intent | None:
     return None
 
 
+# "no more robot", "enough of this bot", "I'm done with the chatbot": the shopper wants a person
+_NO_BOT = re.compile(
+    r"\b(?:no\s+more|not\s+(?:a|another|the|this)|stop|enough|done|quit|sick\s+of|tired\s+of|hate|don'?t\s+want)\b"
+    r"[^.?!]{0,20}?\b(?:bot|bots|robot|robots|chatbot|machine|automated\s+\w+|ai)\b",
+    re.I,
+)
+_SENTENCES = re.compile(r"[.!?;\n]+")
+
+
 def _human(message: str) -> str | None:
-    if _ONLY_PEOPLE.match(message) or _REQUEST.search(message):
+    sentences = [s for s in _SENTENCES.split(message) if s.strip()]
+    if any(_ONLY_PEOPLE.match(s) for s in sentences) or _REQUEST.search(message) or _NO_BOT.search(message):
         return "asked for a person"
     if _COMPLAINT.search(message) or _shouting(message):
         return "complaint or frustration"
