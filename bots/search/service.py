@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bots.embeddings import Embedder
 from bots.embeddings.vectors import Snapshot, best_rows
+from bots.search import merchant_synonyms
 from bots.search.documents import ProductCard
 from bots.search.index import SearchIndex
 from bots.search.lexical import LexicalBackend
@@ -133,8 +134,6 @@ class SearchService:
     # ---- the query --------------------------------------------------------------------------------------
     async def reload_synonyms(self, session: AsyncSession) -> None:
         """The shipped synonyms with the merchant's own, read again (after a change in the console)."""
-        from bots.search import merchant_synonyms
-
         groups = [s.group() for s in await merchant_synonyms.list_synonyms(session)]
         self.synonyms = self.shipped_synonyms.with_groups(groups)
         self._merchant_synonyms_loaded = True
