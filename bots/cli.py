@@ -145,7 +145,12 @@ def eval_group() -> None:
 @click.option(
     "--url", default=None, help="Evaluate the hybrid ranking of a running server's HTTP API instead."
 )
-def eval_search(path: Path, url: str | None) -> None:
+@click.option(
+    "--scores-only",
+    is_flag=True,
+    help="Print the score tables only, no query text (for a held-out set nobody should read).",
+)
+def eval_search(path: Path, url: str | None, scores_only: bool) -> None:
     """nDCG@10, recall@10 and MRR per leg (lexical, semantic, hybrid) and per query kind."""
     from bots.evaluation.search_eval import evaluate, load_cases
     from bots.search.ranking import Leg
@@ -164,7 +169,7 @@ def eval_search(path: Path, url: str | None) -> None:
                     return [item["handle"] for item in res.json()["items"]]
 
                 result = await evaluate(cases, over_http, legs=("hybrid",))
-            click.echo(result.report())
+            click.echo(result.report(details=not scores_only))
             return
         async with _services() as services:
             await catch_up(services, show=False)
@@ -183,7 +188,7 @@ def eval_search(path: Path, url: str | None) -> None:
                     return [c.card.handle for c in ranked]
 
                 result = await evaluate(cases, in_process)
-        click.echo(result.report())
+        click.echo(result.report(details=not scores_only))
 
     asyncio.run(run())
 
@@ -201,7 +206,12 @@ def eval_search(path: Path, url: str | None) -> None:
     is_flag=True,
     help="Measure the warm-up fallback: retrieval by words, as before the passages are embedded.",
 )
-def eval_bot(path: Path, by_words: bool) -> None:
+@click.option(
+    "--scores-only",
+    is_flag=True,
+    help="Print the accuracy tables only, no question text (for a held-out set nobody should read).",
+)
+def eval_bot(path: Path, by_words: bool, scores_only: bool) -> None:
     """Top-1 accuracy of the bot's decision per expected type (article, intents, none) and its confusions.
 
     With --by-words a question the bot hands over counts as "none" (it gave no answer)."""
@@ -217,6 +227,7 @@ def eval_bot(path: Path, by_words: bool) -> None:
                 await bot.knowledge.ensure_loaded(session)
                 if not bot.knowledge.passages:
                     raise click.ClickException("the knowledge base is empty: run `engage help import` first")
+                await bot.warm_up()  # the intent examples, as a server has them a few seconds after start
 
                 async def decide(text: str) -> tuple[str, str | None, float]:
                     d = await bot.decide(session, text, use_llm=False, by_words=by_words or None)
@@ -227,7 +238,7 @@ def eval_bot(path: Path, by_words: bool) -> None:
                     return "none", None, d.confidence
 
                 result = await evaluate(cases, decide)
-        click.echo(result.report())
+        click.echo(result.report(details=not scores_only))
 
     asyncio.run(run())
 

@@ -52,6 +52,10 @@ async def load_indexes(bots: Bots) -> None:
             await session.commit()
     except Exception:
         log.exception("could not load the search index at start")
+    try:
+        await bots.bot.warm_up()  # the intent examples' vectors, once the model is there
+    except Exception:
+        log.exception("could not embed the bot's intent examples at start")
 
 
 def background_work(bots: Bots) -> list[Coroutine[Any, Any, None]]:

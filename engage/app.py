@@ -26,7 +26,7 @@ from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
 import web
-from bots.search.http import SearchController
+from bots.search.http import SearchController, SynonymController
 from bots.search.pages import search_pages
 from bots.support.http import bot_routes
 from bots.wiring import background_work
@@ -153,6 +153,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             AuthController,
             *auth_pages,
             SearchController,
+            SynonymController,
             *search_pages,
             *bot_routes,
             realtime_socket,

@@ -122,6 +122,26 @@ class Embedder:
             self._cache.popitem(last=False)
         return vector
 
+    async def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Several short texts of one query (its wordings with synonyms): cached ones are not embedded
+        again, the rest in one model call."""
+        keys = [" ".join(t.lower().split()) for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
+        if missing:
+            self.warm_up()
+            loop = asyncio.get_running_loop()
+            for key, vector in zip(
+                missing, await loop.run_in_executor(self._executor, encode, missing), strict=True
+            ):
+                vector.setflags(write=False)
+                self._cache[key] = vector
+        vectors = np.vstack([self._cache[k] for k in keys])
+        for key in keys:
+            self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return vectors
+
     async def aclose(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 

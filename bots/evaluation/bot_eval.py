@@ -47,7 +47,19 @@ class BotEvaluation:
     def overall(self) -> float:
         return self.accuracy(self.rows)
 
-    def report(self) -> str:
+    def missed(self, expected: str) -> list[tuple[BotCase, str, str | None, float]]:
+        """Cases labelled `expected` (e.g. "intent:human") the bot decided otherwise."""
+        return [
+            r
+            for r in self.rows
+            if label(r[0].type, r[0].target) == expected and label(r[1], r[2]) != expected
+        ]
+
+    def answered_out_of_scope(self) -> list[tuple[BotCase, str, str | None, float]]:
+        """Out-of-scope questions the bot answered as if in scope (an article or an intent)."""
+        return [r for r in self.rows if r[0].type == "none" and r[1] != "none"]
+
+    def report(self, *, details: bool = True) -> str:
         groups: dict[str, list] = defaultdict(list)
         halves: dict[str, list] = defaultdict(list)
         for i, row in enumerate(self.rows):
@@ -60,6 +72,17 @@ class BotEvaluation:
             "held-out check (alternate questions): "
             + ", ".join(f"half {h} {self.accuracy(r):.3f}" for h, r in sorted(halves.items()))
         )
+        handoffs = [r for r in self.rows if label(r[0].type, r[0].target) == "intent:human"]
+        missed = self.missed("intent:human")
+        out.append(
+            f"missed handoffs (a request for a person not recognised): {len(missed)} of {len(handoffs)}"
+        )
+        out.append(
+            f"out of scope answered as in scope: {len(self.answered_out_of_scope())} of "
+            f"{sum(1 for r in self.rows if r[0].type == 'none')}"
+        )
+        if not details:
+            return "\n\n".join(out)
         wrong = [
             (c, kind, target, conf)
             for c, kind, target, conf in self.rows

@@ -66,7 +66,7 @@ class SearchEvaluation:
     def overall(self, leg: str) -> float:
         return mean(x for s in self.by_kind[leg].values() for x in s.ndcg)
 
-    def report(self) -> str:
+    def report(self, *, details: bool = True) -> str:
         out = []
         kinds = sorted({k for leg in self.by_kind.values() for k in leg})
         for leg in self.by_kind:
@@ -90,7 +90,7 @@ class SearchEvaluation:
             "nDCG@10 by leg (A/B: alternate queries of each kind, for a held-out check)\n"
             + table(["leg", "all", "half A", "half B"], summary)
         )
-        if self.failures:
+        if self.failures and details:
             lines = [
                 f"  {leg:8} {qid} {ndcg:.2f} {query!r} -> {', '.join(top) or '(no match)'}"
                 for leg, qid, query, ndcg, top in self.failures

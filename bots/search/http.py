@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bots.search import analytics
+from bots.search import analytics, merchant_synonyms
+from bots.search.live import refresh_synonyms
 from bots.search.service import Filters, Hit, SearchResult, SearchService
 from engage.http.guards import admin, identity_of, marketer, public
 from engage.services import Services
@@ -82,6 +83,28 @@ class Click(msgspec.Struct, forbid_unknown_fields=True):
     search_id: Annotated[int, msgspec.Meta(ge=1)]
     handle: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     position: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
+
+
+Term = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+
+
+class SynonymIn(msgspec.Struct, forbid_unknown_fields=True):
+    """`terms` mean the same ("couch", "sofa"); with `maps_to`, each term also finds those ("settee" →
+    "sofa"), not the other way round."""
+
+    terms: Annotated[list[Term], msgspec.Meta(min_length=1, max_length=20)]
+    maps_to: Annotated[list[Term], msgspec.Meta(max_length=20)] = []
+
+
+class SynonymOut(msgspec.Struct):
+    id: int
+    terms: list[str]
+    maps_to: list[str]
+    created_at: str
+
+
+def synonym_of(s: merchant_synonyms.MerchantSynonym) -> SynonymOut:
+    return SynonymOut(s.id, s.terms, s.maps_to, s.created_at.isoformat())
 
 
 def item_of(hit: Hit) -> Item:
@@ -194,3 +217,35 @@ class SearchController(Controller):
     async def reindex(self, services: Services) -> dict[str, str]:
         await services.runtime.jobs.enqueue("reindex_catalog")
         return {"status": "queued"}
+
+
+class SynonymController(Controller):
+    """The merchant's own search synonyms, merged with the shipped list in every process."""
+
+    path = "/api/search/synonyms"
+    tags = ["search"]
+
+    @get("/", guards=[marketer], summary="The merchant's own synonyms")
+    async def list_synonyms(self, db_session: AsyncSession) -> list[SynonymOut]:
+        return [synonym_of(s) for s in await merchant_synonyms.list_synonyms(db_session)]
+
+    @post("/", guards=[marketer], status_code=201, summary="Add a synonym group (applies at once)")
+    async def add_synonym(
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, data: SynonymIn
+    ) -> SynonymOut:
+        added = await merchant_synonyms.add_synonym(
+            db_session, data.terms, data.maps_to, created_by=identity_of(request).user_id
+        )
+        await _applied(services)
+        return synonym_of(added)
+
+    @delete("/{synonym_id:int}", guards=[marketer], status_code=204, summary="Remove a synonym group")
+    async def delete_synonym(self, services: Services, db_session: AsyncSession, synonym_id: int) -> None:
+        await merchant_synonyms.delete_synonym(db_session, synonym_id)
+        await _applied(services)
+
+
+async def _applied(services: Services) -> None:
+    """This process reads the synonyms again now; the others when the note reaches them."""
+    await refresh_synonyms(services.bots.search)
+    await services.bots.notes.announce(synonyms=True)

@@ -159,7 +159,7 @@ class SearchIndex:
         self.by_handle[card.handle] = card.id
         self._popular = None
         if card.published:
-            self.vocabulary.add(card.vocabulary())
+            self.vocabulary.add(card.vocabulary(), card.kind_words())
             self.published_count += 1
 
     def _drop(self, product_id: int) -> None:
@@ -168,7 +168,7 @@ class SearchIndex:
             self.by_handle.pop(card.handle, None)
             self._popular = None
             if card.published:
-                self.vocabulary.add(card.vocabulary(), delta=-1)
+                self.vocabulary.add(card.vocabulary(), card.kind_words(), delta=-1)
                 self.published_count -= 1
 
     def popular_in(self, category_slug: str, limit: int) -> list[ProductCard]:

@@ -46,10 +46,18 @@ async def refresh_help(bot: SupportBot) -> None:
         await session.commit()
 
 
+async def refresh_synonyms(search: SearchService) -> None:
+    """The merchant changed a synonym (in this process or another): read them again."""
+    async with search.sessionmaker() as session:
+        await search.reload_synonyms(session)
+        await session.commit()
+
+
 async def _reload_all(search: SearchService, bot: SupportBot) -> None:
     if search.index.loaded:
         async with search.sessionmaker() as session:
             await search.index.load(session)
+            await search.reload_synonyms(session)
             await session.commit()
     await refresh_help(bot)
 
@@ -59,7 +67,8 @@ class IndexNotes:
 
     def __init__(self, redis: Redis | None, prefix: str) -> None:
         self.redis = redis
-        self.channel = f"{prefix}:bots:index"  # {"from", "product_ids"} or {"from", "help": true}
+        # {"from", "product_ids"}, {"from", "help": true} or {"from", "synonyms": true}
+        self.channel = f"{prefix}:bots:index"
         self.origin = uuid.uuid4().hex  # this process's notes: it refreshed itself already, so it skips them
 
     async def announce(self, **content: Any) -> None:
@@ -91,6 +100,8 @@ class IndexNotes:
                             await refresh_products(search, [int(i) for i in message["product_ids"]])
                         if message.get("help"):
                             await refresh_help(bot)
+                        if message.get("synonyms"):
+                            await refresh_synonyms(search)
                     except Exception:
                         log.exception("could not apply an index update")
             except asyncio.CancelledError:

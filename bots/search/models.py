@@ -81,5 +81,18 @@ class SearchQuery(IdMixin, Base):
     order_ref: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
+class SearchSynonym(IdMixin, Base):
+    """A merchant's own synonym group (the console's Search page), merged with the shipped list: `terms`
+    find each other; with `targets`, each term also finds the targets, not the other way round. Terms are
+    comma-separated phrases."""
+
+    __tablename__ = "search_synonyms"
+
+    terms: Mapped[str] = mapped_column(String(500))
+    targets: Mapped[str] = mapped_column(String(500), default="")
+    created_by: Mapped[int | None] = mapped_column(BigId, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 Base.metadata.info.setdefault("unmanaged_prefixes", ())
 Base.metadata.info["unmanaged_prefixes"] += UNMANAGED_PREFIXES

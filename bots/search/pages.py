@@ -13,8 +13,9 @@ from bots.search import analytics
 from bots.search.http import response_of
 from bots.search.service import Filters
 from engage.http.guards import identity_of, public
-from engage.http.pages import page
+from engage.http.pages import page, staff_page
 from engage.platform.errors import InvalidInput
+from engage.platform.identity import Role
 from engage.services import Services
 
 
@@ -70,4 +71,10 @@ async def search_page(
     )
 
 
-search_pages = [search_page]
+@get("/console/search", guards=[public], include_in_schema=False)
+async def search_console_page(request: Request[Any, Any, Any]) -> Any:
+    """Marketers and admins: what shoppers search for, what found nothing, and the shop's own synonyms."""
+    return staff_page(request, "console/search.html", (Role.marketer,))
+
+
+search_pages = [search_page, search_console_page]

@@ -28,13 +28,20 @@ class RankingConfig:
     # lexical evidence = lexical score / the query's best, times coverage ** this: a product that matches a
     # few words of a long sentence says little, one that contains every concept says a lot
     coverage_power: float = 2.0
-    # A keyword query (up to 3 words: "car tires") names a product: a good match is very similar
-    # (cosine >= keyword_floor), or contains every concept and is fairly similar (>= covered_floor).
-    keyword_floor: float = 0.40
-    covered_floor: float = 0.30
+    # "No good match" (hybrid), calibrated on the dev and original evaluation sets (`engage eval search`;
+    # docs/architecture.md): the query is answered when one of the 20 best candidates is a good match.
+    # A keyword query (up to 3 words: "car tires") names a kind of product (its head, see query.py): a good
+    # match is called that kind (name, tags, category) and holds every concept or is fairly similar
+    # (cosine >= named_floor), or is very similar whatever it is called (>= keyword_floor).
+    named_floor: float = 0.45
+    keyword_floor: float = 0.60
+    covered_floor: float = 0.30  # the semantic leg alone: a keyword query needs this cosine
     # A descriptive query ("stay warm at night when camping") dilutes every cosine: a lower floor.
     descriptive_floor: float = 0.20
     descriptive_words: int = 4
+    # A query whose head is a kind of product the shop vocabulary knows and no product is called ("dog
+    # food", "bike helmets for kids") is answered only by a near-identical product.
+    unsold_floor: float = 0.65
     # products whose fused score falls below this share of the best one are not shown
     relative_floor: float = 0.35
     # The lexical leg alone (the semantic one warming up) knows only words: a good match holds at least this
@@ -54,6 +61,7 @@ class Candidate:
     lexical_rank: int | None = None
     semantic_rank: int | None = None
     coverage: float = 0.0  # idf-weighted share of the query's concepts the product contains
+    names_head: bool = False  # the product's name, tags or category name the kind the query asks for
     score: float = 0.0
 
 
@@ -66,6 +74,22 @@ def coverage(card: ProductCard, query: ParsedQuery) -> float:
     total = sum(idf for idf, _ in concepts) or 1.0
     hit = sum(idf for idf, phrases in concepts if any(all(s in stems for s in p) for p in phrases))
     return hit / total
+
+
+def names_head(card: ProductCard, query: ParsedQuery) -> bool:
+    """Is the product the kind of thing the query names: its head in the name, tags or category (not only
+    somewhere in the description: a coffee grinder's text mentions beans, it is not coffee beans)?"""
+    if query.head is None:
+        return False
+    stems = card.title_stems | card.keyword_stems
+    _, phrases = query.stemmed_concepts()[query.head]
+    return any(all(s in stems for s in p) for p in phrases)
+
+
+def in_price_range(card: ProductCard, query: ParsedQuery) -> bool:
+    if query.max_price is not None and card.price_cents > query.max_price:
+        return False
+    return query.min_price is None or card.max_price_cents >= query.min_price
 
 
 def fuse(candidates: Sequence[Candidate], query: ParsedQuery, leg: Leg, config: RankingConfig) -> None:
@@ -90,11 +114,14 @@ def is_good_match(c: Candidate, query: ParsedQuery, leg: Leg, config: RankingCon
     if leg == "lexical":
         needed = config.lexical_descriptive_coverage if descriptive else config.lexical_keyword_coverage
         return c.lexical > 0 and c.coverage >= needed
+    if query.head_unsold:
+        return c.semantic >= config.unsold_floor
     if descriptive:
-        return c.semantic >= config.descriptive_floor
+        return c.semantic >= config.descriptive_floor or (c.names_head and c.coverage >= 0.999)
     if leg == "semantic":
         return c.semantic >= config.covered_floor
-    return c.semantic >= config.keyword_floor or (c.coverage >= 0.999 and c.semantic >= config.covered_floor)
+    named = c.names_head and (c.coverage >= 0.999 or c.semantic >= config.named_floor)
+    return named or c.semantic >= config.keyword_floor
 
 
 def select(

@@ -15,11 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bots.embeddings import Embedder
 from bots.embeddings.vectors import Snapshot, best_rows
+from bots.search import merchant_synonyms
 from bots.search.documents import ProductCard
 from bots.search.index import SearchIndex
 from bots.search.lexical import LexicalBackend
 from bots.search.query import ParsedQuery, parse
-from bots.search.ranking import Candidate, Leg, RankingConfig, coverage, fuse, select
+from bots.search.ranking import (
+    Candidate,
+    Leg,
+    RankingConfig,
+    coverage,
+    fuse,
+    in_price_range,
+    names_head,
+    select,
+)
 from bots.search.text import Synonyms, fold, words
 from engage.platform.errors import InvalidInput
 
@@ -114,12 +124,20 @@ class SearchService:
         self.index = index
         self.embedder = embedder
         self.lexicon = lexicon
-        self.synonyms = synonyms
+        self.shipped_synonyms = synonyms  # the list the release ships (or ENGAGE_SEARCH_SYNONYMS_FILE)
+        self.synonyms = synonyms  # ... with the merchant's own (`reload_synonyms`)
+        self._merchant_synonyms_loaded = False
         self.sessionmaker = sessionmaker
         self.availability = availability
         self.config = config or RankingConfig()
 
     # ---- the query --------------------------------------------------------------------------------------
+    async def reload_synonyms(self, session: AsyncSession) -> None:
+        """The shipped synonyms with the merchant's own, read again (after a change in the console)."""
+        groups = [s.group() for s in await merchant_synonyms.list_synonyms(session)]
+        self.synonyms = self.shipped_synonyms.with_groups(groups)
+        self._merchant_synonyms_loaded = True
+
     def understand(self, q: str) -> ParsedQuery:
         return parse(q, self.index.vocabulary, self.synonyms, self.index.published_count)
 
@@ -146,6 +164,8 @@ class SearchService:
         `hybrid` ranks with the lexical leg alone while the semantic leg warms up (`effective_leg`)."""
         config = config or self.config
         await self.index.ensure_loaded(session)
+        if not self._merchant_synonyms_loaded:
+            await self.reload_synonyms(session)
         parsed = self.understand(q)
         if parsed.is_empty:
             return parsed, []
@@ -171,11 +191,12 @@ class SearchService:
         if leg in ("hybrid", "semantic"):
             for rank, card in enumerate(self._most_similar(snapshot, sims, CANDIDATES_PER_LEG), start=1):
                 candidates.setdefault(card.id, Candidate(card)).semantic_rank = rank
-        for c in candidates.values():
+        pool = [c for c in candidates.values() if in_price_range(c.card, parsed)]
+        for c in pool:
             row = snapshot.row_of.get(c.card.id)
             c.semantic = float(sims[row]) if row is not None else 0.0
             c.coverage = coverage(c.card, parsed)
-        pool = list(candidates.values())
+            c.names_head = names_head(c.card, parsed)
         fuse(pool, parsed, leg, config)
         return parsed, select(pool, parsed, leg, config)
 
@@ -201,8 +222,8 @@ class SearchService:
         snapshot = self.index.vectors.snapshot()
         if not len(snapshot.ids):
             return snapshot, np.zeros(0, np.float32)
-        vector = await self.embedder.embed_query(parsed.semantic_text())
-        return snapshot, snapshot.matrix @ vector
+        wordings = await self.embedder.embed_queries(parsed.semantic_texts())
+        return snapshot, (snapshot.matrix @ wordings.T).max(axis=1)
 
     # ---- the answer -------------------------------------------------------------------------------------
     async def search(

@@ -27,6 +27,12 @@ _REQUEST = re.compile(
     rf"\b[^.?!]{{0,30}}?\b(?:an?\s+|the\s+|your\s+|actual\s+|real\s+)*{_PEOPLE}\b",
     re.I,
 )
+# "could a person help me", "can someone from your team look at this": asking for a person's help
+_PERSON_TO_HELP = re.compile(
+    rf"\b(?:could|can|may|would|will)\s+(?:an?\s+|some\s+|one\s+of\s+your\s+|your\s+|a\s+real\s+)*{_PEOPLE}\b"
+    rf"(?:\s+from\s+[\w\s]{{0,20}}?)?\s+(?:please\s+)?(?:help|look|check|call|contact|sort|deal|handle|phone)",
+    re.I,
+)
 _ONLY_PEOPLE = re.compile(rf"^\W*(?:an?\s+|real\s+|actual\s+)*{_PEOPLE}\W*(?:please|pls|now)?\W*$", re.I)
 _COMPLAINT = re.compile(
     r"\b(?:complain|complaint|complaining|unacceptable|ridiculous|outrageous|furious|angry|disgusted|disgusting|"
@@ -85,8 +91,23 @@ def detect(text: str) -> Intent | None:
     return None
 
 
+# "no more robot", "enough of this bot", "I'm done with the chatbot": the shopper wants a person
+_NO_BOT = re.compile(
+    r"\b(?:no\s+more|not\s+(?:a|another|the|this)|stop|enough|done|quit|sick\s+of|tired\s+of|hate|don'?t\s+want)\b"
+    r"[^.?!]{0,20}?\b(?:bot|bots|robot|robots|chatbot|machine|automated\s+\w+|ai)\b",
+    re.I,
+)
+_SENTENCES = re.compile(r"[.!?;\n]+")
+
+
 def _human(message: str) -> str | None:
-    if _ONLY_PEOPLE.match(message) or _REQUEST.search(message):
+    sentences = [s for s in _SENTENCES.split(message) if s.strip()]
+    if (
+        any(_ONLY_PEOPLE.match(s) for s in sentences)
+        or _REQUEST.search(message)
+        or _NO_BOT.search(message)
+        or _PERSON_TO_HELP.search(message)
+    ):
         return "asked for a person"
     if _COMPLAINT.search(message) or _shouting(message):
         return "complaint or frustration"

@@ -524,3 +524,48 @@ async def test_handoff_through_the_arq_worker(prod_env) -> None:
             assert any("complaint" in m["text"] for m in items if m["author"] == "system")
             await shopper.aclose()
         await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("enough with the robot. a person. now.", "human"),  # a blunt demand, no "talk to"
+        ("escalate", "human"),
+        ("has my parcel left yet?", "order_status"),  # indirect: no "where is my order"
+        ("any news on the boots I bought last week?", "order_status"),
+        ("evening!", "greeting"),
+    ],
+)
+async def test_intents_are_recognised_by_example(shop: Shop, text: str, intent: str) -> None:
+    bot = shop.services.bots.bot
+    await bot.warm_up()
+    async with shop.services.sessionmaker() as session:
+        decision = await bot.decide(session, text, use_llm=False)
+    assert (decision.kind, decision.intent) == ("intent", intent), decision.answer
+    assert decision.handoff is (intent == "human")
+
+
+async def test_questions_about_people_or_orders_still_get_articles(shop: Shop) -> None:
+    """Near misses go to the knowledge base; a long message is judged by its question, not its story."""
+    bot = shop.services.bots.bot
+    await bot.warm_up()
+    async with shop.services.sessionmaker() as session:
+        hours = await bot.decide(session, "are your support people around at the weekend?", use_llm=False)
+        verify = await bot.decide(
+            session,
+            "my bank keeps asking me to confirm the payment in its app, I need someone to explain",
+            use_llm=False,
+        )
+        story = await bot.decide(
+            session,
+            "I ordered a lamp for my mum's birthday and it came on Tuesday, which was lovely. When we plugged it "
+            "in, the glass shade was cracked all the way round. What can I do about a broken item?",
+            use_llm=False,
+        )
+        joke = await bot.decide(session, "tell me something funny about cats", use_llm=False)
+    assert hours.intent is None and "contact-support" in {p["article_id"] for p in hours.passages[:2]}
+    assert (
+        verify.kind == "article" and not verify.handoff
+    )  # "I need someone": a payment question all the same
+    assert story.article_id == "damaged-or-wrong-item"
+    assert joke.kind == "fallback" and joke.reason == "out of scope"

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from bots.embeddings.vectors import best_rows
 from commerce.catalog import import_catalog
 from commerce.catalog.editing import product_changed
 from commerce.catalog.models import Product
@@ -100,7 +101,7 @@ async def test_updated_product_is_found_by_its_new_words_after_the_worker_runs(s
         product = await session.scalar(
             select(Product).where(Product.handle == "aud-016").options(selectinload(Product.variants))
         )
-        product.description += " Now with a zanzibar pelican night lamp built in."
+        product.tags = [*product.tags, "zanzibar pelican lamp"]  # a keyword query names what it is
         await session.flush()
         product_changed(session, product)
         await session.commit()
@@ -125,3 +126,94 @@ async def test_search_api_logs_queries_and_lists_zero_results(client, make_accou
     assert zero.status_code == 200 and any(z["query"] == "lawnmower blades" for z in zero.json())
     forbidden = await client.get("/api/search/analytics/zero-results", headers=shopper.headers)
     assert forbidden.status_code == 403
+
+
+async def test_synonyms_apply_to_both_legs(sqlite_runtime) -> None:
+    """A shipped synonym: the lexical leg looks for the other terms, the model embeds the query reworded."""
+    search = sqlite_runtime.bots.search
+    parsed = search.understand("trainers")
+    assert any(("sneakers",) in c.phrases for c in parsed.concepts)
+    assert "sneakers" in parsed.semantic_texts()
+    # a merchant's own one-way synonym (a word the catalog and the model know nothing of) finds the product
+    # through each leg on its own
+    from bots.search import merchant_synonyms
+
+    async with sqlite_runtime.sessionmaker() as session:
+        added = await merchant_synonyms.add_synonym(session, ["glimmerhat"], ["headlamp"])
+        await search.reload_synonyms(session)
+        try:
+            for leg in ("lexical", "hybrid"):
+                _, ranked = await search.rank(session, "glimmerhat", leg=leg)
+                assert ranked and ranked[0].card.handle == "out-005", leg
+            # the semantic leg: the model reads "headlamp" for the word it does not know
+            parsed = search.understand("glimmerhat")
+            assert parsed.semantic_texts() == ["glimmerhat", "headlamp"]
+            snapshot, sims = await search._similarities(parsed)
+            headlamp = next(c.id for c in search.index.cards.values() if c.handle == "out-005")
+            nearest = [int(snapshot.ids[row]) for row in best_rows(sims, 3)]
+            assert headlamp in nearest
+        finally:
+            await merchant_synonyms.delete_synonym(session, added.id)
+            await search.reload_synonyms(session)
+        _, ranked = await search.rank(session, "glimmerhat")
+    assert ranked == []
+
+
+async def test_typos_of_catalog_words_are_corrected(sqlite_runtime) -> None:
+    search = sqlite_runtime.bots.search
+    async with sqlite_runtime.sessionmaker() as session:
+        frother = await search.search(session, "milk frohter", limit=3)  # "frother": not a tokenizer word
+        mat = await search.search(
+            session, "yoga matt", limit=3
+        )  # a word the catalog knows ("matte"): a typo here
+        fryer = await search.search(session, "air fryer", limit=3)  # a real word: not "dryer"
+    assert frother.corrected_query == "milk frother" and frother.items[0].card.handle == "kit-012"
+    assert mat.corrected_query == "yoga mat" and mat.items[0].card.handle == "run-003"
+    assert fryer.corrected_query is None and fryer.items == []
+
+
+@pytest.mark.parametrize(
+    "query", ["coffee beans", "dog food", "printer ink", "do you sell bike helmets for kids", "silk tie"]
+)
+async def test_what_the_shop_does_not_sell_finds_nothing(sqlite_runtime, query: str) -> None:
+    """The no-match rule: the kind of product the query names, not words the descriptions happen to use."""
+    assert await _top(sqlite_runtime, query) == []
+
+
+async def test_a_price_in_the_query_filters(sqlite_runtime) -> None:
+    search = sqlite_runtime.bots.search
+    async with sqlite_runtime.sessionmaker() as session:
+        cheap = await search.search(session, "headphones under $60", limit=10)
+    assert cheap.items and all(h.card.price_cents <= 6000 for h in cheap.items)
+
+
+async def test_synonyms_api_for_marketers(client, make_account) -> None:
+    from engage.platform.identity import Role
+
+    marketer = await make_account(Role.marketer)
+    shopper = await make_account(Role.customer)
+    body = {"terms": ["Couch", "sofa"]}
+    assert (await client.post("/api/search/synonyms", json=body, headers=shopper.headers)).status_code == 403
+    assert (await client.get("/api/search/synonyms", headers=shopper.headers)).status_code == 403
+    assert (await client.get("/api/search/synonyms")).status_code == 401
+    made = await client.post("/api/search/synonyms", json=body, headers=marketer.headers)
+    assert made.status_code == 201, made.text
+    assert made.json()["terms"] == ["couch", "sofa"] and made.json()["maps_to"] == []
+    one_way = await client.post(
+        "/api/search/synonyms", json={"terms": ["settee"], "maps_to": ["sofa"]}, headers=marketer.headers
+    )
+    assert one_way.status_code == 201, one_way.text
+    for bad in ({"terms": ["sofa"]}, {"terms": ["a, b", "c"]}, {"terms": []}, {"terms": ["x"], "junk": 1}):
+        res = await client.post("/api/search/synonyms", json=bad, headers=marketer.headers)
+        assert res.status_code in (400, 422), (bad, res.text)
+        assert res.headers["content-type"].startswith("application/problem+json")
+    listed = (await client.get("/api/search/synonyms", headers=marketer.headers)).json()
+    assert {s["id"] for s in listed} >= {made.json()["id"], one_way.json()["id"]}
+    gone = await client.delete(f"/api/search/synonyms/{made.json()['id']}", headers=marketer.headers)
+    assert gone.status_code == 204
+    again = await client.delete(f"/api/search/synonyms/{made.json()['id']}", headers=marketer.headers)
+    assert again.status_code == 404
+    denied = await client.delete(f"/api/search/synonyms/{one_way.json()['id']}", headers=shopper.headers)
+    assert denied.status_code == 403
+    page = await client.get("/console/search", headers=marketer.headers)
+    assert page.status_code == 200 and "search-console.js" in page.text
