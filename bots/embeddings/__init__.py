@@ -1,6 +1,16 @@
 """Embeddings: the process's sentence-transformers model and in-memory vector indexes."""
 
-from bots.embeddings.model import DIMENSIONS, Embedder, from_bytes, load_model, to_bytes
-from bots.embeddings.vectors import VectorIndex
+from bots.embeddings.model import DIMENSIONS, Embedder, from_bytes, load_model, to_bytes, tokenizer_words
+from bots.embeddings.vectors import Snapshot, VectorIndex, best_rows
 
-__all__ = ["DIMENSIONS", "Embedder", "VectorIndex", "from_bytes", "load_model", "to_bytes"]
+__all__ = [
+    "DIMENSIONS",
+    "Embedder",
+    "Snapshot",
+    "VectorIndex",
+    "best_rows",
+    "from_bytes",
+    "load_model",
+    "to_bytes",
+    "tokenizer_words",
+]

@@ -16,8 +16,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bots.embeddings import DIMENSIONS, VectorIndex, from_bytes
-from bots.embeddings.model import tokenizer_words
+from bots.embeddings import DIMENSIONS, VectorIndex, from_bytes, tokenizer_words
 from bots.search.documents import ProductCard, load_cards
 from bots.search.models import ProductEmbedding, SearchDocument
 from bots.search.text import Vocabulary

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 if TYPE_CHECKING:
     from bots.search.service import SearchService
-    from bots.support.bot import SupportBot
+    from bots.support import SupportBot
 
 log = logging.getLogger("engage.search")
 

@@ -13,8 +13,7 @@ from typing import Literal
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bots.embeddings import Embedder
-from bots.embeddings.vectors import Snapshot, best_rows
+from bots.embeddings import Embedder, Snapshot, best_rows
 from bots.search import merchant_synonyms
 from bots.search.documents import ProductCard
 from bots.search.index import SearchIndex

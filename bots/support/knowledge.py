@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bots.embeddings import DIMENSIONS, Embedder, VectorIndex, from_bytes, to_bytes
-from bots.search.text import content_words, stem, stems
+from bots.search import content_words, stem, stems
 from bots.support.events import HelpChanged, HelpEmbedded
 from bots.support.models import HelpArticle, HelpPassage
 from engage.platform.errors import InvalidInput, NotFound
