@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     cookie_secure: bool = True
     session_max_age: int = Field(14 * 86400, gt=0)
+    # JSON request bodies above this are refused (413) before they are parsed; uploads have their own limits.
+    max_body_bytes: int = Field(1024 * 1024, gt=0)
 
     rate_limit_api: Annotated[RateLimit, NoDecode] = RateLimit(100, 60)
     rate_limit_login: Annotated[RateLimit, NoDecode] = RateLimit(5, 15 * 60)
