@@ -47,9 +47,9 @@ from engage.chat.pages import chat_pages
 from engage.config import Settings, get_settings
 from engage.flash_sales.http import FlashSaleController, MarketingFlashSaleController
 from engage.flash_sales.pages import marketing_pages
-from engage.http.bodies import BodyCheckMiddleware
 from engage.http.csrf import SessionCSRFMiddleware
 from engage.http.guards import identity_of, public
+from engage.http.inputs import InputCheckMiddleware
 from engage.http.problems import exception_handlers, problem_details_plugin
 from engage.http.rate_limit import CountingRateLimitMiddleware
 from engage.http.request_id import RequestIdMiddleware
@@ -100,7 +100,7 @@ def _middleware(settings: Settings) -> list[Any]:
         PrometheusConfig(
             app_name="engage", prefix="engage", group_path=True, exclude=_UNTHROTTLED
         ).middleware,
-        DefineMiddleware(BodyCheckMiddleware, max_body_bytes=settings.max_body_bytes),
+        DefineMiddleware(InputCheckMiddleware, max_body_bytes=settings.max_body_bytes),
         session_config(secure=settings.cookie_secure, max_age=settings.session_max_age).middleware,
         DefineMiddleware(EngageAuthMiddleware, exclude=_UNTHROTTLED),
     ]

@@ -23,6 +23,7 @@ from commerce.catalog.listing import (
 )
 from commerce.catalog.storefront import categories_json, listing_json, product_with_stock
 from engage.http.guards import identity_of, marketer, public
+from engage.http.params import Id, Offset, OptionalCents
 from engage.platform.errors import InvalidInput
 from engage.services import Services
 
@@ -43,8 +44,8 @@ class CatalogController(Controller):
         services: Services,
         db_session: AsyncSession,
         category: str | None = None,
-        min_price: int | None = None,
-        max_price: int | None = None,
+        min_price: OptionalCents = None,
+        max_price: OptionalCents = None,
         in_stock: bool = False,
         tag: str | None = None,
         sort: Sort = "newest",
@@ -130,7 +131,7 @@ class CatalogAdminController(Controller):
         db_session: AsyncSession,
         q: str = "",
         status: Literal["published", "draft"] | None = None,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> backoffice.StaffProductPage:
         return await backoffice.staff_products(db_session, q=q, status=status, offset=offset, limit=limit)
@@ -207,7 +208,7 @@ class CatalogAdminController(Controller):
 
     @post("/variants/{variant_id:int}/stock", status_code=200)
     async def stock(
-        self, request: Request, db_session: AsyncSession, variant_id: int, data: StockCount
+        self, request: Request, db_session: AsyncSession, variant_id: Id, data: StockCount
     ) -> StockLevelOut:
         """Receive units (`restock`), correct the count (`on_hand` or `delta`), set the low-stock threshold."""
         if data.on_hand is not None and data.delta is not None:
@@ -226,7 +227,7 @@ class CatalogAdminController(Controller):
 
     @get("/variants/{variant_id:int}/ledger")
     async def ledger(
-        self, db_session: AsyncSession, variant_id: int, limit: Annotated[int, Parameter(ge=1, le=500)] = 100
+        self, db_session: AsyncSession, variant_id: Id, limit: Annotated[int, Parameter(ge=1, le=500)] = 100
     ) -> list[backoffice.Movement]:
         return await backoffice.ledger(db_session, variant_id, limit=limit)
 

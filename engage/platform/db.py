@@ -24,6 +24,10 @@ NAMING_CONVENTION = {
 
 # BIGINT on PostgreSQL, INTEGER on SQLite (where only INTEGER PRIMARY KEY autoincrements).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# The ranges of PostgreSQL's bigint and integer: a number from outside that is compared with such a column
+# fails in the database, so doors bound what they accept by these (engage.http.params).
+BIGINT_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1
 
 
 class UTCDateTime(TypeDecorator[datetime]):

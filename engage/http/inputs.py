@@ -1,20 +1,24 @@
-"""Request bodies are checked before any handler parses them (docs/architecture.md, "Requests").
+"""Requests are checked before any handler parses them (docs/architecture.md, "Requests").
 
 For a handler that reads a JSON body (`data` of a JSON media type) the body is read here, at most
 `ENGAGE_MAX_BODY_BYTES` of it (413 beyond), scanned by the kernel's `engage.platform.wire.json_problem`
-(nesting depth; the same check guards socket frames) and handed on unchanged. Handlers that stream their
+(nesting depth, the NUL character; the same check guards socket frames) and handed on unchanged. A NUL in
+the path or the query of any request is refused too: PostgreSQL stores none, and no text needs one. Handlers that stream their
 body (attachments) or read it raw (webhooks) are left alone.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
+from urllib.parse import parse_qsl
 
 from litestar.enums import RequestEncodingType
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from engage.platform.wire import json_problem
+from engage.http.params import BIGINT_MAX
+from engage.platform.wire import NUL_REFUSED, json_problem, query_has_nul
 
 JSON = RequestEncodingType.JSON.value
 
@@ -37,6 +41,42 @@ def body_media_type(handler: Any) -> str | None:
         return None
     media_type = getattr(field.kwarg_definition, "media_type", None) or RequestEncodingType.JSON
     return str(media_type.value if isinstance(media_type, RequestEncodingType) else media_type)
+
+
+def _is_int(field: Any) -> bool:
+    types = [
+        t for t in (field.inner_types if field.is_optional else (field,)) if t.annotation is not type(None)
+    ]
+    return bool(types) and all(t.annotation is int for t in types)
+
+
+@cache
+def int_query_parameters(handler: Any) -> frozenset[str]:
+    """The query keys a handler reads as integers (aliases included)."""
+    signature = getattr(handler, "parsed_fn_signature", None)
+    if signature is None:
+        return frozenset()
+    names = set()
+    for name, field in signature.parameters.items():
+        if name != "data" and _is_int(field):
+            names.add(getattr(field.kwarg_definition, "query", None) or name)
+    return frozenset(names)
+
+
+def out_of_range(scope: Scope) -> str | None:
+    """The integer path or query parameter that no bigint column can hold, if any."""
+    for name, value in (scope.get("path_params") or {}).items():
+        if isinstance(value, int) and not -BIGINT_MAX - 1 <= value <= BIGINT_MAX:
+            return name
+    handler = scope.get("route_handler")
+    query = scope.get("query_string", b"")
+    names = int_query_parameters(handler) if handler is not None and query else frozenset()
+    if names:
+        for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if key in names and len(value) > 18 and value.lstrip("+-").isdigit():
+                if not -BIGINT_MAX - 1 <= int(value) <= BIGINT_MAX:
+                    return key
+    return None
 
 
 async def read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
@@ -70,13 +110,20 @@ def replaying(body: bytes, receive: Receive) -> Receive:
     return replay  # type: ignore[return-value]
 
 
-class BodyCheckMiddleware:
+class InputCheckMiddleware:
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or body_media_type(scope.get("route_handler")) != JSON:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or query_has_nul(scope.get("query_string", b"")):
+            raise problem(400, "invalid_request", NUL_REFUSED)
+        if (name := out_of_range(scope)) is not None:
+            raise problem(400, "out_of_range", f"{name} is out of range", parameter=name)
+        if body_media_type(scope.get("route_handler")) != JSON:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
@@ -94,4 +141,4 @@ class BodyCheckMiddleware:
         return problem(413, "body_too_large", f"a request body is limited to {self.max_body_bytes} bytes")
 
 
-__all__ = ["BodyCheckMiddleware", "body_media_type", "problem"]
+__all__ = ["InputCheckMiddleware", "body_media_type", "problem"]
