@@ -13,7 +13,7 @@ from litestar.params import Body, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog import backoffice
-from commerce.catalog.drafts import Handle, ProductDraft
+from commerce.catalog.drafts import HANDLE_PATTERN, Handle, ProductDraft
 from commerce.catalog.importing import detect_format, import_catalog
 from commerce.catalog.listing import (
     ListingPage,
@@ -28,6 +28,8 @@ from engage.platform.errors import InvalidInput
 from engage.services import Services
 
 JSON = "application/json"
+# A handle in a path that names a product to create: the same rule as a created product's `handle`.
+HandleParam = Annotated[str, Parameter(pattern=HANDLE_PATTERN, description="public id, e.g. aud-001")]
 
 
 class CatalogController(Controller):
@@ -164,7 +166,12 @@ class CatalogAdminController(Controller):
 
     @put("/products/{handle:str}")
     async def replace(
-        self, request: Request, services: Services, db_session: AsyncSession, handle: str, data: ProductDraft
+        self,
+        request: Request,
+        services: Services,
+        db_session: AsyncSession,
+        handle: HandleParam,
+        data: ProductDraft,
     ) -> backoffice.StaffProduct:
         """Create or replace a product; variants are matched by SKU, `stock` on a variant sets its count."""
         product, _ = await backoffice.put_product(
