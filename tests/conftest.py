@@ -257,17 +257,32 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+async def account_on(client: AppClient, role: Role = Role.customer, email: str | None = None) -> Account:
+    """Create an account of a role in the app's database and sign it in over HTTP as an API client."""
+    email = email or unique_email(role.value)
+    async with client.app.state.services.runtime.sessionmaker() as session:
+        user = await accounts.create_user(session, email=email, password=PASSWORD, role=role)
+    res = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    assert res.status_code == 200, res.text
+    return Account(id=user.id, email=email, role=role, token=res.json()["token"])
+
+
 @pytest.fixture(scope="session")
-def make_account(client: AppClient, runtime: Runtime) -> Any:
-    """Create an account of a role and sign it in over HTTP; returns its bearer token."""
+def make_account(client: AppClient) -> Any:
+    """Create an account of a role and sign it in over HTTP (PostgreSQL); returns its bearer token."""
 
     async def make(role: Role = Role.customer, email: str | None = None) -> Account:
-        email = email or unique_email(role.value)
-        async with runtime.sessionmaker() as session:
-            user = await accounts.create_user(session, email=email, password=PASSWORD, role=role)
-        res = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-        assert res.status_code == 200, res.text
-        return Account(id=user.id, email=email, role=role, token=res.json()["token"])
+        return await account_on(client, role, email)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def sqlite_make_account(sqlite_client: AppClient) -> Any:
+    """`make_account` on the embedded app (`sqlite_client`)."""
+
+    async def make(role: Role = Role.customer, email: str | None = None) -> Account:
+        return await account_on(sqlite_client, role, email)
 
     return make
 
