@@ -20,6 +20,7 @@ from commerce.catalog.models import Product, Variant
 from engage.platform.db import references_holding
 from engage.platform.errors import Conflict, InvalidInput, NotFound
 from engage.platform.events import record
+from engage.platform.text import one_line, visible_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +81,9 @@ async def save(
     if product is None:
         product = Product(handle=handle, variants=[])
         session.add(product)
-    product.name = draft.name.strip()
-    product.brand = draft.brand.strip()
-    product.description = draft.description
+    product.name = one_line(draft.name)
+    product.brand = one_line(draft.brand)
+    product.description = visible_text(draft.description)
     product.category_id = category.id if category else None
     product.status = draft.status
     product.tags = [t.strip() for t in draft.tags if t.strip()]

@@ -15,6 +15,7 @@ from engage.auth.throttle import LoginThrottle
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotAuthenticated
 from engage.platform.identity import Identity, Role
+from engage.platform.text import one_line
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
@@ -47,7 +48,7 @@ async def create_user(
     email = normalise_email(email)
     _check_password(password)
     user = User(
-        email=email, password_hash=await hash_password(password), role=role.value, name=name.strip()[:120]
+        email=email, password_hash=await hash_password(password), role=role.value, name=one_line(name)[:120]
     )
     session.add(user)
     try:
