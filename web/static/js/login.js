@@ -1,5 +1,23 @@
 import { api } from "/static/js/api.js";
 
+// Where to go after signing in: a path on this site only (the server's rule, engage/http/pages.py
+// safe_next): not another origin ("//evil", "https:"), nor what browsers turn into one ("/\\evil",
+// "/<tab>/evil"), nor the same percent-encoded.
+export function safeNext(target) {
+  if (typeof target !== "string" || !target || target.length > 2048) return "/";
+  let decoded;
+  try {
+    decoded = decodeURIComponent(target);
+  } catch {
+    return "/";
+  }
+  for (const form of [target, decoded]) {
+    if (!form.startsWith("/") || form.startsWith("//") || /[\x00-\x20\x7f-\x9f\\\s]/.test(form)) return "/";
+  }
+  const url = new URL(target, window.location.origin);
+  return url.origin === window.location.origin ? url.pathname + url.search + url.hash : "/";
+}
+
 function bind(formId, errorId, path) {
   const form = document.getElementById(formId);
   if (!form) return;
@@ -10,7 +28,7 @@ function bind(formId, errorId, path) {
     const body = Object.fromEntries(new FormData(form).entries());
     try {
       await api(path, { method: "POST", body });
-      window.location.assign(form.dataset.next || "/");
+      window.location.assign(safeNext(form.dataset.next));
     } catch (err) {
       error.textContent = err.message;
       error.hidden = false;
