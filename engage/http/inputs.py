@@ -110,6 +110,37 @@ def replaying(body: bytes, receive: Receive) -> Receive:
     return replay  # type: ignore[return-value]
 
 
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Bodies other parties write, checked by their own signature (Stripe's webhooks).
+RAW_BODY_PATHS = ("/api/webhooks/",)
+_JSON_SUFFIX = "+json"
+
+
+def media_type_of(headers: dict[bytes, bytes]) -> str:
+    return headers.get(b"content-type", b"").decode("latin-1").split(";", 1)[0].strip().lower()
+
+
+def check_content_type(headers: dict[bytes, bytes], expected: str) -> None:
+    """A state-changing request with a body must say it is what the handler reads (JSON, or multipart
+    for uploads), else 415. A page of another site can send only text/plain, a form or multipart without
+    asking the browser's leave first (a CORS preflight), so requiring JSON is what keeps a cross-site form
+    from signing a browser in to someone else's account (login CSRF) or acting with its session."""
+    has_body = headers.get(b"content-length", b"0") not in (b"", b"0") or b"transfer-encoding" in headers
+    given = media_type_of(headers)
+    if not given and not has_body:
+        return
+    if given == expected or (
+        expected == JSON and given.startswith("application/") and given.endswith(_JSON_SUFFIX)
+    ):
+        return
+    raise problem(
+        415,
+        "unsupported_media_type",
+        f"send this request's body as {expected}" + (f", not {given}" if given else ""),
+        expected=expected,
+    )
+
+
 class InputCheckMiddleware:
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
@@ -123,10 +154,18 @@ class InputCheckMiddleware:
             raise problem(400, "invalid_request", NUL_REFUSED)
         if (name := out_of_range(scope)) is not None:
             raise problem(400, "out_of_range", f"{name} is out of range", parameter=name)
-        if body_media_type(scope.get("route_handler")) != JSON:
+        expected = body_media_type(scope.get("route_handler"))
+        headers = dict(scope["headers"])
+        if (
+            expected is not None
+            and scope["method"] in UNSAFE
+            and not scope["path"].startswith(RAW_BODY_PATHS)
+        ):
+            check_content_type(headers, expected)
+        if expected != JSON:
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length", b"")
+        declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             raise self._too_large()
         body, complete = await read_body(receive, self.max_body_bytes)
@@ -141,4 +180,4 @@ class InputCheckMiddleware:
         return problem(413, "body_too_large", f"a request body is limited to {self.max_body_bytes} bytes")
 
 
-__all__ = ["InputCheckMiddleware", "body_media_type", "problem"]
+__all__ = ["InputCheckMiddleware", "body_media_type", "check_content_type", "problem"]

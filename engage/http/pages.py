@@ -13,7 +13,6 @@ from engage.http.guards import identity_of
 from engage.http.me import me_of
 from engage.platform.identity import Role
 
-
 # Anything a browser would strip, fold or read as a separator in a URL: controls, whitespace, backslash.
 _UNSAFE_IN_PATH = re.compile(r"[\x00-\x20\x7f-\x9f\\\s]")
 MAX_NEXT = 2048

@@ -189,3 +189,55 @@ async def test_every_integer_parameter_declares_a_maximum_a_bigint_can_hold(clie
         f"bound these with engage.http.params: {unbounded - UNBOUNDED_FOR_NOW}"
     )
     assert unbounded == UNBOUNDED_FOR_NOW, f"bounded now, take off the list: {UNBOUNDED_FOR_NOW - unbounded}"
+
+
+# ---- bodies must be what the handler reads (login CSRF) ---------------------------------------------------
+
+
+async def test_a_cross_site_form_cannot_sign_a_browser_in(browser_client, make_account) -> None:
+    """A page of another site can post text/plain or a form without a preflight: refused with 415, so it
+    cannot sign the victim's browser in to the attacker's account."""
+    attacker = await make_account()
+    body = json.dumps({"email": attacker.email, "password": PASSWORD})
+    for content_type in ["text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", None]:
+        headers = {"content-type": content_type} if content_type else {}
+        res = await browser_client.post("/api/auth/login", content=body, headers=headers)
+        assert res.status_code == 415, (content_type, res.status_code, res.text)
+        assert res.json()["code"] == "unsupported_media_type"
+        assert "engage_session" not in res.headers.get("set-cookie", "")
+    res = await browser_client.post(
+        "/api/auth/login", files={"email": (None, attacker.email), "password": (None, PASSWORD)}
+    )
+    assert res.status_code == 415, res.text
+    assert (await browser_client.get("/api/auth/me")).json()["authenticated"] is False
+
+
+async def test_every_json_door_refuses_other_media_types(client, make_account) -> None:
+    admin = await make_account(Role.admin)
+    for method, path in json_doors(client.app):
+        res = await client.request(
+            method, path, content=b'{"a": 1}', headers={"content-type": "text/plain", **admin.headers}
+        )
+        assert res.status_code == 415, (method, path, res.status_code, res.text)
+
+
+async def test_json_and_uploads_still_pass(client, make_account) -> None:
+    res = await client.post(
+        "/api/auth/login",
+        content=json.dumps({"email": "nobody@example.test", "password": PASSWORD}),
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert res.status_code == 401, res.text
+    admin = await make_account(Role.admin)
+    res = await client.post(
+        "/api/admin/catalog/import",
+        files={"file": ("x.json", b"[]", "application/json")},
+        headers=admin.headers,
+    )
+    assert res.status_code == 200, res.text
+    res = await client.post(
+        "/api/admin/catalog/import",
+        content=b"[]",
+        headers={"content-type": "application/json", **admin.headers},
+    )
+    assert res.status_code == 415, res.text
