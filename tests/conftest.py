@@ -258,18 +258,25 @@ class Account:
 
 
 async def account_on(client: AppClient, role: Role = Role.customer, email: str | None = None) -> Account:
-    """Create an account of a role in the app's database and sign it in over HTTP as an API client."""
+    """Create an account of a role in the app's database and make it an API token over HTTP."""
     email = email or unique_email(role.value)
     async with client.app.state.services.runtime.sessionmaker() as session:
         user = await accounts.create_user(session, email=email, password=PASSWORD, role=role)
-    res = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-    assert res.status_code == 200, res.text
-    return Account(id=user.id, email=email, role=role, token=res.json()["token"])
+    return Account(id=user.id, email=email, role=role, token=await api_token(client, email))
+
+
+async def api_token(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD, name: str = "tests"
+) -> str:
+    """A bearer token for an API client (`POST /api/auth/tokens`: browsers sign in with the cookie only)."""
+    res = await client.post("/api/auth/tokens", json={"email": email, "password": password, "name": name})
+    assert res.status_code == 201, res.text
+    return str(res.json()["token"])
 
 
 @pytest.fixture(scope="session")
 def make_account(client: AppClient) -> Any:
-    """Create an account of a role and sign it in over HTTP (PostgreSQL); returns its bearer token."""
+    """Create an account of a role with an API token made over HTTP (PostgreSQL)."""
 
     async def make(role: Role = Role.customer, email: str | None = None) -> Account:
         return await account_on(client, role, email)

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engage.auth.models import User
 from engage.auth.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, needs_rehash, verify_password
 from engage.auth.throttle import LoginThrottle
+from engage.auth.tokens import revoke_all_api_tokens
 from engage.platform.clock import utcnow
-from engage.platform.errors import Conflict, InvalidInput, NotAuthenticated
+from engage.platform.errors import Conflict, InvalidInput, NotAuthenticated, PermissionDenied
 from engage.platform.identity import Identity, Role
 from engage.platform.text import one_line
 
@@ -85,6 +86,28 @@ async def authenticate(
     user.last_login_at = utcnow()
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
+    await session.commit()
+    return user
+
+
+async def change_password(
+    session: AsyncSession, user_id: int, *, current: str, new: str, client: str, throttle: LoginThrottle
+) -> User:
+    """Set a new password, given the current one (wrong guesses count towards the sign-in throttle).
+    Every API token of the account is revoked and browser sessions signed in before now end. Commits."""
+    user = await get_user(session, user_id)
+    if user is None:
+        raise NotAuthenticated("sign in required")
+    await throttle.check(user.email, client)
+    if not await verify_password(user.password_hash, current):
+        await throttle.failed(user.email, client)
+        raise PermissionDenied(
+            "the current password is wrong", code="wrong_password", field="current_password"
+        )
+    _check_password(new)
+    user.password_hash = await hash_password(new)
+    user.password_changed_at = utcnow()
+    await revoke_all_api_tokens(session, user.id)
     await session.commit()
     return user
 
