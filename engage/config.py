@@ -83,6 +83,7 @@ class Settings(BaseSettings):
 
     rate_limit_api: Annotated[RateLimit, NoDecode] = RateLimit(100, 60)
     rate_limit_login: Annotated[RateLimit, NoDecode] = RateLimit(5, 15 * 60)
+    rate_limit_login_ip: Annotated[RateLimit, NoDecode] = RateLimit(20, 15 * 60)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
@@ -154,7 +155,9 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         return _csv(value)
 
-    @field_validator("rate_limit_api", "rate_limit_login", "chat_rate_limit", mode="before")
+    @field_validator(
+        "rate_limit_api", "rate_limit_login", "rate_limit_login_ip", "chat_rate_limit", mode="before"
+    )
     @classmethod
     def _parse_rate(cls, value: object) -> object:
         if isinstance(value, str):

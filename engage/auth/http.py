@@ -82,8 +82,14 @@ def _client(request: Request[Any, Any, Any]) -> str:
 
 
 def _throttle(services: Services) -> LoginThrottle:
-    limit = services.settings.rate_limit_login
-    return LoginThrottle(services.runtime.stores["throttle"], limit=limit.count, window_seconds=limit.seconds)
+    account, address = services.settings.rate_limit_login, services.settings.rate_limit_login_ip
+    return LoginThrottle(
+        services.runtime.stores["throttle"],
+        limit=account.count,
+        window_seconds=account.seconds,
+        ip_limit=address.count,
+        ip_window_seconds=address.seconds,
+    )
 
 
 async def _sign_in(

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth.models import User
-from engage.auth.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, needs_rehash, verify_password
+from engage.auth.passwords import MIN_LENGTH, hash_password, needs_rehash, password_problem, verify_password
 from engage.auth.throttle import LoginThrottle
 from engage.auth.tokens import revoke_all_api_tokens
 from engage.platform.clock import utcnow
@@ -31,9 +31,12 @@ def normalise_email(email: str) -> str:
     return email
 
 
-def _check_password(password: str) -> None:
-    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        raise InvalidInput(f"password must be {MIN_LENGTH} to {MAX_LENGTH} characters", field="password")
+def check_password(password: str, *, email: str, name: str = "", field: str = "password") -> None:
+    """Length, not a common or breached password, not built from the email or name (passwords.py)."""
+    problem = password_problem(password, email=email, name=name)
+    if problem is not None:
+        code = "weak_password" if len(password) >= MIN_LENGTH else "invalid_input"
+        raise InvalidInput(problem, code=code, field=field)
 
 
 def identity_of(user: User, guest_id: str | None = None) -> Identity:
@@ -47,7 +50,7 @@ async def create_user(
 ) -> User:
     """Create an account; a taken email (also under a race) is a Conflict, never a second account."""
     email = normalise_email(email)
-    _check_password(password)
+    check_password(password, email=email, name=name)
     user = User(
         email=email, password_hash=await hash_password(password), role=role.value, name=one_line(name)[:120]
     )
@@ -104,7 +107,7 @@ async def change_password(
         raise PermissionDenied(
             "the current password is wrong", code="wrong_password", field="current_password"
         )
-    _check_password(new)
+    check_password(new, email=user.email, name=user.name, field="new_password")
     user.password_hash = await hash_password(new)
     user.password_changed_at = utcnow()
     await revoke_all_api_tokens(session, user.id)
