@@ -48,7 +48,7 @@ from engage.config import Settings, get_settings
 from engage.flash_sales.http import FlashSaleController, MarketingFlashSaleController
 from engage.flash_sales.pages import marketing_pages
 from engage.http.csrf import SessionCSRFMiddleware
-from engage.http.guards import identity_of, public
+from engage.http.guards import identity_of, metrics_scraper, public
 from engage.http.inputs import InputCheckMiddleware
 from engage.http.problems import exception_handlers, problem_details_plugin
 from engage.http.rate_limit import CountingRateLimitMiddleware
@@ -66,7 +66,7 @@ _UNTHROTTLED = ["^/health$", "^/ready$", "^/metrics$", "^/static/", "^/schema"]
 
 
 class MetricsController(PrometheusController):
-    guards = [public]
+    guards = [metrics_scraper]
     include_in_schema = False
 
 

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     rate_limit_login: Annotated[RateLimit, NoDecode] = RateLimit(5, 15 * 60)
     rate_limit_login_ip: Annotated[RateLimit, NoDecode] = RateLimit(20, 15 * 60)
 
+    # Bearer token Prometheus sends to scrape /metrics; unset: /metrics is open outside production only.
+    metrics_token: SecretStr | None = None
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     access_log: bool = False
