@@ -296,6 +296,53 @@ def sqlite_make_account(sqlite_client: AppClient) -> Any:
     return make
 
 
+@dataclass
+class SignUpMailSent:
+    to: str
+    kind: str  # "confirm" (a new address: `token` is its link's) or "taken"
+    token: str
+    site: str
+
+
+@pytest.fixture
+def sign_up_mails(client: AppClient, monkeypatch: pytest.MonkeyPatch) -> list[SignUpMailSent]:
+    """The sign-up mails the `client` app queues (their job runs in a worker, which tests do not start)."""
+    sent: list[SignUpMailSent] = []
+    jobs = client.app.state.services.runtime.jobs
+    enqueue = jobs.enqueue
+
+    async def recording(task: str, *args: Any, **kwargs: Any) -> None:
+        if task == "send_sign_up_mail":
+            sent.append(SignUpMailSent(*args))
+            return
+        await enqueue(task, *args, **kwargs)
+
+    monkeypatch.setattr(jobs, "enqueue", recording)
+    return sent
+
+
+@pytest.fixture
+def sign_up(sign_up_mails: list[SignUpMailSent]) -> Any:
+    """Sign up over HTTP and follow the mailed link: the confirmed account's answer (`{"user": ...}`)."""
+
+    async def run(
+        http: httpx.AsyncClient, email: str, password: str = PASSWORD, name: str = "", **headers: str
+    ) -> dict[str, Any]:
+        res = await http.post(
+            "/api/auth/signup", json={"email": email, "password": password, "name": name}, headers=headers
+        )
+        assert res.status_code == 202, res.text
+        mail = next(m for m in reversed(sign_up_mails) if m.to == email.lower())
+        assert mail.kind == "confirm", mail
+        res = await http.post(
+            "/api/auth/signup/confirm", json={"token": mail.token, "password": password}, headers=headers
+        )
+        assert res.status_code == 201, res.text
+        return dict(res.json())
+
+    return run
+
+
 # ---- real server processes -------------------------------------------------------------------------------
 
 

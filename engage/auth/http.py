@@ -14,7 +14,7 @@ import msgspec
 from litestar import Controller, Request, delete, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth import service, tokens
+from engage.auth import service, signup, tokens
 from engage.auth.middleware import forget_identity, forget_tokens, session_signed_in
 from engage.auth.throttle import LoginThrottle
 from engage.auth.tokens import SOCKET_TOKEN_TTL, BearerAuth, TokenService
@@ -22,7 +22,9 @@ from engage.http.guards import identity_of, public, shopper, signed_in
 from engage.http.me import Me, me_of
 from engage.http.params import Id
 from engage.http.sessions import rotate_session, start_guest
+from engage.platform.errors import Unavailable
 from engage.platform.identity import Identity
+from engage.platform.mail import mail_configured
 from engage.services import Services
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
@@ -42,6 +44,16 @@ class Credentials(msgspec.Struct, forbid_unknown_fields=True):
 
 class SignedIn(msgspec.Struct):
     user: Me
+
+
+class SignUpAccepted(msgspec.Struct):
+    status: str  # "check_your_email"
+    email: str
+
+
+class SignUpConfirmation(msgspec.Struct, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    password: Password
 
 
 class NewToken(msgspec.Struct, forbid_unknown_fields=True):
@@ -75,6 +87,25 @@ class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
 class SocketToken(msgspec.Struct):
     token: str
     expires_in: int
+
+
+# Sign-up mails one address receives per hour at most (the answer does not change).
+SIGN_UP_MAILS_PER_HOUR = 5
+
+
+def _site(request: Request[Any, Any, Any], services: Services) -> str:
+    """The origin for links in mails: ENGAGE_PUBLIC_URL. Outside production the request's own origin
+    will do; in production the Host header is the client's to choose, so it is never trusted for links."""
+    settings = services.settings
+    if settings.env == "production" and not mail_configured(settings):
+        raise Unavailable("sign-up needs a mail server (ENGAGE_SMTP_HOST)", code="signup_unavailable")
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    if settings.env == "production":
+        raise Unavailable(
+            "sign-up needs ENGAGE_PUBLIC_URL (for the link it mails)", code="signup_unavailable"
+        )
+    return str(request.base_url).rstrip("/")
 
 
 def _client(request: Request[Any, Any, Any]) -> str:
@@ -113,12 +144,35 @@ class AuthController(Controller):
     path = "/api/auth"
     tags = ["auth"]
 
-    @post("/signup", guards=[public], status_code=201)
+    @post("/signup", guards=[public], status_code=202)
     async def sign_up(
         self, request: Request, data: SignUp, db_session: AsyncSession, services: Services
+    ) -> SignUpAccepted:
+        """Ask for a shopper account: the same answer whether the address is new or has an account (which
+        is never revealed). A new address gets a link to confirm it (`POST /api/auth/signup/confirm`); a
+        taken one a note. Nobody is signed in here."""
+        site = _site(request, services)
+        mail = await signup.request_sign_up(
+            db_session,
+            services.runtime.stores["tokens"],
+            email=data.email,
+            password=data.password,
+            name=data.name,
+        )
+        sent = await services.runtime.counter.hit(f"signup-mail:{tokens.token_hash(mail.to)}", 3600)
+        if sent.hits <= SIGN_UP_MAILS_PER_HOUR:  # a flood of sign-ups never floods the owner's inbox
+            await services.runtime.jobs.enqueue("send_sign_up_mail", mail.to, mail.kind, mail.token, site)
+        return SignUpAccepted(status="check_your_email", email=mail.to)
+
+    @post("/signup/confirm", guards=[public], status_code=201)
+    async def confirm_sign_up(
+        self, request: Request, data: SignUpConfirmation, db_session: AsyncSession, services: Services
     ) -> SignedIn:
-        """Create a shopper account and sign this browser in; a guest's cart and chat follow."""
-        user = await service.create_user(db_session, email=data.email, password=data.password, name=data.name)
+        """Make the account from the link a sign-up mailed (its token and the password chosen), and sign
+        this browser in; a guest's cart and chat follow."""
+        user = await signup.confirm_sign_up(
+            db_session, services.runtime.stores["tokens"], token=data.token, password=data.password
+        )
         return await _sign_in(request, services, db_session, user)
 
     @post("/login", guards=[public], status_code=200)

@@ -19,4 +19,10 @@ async def signup_page(request: Request, next: str | None = None) -> Template:
     return page(request, "auth/signup.html", next=safe_next(next))
 
 
-auth_pages = [login_page, signup_page]
+@get("/signup/confirm", guards=[public], include_in_schema=False)
+async def confirm_page(request: Request, token: str = "") -> Template:
+    """The link a sign-up mails: enter the password chosen to make the account."""
+    return page(request, "auth/confirm.html", token=token[:128])
+
+
+auth_pages = [login_page, signup_page, confirm_page]

@@ -55,12 +55,8 @@ async def test_chat_keeps_joiners_and_drops_overrides(client, make_account) -> N
     assert any(m["text"] == f"{FAMILY} {PERSIAN} {HINDI} evil" for m in items), [m["text"] for m in items]
 
 
-async def test_names_follow_the_same_rule(client) -> None:
-    from tests.conftest import PASSWORD, unique_email
+async def test_names_follow_the_same_rule(client, sign_up) -> None:
+    from tests.conftest import unique_email
 
-    res = await client.post(
-        "/api/auth/signup",
-        json={"email": unique_email(), "password": PASSWORD, "name": f"Sa\u200cra\u202e {FAMILY}"},
-    )
-    assert res.status_code == 201, res.text
-    assert res.json()["user"]["name"] == f"Sa\u200cra {FAMILY}"
+    body = await sign_up(client, unique_email(), name=f"Sa\u200cra\u202e {FAMILY}")
+    assert body["user"]["name"] == f"Sa\u200cra {FAMILY}"

@@ -18,7 +18,7 @@ export function safeNext(target) {
   return url.origin === window.location.origin ? url.pathname + url.search + url.hash : "/";
 }
 
-function bind(formId, errorId, path) {
+function bind(formId, errorId, path, done) {
   const form = document.getElementById(formId);
   if (!form) return;
   form.addEventListener("submit", async (event) => {
@@ -27,8 +27,7 @@ function bind(formId, errorId, path) {
     error.hidden = true;
     const body = Object.fromEntries(new FormData(form).entries());
     try {
-      await api(path, { method: "POST", body });
-      window.location.assign(safeNext(form.dataset.next));
+      done(form, await api(path, { method: "POST", body }));
     } catch (err) {
       error.textContent = err.message;
       error.hidden = false;
@@ -36,5 +35,16 @@ function bind(formId, errorId, path) {
   });
 }
 
-bind("login-form", "login-error", "/api/auth/login");
-bind("signup-form", "signup-error", "/api/auth/signup");
+const goOn = (form) => window.location.assign(safeNext(form.dataset.next));
+
+// Sign-up answers the same for a new and a taken address: the next step is in the mail.
+function checkYourEmail(form, answer) {
+  const note = document.createElement("p");
+  note.setAttribute("role", "status");
+  note.textContent = `Check your email (${answer.email}): the link in it finishes your sign-up.`;
+  form.replaceWith(note);
+}
+
+bind("login-form", "login-error", "/api/auth/login", goOn);
+bind("signup-form", "signup-error", "/api/auth/signup", checkYourEmail);
+bind("confirm-form", "confirm-error", "/api/auth/signup/confirm", goOn);
