@@ -83,6 +83,9 @@ async def test_a_socket_frame_nested_a_thousand_deep_is_a_bad_frame(mode, settin
         await sock.send('{"type": "ping", "id": 1, "x": ' + "[" * 1000 + "]" * 1000 + "}")
         error = await sock.next("error")
         assert error["code"] == "bad_frame", error
+        await sock.send({"type": "chat.send", "conversation_id": 1, "text": "a\u0000b", "client_id": "c1"})
+        error = await sock.next("error")
+        assert error["code"] == "bad_frame" and "NUL" in error["message"], error
         pong = await sock.request({"type": "ping"})
         assert pong["type"] == "pong", "the socket stays open and answers"
 
