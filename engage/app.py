@@ -48,7 +48,8 @@ from engage.config import Settings, get_settings
 from engage.flash_sales.http import FlashSaleController, MarketingFlashSaleController
 from engage.flash_sales.pages import marketing_pages
 from engage.http.csrf import SessionCSRFMiddleware
-from engage.http.guards import identity_of, public
+from engage.http.guards import identity_of, metrics_scraper, public
+from engage.http.inputs import InputCheckMiddleware
 from engage.http.problems import exception_handlers, problem_details_plugin
 from engage.http.rate_limit import CountingRateLimitMiddleware
 from engage.http.request_id import RequestIdMiddleware
@@ -65,7 +66,7 @@ _UNTHROTTLED = ["^/health$", "^/ready$", "^/metrics$", "^/static/", "^/schema"]
 
 
 class MetricsController(PrometheusController):
-    guards = [public]
+    guards = [metrics_scraper]
     include_in_schema = False
 
 
@@ -99,6 +100,7 @@ def _middleware(settings: Settings) -> list[Any]:
         PrometheusConfig(
             app_name="engage", prefix="engage", group_path=True, exclude=_UNTHROTTLED
         ).middleware,
+        DefineMiddleware(InputCheckMiddleware, max_body_bytes=settings.max_body_bytes),
         session_config(secure=settings.cookie_secure, max_age=settings.session_max_age).middleware,
         DefineMiddleware(EngageAuthMiddleware, exclude=_UNTHROTTLED),
     ]

@@ -78,9 +78,15 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     cookie_secure: bool = True
     session_max_age: int = Field(14 * 86400, gt=0)
+    # JSON request bodies above this are refused (413) before they are parsed; uploads have their own limits.
+    max_body_bytes: int = Field(1024 * 1024, gt=0)
 
     rate_limit_api: Annotated[RateLimit, NoDecode] = RateLimit(100, 60)
     rate_limit_login: Annotated[RateLimit, NoDecode] = RateLimit(5, 15 * 60)
+    rate_limit_login_ip: Annotated[RateLimit, NoDecode] = RateLimit(20, 15 * 60)
+
+    # Bearer token Prometheus sends to scrape /metrics; unset: /metrics is open outside production only.
+    metrics_token: SecretStr | None = None
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
@@ -152,7 +158,9 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         return _csv(value)
 
-    @field_validator("rate_limit_api", "rate_limit_login", "chat_rate_limit", mode="before")
+    @field_validator(
+        "rate_limit_api", "rate_limit_login", "rate_limit_login_ip", "chat_rate_limit", mode="before"
+    )
     @classmethod
     def _parse_rate(cls, value: object) -> object:
         if isinstance(value, str):

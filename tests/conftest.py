@@ -51,6 +51,8 @@ TEST_ENV = {
     "ENGAGE_SECRET_KEY": "test-secret-" + "x" * 40,
     "ENGAGE_COOKIE_SECURE": "false",
     "ENGAGE_RATE_LIMIT_API": "100000/minute",
+    # every test client signs in from 127.0.0.1: the per-address allowance is tested with its own app
+    "ENGAGE_RATE_LIMIT_LOGIN_IP": "100000/900",
     "ENGAGE_CHAT_RATE_LIMIT": "100000/10",
     "ENGAGE_LOG_JSON": "true",
     "ENGAGE_LOG_LEVEL": "WARNING",
@@ -257,19 +259,88 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+async def account_on(client: AppClient, role: Role = Role.customer, email: str | None = None) -> Account:
+    """Create an account of a role in the app's database and make it an API token over HTTP."""
+    email = email or unique_email(role.value)
+    async with client.app.state.services.runtime.sessionmaker() as session:
+        user = await accounts.create_user(session, email=email, password=PASSWORD, role=role)
+    return Account(id=user.id, email=email, role=role, token=await api_token(client, email))
+
+
+async def api_token(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD, name: str = "tests"
+) -> str:
+    """A bearer token for an API client (`POST /api/auth/tokens`: browsers sign in with the cookie only)."""
+    res = await client.post("/api/auth/tokens", json={"email": email, "password": password, "name": name})
+    assert res.status_code == 201, res.text
+    return str(res.json()["token"])
+
+
 @pytest.fixture(scope="session")
-def make_account(client: AppClient, runtime: Runtime) -> Any:
-    """Create an account of a role and sign it in over HTTP; returns its bearer token."""
+def make_account(client: AppClient) -> Any:
+    """Create an account of a role with an API token made over HTTP (PostgreSQL)."""
 
     async def make(role: Role = Role.customer, email: str | None = None) -> Account:
-        email = email or unique_email(role.value)
-        async with runtime.sessionmaker() as session:
-            user = await accounts.create_user(session, email=email, password=PASSWORD, role=role)
-        res = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-        assert res.status_code == 200, res.text
-        return Account(id=user.id, email=email, role=role, token=res.json()["token"])
+        return await account_on(client, role, email)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def sqlite_make_account(sqlite_client: AppClient) -> Any:
+    """`make_account` on the embedded app (`sqlite_client`)."""
+
+    async def make(role: Role = Role.customer, email: str | None = None) -> Account:
+        return await account_on(sqlite_client, role, email)
+
+    return make
+
+
+@dataclass
+class SignUpMailSent:
+    to: str
+    kind: str  # "confirm" (a new address: `token` is its link's) or "taken"
+    token: str
+    site: str
+
+
+@pytest.fixture
+def sign_up_mails(client: AppClient, monkeypatch: pytest.MonkeyPatch) -> list[SignUpMailSent]:
+    """The sign-up mails the `client` app queues (their job runs in a worker, which tests do not start)."""
+    sent: list[SignUpMailSent] = []
+    jobs = client.app.state.services.runtime.jobs
+    enqueue = jobs.enqueue
+
+    async def recording(task: str, *args: Any, **kwargs: Any) -> None:
+        if task == "send_sign_up_mail":
+            sent.append(SignUpMailSent(*args))
+            return
+        await enqueue(task, *args, **kwargs)
+
+    monkeypatch.setattr(jobs, "enqueue", recording)
+    return sent
+
+
+@pytest.fixture
+def sign_up(sign_up_mails: list[SignUpMailSent]) -> Any:
+    """Sign up over HTTP and follow the mailed link: the confirmed account's answer (`{"user": ...}`)."""
+
+    async def run(
+        http: httpx.AsyncClient, email: str, password: str = PASSWORD, name: str = "", **headers: str
+    ) -> dict[str, Any]:
+        res = await http.post(
+            "/api/auth/signup", json={"email": email, "password": password, "name": name}, headers=headers
+        )
+        assert res.status_code == 202, res.text
+        mail = next(m for m in reversed(sign_up_mails) if m.to == email.lower())
+        assert mail.kind == "confirm", mail
+        res = await http.post(
+            "/api/auth/signup/confirm", json={"token": mail.token, "password": password}, headers=headers
+        )
+        assert res.status_code == 201, res.text
+        return dict(res.json())
+
+    return run
 
 
 # ---- real server processes -------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from engage.platform.events import Sink
 from engage.platform.jobs import CronTask, Task
 from engage.services import Services
-from workers import bot, chat, commerce, flash_sales, housekeeping, search
+from workers import auth, bot, chat, commerce, flash_sales, housekeeping, search
 
 TASKS: list[Task] = [
+    auth.send_sign_up_mail,
     housekeeping.purge_expired_store_keys,
     commerce.release_expired_holds,
     commerce.forget_old_idempotency_keys,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.cart import carts
 from commerce.cart.carts import MAX_LINE_QUANTITY, CartView
 from engage.http.guards import identity_of, shopper
+from engage.http.params import Id
 from engage.services import Services
 
 
@@ -62,7 +63,7 @@ class CartController(Controller):
         request: Request[Any, Any, Any],
         services: Services,
         db_session: AsyncSession,
-        variant_id: int,
+        variant_id: Id,
         data: SetQuantity,
     ) -> CartView:
         """Set a line's quantity; 0 removes it."""
@@ -71,7 +72,7 @@ class CartController(Controller):
 
     @delete("/lines/{variant_id:int}", status_code=200)
     async def remove(
-        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, variant_id: int
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, variant_id: Id
     ) -> CartView:
         await carts.set_quantity(db_session, identity_of(request).owner_key, variant_id, 0)
         return await cart_of(request, services, db_session)

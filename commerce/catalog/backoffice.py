@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import msgspec
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -19,7 +20,7 @@ from commerce.catalog.categories import path_of, tree
 from commerce.catalog.drafts import ProductDraft
 from commerce.catalog.editing import delete, save
 from commerce.catalog.models import Product, Variant
-from engage.platform.errors import NotFound
+from engage.platform.errors import Conflict, NotFound
 
 
 class StaffVariant(msgspec.Struct):
@@ -184,8 +185,15 @@ async def put_product(
 
 
 async def remove_product(session: AsyncSession, handle: str, *, cache: CatalogCache) -> None:
-    await delete(session, handle)
-    await session.commit()
+    """Delete a product; one that other rows still point at (a flash sale, ...) is a 409 naming them."""
+    try:
+        await delete(session, handle)
+        await session.commit()
+    except IntegrityError:  # a reference that arrived after the check: the database refused
+        await session.rollback()
+        raise Conflict(
+            f"product {handle} is still used elsewhere; unpublish it instead", code="still_referenced"
+        ) from None
     await cache.invalidate()
 
 

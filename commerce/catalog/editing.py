@@ -17,8 +17,10 @@ from commerce.catalog.categories import ensure_path
 from commerce.catalog.drafts import ProductDraft, problems_of
 from commerce.catalog.events import ProductChanged, VariantPrice, product_channel
 from commerce.catalog.models import Product, Variant
+from engage.platform.db import references_holding
 from engage.platform.errors import Conflict, InvalidInput, NotFound
 from engage.platform.events import record
+from engage.platform.text import one_line, visible_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +81,9 @@ async def save(
     if product is None:
         product = Product(handle=handle, variants=[])
         session.add(product)
-    product.name = draft.name.strip()
-    product.brand = draft.brand.strip()
-    product.description = draft.description
+    product.name = one_line(draft.name)
+    product.brand = one_line(draft.brand)
+    product.description = visible_text(draft.description)
     product.category_id = category.id if category else None
     product.status = draft.status
     product.tags = [t.strip() for t in draft.tags if t.strip()]
@@ -176,6 +178,22 @@ async def _check_removable(session: AsyncSession, variant: Variant) -> None:
             f"SKU {variant.sku} has stock reserved by shoppers; unpublish the product instead",
             code="variant_reserved",
         )
+    await _check_not_held(session, "variants", [variant.id], f"SKU {variant.sku}")
+
+
+async def _check_not_held(session: AsyncSession, table: str, ids: list[int], what: str) -> None:
+    """Refuse to delete rows another area still points at (a flash sale's item, ...): a 409 that names
+    them, instead of the database's foreign-key error. Unpublishing keeps the product out of the shop."""
+    held = await references_holding(session, table, ids)
+    if held:
+        names = ", ".join(
+            f"{table_name.replace('_', ' ')} ({rows})" for table_name, rows in sorted(held.items())
+        )
+        raise Conflict(
+            f"{what} is still used by {names}; unpublish the product instead",
+            code="still_referenced",
+            held_by=[{"table": table_name, "rows": rows} for table_name, rows in sorted(held.items())],
+        )
 
 
 async def delete(session: AsyncSession, handle: str) -> None:
@@ -183,6 +201,7 @@ async def delete(session: AsyncSession, handle: str) -> None:
     product = await load(session, handle)
     if product is None:
         raise NotFound(f"no product {handle}")
+    await _check_not_held(session, "products", [product.id], f"product {handle}")
     for variant in product.variants:
         await _check_removable(session, variant)
     product_changed(session, product, deleted=True)

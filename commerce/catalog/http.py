@@ -13,7 +13,7 @@ from litestar.params import Body, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog import backoffice
-from commerce.catalog.drafts import Handle, ProductDraft
+from commerce.catalog.drafts import HANDLE_PATTERN, Handle, ProductDraft
 from commerce.catalog.importing import detect_format, import_catalog
 from commerce.catalog.listing import (
     ListingPage,
@@ -23,10 +23,13 @@ from commerce.catalog.listing import (
 )
 from commerce.catalog.storefront import categories_json, listing_json, product_with_stock
 from engage.http.guards import identity_of, marketer, public
+from engage.http.params import Id, Offset, OptionalCents
 from engage.platform.errors import InvalidInput
 from engage.services import Services
 
 JSON = "application/json"
+# A handle in a path that names a product to create: the same rule as a created product's `handle`.
+HandleParam = Annotated[str, Parameter(pattern=HANDLE_PATTERN, description="public id, e.g. aud-001")]
 
 
 class CatalogController(Controller):
@@ -43,8 +46,8 @@ class CatalogController(Controller):
         services: Services,
         db_session: AsyncSession,
         category: str | None = None,
-        min_price: int | None = None,
-        max_price: int | None = None,
+        min_price: OptionalCents = None,
+        max_price: OptionalCents = None,
         in_stock: bool = False,
         tag: str | None = None,
         sort: Sort = "newest",
@@ -130,7 +133,7 @@ class CatalogAdminController(Controller):
         db_session: AsyncSession,
         q: str = "",
         status: Literal["published", "draft"] | None = None,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> backoffice.StaffProductPage:
         return await backoffice.staff_products(db_session, q=q, status=status, offset=offset, limit=limit)
@@ -167,7 +170,7 @@ class CatalogAdminController(Controller):
         request: Request[Any, Any, Any],
         services: Services,
         db_session: AsyncSession,
-        handle: str,
+        handle: HandleParam,
         data: ProductDraft,
     ) -> backoffice.StaffProduct:
         """Create or replace a product; variants are matched by SKU, `stock` on a variant sets its count."""
@@ -212,7 +215,7 @@ class CatalogAdminController(Controller):
 
     @post("/variants/{variant_id:int}/stock", status_code=200)
     async def stock(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, variant_id: int, data: StockCount
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, variant_id: Id, data: StockCount
     ) -> StockLevelOut:
         """Receive units (`restock`), correct the count (`on_hand` or `delta`), set the low-stock threshold."""
         if data.on_hand is not None and data.delta is not None:
@@ -231,7 +234,7 @@ class CatalogAdminController(Controller):
 
     @get("/variants/{variant_id:int}/ledger")
     async def ledger(
-        self, db_session: AsyncSession, variant_id: int, limit: Annotated[int, Parameter(ge=1, le=500)] = 100
+        self, db_session: AsyncSession, variant_id: Id, limit: Annotated[int, Parameter(ge=1, le=500)] = 100
     ) -> list[backoffice.Movement]:
         return await backoffice.ledger(db_session, variant_id, limit=limit)
 

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from commerce.catalog.cache import CatalogCache
 from commerce.catalog.drafts import HANDLE_PATTERN, ImportedProduct, ProductDraft, VariantDraft
 from commerce.catalog.editing import save
 from engage.platform.errors import DomainError, InvalidInput
+from engage.platform.wire import NUL_REFUSED, json_problem
 
 CSV_COLUMNS = [
     "product_id",
@@ -40,6 +42,9 @@ CSV_COLUMNS = [
     "weight_grams",
 ]
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# Python's csv refuses fields over 131,072 characters (csv.Error, for the whole file). A field is read
+# whole up to the file's size instead, and the row's own limits (a description's 20,000) report it by line.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))
 # Products written per transaction: each lands with its events, and other writers get their turn.
 COMMIT_EVERY = 20
 
@@ -90,19 +95,74 @@ def _friendly(error: msgspec.ValidationError) -> str:
 # ---- JSON --------------------------------------------------------------------------------------------------
 
 
+# A JSON string, or one of the characters that shape a document (outside strings).
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]', re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class _Unreadable:
+    reason: str
+
+
+def _elements(data: bytes) -> list[bytes]:
+    """The raw text of each element of the file's product list (the outermost array), found without
+    parsing: a file with one hostile product (nested a thousand deep, a NUL) still has readable others."""
+    items: list[bytes] = []
+    depth, list_depth, start = 0, 0, 0
+    for token in _JSON_TOKEN.finditer(data):
+        char = token.group()[:1]
+        if char == b'"':
+            continue
+        if char in b"[{":
+            depth += 1
+            if not list_depth and char == b"[":
+                list_depth, start = depth, token.end()
+        elif char in b"]}":
+            if depth == list_depth:
+                items.append(data[start : token.start()])
+                break
+            depth -= 1
+        elif depth == list_depth:
+            items.append(data[start : token.start()])
+            start = token.end()
+    return [item for item in items if item.strip()]
+
+
+def _load_items(data: bytes) -> list[Any]:
+    """The file's products, each decoded, or `_Unreadable` where one cannot be (too deep, a NUL)."""
+    if json_problem(data) is None:
+        try:
+            items = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"not valid JSON: {exc}") from None
+        if isinstance(items, dict) and isinstance(items.get("products"), list):
+            items = items["products"]
+        if not isinstance(items, list):
+            raise InvalidInput("expected a JSON list of products")
+        return items
+    loaded: list[Any] = []
+    for raw in _elements(data):
+        if (reason := json_problem(raw)) is not None:
+            loaded.append(_Unreadable(reason))
+            continue
+        try:
+            loaded.append(json.loads(raw))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            loaded.append(_Unreadable(f"not valid JSON: {exc}"))
+    if not loaded:
+        raise InvalidInput(f"not valid JSON: {json_problem(data)}")
+    return loaded
+
+
 def parse_json(data: bytes) -> tuple[list[_Pending], list[Problem]]:
-    try:
-        items = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"not valid JSON: {exc}") from None
-    if isinstance(items, dict) and isinstance(items.get("products"), list):
-        items = items["products"]
-    if not isinstance(items, list):
-        raise InvalidInput("expected a JSON list of products")
+    items = _load_items(data)
     pending, problems = [], []
     seen: dict[str, str] = {}
     for n, item in enumerate(items, start=1):
         label = f"product {n}" + (f" ({item.get('id')})" if isinstance(item, dict) and item.get("id") else "")
+        if isinstance(item, _Unreadable):
+            problems.append(Problem(label, item.reason))
+            continue
         try:
             product = msgspec.convert(item, ImportedProduct)
         except msgspec.ValidationError as exc:
@@ -173,12 +233,13 @@ def parse_csv(data: bytes) -> tuple[list[_Pending], list[Problem]]:
     problems: list[Problem] = []
     products: dict[str, _Pending] = {}
     sku_lines: dict[str, int] = {}
-    line = reader.line_num + 1  # where the next record starts (a quoted field may span lines)
-    for cells in reader:
-        start, line = line, reader.line_num + 1
+    for start, cells in _records(reader, problems):
         if not any(c.strip() for c in cells):
             continue
         where = f"line {start}"
+        if any("\x00" in c for c in cells):
+            problems.append(Problem(where, NUL_REFUSED))
+            continue
         if len(cells) != len(header):
             problems.append(Problem(where, f"expected {len(header)} columns, found {len(cells)}"))
             continue
@@ -206,6 +267,21 @@ def parse_csv(data: bytes) -> tuple[list[_Pending], list[Problem]]:
             continue
         sku_lines[variant.sku] = start
     return list(products.values()), problems
+
+
+def _records(reader: Any, problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
+    """The reader's records with the line each starts on (a quoted field may span lines); one it cannot
+    read (csv.Error) is reported by its line and skipped."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problems.append(Problem(f"line {start}", f"unreadable CSV: {exc}"))
+            continue
+        yield start, cells
 
 
 def _csv_row(row: dict[str, str]) -> tuple[VariantDraft, dict[str, Any]]:

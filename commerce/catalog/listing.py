@@ -11,7 +11,7 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from sqlalchemy import ColumnElement, and_, cast, exists, func, or_, select
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.catalog.categories import CategoryNode, path_of, subtree_ids, tree
 from commerce.catalog.models import Product, Variant
 from commerce.inventory.models import StockLevel
+from engage.platform.db import BIGINT_MAX, INT_MAX
 from engage.platform.errors import InvalidInput
 
 Sort = Literal["newest", "price_asc", "price_desc", "popularity"]
@@ -135,17 +136,26 @@ def _encode_cursor(sort: str, value: Any, row_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# (sort, the last row's sort value: a price or a time, the last row's id), each within its column's range
+_Cursor = tuple[
+    str,
+    Annotated[int, msgspec.Meta(ge=-INT_MAX, le=INT_MAX)] | Annotated[str, msgspec.Meta(max_length=40)],
+    Annotated[int, msgspec.Meta(ge=0, le=BIGINT_MAX)],
+]
+_decode_cursor_json = msgspec.json.Decoder(_Cursor).decode
+
+
 def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        cursor_sort, value, row_id = msgspec.json.decode(raw)
-        if cursor_sort != sort or not isinstance(row_id, int):
+        cursor_sort, value, row_id = _decode_cursor_json(raw)
+        if cursor_sort != sort:
             raise ValueError
         if sort == "newest":
             value = datetime.fromisoformat(value)
         elif not isinstance(value, int):
             raise ValueError
-    except (ValueError, TypeError, binascii.Error, msgspec.DecodeError):
+    except (ValueError, TypeError, binascii.Error, msgspec.DecodeError, msgspec.ValidationError):
         raise InvalidInput(
             "this cursor does not belong to this listing; start again", field="cursor"
         ) from None

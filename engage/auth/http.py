@@ -1,21 +1,30 @@
-"""Auth door: sign up, sign in, sign out, who am I, socket tokens."""
+"""Auth door: sign up, sign in, sign out, who am I, password, API tokens, socket tokens.
+
+Browsers sign in with the session cookie only. API clients make a named bearer token with their
+credentials (`POST /api/auth/tokens`), shown once; they list and revoke them; a password change revokes
+them all (docs/auth.md).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth import service
+from engage.auth import service, signup, tokens
+from engage.auth.middleware import forget_identity, forget_tokens, session_signed_in
 from engage.auth.throttle import LoginThrottle
-from engage.auth.tokens import SOCKET_TOKEN_TTL, TokenService
+from engage.auth.tokens import SOCKET_TOKEN_TTL, BearerAuth, TokenService
 from engage.http.guards import identity_of, public, shopper, signed_in
 from engage.http.me import Me, me_of
+from engage.http.params import Id
 from engage.http.sessions import rotate_session, start_guest
+from engage.platform.errors import Unavailable
 from engage.platform.identity import Identity
-from engage.platform.runtime import Runtime
+from engage.platform.mail import mail_configured
 from engage.services import Services
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
@@ -35,7 +44,44 @@ class Credentials(msgspec.Struct, forbid_unknown_fields=True):
 
 class SignedIn(msgspec.Struct):
     user: Me
-    token: str
+
+
+class SignUpAccepted(msgspec.Struct):
+    status: str  # "check_your_email"
+    email: str
+
+
+class SignUpConfirmation(msgspec.Struct, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    password: Password
+
+
+class NewToken(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    password: Password
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+
+
+class TokenView(msgspec.Struct):
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    current: bool = False  # the token this request is signed with
+
+
+class TokenCreated(msgspec.Struct):
+    id: int
+    name: str
+    token: str  # shown this once
+    created_at: datetime
+    expires_at: datetime
+
+
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: Password
 
 
 class SocketToken(msgspec.Struct):
@@ -43,56 +89,171 @@ class SocketToken(msgspec.Struct):
     expires_in: int
 
 
+# Sign-up mails one address receives per hour at most (the answer does not change).
+SIGN_UP_MAILS_PER_HOUR = 5
+
+
+def _site(request: Request[Any, Any, Any], services: Services) -> str:
+    """The origin for links in mails: ENGAGE_PUBLIC_URL. Outside production the request's own origin
+    will do; in production the Host header is the client's to choose, so it is never trusted for links."""
+    settings = services.settings
+    if settings.env == "production" and not mail_configured(settings):
+        raise Unavailable("sign-up needs a mail server (ENGAGE_SMTP_HOST)", code="signup_unavailable")
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    if settings.env == "production":
+        raise Unavailable(
+            "sign-up needs ENGAGE_PUBLIC_URL (for the link it mails)", code="signup_unavailable"
+        )
+    return str(request.base_url).rstrip("/")
+
+
 def _client(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _throttle(services: Services) -> LoginThrottle:
+    account, address = services.settings.rate_limit_login, services.settings.rate_limit_login_ip
+    return LoginThrottle(
+        services.runtime.stores["throttle"],
+        limit=account.count,
+        window_seconds=account.seconds,
+        ip_limit=address.count,
+        ip_window_seconds=address.seconds,
+    )
 
 
 async def _sign_in(
     request: Request[Any, Any, Any], services: Services, session: AsyncSession, user: Any
 ) -> SignedIn:
+    """Sign the browser session in (a fresh session id); API clients use tokens instead."""
     guest_id = identity_of(request).guest_id
     await service.hand_over_guest(session, guest_id, user, services.guest_handovers)
     if request.scope.get("session") is not None:
         rotate_session(request.scope)
-        request.set_session({"user_id": user.id, "guest_id": guest_id})
-    token = await TokenService(services.runtime.stores["tokens"]).issue(user.id)
-    return SignedIn(user=me_of(service.identity_of(user, guest_id)), token=token)
+        request.set_session({"guest_id": guest_id})
+        session_signed_in(request.session, user.id)
+    return SignedIn(user=me_of(service.identity_of(user, guest_id)))
+
+
+def _token_id(request: Request[Any, Any, Any]) -> int | None:
+    return request.auth.token_id if isinstance(request.auth, BearerAuth) else None
 
 
 class AuthController(Controller):
     path = "/api/auth"
     tags = ["auth"]
 
-    @post("/signup", guards=[public], status_code=201)
+    @post("/signup", guards=[public], status_code=202)
     async def sign_up(
         self, request: Request[Any, Any, Any], data: SignUp, db_session: AsyncSession, services: Services
+    ) -> SignUpAccepted:
+        """Ask for a shopper account: the same answer whether the address is new or has an account (which
+        is never revealed). A new address gets a link to confirm it (`POST /api/auth/signup/confirm`); a
+        taken one a note. Nobody is signed in here."""
+        site = _site(request, services)
+        mail = await signup.request_sign_up(
+            db_session,
+            services.runtime.stores["tokens"],
+            email=data.email,
+            password=data.password,
+            name=data.name,
+        )
+        sent = await services.runtime.counter.hit(f"signup-mail:{tokens.token_hash(mail.to)}", 3600)
+        if sent.hits <= SIGN_UP_MAILS_PER_HOUR:  # a flood of sign-ups never floods the owner's inbox
+            await services.runtime.jobs.enqueue("send_sign_up_mail", mail.to, mail.kind, mail.token, site)
+        return SignUpAccepted(status="check_your_email", email=mail.to)
+
+    @post("/signup/confirm", guards=[public], status_code=201)
+    async def confirm_sign_up(
+        self, request: Request[Any, Any, Any], data: SignUpConfirmation, db_session: AsyncSession, services: Services
     ) -> SignedIn:
-        """Create a shopper account and sign it in; a guest's cart and chat follow."""
-        user = await service.create_user(db_session, email=data.email, password=data.password, name=data.name)
+        """Make the account from the link a sign-up mailed (its token and the password chosen), and sign
+        this browser in; a guest's cart and chat follow."""
+        user = await signup.confirm_sign_up(
+            db_session, services.runtime.stores["tokens"], token=data.token, password=data.password
+        )
         return await _sign_in(request, services, db_session, user)
 
     @post("/login", guards=[public], status_code=200)
     async def login(
         self, request: Request[Any, Any, Any], data: Credentials, db_session: AsyncSession, services: Services
     ) -> SignedIn:
-        """Sign in: sets the session cookie (browsers) and returns a bearer token (API clients)."""
-        runtime: Runtime = services.runtime
-        limit = runtime.settings.rate_limit_login
-        throttle = LoginThrottle(runtime.stores["throttle"], limit=limit.count, window_seconds=limit.seconds)
+        """Sign a browser in: sets the session cookie. API clients make a token (`POST /api/auth/tokens`)."""
         user = await service.authenticate(
-            db_session, email=data.email, password=data.password, client=_client(request), throttle=throttle
+            db_session,
+            email=data.email,
+            password=data.password,
+            client=_client(request),
+            throttle=_throttle(services),
         )
         return await _sign_in(request, services, db_session, user)
 
     @post("/logout", guards=[public], status_code=204)
-    async def logout(self, request: Request[Any, Any, Any], services: Services) -> None:
-        """End the browser session and revoke the bearer token used, if any."""
-        authorization = request.headers.get("authorization", "")
-        if authorization[:7].lower() == "bearer ":
-            await TokenService(services.runtime.stores["tokens"]).revoke(authorization[7:].strip())
+    async def logout(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> None:
+        """End the browser session; signed with an API token, revoke that token."""
+        ident, token_id = identity_of(request), _token_id(request)
+        if token_id is not None and ident.user_id is not None:
+            digest = await tokens.revoke_api_token(db_session, ident.user_id, token_id)
+            forget_tokens(digest=digest)
         if request.scope.get("session") is not None:
             rotate_session(request.scope)
             request.clear_session()
+
+    @post("/password", guards=[signed_in], status_code=204)
+    async def change_password(
+        self, request: Request[Any, Any, Any], data: PasswordChange, db_session: AsyncSession, services: Services
+    ) -> None:
+        """Change the password, given the current one. Every API token is revoked and other browser
+        sessions end; this browser stays signed in (with a fresh session id)."""
+        ident = identity_of(request)
+        assert ident.user_id is not None
+        await service.change_password(
+            db_session,
+            ident.user_id,
+            current=data.current_password,
+            new=data.new_password,
+            client=_client(request),
+            throttle=_throttle(services),
+        )
+        forget_identity(ident.user_id)
+        forget_tokens(user_id=ident.user_id)
+        if request.scope.get("session") is not None and request.session.get("user_id") == ident.user_id:
+            rotate_session(request.scope)
+            session_signed_in(request.session, ident.user_id)
+
+    @post("/tokens", guards=[public], status_code=201)
+    async def create_token(
+        self, request: Request[Any, Any, Any], data: NewToken, db_session: AsyncSession, services: Services
+    ) -> TokenCreated:
+        """Make a bearer token for an API client, with the account's credentials and a name of your
+        choosing. The token is in this answer only; send it as `Authorization: Bearer <token>`."""
+        user = await service.authenticate(
+            db_session,
+            email=data.email,
+            password=data.password,
+            client=_client(request),
+            throttle=_throttle(services),
+        )
+        row, token = await tokens.create_api_token(db_session, user.id, data.name.strip() or "token")
+        return TokenCreated(row.id, row.name, token, row.created_at, row.expires_at)
+
+    @get("/tokens", guards=[signed_in])
+    async def list_tokens(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> list[TokenView]:
+        """Your API tokens (never the tokens themselves)."""
+        ident, current = identity_of(request), _token_id(request)
+        assert ident.user_id is not None
+        return [
+            TokenView(t.id, t.name, t.created_at, t.expires_at, t.last_used_at, current=t.id == current)
+            for t in await tokens.list_api_tokens(db_session, ident.user_id)
+        ]
+
+    @delete("/tokens/{token_id:int}", guards=[signed_in], status_code=204)
+    async def revoke_token(self, request: Request[Any, Any, Any], token_id: Id, db_session: AsyncSession) -> None:
+        """Revoke one of your API tokens (at once on this node, within 5 seconds on the others)."""
+        ident = identity_of(request)
+        assert ident.user_id is not None
+        forget_tokens(digest=await tokens.revoke_api_token(db_session, ident.user_id, token_id))
 
     @get("/me", guards=[public])
     async def me(self, request: Request[Any, Any, Any]) -> Me:
@@ -108,9 +269,7 @@ class AuthController(Controller):
         """A one-minute token for `/ws?token=...`, for clients that cannot send the session cookie."""
         ident = identity_of(request)
         assert ident.user_id is not None
-        token = await TokenService(services.runtime.stores["tokens"]).issue(
-            ident.user_id, kind="socket", ttl=SOCKET_TOKEN_TTL
-        )
+        token = await TokenService(services.runtime.stores["tokens"]).issue(ident.user_id)
         return SocketToken(token=token, expires_in=SOCKET_TOKEN_TTL)
 
 

@@ -6,6 +6,7 @@ A browser without a sign-in gets a guest id in its session, so a cart or a chat 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -14,32 +15,77 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from engage.auth import service
-from engage.auth.tokens import TokenService
+from engage.auth.tokens import BearerAuth, Resolved, TokenService, resolve_api_token, token_hash
 from engage.http.sessions import start_guest
 from engage.platform.identity import ANONYMOUS, Identity
 from engage.platform.runtime import Runtime
 
-# A role change or deactivation reaches every request within this many seconds.
-_IDENTITY_CACHE_SECONDS = 5.0
-_identity_cache: dict[int, tuple[float, Identity | None]] = {}
+# A role change, a deactivation, a password change or a revoked token reaches every node within this many
+# seconds (at once on the node that made the change: it forgets what it kept).
+_CACHE_SECONDS = 5.0
+_CACHE_LIMIT = 10_000
 
 
-async def load_identity(runtime: Runtime, user_id: int) -> Identity | None:
+@dataclass(frozen=True, slots=True)
+class _Account:
+    identity: Identity | None
+    password_changed_at: float  # epoch seconds; 0 when never changed
+
+
+_identity_cache: dict[int, tuple[float, _Account]] = {}
+_token_cache: dict[str, tuple[float, Resolved | None]] = {}
+
+
+async def _load_account(runtime: Runtime, user_id: int) -> _Account:
     hit = _identity_cache.get(user_id)
     now = time.monotonic()
-    if hit is not None and now - hit[0] < _IDENTITY_CACHE_SECONDS:
+    if hit is not None and now - hit[0] < _CACHE_SECONDS:
         return hit[1]
     async with runtime.sessionmaker() as session:
         user = await service.get_user(session, user_id)
-    ident = service.identity_of(user) if user is not None else None
-    if len(_identity_cache) > 10_000:
+    changed = user.password_changed_at.timestamp() if user and user.password_changed_at else 0.0
+    account = _Account(service.identity_of(user) if user is not None else None, changed)
+    if len(_identity_cache) > _CACHE_LIMIT:
         _identity_cache.clear()
-    _identity_cache[user_id] = (now, ident)
-    return ident
+    _identity_cache[user_id] = (now, account)
+    return account
+
+
+async def load_identity(runtime: Runtime, user_id: int) -> Identity | None:
+    return (await _load_account(runtime, user_id)).identity
+
+
+async def _resolve_token(runtime: Runtime, token: str) -> Resolved | None:
+    digest = token_hash(token)
+    hit = _token_cache.get(digest)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < _CACHE_SECONDS:
+        return hit[1]
+    async with runtime.sessionmaker() as session:
+        resolved = await resolve_api_token(session, token)
+    if len(_token_cache) > _CACHE_LIMIT:
+        _token_cache.clear()
+    _token_cache[digest] = (now, resolved)
+    return resolved
 
 
 def forget_identity(user_id: int) -> None:
     _identity_cache.pop(user_id, None)
+
+
+def forget_tokens(*, digest: str | None = None, user_id: int | None = None) -> None:
+    """Stop trusting what this node kept of a revoked token (by its hash) or of all a user's tokens."""
+    if digest is not None:
+        _token_cache.pop(digest, None)
+    if user_id is not None:
+        for key in [k for k, (_, r) in _token_cache.items() if r is not None and r.user_id == user_id]:
+            _token_cache.pop(key, None)
+
+
+def session_signed_in(session: dict[str, Any], user_id: int) -> None:
+    """Mark a browser session as signed in to `user_id` now (a later password change ends it)."""
+    session["user_id"] = user_id
+    session["signed_in_at"] = time.time()
 
 
 class EngageAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -51,11 +97,11 @@ class EngageAuthMiddleware(AbstractAuthenticationMiddleware):
 
         authorization = connection.headers.get("authorization", "")
         if authorization[:7].lower() == "bearer ":
-            user_id = await tokens.resolve(authorization[7:].strip())
-            ident = await load_identity(runtime, user_id) if user_id is not None else None
-            if ident is None:
-                raise NotAuthorizedException("invalid or expired token")
-            return AuthenticationResult(user=ident, auth="bearer")
+            resolved = await _resolve_token(runtime, authorization[7:].strip())
+            ident = await load_identity(runtime, resolved.user_id) if resolved is not None else None
+            if resolved is None or ident is None:
+                raise NotAuthorizedException("invalid, expired or revoked token")
+            return AuthenticationResult(user=ident, auth=BearerAuth(resolved.token_id))
 
         if connection.scope["type"] == ScopeType.WEBSOCKET and (
             token := connection.query_params.get("token")
@@ -72,13 +118,15 @@ class EngageAuthMiddleware(AbstractAuthenticationMiddleware):
         session: dict[str, Any] = scope_session
         guest_id = session.get("guest_id")
         if (user_id := session.get("user_id")) is not None:
-            ident = await load_identity(runtime, int(user_id))
-            if ident is not None:
+            account = await _load_account(runtime, int(user_id))
+            ident = account.identity
+            if ident is not None and float(session.get("signed_in_at", 0)) >= account.password_changed_at:
                 return AuthenticationResult(
                     user=Identity(ident.user_id, ident.role, guest_id, ident.email, ident.name),
                     auth="session",
                 )
-            session.pop("user_id", None)
+            session.pop("user_id", None)  # gone, deactivated, or signed in before the password changed
+            session.pop("signed_in_at", None)
         if guest_id is None:
             if not _is_page_view(connection):
                 return AuthenticationResult(user=ANONYMOUS, auth=None)

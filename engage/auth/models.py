@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engage.platform.db import Base, IdMixin, TimestampMixin
+from engage.platform.db import Base, BigId, IdMixin, TimestampMixin
 from engage.platform.identity import Role
 
 
@@ -18,3 +18,19 @@ class User(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(120), default="")
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set when the password changes: browser sessions signed in before it end.
+    password_changed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ApiToken(IdMixin, Base):
+    """A bearer token of an API client, named by its owner, listed and revoked by them. Only its SHA-256
+    is kept: the token itself is shown once, when it is made."""
+
+    __tablename__ = "api_tokens"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -8,21 +8,23 @@ from litestar import Request, get
 from litestar.response import Template
 
 from engage.http.guards import public
-from engage.http.pages import page
-
-
-def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+from engage.http.pages import page, safe_next
 
 
 @get("/login", guards=[public], include_in_schema=False)
 async def login_page(request: Request[Any, Any, Any], next: str | None = None) -> Template:
-    return page(request, "auth/login.html", next=_safe_next(next))
+    return page(request, "auth/login.html", next=safe_next(next))
 
 
 @get("/signup", guards=[public], include_in_schema=False)
 async def signup_page(request: Request[Any, Any, Any], next: str | None = None) -> Template:
-    return page(request, "auth/signup.html", next=_safe_next(next))
+    return page(request, "auth/signup.html", next=safe_next(next))
 
 
-auth_pages = [login_page, signup_page]
+@get("/signup/confirm", guards=[public], include_in_schema=False)
+async def confirm_page(request: Request[Any, Any, Any], token: str = "") -> Template:
+    """The link a sign-up mails: enter the password chosen to make the account."""
+    return page(request, "auth/confirm.html", token=token[:128])
+
+
+auth_pages = [login_page, signup_page, confirm_page]

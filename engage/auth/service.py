@@ -10,11 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth.models import User
-from engage.auth.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, needs_rehash, verify_password
+from engage.auth.passwords import MIN_LENGTH, hash_password, needs_rehash, password_problem, verify_password
 from engage.auth.throttle import LoginThrottle
+from engage.auth.tokens import revoke_all_api_tokens
 from engage.platform.clock import utcnow
-from engage.platform.errors import Conflict, InvalidInput, NotAuthenticated
+from engage.platform.errors import Conflict, InvalidInput, NotAuthenticated, PermissionDenied
 from engage.platform.identity import Identity, Role
+from engage.platform.text import one_line
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
@@ -29,9 +31,12 @@ def normalise_email(email: str) -> str:
     return email
 
 
-def _check_password(password: str) -> None:
-    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        raise InvalidInput(f"password must be {MIN_LENGTH} to {MAX_LENGTH} characters", field="password")
+def check_password(password: str, *, email: str, name: str = "", field: str = "password") -> None:
+    """Length, not a common or breached password, not built from the email or name (passwords.py)."""
+    problem = password_problem(password, email=email, name=name)
+    if problem is not None:
+        code = "weak_password" if len(password) >= MIN_LENGTH else "invalid_input"
+        raise InvalidInput(problem, code=code, field=field)
 
 
 def identity_of(user: User, guest_id: str | None = None) -> Identity:
@@ -45,9 +50,9 @@ async def create_user(
 ) -> User:
     """Create an account; a taken email (also under a race) is a Conflict, never a second account."""
     email = normalise_email(email)
-    _check_password(password)
+    check_password(password, email=email, name=name)
     user = User(
-        email=email, password_hash=await hash_password(password), role=role.value, name=name.strip()[:120]
+        email=email, password_hash=await hash_password(password), role=role.value, name=one_line(name)[:120]
     )
     session.add(user)
     try:
@@ -84,6 +89,28 @@ async def authenticate(
     user.last_login_at = utcnow()
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
+    await session.commit()
+    return user
+
+
+async def change_password(
+    session: AsyncSession, user_id: int, *, current: str, new: str, client: str, throttle: LoginThrottle
+) -> User:
+    """Set a new password, given the current one (wrong guesses count towards the sign-in throttle).
+    Every API token of the account is revoked and browser sessions signed in before now end. Commits."""
+    user = await get_user(session, user_id)
+    if user is None:
+        raise NotAuthenticated("sign in required")
+    await throttle.check(user.email, client)
+    if not await verify_password(user.password_hash, current):
+        await throttle.failed(user.email, client)
+        raise PermissionDenied(
+            "the current password is wrong", code="wrong_password", field="current_password"
+        )
+    check_password(new, email=user.email, name=user.name, field="new_password")
+    user.password_hash = await hash_password(new)
+    user.password_changed_at = utcnow()
+    await revoke_all_api_tokens(session, user.id)
     await session.commit()
     return user
 

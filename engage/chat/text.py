@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from engage.platform.errors import InvalidInput
+from engage.platform.text import visible_text
 
-# Control characters other than tab and newline are dropped: they only ever hide or garble text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 # http(s) links only; a link ends at whitespace or at trailing punctuation.
 LINK = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]}]", re.IGNORECASE)
@@ -16,9 +14,9 @@ PREVIEW_CHARS = 140
 
 
 def clean_text(text: str, *, max_chars: int, allow_empty: bool = False) -> str:
-    """Normalise line ends and Unicode, drop control characters, trim; enforce the length limit."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _CONTROL.sub("", text).strip()
+    """Line ends, Unicode and hidden characters as the kernel's one rule says (`visible_text`: joiners and
+    marks languages need stay, what hides or reorders text goes), trimmed; enforce the length limit."""
+    text = visible_text(text).strip()
     if not text and not allow_empty:
         raise InvalidInput("a message cannot be empty", code="empty_message", field="text")
     if len(text) > max_chars:

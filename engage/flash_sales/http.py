@@ -13,6 +13,7 @@ from engage.flash_sales import claims, report, schedule
 from engage.flash_sales.models import FlashSale, SaleStatus
 from engage.flash_sales.timeline import current_sales, phase_of, sale_view
 from engage.http.guards import identity_of, marketer, public, signed_in
+from engage.http.params import Id
 from engage.platform.errors import NotFound
 from engage.platform.identity import Role
 from engage.services import Services
@@ -80,9 +81,7 @@ class FlashSaleController(Controller):
         return await current_sales(db_session)
 
     @get("/{sale_id:int}", guards=[public])
-    async def show(
-        self, request: Request[Any, Any, Any], sale_id: int, db_session: AsyncSession
-    ) -> dict[str, Any]:
+    async def show(self, request: Request[Any, Any, Any], sale_id: Id, db_session: AsyncSession) -> dict[str, Any]:
         view = await sale_view(db_session, sale_id)
         if view is None or (
             view["status"] == SaleStatus.draft.value and not identity_of(request).has_role(Role.marketer)
@@ -92,12 +91,7 @@ class FlashSaleController(Controller):
 
     @post("/{sale_id:int}/claims", guards=[signed_in], status_code=201)
     async def claim(
-        self,
-        request: Request[Any, Any, Any],
-        sale_id: int,
-        data: ClaimIn,
-        db_session: AsyncSession,
-        services: Services,
+        self, request: Request[Any, Any, Any], sale_id: Id, data: ClaimIn, db_session: AsyncSession, services: Services
     ) -> ClaimOut:
         """Claim one unit (atomic; sold out and the per-customer limit are 409s). The unit is held for a
         few minutes and put in your cart: check out to buy it at the sale price."""
@@ -139,23 +133,23 @@ class MarketingFlashSaleController(Controller):
         return await report.report(db_session, sale.id)
 
     @get("/{sale_id:int}")
-    async def show(self, sale_id: int, db_session: AsyncSession) -> dict[str, Any]:
+    async def show(self, sale_id: Id, db_session: AsyncSession) -> dict[str, Any]:
         """The sale with its figures (claims, units, conversion, revenue) and its reconciliation with orders."""
         return await report.report(db_session, sale_id)
 
     @put("/{sale_id:int}")
     async def edit(
-        self, sale_id: int, data: SaleIn, db_session: AsyncSession, services: Services
+        self, sale_id: Id, data: SaleIn, db_session: AsyncSession, services: Services
     ) -> dict[str, Any]:
         await schedule.update(db_session, sale_id, data.plan(), gate=services.flash_gate)
         return await report.report(db_session, sale_id)
 
     @post("/{sale_id:int}/publish", status_code=200)
-    async def publish(self, sale_id: int, db_session: AsyncSession) -> dict[str, Any]:
+    async def publish(self, sale_id: Id, db_session: AsyncSession) -> dict[str, Any]:
         await schedule.publish(db_session, sale_id)
         return await report.report(db_session, sale_id)
 
     @post("/{sale_id:int}/cancel", status_code=200)
-    async def cancel(self, sale_id: int, db_session: AsyncSession) -> dict[str, Any]:
+    async def cancel(self, sale_id: Id, db_session: AsyncSession) -> dict[str, Any]:
         await schedule.cancel(db_session, sale_id)
         return await report.report(db_session, sale_id)

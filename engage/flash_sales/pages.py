@@ -13,6 +13,7 @@ from engage.flash_sales import schedule
 from engage.flash_sales.schedule import MAX_ITEMS, MAX_LIMIT
 from engage.http.guards import identity_of, public
 from engage.http.pages import not_found, staff_page
+from engage.http.params import Id
 from engage.platform.identity import Role
 
 
@@ -31,7 +32,7 @@ async def marketing_page(request: Request[Any, Any, Any], state: State) -> Templ
 
 @get("/marketing/sales/{sale_id:int}", guards=[public], include_in_schema=False)
 async def sale_page(
-    request: Request[Any, Any, Any], state: State, sale_id: int, db_session: AsyncSession
+    request: Request[Any, Any, Any], state: State, sale_id: Id, db_session: AsyncSession
 ) -> Template | Redirect:
     """One sale, live: units left, claims per second, conversion, revenue; edit, publish, cancel."""
     if identity_of(request).has_role(Role.marketer) and await schedule.find(db_session, sale_id) is None:

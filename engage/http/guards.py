@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +48,22 @@ def _signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandl
         raise NotAuthorizedException("sign in required")
 
 
+def _metrics(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """`/metrics`: with ENGAGE_METRICS_TOKEN set, only `Authorization: Bearer <that token>`; without one,
+    open outside production (a developer's machine, tests) and refused in production."""
+    settings = connection.app.state.services.settings
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+    if not token:
+        if settings.env == "production":
+            raise PermissionDeniedException("metrics are off: set ENGAGE_METRICS_TOKEN to scrape them")
+        return
+    given = connection.headers.get("authorization", "")
+    if not (
+        given[:7].lower() == "bearer " and hmac.compare_digest(given[7:].strip().encode(), token.encode())
+    ):
+        raise NotAuthorizedException("the metrics token is required", headers={"WWW-Authenticate": "Bearer"})
+
+
 def requires_role(*roles: Role) -> Guard:
     """Signed in with one of `roles` (admin passes every role check)."""
 
@@ -63,6 +80,7 @@ def requires_role(*roles: Role) -> Guard:
 public = _named("public", _public)
 shopper = _named("shopper", _shopper)
 signed_in = _named("signed_in", _signed_in)
+metrics_scraper = _named("metrics_token", _metrics)
 staff = requires_role(Role.agent, Role.marketer)
 agent = requires_role(Role.agent)
 marketer = requires_role(Role.marketer)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 from litestar import Request
 from litestar.response import Redirect, Template
@@ -10,6 +12,33 @@ from litestar.response import Redirect, Template
 from engage.http.guards import identity_of
 from engage.http.me import me_of
 from engage.platform.identity import Role
+
+# Anything a browser would strip, fold or read as a separator in a URL: controls, whitespace, backslash.
+_UNSAFE_IN_PATH = re.compile(r"[\x00-\x20\x7f-\x9f\\\s]")
+MAX_NEXT = 2048
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Where to send the browser after signing in: `target` if it is a path on this site, else `default`.
+
+    Refused: other origins (`//evil`, `https:`), what browsers turn into them (`/\\evil`, `/\t/evil`),
+    and the same percent-encoded (`/%5Cevil`, `%2F%2Fevil`). web/static/js/login.js applies this rule too.
+    """
+    if not target or len(target) > MAX_NEXT:
+        return default
+    for form in (target, unquote(target)):
+        if not form.startswith("/") or form.startswith("//") or _UNSAFE_IN_PATH.search(form):
+            return default
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc:
+            return default
+    return target
+
+
+def login_url(request: Request[Any, Any, Any]) -> str:
+    """The sign-in page, coming back to this page afterwards."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return f"/login?next={quote(here, safe='/')}"
 
 
 def page(request: Request[Any, Any, Any], template: str, **context: Any) -> Template:
@@ -28,7 +57,7 @@ def staff_page(
     """A console page: signed-out visitors go to the sign-in page, other roles get a 403 page."""
     ident = identity_of(request)
     if not ident.is_authenticated:
-        return Redirect(f"/login?next={request.url.path}")
+        return Redirect(login_url(request))
     if not ident.has_role(*roles):
         response = page(request, "forbidden.html", roles=[r.value for r in roles])
         response.status_code = 403

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, CursorResult, DateTime, Integer, MetaData, Result, event
+from sqlalchemy import BigInteger, CursorResult, DateTime, Integer, MetaData, Result, event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -24,6 +24,30 @@ NAMING_CONVENTION = {
 
 # BIGINT on PostgreSQL, INTEGER on SQLite (where only INTEGER PRIMARY KEY autoincrements).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# The ranges of PostgreSQL's bigint and integer: a number from outside that is compared with such a column
+# fails in the database, so doors bound what they accept by these (engage.http.params).
+BIGINT_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1
+
+
+async def references_holding(session: AsyncSession, table: str, ids: list[int]) -> dict[str, int]:
+    """Rows of other tables whose foreign keys stop these rows of `table` from being deleted (RESTRICT or
+    NO ACTION; CASCADE and SET NULL do not), counted per referencing table. Read from the models' metadata,
+    so an area can ask "what holds this?" without knowing the areas that point at it."""
+    held: dict[str, int] = {}
+    if not ids:
+        return held
+    for other in Base.metadata.sorted_tables:
+        for fk in other.foreign_keys:
+            if fk.column.table.name != table or (fk.ondelete or "NO ACTION").upper() not in {
+                "RESTRICT",
+                "NO ACTION",
+            }:
+                continue
+            count = await session.scalar(select(func.count()).select_from(other).where(fk.parent.in_(ids)))
+            if count:
+                held[other.name] = held.get(other.name, 0) + int(count)
+    return held
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -74,4 +74,8 @@ def is_out_of_range(exc: BaseException) -> bool:
         return True
     if isinstance(exc, sa_exc.StatementError) and isinstance(exc.orig, OverflowError):
         return True
-    return isinstance(exc, sa_exc.DBAPIError) and "out of int64 range" in str(exc.orig).lower()
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    message = str(exc.orig).lower()
+    # asyncpg: "value out of int64 range" (bigint), "out of int32 range" (integer), "out of int16 range"
+    return any(f"out of int{bits} range" in message for bits in (64, 32, 16))

@@ -27,8 +27,13 @@ def _stdlib_formatter(as_json: bool) -> dict[str, Any]:
 
 
 def structlog_config(*, level: str, as_json: bool) -> StructLoggingConfig:
+    # The writer must match the renderer: JSON renders bytes, the console renderer text. Left to itself,
+    # Litestar picks the writer by "is stderr a terminal", so ENGAGE_LOG_JSON=false off a terminal (or true
+    # on one) wrote text to a bytes writer: a TypeError in every logged request (a 500 with the access log).
     return StructLoggingConfig(
         processors=default_structlog_processors(as_json=as_json),
+        logger_factory=structlog.BytesLoggerFactory() if as_json else structlog.WriteLoggerFactory(),
+        pretty_print_tty=False,
         standard_lib_logging_config=LoggingConfig(
             root={"level": level, "handlers": ["queue_listener"]},
             formatters={"standard": _stdlib_formatter(as_json)},

@@ -15,6 +15,7 @@ from engage.platform.clock import epoch_ms
 from engage.platform.errors import DomainError, is_out_of_range, is_overload
 from engage.platform.identity import Identity
 from engage.platform.logs import SampledWarning
+from engage.platform.wire import json_problem
 from engage.realtime import frames
 from engage.realtime.eager import Send, send_eagerly
 
@@ -217,6 +218,9 @@ class Connection:
         wait = self._budget.take(now)
         if wait:
             await self._throttled(now, wait)
+            return
+        if (reason := json_problem(text)) is not None:  # before parsing: the same rule as HTTP bodies
+            self.outbox.control(frames.error("bad_frame", reason))
             return
         try:
             frame = frames.decode(text)

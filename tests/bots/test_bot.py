@@ -35,7 +35,7 @@ from engage.wiring import build
 from tests.bots.conftest import fresh_postgres, settle
 from tests.bots.llm_server import FakeLLM, serve_llm
 from tests.commerce.conftest import Shopper, make_product
-from tests.conftest import PASSWORD, TEST_ENV, AppClient, running, settings_from, unique_email
+from tests.conftest import PASSWORD, TEST_ENV, AppClient, api_token, running, settings_from, unique_email
 from workers.settings import worker_settings
 
 
@@ -51,9 +51,7 @@ class Shop:
         email = unique_email(role.value)
         async with self.services.sessionmaker() as session:
             await accounts.create_user(session, email=email, password=PASSWORD, role=role, name=name)
-        res = await self.client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-        assert res.status_code == 200, res.text
-        shopper = Shopper(self.client, {"Authorization": f"Bearer {res.json()['token']}"})
+        shopper = Shopper(self.client, {"Authorization": f"Bearer {await api_token(self.client, email)}"})
         shopper.email = email  # type: ignore[attr-defined]
         return shopper
 

@@ -12,7 +12,7 @@ from commerce.catalog.models import Product, Variant
 from engage.platform.identity import Role
 from engage.platform.runtime import Runtime
 from tests.commerce.conftest import make_product
-from tests.conftest import ROOT
+from tests.conftest import ROOT, account_on
 
 
 def _draft(name: str, sku: str, price: int, stock: int = 5, **extra) -> dict:
@@ -224,3 +224,17 @@ async def test_staff_upload_an_import_file(client, make_account) -> None:
         headers=admin.headers,
     )
     assert res.status_code == 422 and "not valid JSON" in res.json()["detail"]
+
+
+async def test_put_validates_the_handle_as_create_does(client, sqlite_client) -> None:
+    """A handle in the path of PUT follows the create rule (a long one was a 500 on PostgreSQL)."""
+    draft = _draft("Lamp", f"SKU-{uuid.uuid4().hex[:8]}", 2500)
+    for app in (client, sqlite_client):
+        headers = (await account_on(app, Role.marketer)).headers
+        for bad in ["a" * 300, "Upper-Case", "-dash-first", "with space", "dot.handle"]:
+            res = await app.put(f"/api/admin/products/{bad}", json=draft, headers=headers)
+            assert res.status_code == 400, (bad, res.status_code, res.text)
+            assert res.json()["code"] == "invalid_request" and "handle" in res.text
+        good = f"put-{uuid.uuid4().hex[:8]}"
+        res = await app.put(f"/api/admin/products/{good}", json=draft, headers=headers)
+        assert res.status_code == 200, res.text

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
 import sys
+import uuid
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from commerce import inventory
 from commerce.catalog import import_catalog
+from commerce.catalog.importing import CSV_COLUMNS
 from commerce.catalog.models import Category, Product, Variant
 from engage.platform.db import make_engine, make_sessionmaker
+from engage.platform.errors import InvalidInput
+from engage.platform.identity import Role
 from engage.platform.migrations import upgrade
 from engage.platform.runtime import Runtime
 from tests.commerce.conftest import DEMO_CATALOG
@@ -191,3 +198,88 @@ async def test_variant_rows_keep_their_options(runtime: Runtime) -> None:
             {"color": "Black", "capacity": "oops"},
             {"color": "Steel", "capacity": "1 L", "plug": "UK"},
         ]
+
+
+def _csv(*rows: list[str]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def _row(handle: str, sku: str, **cells: str) -> list[str]:
+    row = {c: "" for c in CSV_COLUMNS} | {
+        "product_id": handle,
+        "name": f"Product {handle}",
+        "sku": sku,
+        "price_cents": "1000",
+        "stock": "3",
+    }
+    return list((row | cells).values())
+
+
+@pytest.mark.parametrize("mode", ["embedded", "production"])
+async def test_hostile_rows_are_reported_by_line_and_the_rest_lands(mode, runtime, sqlite_runtime) -> None:
+    """A field over csv's 131,072 limit, a NUL byte, a product nested 1,000 deep: rows reported, no 500."""
+    rt = sqlite_runtime if mode == "embedded" else runtime
+    tag = uuid.uuid4().hex[:6]
+    data = _csv(
+        _row(f"ok-{tag}-1", f"OK-{tag}-1"),
+        _row(f"big-{tag}", f"BIG-{tag}", description="x" * 200_000),
+        _row(f"nul-{tag}", f"NUL-{tag}", name="bad\x00name"),
+        _row(f"ok-{tag}-2", f"OK-{tag}-2"),
+    )
+    async with rt.sessionmaker() as s:
+        report = await import_catalog(s, data, fmt="csv", default_threshold=5)
+    assert sorted(report.created) == [f"ok-{tag}-1", f"ok-{tag}-2"], report.lines()
+    reasons = {p.where: p.reason for p in report.problems}
+    assert set(reasons) == {"line 3", "line 4"}, reasons
+    assert "description" in reasons["line 3"] and "NUL" in reasons["line 4"]
+
+    def product(handle: str, **extra: object) -> dict:
+        return {
+            "id": handle,
+            "name": handle,
+            "variants": [{"sku": handle.upper(), "price_cents": 100}],
+            **extra,
+        }
+
+    deep = json.dumps(product(f"deep-{tag}")).replace(
+        '"variants"', '"attributes": {"a": ' + "[" * 1000 + "]" * 1000 + '}, "variants"'
+    )
+    nul = json.dumps(product(f"jnul-{tag}", description="a\x00b"))
+    fine = json.dumps(product(f"jok-{tag}"))
+    for wrapper in ("[{}]", '{{"products": [{}]}}'):
+        async with rt.sessionmaker() as s:
+            report = await import_catalog(
+                s, wrapper.format(f"{deep}, {nul}, {fine}").encode(), fmt="json", default_threshold=5
+            )
+        assert report.created + report.updated == [f"jok-{tag}"], report.lines()
+        reasons = {p.where: p.reason for p in report.problems}
+        assert set(reasons) == {"product 1", "product 2"}, reasons
+        assert "deeper" in reasons["product 1"] and "NUL" in reasons["product 2"]
+    async with rt.sessionmaker() as s:
+        report = await import_catalog(s, b"[" * 1000 + b"]" * 1000, fmt="json", default_threshold=5)
+        assert [p.where for p in report.problems] == ["product 1"] and not report.created
+        with pytest.raises(InvalidInput):
+            await import_catalog(s, b"{" * 1000, fmt="json", default_threshold=5)
+
+
+async def test_hostile_upload_is_a_report_not_a_500(client, make_account) -> None:
+    admin = await make_account(Role.admin)
+    tag = uuid.uuid4().hex[:6]
+    data = _csv(_row(f"big-{tag}", f"BIG-{tag}", tags="y" * 150_000), _row(f"ok-{tag}", f"OK-{tag}"))
+    res = await client.post(
+        "/api/admin/catalog/import", files={"file": ("c.csv", data, "text/csv")}, headers=admin.headers
+    )
+    assert res.status_code == 200, res.text
+    assert res.json()["created"] == [f"ok-{tag}"] and [p["where"] for p in res.json()["problems"]] == [
+        "line 2"
+    ]
+    res = await client.post(
+        "/api/admin/catalog/import",
+        files={"file": ("deep.json", b"[" * 5000 + b"]" * 5000, "application/json")},
+        headers=admin.headers,
+    )
+    assert res.status_code == 200 and res.json()["problems"][0]["where"] == "product 1", res.text

@@ -143,13 +143,12 @@ async def shop(settings: Settings, localstripe: Localstripe) -> AsyncIterator[St
 
 async def _account_shopper(shop: StripeShop, runtime: Any, role: Role = Role.customer) -> tuple[Shopper, str]:
     from engage.auth import service as accounts
-    from tests.conftest import PASSWORD, unique_email
+    from tests.conftest import PASSWORD, api_token, unique_email
 
     email = unique_email("stripe")
     async with runtime.sessionmaker() as session:
         await accounts.create_user(session, email=email, password=PASSWORD, role=role)
-    res = await shop.client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-    return Shopper(shop.client, {"Authorization": f"Bearer {res.json()['token']}"}), email
+    return Shopper(shop.client, {"Authorization": f"Bearer {await api_token(shop.client, email)}"}), email
 
 
 async def _checkout(

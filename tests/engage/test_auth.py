@@ -7,19 +7,16 @@ from sqlalchemy import func, select
 
 from engage.auth.models import User
 from engage.platform.identity import Role
-from tests.conftest import PASSWORD, unique_email
+from tests.conftest import PASSWORD, api_token, unique_email
 
 
-async def test_sign_up_sign_in_me_and_sign_out(client) -> None:
+async def test_sign_up_confirm_then_an_api_token_me_and_sign_out(client, sign_up) -> None:
     email = unique_email("shopper")
-    res = await client.post(
-        "/api/auth/signup", json={"email": email.upper(), "password": PASSWORD, "name": "Kim"}
-    )
-    assert res.status_code == 201, res.text
-    body = res.json()
+    body = await sign_up(client, email.upper(), name="Kim")
     assert body["user"]["email"] == email and body["user"]["role"] == "customer"
+    assert "token" not in body, "browsers get the session cookie only"
 
-    token = body["token"]
+    token = await api_token(client, email, name="laptop")
     me = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert me.json()["authenticated"] is True and me.json()["email"] == email
 
@@ -91,15 +88,21 @@ async def test_failed_logins_are_throttled_per_account_and_address(client, make_
     assert res.status_code == 200
 
 
-async def test_fifty_concurrent_sign_ups_with_one_email_make_one_account(client, db) -> None:
+async def test_fifty_concurrent_sign_ups_with_one_email_make_one_account(client, db, sign_up_mails) -> None:
     email = unique_email("race")
     transport = httpx.ASGITransport(app=client.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         results = await asyncio.gather(
             *[http.post("/api/auth/signup", json={"email": email, "password": PASSWORD}) for _ in range(50)]
         )
-    codes = sorted(r.status_code for r in results)
-    assert codes.count(201) == 1 and codes.count(409) == 49, codes
+        assert sorted(r.status_code for r in results) == [202] * 50
+        links = [m.token for m in sign_up_mails if m.to == email]
+        assert 1 <= len(links) <= 5, "at most 5 sign-up mails an hour reach one address"
+        confirmed = await asyncio.gather(
+            *[http.post("/api/auth/signup/confirm", json={"token": t, "password": PASSWORD}) for t in links]
+        )
+    codes = sorted(r.status_code for r in confirmed)
+    assert codes.count(201) == 1 and codes.count(409) == len(links) - 1, codes
     assert await db.scalar(select(func.count()).select_from(User).where(User.email == email)) == 1
 
 
@@ -131,3 +134,94 @@ async def test_shopper_actions_start_a_guest_for_cookie_clients(browser_client) 
     res = await browser_client.get("/api/cart")
     assert res.status_code == 200, res.text
     assert browser_client.cookies.get("engage_session"), "the cart started a guest session"
+
+
+# ---- API tokens: for API clients, named, listed, revocable; browsers never get one -----------------------
+
+
+async def test_a_browser_sign_in_returns_no_token(browser_client, make_account) -> None:
+    account = await make_account()
+    await browser_client.get("/login")
+    res = await browser_client.post(
+        "/api/auth/login",
+        json={"email": account.email, "password": PASSWORD},
+        headers={"x-csrftoken": browser_client.cookies["engage_csrf"]},
+    )
+    assert res.status_code == 200 and set(res.json()) == {"user"}, res.text
+
+
+async def test_tokens_are_made_with_credentials_listed_and_revoked_by_their_owner(
+    client, make_account
+) -> None:
+    account, other = await make_account(), await make_account()
+    res = await client.post(
+        "/api/auth/tokens", json={"email": account.email, "password": "wrong password", "name": "ci"}
+    )
+    assert res.status_code == 401 and res.json()["code"] == "bad_credentials"
+    res = await client.post(
+        "/api/auth/tokens", json={"email": account.email, "password": PASSWORD, "name": "ci"}
+    )
+    assert res.status_code == 201, res.text
+    made = res.json()
+    assert made["name"] == "ci" and made["token"] and made["expires_at"] > made["created_at"]
+    ci = {"Authorization": f"Bearer {made['token']}"}
+
+    listed = (await client.get("/api/auth/tokens", headers=ci)).json()
+    assert [(t["name"], t["current"]) for t in listed] == [("ci", True), ("tests", False)]
+    assert all("token" not in t for t in listed), "a token is shown once, never listed"
+    assert (await client.get("/api/auth/tokens")).status_code == 401
+
+    # another account cannot revoke it
+    res = await client.delete(f"/api/auth/tokens/{made['id']}", headers=other.headers)
+    assert res.status_code == 404
+    assert (await client.get("/api/auth/me", headers=ci)).json()["authenticated"] is True
+    # its owner can, from another token
+    res = await client.delete(f"/api/auth/tokens/{made['id']}", headers=account.headers)
+    assert res.status_code == 204
+    assert (await client.get("/api/auth/me", headers=ci)).status_code == 401
+    assert [t["name"] for t in (await client.get("/api/auth/tokens", headers=account.headers)).json()] == [
+        "tests"
+    ]
+
+
+async def test_changing_the_password_revokes_tokens_and_other_sessions(client, make_account) -> None:
+    account = await make_account()
+    second = await api_token(client, account.email, name="second")
+    transport = httpx.ASGITransport(app=client.app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as here,
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as elsewhere,
+    ):
+        for browser in (here, elsewhere):
+            await browser.get("/login")
+            res = await browser.post(
+                "/api/auth/login",
+                json={"email": account.email, "password": PASSWORD},
+                headers={"x-csrftoken": browser.cookies["engage_csrf"]},
+            )
+            assert res.status_code == 200, res.text
+        csrf = {"x-csrftoken": here.cookies["engage_csrf"]}
+        new_password = "a much better passphrase 42"
+        res = await here.post(
+            "/api/auth/password",
+            json={"current_password": "not it at all", "new_password": new_password},
+            headers=csrf,
+        )
+        assert res.status_code == 403 and res.json()["code"] == "wrong_password"
+        res = await here.post(
+            "/api/auth/password",
+            json={"current_password": PASSWORD, "new_password": new_password},
+            headers=csrf,
+        )
+        assert res.status_code == 204, res.text
+
+        assert (await here.get("/api/auth/me")).json()["authenticated"] is True, "this browser stays in"
+        assert (await elsewhere.get("/api/auth/me")).json()["authenticated"] is False, "others are out"
+    for token in (account.token, second):
+        res = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert res.status_code == 401, "every API token is revoked"
+    res = await client.post(
+        "/api/auth/tokens", json={"email": account.email, "password": PASSWORD, "name": "x"}
+    )
+    assert res.status_code == 401
+    assert await api_token(client, account.email, new_password)

@@ -30,10 +30,10 @@ def test_embedded_serve_runs_with_no_services(tmp_path) -> None:
         accounts = dict(re.findall(r"^\s+admin\s+(\S+@\S+)\s+(\S+)$", server.logs(), re.M))
         assert "admin@engage.local" in accounts, server.logs()
         res = httpx.post(
-            server.url + "/api/auth/login",
-            json={"email": "admin@engage.local", "password": accounts["admin@engage.local"]},
+            server.url + "/api/auth/tokens",
+            json={"email": "admin@engage.local", "password": accounts["admin@engage.local"], "name": "test"},
         )
-        assert res.status_code == 200, res.text
+        assert res.status_code == 201, res.text
         me = httpx.get(
             server.url + "/api/auth/me", headers={"Authorization": f"Bearer {res.json()['token']}"}
         )

@@ -108,3 +108,39 @@ def test_overload_warnings_are_sampled_not_one_per_request(caplog) -> None:
         "overloaded on request 0",
         "overloaded on request 500 (and 499 more since the last report)",
     ]
+
+
+async def test_metrics_need_the_token_when_one_is_set(sqlite_settings) -> None:
+    from pydantic import SecretStr
+
+    from engage.app import create_app
+    from tests.conftest import AppClient, running
+
+    app = create_app(sqlite_settings.model_copy(update={"metrics_token": SecretStr("scrape-" + "k" * 30)}))
+    async with running(app), AppClient(app, keep_cookies=False) as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "scrape-" + "k" * 30}):
+            res = await client.get("/metrics", headers=headers)
+            assert res.status_code == 401 and "engage_" not in res.text, headers
+        res = await client.get("/metrics", headers={"Authorization": "Bearer scrape-" + "k" * 30})
+        assert res.status_code == 200 and "engage_requests_total" in res.text
+
+
+def test_metrics_without_a_token_are_refused_in_production(settings) -> None:
+    from types import SimpleNamespace
+
+    import pytest
+    from litestar.exceptions import PermissionDeniedException
+
+    from engage.http.guards import metrics_scraper
+
+    def scrape(env: str) -> None:
+        services = SimpleNamespace(settings=settings.model_copy(update={"env": env, "metrics_token": None}))
+        connection = SimpleNamespace(
+            app=SimpleNamespace(state=SimpleNamespace(services=services)), headers={}
+        )
+        metrics_scraper(connection, None)  # type: ignore[arg-type]
+
+    scrape("development")
+    scrape("test")
+    with pytest.raises(PermissionDeniedException):
+        scrape("production")

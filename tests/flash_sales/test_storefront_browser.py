@@ -15,7 +15,7 @@ import pytest
 from commerce.catalog.categories import slugify
 from engage.flash_sales.claims import source_of
 from tests.commerce.conftest import make_product, serving
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, api_token
 from tests.flash_sales.conftest import make_sale, make_shoppers
 
 # Date.now() of a tab whose clock is wrong by `skew` ms (the server's clock must win).
@@ -32,12 +32,10 @@ async def _context(browser: Any, base: str, skew_ms: int) -> Any:
 
 
 async def _claim_over_http(client: Any, email: str, sale_id: int, variant_id: int) -> Any:
-    res = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-    assert res.status_code == 200, res.text
     return await client.post(
         f"/api/flash-sales/{sale_id}/claims",
         json={"variant_id": variant_id},
-        headers={"Authorization": f"Bearer {res.json()['token']}"},
+        headers={"Authorization": f"Bearer {await api_token(client, email)}"},
     )
 
 
