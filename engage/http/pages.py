@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.enums import MediaType
 from litestar.response import Redirect, Template
 
 from engage.http.guards import identity_of
@@ -13,7 +14,13 @@ from engage.platform.identity import Role
 
 
 def page(request: Request[Any, Any, Any], template: str, **context: Any) -> Template:
-    return Template(template_name=template, context={"me": me_of(identity_of(request)), **context})
+    """Always text/html, whatever the handler's return annotation says (Litestar would otherwise take the
+    media type from it: a handler annotated `-> Any` answers `application/json`)."""
+    return Template(
+        template_name=template,
+        context={"me": me_of(identity_of(request)), **context},
+        media_type=MediaType.HTML,
+    )
 
 
 def not_found(request: Request[Any, Any, Any], message: str) -> Template:
