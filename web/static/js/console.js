@@ -243,10 +243,13 @@ function renderMessages() {
   const box = $("messages");
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
   const nodes = feed.items().map((m) => {
-    const mine = m.author === "agent" || m.author === "bot";
+    // the shop's side (agents, the bot) sits on the right; only this agent's own messages take the accent
+    // colour: the bot's answers and private notes keep their own backgrounds, and dark text on them
+    const ours = m.author === "agent" || m.author === "bot";
+    const mine = m.author === "agent" && m.kind !== "note" && m.author_name === root.dataset.name;
     let status = "";
-    if (mine && m.public_seq) status = m.public_seq <= c.shopper_read_seq ? "Read" : m.public_seq <= c.shopper_delivered_seq ? "Delivered" : "Sent";
-    return messageElement(m, { mine, status });
+    if (ours && m.public_seq) status = m.public_seq <= c.shopper_read_seq ? "Read" : m.public_seq <= c.shopper_delivered_seq ? "Delivered" : "Sent";
+    return messageElement(m, { mine, ours, status });
   });
   for (const p of feed.pendingItems()) nodes.push(pendingElement(p, { onRetry: (id) => feed.retry(id), onDiscard: (id) => feed.discard(id) }));
   if (feed.hasMore) nodes.unshift(el("button", { type: "button", class: "link older", onclick: loadOlder }, "Load older messages"));
