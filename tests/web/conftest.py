@@ -71,6 +71,26 @@ async def site(app: Any) -> AsyncIterator[str]:
         yield base
 
 
+async def token_of(http: Any, person: Person) -> dict[str, str]:
+    """Bearer headers of `person` (API calls a test makes on their behalf)."""
+    res = await http.post("/api/auth/login", json={"email": person.email, "password": PASSWORD})
+    assert res.status_code == 200, res.text
+    return {"Authorization": f"Bearer {res.json()['token']}"}
+
+
+async def buy(http: Any, person: Person, variant_id: int, *, address: dict | None = None) -> str:
+    """`person` buys one unit of a variant over the API (test card); the order number."""
+    from tests.commerce.conftest import Shopper
+
+    shopper = Shopper(http, await token_of(http, person))
+    res = await shopper.add(variant_id)
+    assert res.status_code in (200, 201), res.text
+    checkout = await shopper.checkout(address=address)
+    res = await shopper.pay(checkout["id"])
+    assert res.status_code == 200 and res.json()["status"] == "paid", res.text
+    return res.json()["order_number"]
+
+
 def watch_errors(page: Any) -> list[str]:
     """Uncaught script errors of a page (a test asserts there are none)."""
     errors: list[str] = []
