@@ -23,8 +23,10 @@ def page(request: Request[Any, Any, Any], template: str, **context: Any) -> Temp
     )
 
 
-def not_found(request: Request[Any, Any, Any], message: str) -> Template:
+def not_found(request: Request[Any, Any, Any], message: str, *, who_known: bool = True) -> Template:
     response = page(request, "shop/not_found.html", message=message)
+    if not who_known:
+        response.context["me"] = None
     response.status_code = 404
     return response
 

@@ -100,3 +100,41 @@ async def test_the_bot_page_and_its_403_render_as_pages(browser, site, web_runti
     await expect(page.get_by_role("heading", level=1)).to_have_text(heading)
     await expect(page.locator("header.topbar .brand")).to_be_visible()  # the site's layout, not source text
     assert errors == []
+
+
+async def test_an_unknown_url_is_a_page_for_a_browser_and_a_problem_for_the_api(sqlite_client) -> None:
+    browser = await _browser_as(sqlite_client.app, None)
+    try:
+        for path in ("/no/such/page", "/products/no-such-product-here", "/help/no-such-article-here"):
+            res = await browser.get(path, headers=HTML)
+            assert res.status_code == 404, path
+            assert res.headers["content-type"].startswith("text/html"), (path, res.headers)
+            assert 'class="topbar"' in res.text and "We could not find" in res.text, path
+        # the API keeps its problem documents, whatever the client accepts
+        for path, accept in [("/api/no/such", HTML["Accept"]), ("/no/such/page", "application/json")]:
+            res = await browser.get(path, headers={"Accept": accept})
+            assert res.status_code == 404, path
+            assert res.headers["content-type"].startswith("application/problem+json"), (path, res.headers)
+            assert res.json()["status"] == 404
+        res = await browser.get("/api/help/articles/no-such-article-here", headers=HTML)
+        assert res.status_code == 404 and res.json()["code"] == "not_found", res.text
+    finally:
+        await browser.aclose()
+
+
+async def test_a_browser_sees_the_shops_404_page(browser, site, web_runtime) -> None:
+    from playwright.async_api import expect
+
+    person = await make_person(web_runtime, Role.customer, "Casey Lost")
+    page = await (await browser.new_context(base_url=site)).new_page()
+    errors = watch_errors(page)
+    await sign_in(page, person)
+    response = await page.goto("/this/page/does/not/exist")
+    assert response is not None and response.status == 404
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+    await expect(page.locator("header.topbar .brand")).to_be_visible()
+    await expect(page.locator("header.topbar")).not_to_contain_text("Sign in")  # not told to sign in again
+    await page.get_by_label("Search the shop").fill("kettle")
+    await page.get_by_role("button", name="Search", exact=True).click()
+    await page.wait_for_url("**/search?q=kettle")
+    assert errors == []
