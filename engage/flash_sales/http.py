@@ -13,6 +13,7 @@ from engage.flash_sales import claims, report, schedule
 from engage.flash_sales.models import FlashSale, SaleStatus
 from engage.flash_sales.timeline import current_sales, phase_of, sale_view
 from engage.http.guards import identity_of, marketer, public, signed_in
+from engage.platform.clock import utcnow
 from engage.platform.errors import NotFound
 from engage.platform.identity import Role
 from engage.services import Services
@@ -49,6 +50,19 @@ class ClaimIn(msgspec.Struct, forbid_unknown_fields=True):
     variant_id: int
 
 
+class MyClaim(msgspec.Struct):
+    variant_id: int
+    status: str  # "held" (waiting for checkout) or "paid"
+    hold_expires_at: datetime
+
+
+class MySale(msgspec.Struct):
+    sale_id: int
+    per_customer_limit: int
+    claimed: int  # units held or bought, counted against the limit
+    claims: list[MyClaim]
+
+
 class ClaimOut(msgspec.Struct):
     claim_id: int
     sale_id: int
@@ -78,6 +92,22 @@ class FlashSaleController(Controller):
     async def current(self, db_session: AsyncSession) -> list[dict[str, Any]]:
         """Published sales that have not ended, soonest first, with units left and the server's time."""
         return await current_sales(db_session)
+
+    @get("/mine", guards=[signed_in])
+    async def mine(self, request: Request, db_session: AsyncSession) -> list[MySale]:
+        """Your held and paid claims in sales not over yet, and how much of each sale's per-customer limit
+        you have used (read only)."""
+        owner = identity_of(request).owner_key
+        found = await claims.claims_of(db_session, owner, since=utcnow())
+        return [
+            MySale(
+                sale_id=s.sale_id,
+                per_customer_limit=s.per_customer_limit,
+                claimed=s.claimed,
+                claims=[MyClaim(c.variant_id, c.status, c.hold_expires_at) for c in s.claims],
+            )
+            for s in found
+        ]
 
     @get("/{sale_id:int}", guards=[public])
     async def show(self, request: Request, sale_id: int, db_session: AsyncSession) -> dict[str, Any]:
