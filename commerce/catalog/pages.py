@@ -108,9 +108,12 @@ async def product_page(
 
 
 @get("/admin/catalog", guards=[public], include_in_schema=False)
-async def admin_catalog_page(request: Request[Any, Any, Any]) -> Template | Redirect:
-    """The page is a shell for the staff catalog API, which checks the role on every call."""
-    return staff_page(request, "admin/catalog.html", (Role.marketer,))
+async def admin_catalog_page(request: Request[Any, Any, Any], services: Services) -> Template | Redirect:
+    """The page is a shell for the staff catalog API, which checks the role on every call. Prices are typed
+    in the shop's currency units; the page sends minor units."""
+    return staff_page(
+        request, "admin/catalog.html", (Role.marketer,), currency=services.settings.currency.upper()
+    )
 
 
 catalog_pages = [shop_page, product_page, admin_catalog_page]

@@ -154,9 +154,18 @@ class MarketingFlashSaleController(Controller):
         return [_summary(sale) for sale in await schedule.all_sales(db_session)]
 
     @post("/", status_code=201)
-    async def create(self, request: Request, data: SaleIn, db_session: AsyncSession) -> dict[str, Any]:
-        """Plan a sale; `publish: true` schedules it at once (else it stays a draft)."""
-        sale = await schedule.create(db_session, identity_of(request), data.plan(), publish=data.publish)
+    async def create(
+        self, request: Request, data: SaleIn, db_session: AsyncSession, services: Services
+    ) -> dict[str, Any]:
+        """Plan a sale; `publish: true` schedules it at once (else it stays a draft). Prices are in minor
+        units of the shop's currency."""
+        sale = await schedule.create(
+            db_session,
+            identity_of(request),
+            data.plan(),
+            publish=data.publish,
+            currency=services.settings.currency,
+        )
         return await report.report(db_session, sale.id)
 
     @get("/{sale_id:int}")
@@ -168,12 +177,14 @@ class MarketingFlashSaleController(Controller):
     async def edit(
         self, sale_id: int, data: SaleIn, db_session: AsyncSession, services: Services
     ) -> dict[str, Any]:
-        await schedule.update(db_session, sale_id, data.plan(), gate=services.flash_gate)
+        await schedule.update(
+            db_session, sale_id, data.plan(), gate=services.flash_gate, currency=services.settings.currency
+        )
         return await report.report(db_session, sale_id)
 
     @post("/{sale_id:int}/publish", status_code=200)
-    async def publish(self, sale_id: int, db_session: AsyncSession) -> dict[str, Any]:
-        await schedule.publish(db_session, sale_id)
+    async def publish(self, sale_id: int, db_session: AsyncSession, services: Services) -> dict[str, Any]:
+        await schedule.publish(db_session, sale_id, currency=services.settings.currency)
         return await report.report(db_session, sale_id)
 
     @post("/{sale_id:int}/cancel", status_code=200)
