@@ -58,7 +58,13 @@ from engage.platform import heap
 from engage.platform.logs import structlog_config
 from engage.realtime.ws import SocketSendMiddleware, realtime_socket
 from engage.services import Services
-from engage.system.http import LocalRedocPlugin, LocalSwaggerPlugin, SystemController, docs_assets_dir
+from engage.system.http import (
+    LocalRedocPlugin,
+    LocalSwaggerPlugin,
+    SystemController,
+    docs_assets_dir,
+    redoc_bundle,
+)
 from engage.wiring import build
 
 _UNTHROTTLED = ["^/health$", "^/ready$", "^/metrics$", "^/static/", "^/schema"]
@@ -149,6 +155,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     return Litestar(
         route_handlers=[
             SystemController,
+            redoc_bundle,
             MetricsController,
             AuthController,
             *auth_pages,
