@@ -29,6 +29,7 @@ import web
 from bots.search.http import SearchController
 from bots.search.pages import search_pages
 from bots.support.http import bot_routes
+from bots.support.pages import help_pages
 from bots.wiring import background_work
 from commerce.cart.http import CartController
 from commerce.catalog.http import CatalogAdminController, CatalogController
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             SearchController,
             *search_pages,
             *bot_routes,
+            *help_pages,
             realtime_socket,
             AnnouncementController,
             FlashSaleController,

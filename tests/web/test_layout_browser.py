@@ -73,6 +73,7 @@ async def test_no_page_is_wider_than_the_screen(browser, site, sqlite_client, we
         "/orders",
         f"/orders/{number}",
         "/no/such/page",
+        "/help",
     ]
     guest = await (await browser.new_context(base_url=site, viewport=viewport)).new_page()
     errors = watch_errors(guest)
