@@ -68,7 +68,7 @@ from engage.system.http import (
 )
 from engage.wiring import build
 
-_UNTHROTTLED = ["^/health$", "^/ready$", "^/metrics$", "^/static/", "^/schema"]
+_UNTHROTTLED = ["^/health$", "^/ready$", "^/metrics$", "^/static/", "^/schema", "^/media/"]
 
 
 class MetricsController(PrometheusController):
