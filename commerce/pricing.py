@@ -68,6 +68,7 @@ class PricedLine(msgspec.Struct):
     line_total_cents: int
     discount_cents: int = 0
     discount_label: str = ""
+    discounted_units: int = 0  # how many of the units an offer prices (the others keep the catalog price)
     weight_grams: int = 0
     available: int = 0  # for this owner: free stock plus what the owner's holds keep for them
     purchasable: bool = True  # published and not removed
@@ -145,7 +146,7 @@ async def price_lines(
         level = levels.get(line.variant_id)
         own_held = sum(h.quantity for h in holds.get(line.variant_id, []))
         available = (max(level.available, 0) if level else 0) + own_held
-        discount, label, left = 0, "", line.quantity
+        discount, label, left, discounted = 0, "", line.quantity, 0
         for offer in sorted(offers.get(line.variant_id, []), key=lambda o: o.unit_price_cents):
             if left <= 0 or offer.unit_price_cents >= line.unit_price_cents or offer.quantity <= 0:
                 continue
@@ -153,6 +154,7 @@ async def price_lines(
             discount += (line.unit_price_cents - offer.unit_price_cents) * units
             label = label or offer.label
             left -= units
+            discounted += units
         pricing.lines.append(
             PricedLine(
                 variant_id=line.variant_id,
@@ -165,6 +167,7 @@ async def price_lines(
                 line_total_cents=line.unit_price_cents * line.quantity - discount,
                 discount_cents=discount,
                 discount_label=label,
+                discounted_units=discounted,
                 weight_grams=row.Variant.weight_grams,
                 available=available,
                 purchasable=row.status == "published",

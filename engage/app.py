@@ -29,6 +29,7 @@ import web
 from bots.search.http import SearchController, SynonymController
 from bots.search.pages import search_pages
 from bots.support.http import bot_routes
+from bots.support.pages import help_pages
 from bots.wiring import background_work
 from commerce.cart.http import CartController
 from commerce.catalog.http import CatalogAdminController, CatalogController
@@ -59,10 +60,16 @@ from engage.platform import heap
 from engage.platform.logs import structlog_config
 from engage.realtime.ws import SocketSendMiddleware, realtime_socket
 from engage.services import Services
-from engage.system.http import LocalRedocPlugin, LocalSwaggerPlugin, SystemController, docs_assets_dir
+from engage.system.http import (
+    LocalRedocPlugin,
+    LocalSwaggerPlugin,
+    SystemController,
+    docs_assets_dir,
+    redoc_bundle,
+)
 from engage.wiring import build
 
-_UNTHROTTLED = ["^/health$", "^/ready$", "^/metrics$", "^/static/", "^/schema"]
+_UNTHROTTLED = ["^/health$", "^/ready$", "^/metrics$", "^/static/", "^/schema", "^/media/"]
 
 
 class MetricsController(PrometheusController):
@@ -151,6 +158,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     return Litestar(
         route_handlers=[
             SystemController,
+            redoc_bundle,
             MetricsController,
             AuthController,
             *auth_pages,
@@ -158,6 +166,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             SynonymController,
             *search_pages,
             *bot_routes,
+            *help_pages,
             realtime_socket,
             AnnouncementController,
             FlashSaleController,

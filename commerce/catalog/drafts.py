@@ -15,7 +15,8 @@ Cents = Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 Label = Annotated[str, msgspec.Meta(max_length=120)]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
-ImageUrl = Annotated[str, msgspec.Meta(pattern=r"^(https://|/static/)\S{1,500}$")]
+# a photo elsewhere (https), a file of this site, or a picture drawn here (commerce/catalog/images.py)
+ImageUrl = Annotated[str, msgspec.Meta(pattern=r"^(https://|/static/|/media/products/)\S{1,500}$")]
 
 
 class VariantDraft(msgspec.Struct, forbid_unknown_fields=True):

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.catalog.cache import CatalogCache
 from commerce.catalog.drafts import HANDLE_PATTERN, ImportedProduct, ProductDraft, VariantDraft
 from commerce.catalog.editing import save
+from commerce.catalog.images import generated_url
 from engage.platform.errors import DomainError, InvalidInput
 from engage.platform.wire import NUL_REFUSED, json_problem
 
@@ -358,6 +359,8 @@ async def import_catalog(
     pending, problems = parse_json(data) if fmt == "json" else parse_csv(data)
     report = ImportReport(problems=problems)
     for n, item in enumerate(pending, start=1):
+        if not item.draft.images:  # no photo: a picture drawn from the product itself
+            item.draft.images = [generated_url(item.handle)]
         if n % COMMIT_EVERY == 0:
             await session.commit()  # short write transactions: SQLite's single writer is not held for long
         try:

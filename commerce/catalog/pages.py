@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce.catalog.drafts import HANDLE_PATTERN
+from commerce.catalog.images import URL_PREFIX, product_svg
 from commerce.catalog.listing import ListingPage, ListingQuery, Sort
-from commerce.catalog.storefront import categories_json, listing_json, product_with_stock
+from commerce.catalog.storefront import (
+    categories_json,
+    listing_json,
+    product_document,
+    product_with_stock,
+)
 from engage.http.guards import public
 from engage.http.pages import not_found, page, staff_page
 from engage.platform.errors import InvalidInput, NotFound
@@ -108,10 +116,38 @@ async def product_page(
     return page(request, "shop/product.html", product=product)
 
 
+_HANDLE = re.compile(HANDLE_PATTERN)
+# the picture is drawn by this site and holds no script; it may not load anything either
+_PICTURE_HEADERS = {
+    "Cache-Control": "public, max-age=86400",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+}
+
+
+@get(URL_PREFIX + "{name:str}", guards=[public], include_in_schema=False)
+async def product_picture(services: Services, db_session: AsyncSession, name: str) -> Response[str]:
+    """A product's picture drawn from its category, brand and name (products that bring no photo)."""
+    handle = name.removesuffix(".svg")
+    if not name.endswith(".svg") or not _HANDLE.match(handle):
+        raise NotFound(f"no picture {name}")
+    product = await product_document(
+        services.catalog_cache, db_session, handle, currency=services.settings.currency
+    )
+    category = product.category_path[0].name if product.category_path else ""
+    return Response(
+        product_svg(product.name, product.brand, category),
+        media_type="image/svg+xml",
+        headers=_PICTURE_HEADERS,
+    )
+
+
 @get("/admin/catalog", guards=[public], include_in_schema=False)
-async def admin_catalog_page(request: Request[Any, Any, Any]) -> Template | Redirect:
-    """The page is a shell for the staff catalog API, which checks the role on every call."""
-    return staff_page(request, "admin/catalog.html", (Role.marketer,))
+async def admin_catalog_page(request: Request[Any, Any, Any], services: Services) -> Template | Redirect:
+    """The page is a shell for the staff catalog API, which checks the role on every call. Prices are typed
+    in the shop's currency units; the page sends minor units."""
+    return staff_page(
+        request, "admin/catalog.html", (Role.marketer,), currency=services.settings.currency.upper()
+    )
 
 
-catalog_pages = [shop_page, product_page, admin_catalog_page]
+catalog_pages = [shop_page, product_page, product_picture, admin_catalog_page]

@@ -28,10 +28,10 @@ async def categories_json(cache: CatalogCache, session: AsyncSession) -> bytes:
     return await cache.get_or_build("categories", "", build)
 
 
-async def product_with_stock(
+async def product_document(
     cache: CatalogCache, session: AsyncSession, handle: str, *, currency: str
 ) -> ProductView:
-    """The cached product document, with availability read live (it changes too often to cache)."""
+    """The cached product document (availability not filled in)."""
 
     async def build() -> bytes:
         view = await product_view(session, handle, currency=currency)
@@ -40,7 +40,14 @@ async def product_with_stock(
         return msgspec.json.encode(view)
 
     raw = await cache.get_or_build("product", handle, build)
-    view = msgspec.json.decode(raw, type=ProductView)
+    return msgspec.json.decode(raw, type=ProductView)
+
+
+async def product_with_stock(
+    cache: CatalogCache, session: AsyncSession, handle: str, *, currency: str
+) -> ProductView:
+    """The cached product document, with availability read live (it changes too often to cache)."""
+    view = await product_document(cache, session, handle, currency=currency)
     levels = await inventory.levels(session, [v.id for v in view.variants])
     for variant in view.variants:
         level = levels.get(variant.id)

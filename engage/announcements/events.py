@@ -17,3 +17,10 @@ class Posted(Event):
     by: str
     created_at: str  # ISO times: the banner counts down to `expires_at`
     expires_at: str
+
+
+class Ended(Event):
+    """A marketer ended an announcement before its time: tabs remove it."""
+
+    type: ClassVar[str] = "announcement.ended"
+    id: int

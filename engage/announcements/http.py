@@ -34,5 +34,15 @@ class AnnouncementController(Controller):
 
     @get("/", guards=[public])
     async def running_announcements(self, db_session: AsyncSession) -> list[dict[str, Any]]:
-        """The notices running now, newest first."""
+        """The notices running now, newest first (the few a storefront shows)."""
         return [service.as_dict(a) for a in await service.running(db_session)]
+
+    @get("/running", guards=[marketer])
+    async def all_running(self, db_session: AsyncSession) -> list[dict[str, Any]]:
+        """Every notice running now, newest first (marketing's list)."""
+        return [service.as_dict(a) for a in await service.running(db_session, limit=100)]
+
+    @post("/{announcement_id:int}/end", guards=[marketer], status_code=200)
+    async def end_announcement(self, announcement_id: int, db_session: AsyncSession) -> dict[str, Any]:
+        """End a notice now: it leaves every open storefront tab."""
+        return service.as_dict(await service.end(db_session, announcement_id))

@@ -13,10 +13,10 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.announcements.events import CHANNEL, Posted
+from engage.announcements.events import CHANNEL, Ended, Posted
 from engage.announcements.models import Announcement
 from engage.platform.clock import utcnow
-from engage.platform.errors import InvalidInput
+from engage.platform.errors import InvalidInput, NotFound
 from engage.platform.events import record
 from engage.platform.identity import Identity
 
@@ -70,11 +70,25 @@ async def announce(
     return announcement
 
 
-async def running(session: AsyncSession) -> list[Announcement]:
+async def running(session: AsyncSession, *, limit: int = SNAPSHOT_SIZE) -> list[Announcement]:
     rows = await session.scalars(
         select(Announcement)
         .where(Announcement.expires_at > utcnow())
         .order_by(Announcement.id.desc())
-        .limit(SNAPSHOT_SIZE)
+        .limit(limit)
     )
     return list(rows)
+
+
+async def end(session: AsyncSession, announcement_id: int) -> Announcement:
+    """End a running announcement now (`announcement.ended` takes it off every tab); one that has already
+    ended stays as it was."""
+    announcement = await session.get(Announcement, announcement_id, with_for_update=True)
+    if announcement is None:
+        raise NotFound(f"no announcement #{announcement_id}")
+    now = utcnow()
+    if announcement.expires_at > now:
+        announcement.expires_at = now
+        record(session, Ended(id=announcement.id), [CHANNEL])
+    await session.commit()
+    return announcement

@@ -354,6 +354,51 @@ async def hold_ended(session: AsyncSession, reservation_id: int, *, paid: bool) 
     return HoldEnded(ended.sale_id, ended.item_id, ended.owner_key, returned=not paid, late_sale=late)
 
 
+@dataclass(frozen=True, slots=True)
+class OwnClaim:
+    variant_id: int
+    status: str  # held (waiting for checkout) or paid
+    hold_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OwnSale:
+    """What a shopper has of a sale: units claimed against its limit (held and paid), and those claims."""
+
+    sale_id: int
+    per_customer_limit: int
+    claimed: int
+    claims: list[OwnClaim]
+
+
+async def claims_of(session: AsyncSession, owner_key: str, *, since: datetime) -> list[OwnSale]:
+    """The shopper's held and paid claims in published sales that end after `since` (read only)."""
+    live = (FlashSale.status == SaleStatus.scheduled.value, FlashSale.ends_at > since)
+    counted = (
+        await session.execute(
+            select(FlashSaleBuyer.sale_id, FlashSaleBuyer.claimed, FlashSale.per_customer_limit)
+            .join(FlashSale, FlashSale.id == FlashSaleBuyer.sale_id)
+            .where(FlashSaleBuyer.owner_key == owner_key, *live)
+            .order_by(FlashSaleBuyer.sale_id)
+            .limit(100)
+        )
+    ).all()
+    if not counted:
+        return []
+    claims: dict[int, list[OwnClaim]] = {}
+    for row in await session.execute(
+        select(FlashClaim.sale_id, FlashClaim.variant_id, FlashClaim.status, FlashClaim.hold_expires_at)
+        .where(
+            FlashClaim.owner_key == owner_key,
+            FlashClaim.sale_id.in_([r.sale_id for r in counted]),
+            FlashClaim.status.in_([ClaimStatus.held.value, ClaimStatus.paid.value]),
+        )
+        .order_by(FlashClaim.id)
+    ):
+        claims.setdefault(row.sale_id, []).append(OwnClaim(row.variant_id, row.status, row.hold_expires_at))
+    return [OwnSale(r.sale_id, r.per_customer_limit, r.claimed, claims.get(r.sale_id, [])) for r in counted]
+
+
 def item_state(item: Any) -> dict[str, Any]:
     return {
         "item_id": item.id,

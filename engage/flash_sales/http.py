@@ -14,6 +14,7 @@ from engage.flash_sales.models import FlashSale, SaleStatus
 from engage.flash_sales.timeline import current_sales, phase_of, sale_view
 from engage.http.guards import identity_of, marketer, public, signed_in
 from engage.http.params import Id
+from engage.platform.clock import utcnow
 from engage.platform.errors import NotFound
 from engage.platform.identity import Role
 from engage.services import Services
@@ -50,6 +51,19 @@ class ClaimIn(msgspec.Struct, forbid_unknown_fields=True):
     variant_id: int
 
 
+class MyClaim(msgspec.Struct):
+    variant_id: int
+    status: str  # "held" (waiting for checkout) or "paid"
+    hold_expires_at: datetime
+
+
+class MySale(msgspec.Struct):
+    sale_id: int
+    per_customer_limit: int
+    claimed: int  # units held or bought, counted against the limit
+    claims: list[MyClaim]
+
+
 class ClaimOut(msgspec.Struct):
     claim_id: int
     sale_id: int
@@ -79,6 +93,22 @@ class FlashSaleController(Controller):
     async def current(self, db_session: AsyncSession) -> list[dict[str, Any]]:
         """Published sales that have not ended, soonest first, with units left and the server's time."""
         return await current_sales(db_session)
+
+    @get("/mine", guards=[signed_in])
+    async def mine(self, request: Request, db_session: AsyncSession) -> list[MySale]:
+        """Your held and paid claims in sales not over yet, and how much of each sale's per-customer limit
+        you have used (read only)."""
+        owner = identity_of(request).owner_key
+        found = await claims.claims_of(db_session, owner, since=utcnow())
+        return [
+            MySale(
+                sale_id=s.sale_id,
+                per_customer_limit=s.per_customer_limit,
+                claimed=s.claimed,
+                claims=[MyClaim(c.variant_id, c.status, c.hold_expires_at) for c in s.claims],
+            )
+            for s in found
+        ]
 
     @get("/{sale_id:int}", guards=[public])
     async def show(self, request: Request[Any, Any, Any], sale_id: Id, db_session: AsyncSession) -> dict[str, Any]:
@@ -126,10 +156,17 @@ class MarketingFlashSaleController(Controller):
 
     @post("/", status_code=201)
     async def create(
-        self, request: Request[Any, Any, Any], data: SaleIn, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], data: SaleIn, db_session: AsyncSession, services: Services
     ) -> dict[str, Any]:
-        """Plan a sale; `publish: true` schedules it at once (else it stays a draft)."""
-        sale = await schedule.create(db_session, identity_of(request), data.plan(), publish=data.publish)
+        """Plan a sale; `publish: true` schedules it at once (else it stays a draft). Prices are in minor
+        units of the shop's currency."""
+        sale = await schedule.create(
+            db_session,
+            identity_of(request),
+            data.plan(),
+            publish=data.publish,
+            currency=services.settings.currency,
+        )
         return await report.report(db_session, sale.id)
 
     @get("/{sale_id:int}")
@@ -141,12 +178,14 @@ class MarketingFlashSaleController(Controller):
     async def edit(
         self, sale_id: Id, data: SaleIn, db_session: AsyncSession, services: Services
     ) -> dict[str, Any]:
-        await schedule.update(db_session, sale_id, data.plan(), gate=services.flash_gate)
+        await schedule.update(
+            db_session, sale_id, data.plan(), gate=services.flash_gate, currency=services.settings.currency
+        )
         return await report.report(db_session, sale_id)
 
     @post("/{sale_id:int}/publish", status_code=200)
-    async def publish(self, sale_id: Id, db_session: AsyncSession) -> dict[str, Any]:
-        await schedule.publish(db_session, sale_id)
+    async def publish(self, sale_id: Id, db_session: AsyncSession, services: Services) -> dict[str, Any]:
+        await schedule.publish(db_session, sale_id, currency=services.settings.currency)
         return await report.report(db_session, sale_id)
 
     @post("/{sale_id:int}/cancel", status_code=200)

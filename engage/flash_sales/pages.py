@@ -9,6 +9,8 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engage.announcements import MAX_CHARS as ANNOUNCEMENT_CHARS
+from engage.announcements import MAX_MINUTES as ANNOUNCEMENT_MAX_MINUTES
 from engage.flash_sales import schedule
 from engage.flash_sales.schedule import MAX_ITEMS, MAX_LIMIT
 from engage.http.guards import identity_of, public
@@ -19,7 +21,7 @@ from engage.platform.identity import Role
 
 @get("/marketing", guards=[public], include_in_schema=False)
 async def marketing_page(request: Request[Any, Any, Any], state: State) -> Template | Redirect:
-    """Marketers and admins: every flash sale, and a form to plan one."""
+    """Marketers and admins: every flash sale and a form to plan one; site announcements."""
     return staff_page(
         request,
         "marketing/index.html",
@@ -27,6 +29,8 @@ async def marketing_page(request: Request[Any, Any, Any], state: State) -> Templ
         currency=state.runtime.settings.currency.upper(),
         max_items=MAX_ITEMS,
         max_limit=MAX_LIMIT,
+        announcement_chars=ANNOUNCEMENT_CHARS,
+        announcement_max_minutes=ANNOUNCEMENT_MAX_MINUTES,
     )
 
 

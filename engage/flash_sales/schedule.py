@@ -27,6 +27,18 @@ MAX_DURATION = timedelta(days=14)
 MAX_LIMIT = 100
 
 
+_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$", "aud": "A$"}
+_NO_MINOR_UNITS = {"jpy", "krw", "vnd", "clp", "isk"}
+
+
+def money_text(minor: int, currency: str) -> str:
+    """An amount in minor units as people read it in `currency`: 29900 usd -> "$299.00"."""
+    code = currency.lower()
+    amount = f"{minor:,}" if code in _NO_MINOR_UNITS else f"{minor / 100:,.2f}"
+    symbol = _SYMBOLS.get(code)
+    return f"{symbol}{amount}" if symbol else f"{amount} {code.upper()}"
+
+
 @dataclass(frozen=True, slots=True)
 class ItemPlan:
     """A variant (by id or SKU), its sale price and the units allotted to the sale."""
@@ -67,7 +79,9 @@ async def _variants(session: AsyncSession, items: Sequence[ItemPlan]) -> dict[in
     return resolved
 
 
-async def _check(session: AsyncSession, plan: SalePlan, sale_id: int | None) -> dict[int, ItemPlan]:
+async def _check(
+    session: AsyncSession, plan: SalePlan, sale_id: int | None, currency: str
+) -> dict[int, ItemPlan]:
     name = " ".join(plan.name.split())
     if not 1 <= len(name) <= 120:
         raise InvalidInput("a sale needs a name of up to 120 characters", field="name")
@@ -96,7 +110,8 @@ async def _check(session: AsyncSession, plan: SalePlan, sale_id: int | None) -> 
             raise InvalidInput(f"item {n + 1}: no published variant {variant_id}", field=f"items.{n}")
         if not 0 < item.sale_price_cents < row.price_cents:
             raise InvalidInput(
-                f"item {n + 1} ({row.sku}): the sale price must be below the regular {row.price_cents} cents",
+                f"item {n + 1} ({row.sku}): the sale price must be below the regular price of "
+                f"{money_text(row.price_cents, currency)}",
                 field=f"items.{n}.sale_price_cents",
             )
         level = stock.get(variant_id)
@@ -120,8 +135,11 @@ async def _check(session: AsyncSession, plan: SalePlan, sale_id: int | None) -> 
     return items
 
 
-async def create(session: AsyncSession, author: Identity, plan: SalePlan, *, publish: bool) -> FlashSale:
-    items = await _check(session, plan, None)
+async def create(
+    session: AsyncSession, author: Identity, plan: SalePlan, *, publish: bool, currency: str = "usd"
+) -> FlashSale:
+    """`currency`: the shop's, for the amounts in messages."""
+    items = await _check(session, plan, None, currency)
     if publish and as_utc(plan.ends_at) <= utcnow():
         raise InvalidInput("this sale would be over already", field="ends_at")
     sale = FlashSale(
@@ -163,7 +181,12 @@ async def _get(session: AsyncSession, sale_id: int, *, lock: bool = False) -> Fl
 
 
 async def update(
-    session: AsyncSession, sale_id: int, plan: SalePlan, *, gate: ClaimGate | None = None
+    session: AsyncSession,
+    sale_id: int,
+    plan: SalePlan,
+    *,
+    gate: ClaimGate | None = None,
+    currency: str = "usd",
 ) -> FlashSale:
     """Before the start everything may change; while live only the name, the end and the units (never
     below what is already claimed); after the end or a cancellation nothing. With `gate`, the claim gate's
@@ -172,7 +195,7 @@ async def update(
     phase = phase_of(sale.status, sale.starts_at, sale.ends_at)
     if phase in (Phase.ended, Phase.cancelled):
         raise Conflict(f"this sale is {phase.value}: it cannot change", code="sale_closed")
-    items = await _check(session, plan, sale.id)
+    items = await _check(session, plan, sale.id, currency)
     rows = select(FlashSaleItem).where(FlashSaleItem.sale_id == sale.id)
     if dialect_of(session) == "postgresql":  # claims wait: units never drop below what they took
         rows = rows.with_for_update()
@@ -228,7 +251,7 @@ async def update(
     return sale
 
 
-async def publish(session: AsyncSession, sale_id: int) -> FlashSale:
+async def publish(session: AsyncSession, sale_id: int, *, currency: str = "usd") -> FlashSale:
     sale = await _get(session, sale_id, lock=True)
     if sale.status != SaleStatus.draft.value:
         raise Conflict(f"sale #{sale_id} is {sale.status}, not a draft", code="not_draft")
@@ -245,6 +268,7 @@ async def publish(session: AsyncSession, sale_id: int) -> FlashSale:
             [ItemPlan(i.sale_price_cents, i.units_allotted, variant_id=i.variant_id) for i in plan_items],
         ),
         sale.id,
+        currency,
     )
     sale.status = SaleStatus.scheduled.value
     await session.flush()

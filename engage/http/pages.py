@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from litestar import Request
+from litestar.enums import MediaType
 from litestar.response import Redirect, Template
 
 from engage.http.guards import identity_of
@@ -42,11 +43,19 @@ def login_url(request: Request[Any, Any, Any]) -> str:
 
 
 def page(request: Request[Any, Any, Any], template: str, **context: Any) -> Template:
-    return Template(template_name=template, context={"me": me_of(identity_of(request)), **context})
+    """Always text/html, whatever the handler's return annotation says (Litestar would otherwise take the
+    media type from it: a handler annotated `-> Any` answers `application/json`)."""
+    return Template(
+        template_name=template,
+        context={"me": me_of(identity_of(request)), **context},
+        media_type=MediaType.HTML,
+    )
 
 
-def not_found(request: Request[Any, Any, Any], message: str) -> Template:
+def not_found(request: Request[Any, Any, Any], message: str, *, who_known: bool = True) -> Template:
     response = page(request, "shop/not_found.html", message=message)
+    if not who_known:
+        response.context["me"] = None
     response.status_code = 404
     return response
 

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
@@ -69,6 +69,38 @@ def _validation_problem(exc: ValidationException) -> ProblemDetailsException:
     )
 
 
+def wants_page(request: Request[Any, Any, Any]) -> bool:
+    """A browser navigating (it asks for HTML), outside the API: it gets a page, not a problem document."""
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.url.path.startswith("/api/")
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def _page_not_found(request: Request[Any, Any, Any]) -> Response[Any]:
+    from engage.http.pages import not_found
+
+    # an unknown URL is refused before the auth middleware runs: who is asking is then unknown, and the
+    # header shows no account rather than a wrong one ("Sign in" to someone signed in)
+    known = "user" in request.scope or "engage_session" not in request.cookies
+    return not_found(request, "We could not find that page.", who_known=known)
+
+
+def _not_found(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+    if wants_page(request):
+        return _page_not_found(request)
+    return ProblemDetailsException(
+        status_code=exc.status_code, detail=exc.detail, headers=exc.headers, extra=exc.extra
+    ).to_response(request)
+
+
+def _domain_not_found(request: Request[Any, Any, Any], exc: NotFound) -> Response[Any]:
+    if wants_page(request):
+        return _page_not_found(request)
+    return domain_problem(exc).to_response(request)
+
+
 log = logging.getLogger("engage.http")
 warn_overload = SampledWarning(log)
 
@@ -112,6 +144,7 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
     )
 
 
-exception_handlers = {Exception: _unexpected}
+# more specific than the problem-details plugin's handlers (HTTPException, DomainError): a browser's 404 is a page
+exception_handlers = {Exception: _unexpected, NotFoundException: _not_found, NotFound: _domain_not_found}
 
 __all__ = ["HTTPException", "domain_problem", "exception_handlers", "problem_details_plugin", "status_of"]

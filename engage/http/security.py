@@ -26,7 +26,7 @@ def _csp(**overrides: str) -> str:
 
 CSP = _csp()
 # The ReDoc page injects its styles and runs its search in a blob: worker; still no inline script, and no
-# image from elsewhere (its "by Redocly" logo would come from their CDN).
+# image from elsewhere (its "by Redocly" logo is served from this site: engage/system/http.py).
 DOCS_CSP = _csp(
     **{"style-src": "'self' 'unsafe-inline'", "worker-src": "'self' blob:", "img-src": "'self' data:"}
 )

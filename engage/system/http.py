@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from sqlalchemy import text
 
@@ -97,6 +99,32 @@ def docs_assets_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "static" / "drf_spectacular_sidecar"
 
 
+# The ReDoc bundle shows a "by Redocly" logo from their CDN (hard-coded; no option turns it off): the page
+# loads a copy of the bundle that takes the logo from this site instead, and no source map reference.
+REDOC_BUNDLE_PATH = "/schema/redoc.standalone.js"
+REDOC_CDN_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+LOCAL_REDOC_LOGO = b"/static/img/redoc-logo.svg"
+
+
+@lru_cache(maxsize=1)
+def local_redoc_bundle() -> bytes:
+    bundle = (docs_assets_dir() / "redoc" / "bundles" / "redoc.standalone.js").read_bytes()
+    bundle = bundle.replace(REDOC_CDN_LOGO, LOCAL_REDOC_LOGO)
+    return re.sub(rb"\n//# sourceMappingURL=\S+\s*$", b"\n", bundle)
+
+
+@get(
+    REDOC_BUNDLE_PATH,
+    guards=[public],
+    include_in_schema=False,
+    media_type="text/javascript",
+    cache_control=CacheControlHeader(max_age=3600, public=True),
+)
+async def redoc_bundle() -> Response[bytes]:
+    """ReDoc's bundle with its logo served from this site (the site's CSP allows no other)."""
+    return Response(await asyncio.to_thread(local_redoc_bundle), media_type="text/javascript")
+
+
 class LocalRedocPlugin(OpenAPIRenderPlugin):
     """ReDoc from a local bundle; it starts itself on the <redoc> element, so the page has no script of its
     own (its styles are injected at run time: engage.http.security.DOCS_CSP)."""
@@ -108,5 +136,5 @@ class LocalRedocPlugin(OpenAPIRenderPlugin):
         return (
             b"<!doctype html><html><head><meta charset='utf-8'><title>Engage API</title></head>"
             b"<body><redoc spec-url='" + self.get_openapi_json_route(request).encode() + b"'></redoc>"
-            b"<script src='/static/vendor/redoc/bundles/redoc.standalone.js'></script></body></html>"
+            b"<script src='" + REDOC_BUNDLE_PATH.encode() + b"'></script></body></html>"
         )

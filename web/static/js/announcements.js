@@ -1,4 +1,5 @@
-// Marketing's announcements, live on every storefront page (channel `announcements`).
+// Marketing's announcements, live on every storefront page (channel `announcements`): posted, and taken
+// away when they expire or a marketer ends one early.
 import { realtime } from "/static/js/realtime.js";
 
 const box = document.getElementById("announcements");
@@ -33,6 +34,9 @@ if (box) {
       for (const a of [...((msg.snapshot && msg.snapshot.announcements) || [])].reverse()) add(a);
     } else if (msg.event === "announcement.posted") {
       add(msg.data);
+    } else if (msg.event === "announcement.ended") {
+      const item = shown.get(msg.data.id);
+      if (item) item.expiresAt = 0; // render() takes it away
     }
     render();
   });

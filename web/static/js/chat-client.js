@@ -5,6 +5,7 @@
 //   feed.addEventListener("typing", (e) => e.detail);    // {author, name, typing}
 //   feed.addEventListener("receipt", (e) => e.detail);   // {side, delivered_seq, read_seq}
 //   feed.addEventListener("conversation", (e) => e.detail); // a state hint: refetch what you show
+//   feed.addEventListener("message", (e) => e.detail);   // a live message (also in "change")
 //   feed.send("hello");                                   // shown at once as "sending"
 //
 // The database is the truth: the channel replays from it after every reconnect (realtime.js resumes from
@@ -133,6 +134,7 @@ export class ConversationFeed extends EventTarget {
       case "chat.message":
         this._add(data.message);
         this._changed();
+        this._emit("message", data.message || null);
         break;
       case "chat.typing":
         this._emit("typing", data);

@@ -35,15 +35,16 @@ function attachmentElement(attachment) {
   return el("a", { class: "attachment file", href: attachment.url, target: "_blank", rel: "noopener" }, `📄 ${attachment.filename}`);
 }
 
-// `mine`: sent by whoever looks at it; `status`: a line under it ("Sending…", "Read"); `onSuggestion`:
-// the bot's suggested replies become buttons.
-export function messageElement(m, { mine = false, status = "", showAuthor = true, onSuggestion = null } = {}) {
+// `mine`: sent by whoever looks at it (their own colour); `ours`: the viewer's side of the conversation
+// (the console's agents and bot), set on the right; `status`: a line under it ("Sending…", "Read");
+// `onSuggestion`: the bot's suggested replies become buttons.
+export function messageElement(m, { mine = false, ours = mine, status = "", showAuthor = true, onSuggestion = null } = {}) {
   if (m.kind === "event") {
     return el("div", { class: `event-line${m.private ? " private" : ""}`, dataset: { seq: m.seq } }, m.text);
   }
-  const classes = ["msg", m.author, mine ? "mine" : "", m.kind === "note" ? "note" : ""].filter(Boolean).join(" ");
+  const classes = ["msg", m.author, ours ? "ours" : "", mine ? "mine" : "", m.kind === "note" ? "note" : ""].filter(Boolean).join(" ");
   const node = el("div", { class: classes, dataset: { seq: m.seq ?? "", clientId: m.client_id } });
-  if (showAuthor && !mine && m.author_name) node.append(el("span", { class: "author" }, m.author_name));
+  if (showAuthor && !mine && m.kind !== "note" && m.author_name) node.append(el("span", { class: "author" }, m.author_name));
   if (m.kind === "note") node.append(el("span", { class: "author" }, `Note · ${m.author_name}`));
   if (m.text) node.append(el("span", { class: "body" }, linkified(m.text)));
   if (m.attachment) node.append(attachmentElement(m.attachment));

@@ -51,7 +51,11 @@ class ChatWidget {
         this.submit();
       }
     });
-    this.text.addEventListener("input", () => this.typing.input());
+    this.text.addEventListener("input", () => {
+      if (this.text.value.trim()) this.typing.input();
+      else this.typing.stop(); // the draft was cleared
+    });
+    window.addEventListener("pagehide", () => this.typing.stop());
     this.file = el("input", { type: "file", accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf", hidden: true, onchange: () => this.upload() });
     this.composer = el(
       "form",
@@ -125,6 +129,7 @@ class ChatWidget {
     this.feed = new ConversationFeed({ conversationId: conversation.id, channel: `conversation:${conversation.id}` });
     this.feed.addEventListener("change", () => this.render());
     this.feed.addEventListener("typing", (e) => this.showTyping(e.detail));
+    this.feed.addEventListener("message", (e) => e.detail && e.detail.author !== "shopper" && this.showTyping(null));
     this.feed.addEventListener("receipt", (e) => this.onReceipt(e.detail));
     this.feed.addEventListener("conversation", (e) => this.onConversation(e.detail));
     this.feed.start();
@@ -155,6 +160,7 @@ class ChatWidget {
 
   onConversation(hint) {
     if (!hint || !this.conversation) return;
+    if (hint.status === "resolved") this.showTyping(null); // at once, before the view is fetched again
     // snapshot (full view) or a live hint (status/owner/agent): the stored view is what we show
     if (hint.id !== undefined) {
       this.conversation = hint;
@@ -171,11 +177,13 @@ class ChatWidget {
     this.render();
   }
 
+  // `t`: the other side's typing signal, or null to clear the line (their message came, the chat ended).
   showTyping(t) {
-    if (t.author === "shopper") return;
+    if (t && t.author === "shopper") return;
     clearTimeout(this.typingTimer);
-    this.typingLine.textContent = t.typing ? `${t.name || (t.author === "bot" ? "Assistant" : "Support")} is typing…` : "";
-    if (t.typing) this.typingTimer = setTimeout(() => (this.typingLine.textContent = ""), 8000);
+    const typing = t && t.typing && !(this.conversation && this.conversation.status === "resolved");
+    this.typingLine.textContent = typing ? `${t.name || (t.author === "bot" ? "Assistant" : "Support")} is typing…` : "";
+    if (typing) this.typingTimer = setTimeout(() => (this.typingLine.textContent = ""), 8000);
   }
 
   renderState() {
@@ -197,6 +205,8 @@ class ChatWidget {
     this.end.hidden = resolved;
     this.ending.hidden = !resolved;
     if (resolved) {
+      this.showTyping(null);
+      this.typing.stop();
       this.renderEnding();
       this.render();
       this.messages.scrollTop = this.messages.scrollHeight;

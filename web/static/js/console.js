@@ -69,6 +69,12 @@ async function loadCounts() {
   for (const badge of document.querySelectorAll("[data-count]")) badge.textContent = counts[badge.dataset.count] ?? 0;
 }
 
+// Something the shopper wrote that the assigned agent has not read: receipts count in the public
+// sequence (private notes and events are not the shopper's), and an ended conversation waits for nobody.
+function unread(c) {
+  return c.owner === "agent" && c.status !== "resolved" && (c.last_public_seq ?? c.last_seq) > c.agent_read_seq;
+}
+
 function inboxItem(c, snippet) {
   const who = c.contact_name || c.contact_email || `Guest #${c.id}`;
   const owner = c.owner === "agent" ? (c.assignee ? c.assignee.name : "agent") : c.owner === "bot" ? "bot" : "waiting";
@@ -89,7 +95,7 @@ function inboxItem(c, snippet) {
       el("span", { class: `badge ${c.status === "open" ? "ok" : ""}` }, c.status),
       el("span", { class: "badge" }, owner),
       c.labels.map((l) => el("span", { class: "badge label" }, l)),
-      c.last_seq > c.agent_read_seq && c.owner === "agent" ? el("span", { class: "badge warn" }, "new") : null,
+      unread(c) ? el("span", { class: "badge warn" }, "new") : null,
     ),
   );
 }
@@ -165,6 +171,8 @@ function heartbeat() {
 
 async function openConversation(id) {
   showError("");
+  typing.stop(); // to the conversation being left
+  showTyping(null);
   if (state.feed) state.feed.stop();
   state.feed = null;
   state.readSent = 0;
@@ -175,6 +183,7 @@ async function openConversation(id) {
   const feed = new ConversationFeed({ conversationId: id, channel: `conversation-staff:${id}` });
   feed.addEventListener("change", renderMessages);
   feed.addEventListener("typing", (e) => showTyping(e.detail));
+  feed.addEventListener("message", (e) => e.detail && e.detail.author === "shopper" && showTyping(null));
   feed.addEventListener("receipt", (e) => {
     if (e.detail.side === "shopper" && state.current) {
       state.current.shopper_read_seq = Math.max(state.current.shopper_read_seq, e.detail.read_seq);
@@ -184,6 +193,10 @@ async function openConversation(id) {
   });
   feed.addEventListener("conversation", (e) => {
     const hint = e.detail;
+    if (hint && hint.status === "resolved") {
+      showTyping(null); // nobody types into an ended conversation
+      typing.stop();
+    }
     if (hint && hint.contact_email !== undefined) {
       state.current = hint; // a snapshot carries the full staff view
       renderHeader();
@@ -243,10 +256,13 @@ function renderMessages() {
   const box = $("messages");
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
   const nodes = feed.items().map((m) => {
-    const mine = m.author === "agent" || m.author === "bot";
+    // the shop's side (agents, the bot) sits on the right; only this agent's own messages take the accent
+    // colour: the bot's answers and private notes keep their own backgrounds, and dark text on them
+    const ours = m.author === "agent" || m.author === "bot";
+    const mine = m.author === "agent" && m.kind !== "note" && m.author_name === root.dataset.name;
     let status = "";
-    if (mine && m.public_seq) status = m.public_seq <= c.shopper_read_seq ? "Read" : m.public_seq <= c.shopper_delivered_seq ? "Delivered" : "Sent";
-    return messageElement(m, { mine, status });
+    if (ours && m.public_seq) status = m.public_seq <= c.shopper_read_seq ? "Read" : m.public_seq <= c.shopper_delivered_seq ? "Delivered" : "Sent";
+    return messageElement(m, { mine, ours, status });
   });
   for (const p of feed.pendingItems()) nodes.push(pendingElement(p, { onRetry: (id) => feed.retry(id), onDiscard: (id) => feed.discard(id) }));
   if (feed.hasMore) nodes.unshift(el("button", { type: "button", class: "link older", onclick: loadOlder }, "Load older messages"));
@@ -279,19 +295,23 @@ function markRead() {
   }
 }
 
+// `t`: a typing signal of someone else, or null to clear the line (a message came, the conversation ended).
 let typingClear = null;
 function showTyping(t) {
-  if (t.author === "agent" && t.name === root.dataset.name) return;
+  if (t && t.author === "agent" && t.name === root.dataset.name) return;
   clearTimeout(typingClear);
-  const who = t.author === "shopper" ? "The shopper" : t.name || t.author;
-  $("typing").textContent = t.typing ? `${who} is typing…` : "";
-  if (t.typing) typingClear = setTimeout(() => ($("typing").textContent = ""), 8000);
+  const who = t && (t.author === "shopper" ? "The shopper" : t.name || t.author);
+  $("typing").textContent = t && t.typing ? `${who} is typing…` : "";
+  if (t && t.typing) typingClear = setTimeout(() => ($("typing").textContent = ""), 8000);
 }
 
+// Typing goes to the conversation it started in, with the privacy it started with (a note's typing stays
+// among staff), and "stopped" follows at once when the draft is sent or emptied.
+let typingIn = null;
 const typing = new TypingSignal((isTyping) => {
-  if (state.feed) {
-    realtime.request("chat.typing", { conversation_id: state.feed.conversationId, typing: isTyping, private: $("as-note").checked }).catch(() => {});
-  }
+  if (isTyping && state.feed) typingIn = { conversation_id: state.feed.conversationId, private: $("as-note").checked };
+  if (typingIn) realtime.request("chat.typing", { ...typingIn, typing: isTyping }).catch(() => {});
+  if (!isTyping) typingIn = null;
 });
 
 function send() {
@@ -426,6 +446,7 @@ function wire() {
   $("team").addEventListener("change", (e) => act("team", { team_id: e.target.value ? Number(e.target.value) : null }));
   $("status").addEventListener("change", (e) => {
     const status = e.target.value;
+    if (status === "resolved") typing.stop();
     if (status === "snoozed") {
       $("snooze-until").hidden = false;
       $("snooze-until").focus();
@@ -449,8 +470,10 @@ function wire() {
   $("text").addEventListener("input", () => {
     state.cannedIndex = 0;
     renderCanned();
-    typing.input();
+    if ($("text").value.trim()) typing.input();
+    else typing.stop(); // the draft was cleared
   });
+  window.addEventListener("pagehide", () => typing.stop());
   $("text").addEventListener("keydown", (e) => {
     const matches = $("canned-menu").hidden ? [] : cannedMatches();
     if (matches.length && (e.key === "Tab" || e.key === "Enter")) {

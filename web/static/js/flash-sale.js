@@ -331,6 +331,33 @@ function startBox(box) {
   const signedIn = box.dataset.signedIn === "true";
   const nodes = new Map(); // sale id -> {node, key}
   const claiming = new Set(); // variant ids with a claim in flight
+  const mine = new Map(); // sale id -> what this shopper holds or bought of it (GET /api/flash-sales/mine)
+
+  async function loadMine() {
+    if (!signedIn) return;
+    try {
+      const own = await api("/api/flash-sales/mine");
+      mine.clear();
+      for (const sale of own) mine.set(sale.sale_id, sale);
+      changed();
+    } catch {
+      // signed out meanwhile, or the server is away: the claim itself still says no when it must
+    }
+  }
+
+  // This shopper's claim on an item: a held unit (until its hold runs out) or a bought one.
+  function ownClaim(saleId, variantId, now) {
+    const own = mine.get(saleId);
+    const claims = (own && own.claims.filter((c) => c.variant_id === variantId)) || [];
+    if (claims.some((c) => c.status === "paid")) return "paid";
+    if (claims.some((c) => c.status === "held" && Date.parse(c.hold_expires_at) > now)) return "held";
+    return null;
+  }
+
+  function limitReached(sale) {
+    const own = mine.get(sale.id);
+    return Boolean(own) && own.claimed >= sale.per_customer_limit;
+  }
 
   function say(saleId, text, kind = "error") {
     const entry = nodes.get(saleId);
@@ -347,6 +374,10 @@ function startBox(box) {
     }
     const sale = sales.get(saleId)?.view;
     if (!sale || claiming.has(variantId)) return;
+    if (ownClaim(saleId, variantId, serverNow()) === "held") {
+      window.location.assign("/checkout"); // the unit is already held: buy it
+      return;
+    }
     claiming.add(variantId);
     button.disabled = true;
     say(saleId, "Claiming…", "muted");
@@ -361,6 +392,7 @@ function startBox(box) {
         return;
       }
       say(saleId, claimMessage(err, sale));
+      if (err.problem && err.problem.code === "limit_reached") await loadMine();
     } finally {
       claiming.delete(variantId);
     }
@@ -396,28 +428,52 @@ function startBox(box) {
       const phase = phaseAt(sale, now);
       fillSale(entry.node, sale, phase, now);
       const rows = entry.node.querySelectorAll("[data-flash-item]");
+      const full = limitReached(sale);
+      let holding = false;
       items.forEach((item, n) => {
         fillItem(rows[n], item, phase);
         const button = rows[n].querySelector("[data-claim]");
         button.hidden = phase === "ended" || phase === "cancelled";
         const soldOut = item.units_left <= 0;
-        button.disabled = signedIn
-          ? claiming.has(item.variant_id) || phase !== "live" || soldOut
-          : soldOut || (phase !== "live" && phase !== "upcoming"); // a guest may go and sign in beforehand
-        setText(button, soldOut ? "Sold out" : signedIn ? "Claim" : "Sign in to claim");
+        const own = signedIn ? ownClaim(sale.id, item.variant_id, now) : null;
+        holding = holding || own === "held";
+        if (own === "held") {
+          button.disabled = phase !== "live"; // held at the flash price: buy it
+          setText(button, "Check out");
+        } else if (own === "paid" || (full && signedIn)) {
+          button.disabled = true;
+          setText(button, own === "paid" ? "Bought" : "Limit reached");
+        } else {
+          button.disabled = signedIn
+            ? claiming.has(item.variant_id) || phase !== "live" || soldOut
+            : soldOut || (phase !== "live" && phase !== "upcoming"); // a guest may go and sign in beforehand
+          setText(button, soldOut ? "Sold out" : signedIn ? "Claim" : "Sign in to claim");
+        }
+        rows[n].dataset.own = own || "";
       });
       const limit = sale.per_customer_limit;
+      const own = mine.get(sale.id);
+      const used = own ? Math.min(own.claimed, limit) : 0;
       setText(
         entry.node.querySelector("[data-flash-note]"),
-        phase === "upcoming"
-          ? `The flash price is revealed when the sale starts. Limit ${limit} per customer; sign in to claim.`
-          : phase === "live"
-            ? `Claim a unit to hold it at the flash price, then check out. Limit ${limit} per customer.`
-            : "",
+        phase === "ended" || phase === "cancelled"
+          ? ""
+          : holding
+            ? "A unit is held for you at the flash price: check out to buy it before the hold runs out."
+            : full && signedIn
+              ? `You have ${used === 1 ? "your 1 unit" : `all ${used} units`} allowed per customer in this sale.`
+              : phase === "upcoming"
+                ? `The flash price is revealed when the sale starts. Limit ${limit} per customer${signedIn ? "" : "; sign in to claim"}.`
+                : `Claim a unit to hold it at the flash price, then check out. Limit ${limit} per customer.`,
       );
     }
     box.hidden = nodes.size === 0;
   });
+
+  loadMine();
+  // back from checkout (another tab, or the back button): what this shopper has may have changed
+  document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && loadMine());
+  window.addEventListener("pageshow", (e) => e.persisted && loadMine());
 
   realtime.subscribe(`product:${handle}`, (msg) => {
     if (msg.type === "snapshot") {

@@ -1,4 +1,5 @@
-// What the two marketing pages share: local time for UTC instants, money typed in currency units, sale phases.
+// What the two marketing pages share: local time for UTC instants, money typed in currency units (money.js),
+// sale phases.
 export const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
 
 export const PHASE_LABELS = {
@@ -54,33 +55,8 @@ export function fromLocalInput(value) {
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
 
-export function currencyDigits(currency) {
-  try {
-    return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits;
-  } catch {
-    return 2;
-  }
-}
-
-// "19.99" (or "19,99") in currency units -> 1999 minor units; null when it is not an amount. Exact: no floats.
-export function toMinorUnits(text, digits) {
-  const value = String(text).trim().replace(/\s/g, "");
-  const normalized = value.includes(".") ? value.replace(/,/g, "") : value.replace(",", ".");
-  const match = /^(\d+)(?:\.(\d*))?$/.exec(normalized);
-  if (!match) return null;
-  const fraction = match[2] || "";
-  if (fraction.length > digits) return null;
-  const minor = Number(match[1] + fraction.padEnd(digits, "0"));
-  return Number.isSafeInteger(minor) ? minor : null;
-}
-
-export function fromMinorUnits(minor, digits) {
-  return (minor / 10 ** digits).toFixed(digits);
-}
-
-export function formatMoney(minor, currency) {
-  return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(minor / 10 ** currencyDigits(currency));
-}
+// Money in staff forms: shared with the catalog editor.
+export { currencyDigits, formatMoney, fromMinorUnits, toMinorUnits } from "/static/js/money.js";
 
 export function describeVariant(item) {
   const options = Object.entries(item.options || {})

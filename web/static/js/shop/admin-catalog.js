@@ -1,12 +1,17 @@
-// The staff catalog: find, create, edit and delete products, count stock, import files.
-import { api, el, money } from "/static/js/api.js";
+// The staff catalog: find, create, edit and delete products, count stock, import files. Prices are typed and
+// shown in the shop's currency units ("29.99") and sent as integer minor units (2999), converted as text.
+import { api, el } from "/static/js/api.js";
+import { currencyDigits, formatMoney, fromMinorUnits, toMinorUnits } from "/static/js/money.js";
 
 const table = document.querySelector("#products tbody");
 const search = document.getElementById("product-search");
 const statusFilter = document.getElementById("status-filter");
 const editor = document.getElementById("editor");
 const form = document.getElementById("product-form");
-const variants = document.querySelector("#variants tbody");
+const variants = document.getElementById("variants");
+const currency = document.getElementById("admin-catalog").dataset.currency || "USD";
+const digits = currencyDigits(currency);
+const money = (minor) => formatMoney(minor, currency);
 const errorBox = document.getElementById("editor-error");
 const statusBox = document.getElementById("editor-status");
 const PAGE = 50;
@@ -28,19 +33,33 @@ async function load() {
   document.getElementById("next-page").disabled = offset + PAGE >= page.total;
 }
 
+let variantCount = 0;
+
+// One variant: labelled fields in a card (a table of nine inputs does not fit the editor's column).
 function variantRow(v = {}) {
+  const n = ++variantCount;
   const options = Object.entries(v.options || {}).map(([k, val]) => `${k}=${val}`).join("; ");
-  const input = (name, value, attrs = {}) => el("td", {}, el("input", { name, value: value ?? "", ...attrs }));
-  const row = el("tr", { "data-variant": v.id || "" },
-    input("sku", v.sku, { required: true, size: 14 }),
-    input("options", options, { size: 18 }),
-    input("price_cents", v.price_cents, { type: "number", min: 0, required: true }),
-    input("compare_at_cents", v.compare_at_cents, { type: "number", min: 0 }),
-    input("weight_grams", v.weight_grams ?? 0, { type: "number", min: 0 }),
-    input("stock", v.on_hand ?? 0, { type: "number", min: 0 }),
-    el("td", { class: "muted" }, v.reserved ?? 0),
-    input("low_stock_threshold", v.low_stock_threshold ?? "", { type: "number", min: 0 }),
-    el("td", {}, el("button", { type: "button", class: "link", onclick: () => row.remove() }, "Remove")));
+  const field = (name, label, value, attrs = {}, wide = false) => {
+    const id = `variant-${n}-${name}`;
+    return el("div", { class: `field${wide ? " wide" : ""}` },
+      el("label", { for: id }, label),
+      el("input", { id, name, value: value ?? "", "aria-describedby": `${id}-error`, ...attrs }),
+      el("span", { class: "field-error", id: `${id}-error`, "data-error-for": name }));
+  };
+  const amount = (cents) => (cents === null || cents === undefined ? "" : fromMinorUnits(cents, digits));
+  const moneyInput = { inputmode: "decimal", autocomplete: "off", placeholder: fromMinorUnits(0, digits) };
+  const row = el("fieldset", { class: "variant-card", "data-variant": v.id || "" },
+    el("legend", {}, v.sku ? `Variant ${v.sku}` : "New variant"),
+    field("sku", "SKU", v.sku, { required: true, maxlength: 64, autocomplete: "off" }, true),
+    field("options", "Options (size=M; color=Red)", options, { autocomplete: "off" }, true),
+    field("price", `Price (${currency})`, amount(v.price_cents), { required: true, ...moneyInput }),
+    field("compare_at", `Compare-at (${currency})`, amount(v.compare_at_cents), moneyInput),
+    field("weight_grams", "Weight (g)", v.weight_grams ?? 0, { type: "number", min: 0, step: 1 }),
+    field("stock", "On hand", v.on_hand ?? 0, { type: "number", min: 0, step: 1 }),
+    field("low_stock_threshold", "Low-stock alert at", v.low_stock_threshold ?? "", { type: "number", min: 0, step: 1 }),
+    el("div", { class: "field" }, el("span", { class: "label" }, "Reserved"), el("span", { class: "reserved" }, v.reserved ?? 0)),
+    el("div", { class: "variant-actions" },
+      el("button", { type: "button", class: "link danger", onclick: () => row.remove() }, "Remove variant")));
   return row;
 }
 
@@ -65,39 +84,74 @@ async function edit(handle) {
   show(await api(`/api/admin/products/${encodeURIComponent(handle)}`));
 }
 
+// The form as the API wants it, or the problems found, by field, in words.
 function draft() {
   const f = form.elements;
-  const number = (row, name) => {
-    const value = row.querySelector(`[name="${name}"]`).value;
+  const problems = [];
+  const whole = (row, name) => {
+    const value = row.querySelector(`[name="${name}"]`).value.trim();
     return value === "" ? null : Number(value);
   };
-  return {
-    name: f.name.value.trim(),
-    brand: f.brand.value.trim(),
-    category: f.category.value.trim() || null,
-    subcategory: f.subcategory.value.trim() || null,
-    status: f.status.value,
-    description: f.description.value,
-    tags: f.tags.value.split(",").map((t) => t.trim()).filter(Boolean),
-    images: f.images.value.split("\n").map((t) => t.trim()).filter(Boolean),
-    variants: [...variants.querySelectorAll("tr")].map((row) => ({
-      sku: row.querySelector('[name="sku"]').value.trim(),
-      options: Object.fromEntries(row.querySelector('[name="options"]').value.split(";")
+  const rows = [...variants.querySelectorAll(".variant-card")];
+  const items = rows.map((row) => {
+    const text = (name) => row.querySelector(`[name="${name}"]`).value.trim();
+    const say = (name, message) => problems.push({ input: row.querySelector(`[name="${name}"]`), message });
+    const price = toMinorUnits(text("price"), digits);
+    if (price === null) say("price", `Enter the price in ${currency}, like ${fromMinorUnits(2999, digits)}.`);
+    const compareText = text("compare_at");
+    const compareAt = compareText === "" ? null : toMinorUnits(compareText, digits);
+    if (compareText !== "" && compareAt === null) say("compare_at", `Enter an amount in ${currency}, like ${fromMinorUnits(3999, digits)}, or leave it empty.`);
+    else if (compareAt !== null && price !== null && compareAt <= price) say("compare_at", "The compare-at price must be above the price.");
+    if (!text("sku")) say("sku", "Enter a SKU.");
+    return {
+      sku: text("sku"),
+      options: Object.fromEntries(text("options").split(";")
         .map((pair) => pair.split("=").map((s) => s.trim())).filter(([k, v]) => k && v)),
-      price_cents: number(row, "price_cents") ?? 0,
-      compare_at_cents: number(row, "compare_at_cents"),
-      weight_grams: number(row, "weight_grams") ?? 0,
-      stock: number(row, "stock"),
-      low_stock_threshold: number(row, "low_stock_threshold"),
-    })),
+      price_cents: price ?? 0,
+      compare_at_cents: compareAt,
+      weight_grams: whole(row, "weight_grams") ?? 0,
+      stock: whole(row, "stock"),
+      low_stock_threshold: whole(row, "low_stock_threshold"),
+    };
+  });
+  if (!rows.length) problems.push({ input: null, message: "A product needs at least one variant." });
+  return {
+    problems,
+    body: {
+      name: f.name.value.trim(),
+      brand: f.brand.value.trim(),
+      category: f.category.value.trim() || null,
+      subcategory: f.subcategory.value.trim() || null,
+      status: f.status.value,
+      description: f.description.value,
+      tags: f.tags.value.split(",").map((t) => t.trim()).filter(Boolean),
+      images: f.images.value.split("\n").map((t) => t.trim()).filter(Boolean),
+      variants: items,
+    },
   };
+}
+
+function showProblems(problems) {
+  for (const box of variants.querySelectorAll(".field-error")) box.textContent = "";
+  for (const input of variants.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  for (const { input, message } of problems) {
+    if (!input) continue;
+    input.setAttribute("aria-invalid", "true");
+    input.parentElement.querySelector(".field-error").textContent = message;
+  }
+  errorBox.textContent = problems.length ? `Please check ${problems.length === 1 ? "the highlighted field" : `the ${problems.length} highlighted fields`}.` : "";
+  errorBox.hidden = !problems.length;
+  const first = problems.find((p) => p.input);
+  if (first) first.input.focus();
 }
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   errorBox.hidden = true;
+  const { problems, body } = draft();
+  showProblems(problems);
+  if (problems.length) return;
   try {
-    const body = draft();
     const saved = current
       ? await api(`/api/admin/products/${encodeURIComponent(current.handle)}`, { method: "PUT", body })
       : await api("/api/admin/products", { method: "POST", body: { handle: form.elements.handle.value.trim(), ...body } });

@@ -10,6 +10,27 @@ function stockLine(line) {
   return el("span", { class: "stock", "data-stock-variant": line.variant_id }, text);
 }
 
+// The unit price the shopper pays: the catalog's (kept live by live-stock.js), or, when an offer (a flash
+// sale's held unit) prices some units, the offer's price beside the struck-through regular one.
+function priceCell(line) {
+  const regular = money(line.unit_price_cents, currency);
+  const units = line.discounted_units || 0;
+  if (!line.discount_cents || !units || line.discount_cents % units !== 0) {
+    return el("td", { class: "price", "data-price-variant": line.variant_id }, regular);
+  }
+  const offered = money(line.unit_price_cents - line.discount_cents / units, currency);
+  if (units >= line.quantity) {
+    return el("td", { class: "price", "data-offer-price": true }, el("span", { class: "sale" }, offered), el("s", {}, regular));
+  }
+  return el(
+    "td",
+    { class: "price", "data-offer-price": true },
+    el("span", { class: "sale" }, `${units} × ${offered}`),
+    el("br"),
+    el("span", { class: "muted" }, `${line.quantity - units} × ${regular}`),
+  );
+}
+
 async function change(variantId, quantity) {
   try {
     render(await api(`/api/cart/lines/${variantId}`, { method: "PUT", body: { quantity } }));
@@ -38,7 +59,7 @@ function render(cart) {
       { "data-product": line.product_handle, "data-variant": line.variant_id },
       el("td", {}, el("a", { href: `/products/${line.product_handle}` }, line.name), " ",
         el("span", { class: "muted" }, Object.values(line.options).join(" · ") || line.sku), el("br"), stockLine(line)),
-      el("td", { class: "price", "data-price-variant": line.variant_id }, money(line.unit_price_cents, currency)),
+      priceCell(line),
       el("td", {},
         el("input", {
           type: "number", min: "0", max: "99", value: line.quantity, "aria-label": `Quantity of ${line.name}`,

@@ -69,22 +69,100 @@ async function start() {
   }
 }
 
+// ---- the details form: every problem at once, next to its field, in words ------------------------------
+
+const ADDRESS = ["name", "line1", "line2", "city", "region", "postal_code", "country"];
+const LABELS = {
+  email: "Email",
+  name: "Full name",
+  line1: "Address",
+  line2: "Apartment, suite",
+  city: "City",
+  region: "State / region",
+  postal_code: "Postal code",
+  country: "Country code",
+  shipping_method: "Shipping method",
+};
+// what to say when a field is empty or not what the server takes (its own words are for developers)
+const NEEDED = {
+  email: "Enter your email address, like name@example.com.",
+  name: "Enter the recipient's full name (up to 120 characters).",
+  line1: "Enter the street address (up to 200 characters).",
+  line2: "Shorten the apartment or suite (up to 200 characters).",
+  city: "Enter the city or town (up to 100 characters).",
+  region: "Enter the state or region (up to 60 characters).",
+  postal_code: "Enter the postal code (up to 20 characters).",
+  country: "Enter the two-letter country code, like US, GB or DE.",
+  shipping_method: "Choose a shipping method.",
+};
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const summaryBox = document.getElementById("details-summary");
+
+function showProblems(problems) {
+  for (const box of details.querySelectorAll("[data-error-for]")) {
+    const message = problems[box.dataset.errorFor] || "";
+    box.textContent = message;
+    const input = details.elements[box.dataset.errorFor];
+    if (input instanceof HTMLInputElement) input.setAttribute("aria-invalid", message ? "true" : "false");
+  }
+  const names = Object.keys(problems).filter((name) => LABELS[name]);
+  summaryBox.hidden = !names.length;
+  summaryBox.textContent = names.length === 1
+    ? `Please check ${LABELS[names[0]]}.`
+    : `Please check these ${names.length} fields: ${names.map((n) => LABELS[n]).join(", ")}.`;
+  const first = names.map((name) => details.elements[name]).find((input) => input instanceof HTMLInputElement);
+  if (first) first.focus();
+}
+
+function checkLocally(values) {
+  const problems = {};
+  if (!EMAIL.test(values.email)) problems.email = NEEDED.email;
+  for (const name of ["name", "line1", "city", "postal_code"]) if (!values.address[name]) problems[name] = NEEDED[name];
+  if (!/^[A-Za-z]{2}$/.test(values.address.country)) problems.country = NEEDED.country;
+  for (const name of ADDRESS) {
+    const input = details.elements[name];
+    if (input.maxLength > 0 && values.address[name].length > input.maxLength) problems[name] = NEEDED[name];
+  }
+  if (!values.shipping_method) problems.shipping_method = NEEDED.shipping_method;
+  return problems;
+}
+
+// The server's answer, field by field: validation errors carry `errors[].key` ("address.name"), the
+// checkout's own rules a `field`.
+function serverProblems(err) {
+  const problems = {};
+  for (const e of err.problem.errors || []) {
+    const name = String(e.key || "").replace(/^address\./, "");
+    if (LABELS[name]) problems[name] = NEEDED[name];
+  }
+  const field = String(err.problem.field || "").replace(/^address\./, "");
+  if (LABELS[field]) problems[field] = err.message ? `${err.message.charAt(0).toUpperCase()}${err.message.slice(1)}.` : NEEDED[field];
+  return problems;
+}
+
 details.addEventListener("submit", async (event) => {
   event.preventDefault();
   fail("");
   const f = details.elements;
   const address = {};
-  for (const name of ["name", "line1", "line2", "city", "region", "postal_code", "country"]) address[name] = f[name].value.trim();
+  for (const name of ADDRESS) address[name] = f[name].value.trim();
+  address.country = address.country.toUpperCase();
   const chosen = details.querySelector('input[name="shipping_method"]:checked');
+  const values = {
+    email: f.email.value.trim(),
+    address,
+    shipping_method: chosen ? chosen.value : checkout.shipping_options[0]?.code,
+  };
+  const problems = checkLocally(values);
+  showProblems(problems);
+  if (Object.keys(problems).length) return;
   try {
-    checkout = await api(`/api/checkout/${checkout.id}`, {
-      method: "PATCH",
-      body: { email: f.email.value.trim(), address, shipping_method: chosen ? chosen.value : checkout.shipping_options[0].code },
-    });
+    checkout = await api(`/api/checkout/${checkout.id}`, { method: "PATCH", body: values });
     renderSummary();
   } catch (err) {
-    const fields = (err.problem.errors || []).map((e) => e.key).filter(Boolean);
-    fail(fields.length ? `Please check: ${fields.join(", ")}` : err.message);
+    const found = serverProblems(err);
+    if (Object.keys(found).length) showProblems(found);
+    else fail(err.message);
   }
 });
 
