@@ -201,8 +201,10 @@ def user_create(email: str, password: str, role: str, name: str) -> None:
 
 def _register_domain_commands() -> None:
     from bots.cli import register as register_bots
+    from engage.push.cli import register as register_push
 
     register_bots(cli)
+    register_push(cli)
 
 
 _register_domain_commands()

@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.identity import Identity
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotFound
 from engage.platform.events import record
+from engage.platform.identity import Identity
 from engage.push import payloads, segments
 from engage.push.env import PushEnv
 from engage.push.events import CampaignStateChanged, Figures, campaign_channel
@@ -110,14 +110,23 @@ def actor_of(identity: Identity | None) -> str:
 def _check_content(content: Content, env: PushEnv, label: str) -> dict[str, Any]:
     title, body = content.title.strip(), content.body.strip()
     if not title or len(title) > payloads.MAX_TITLE:
-        raise InvalidInput(f"{label}title is 1 to {payloads.MAX_TITLE} characters", code="bad_content", field="title")
+        raise InvalidInput(
+            f"{label}title is 1 to {payloads.MAX_TITLE} characters", code="bad_content", field="title"
+        )
     if len(body) > payloads.MAX_BODY:
-        raise InvalidInput(f"{label}body is at most {payloads.MAX_BODY} characters", code="bad_content", field="body")
+        raise InvalidInput(
+            f"{label}body is at most {payloads.MAX_BODY} characters", code="bad_content", field="body"
+        )
     if len(content.actions) > payloads.MAX_ACTIONS:
-        raise InvalidInput(f"{label}at most {payloads.MAX_ACTIONS} action buttons", code="bad_content", field="actions")
+        raise InvalidInput(
+            f"{label}at most {payloads.MAX_ACTIONS} action buttons", code="bad_content", field="actions"
+        )
     actions = []
     for action in content.actions:
-        if not _ACTION_ID.fullmatch(action.action) or not 1 <= len(action.title.strip()) <= payloads.MAX_ACTION_TITLE:
+        if (
+            not _ACTION_ID.fullmatch(action.action)
+            or not 1 <= len(action.title.strip()) <= payloads.MAX_ACTION_TITLE
+        ):
             raise InvalidInput(
                 f"{label}an action has an id (letters, digits, - _; 32 at most) and a title of 1 to "
                 f"{payloads.MAX_ACTION_TITLE} characters",
@@ -125,7 +134,11 @@ def _check_content(content: Content, env: PushEnv, label: str) -> dict[str, Any]
                 field="actions",
             )
         actions.append(
-            {"action": action.action, "title": action.title.strip(), "url": payloads.check_url(action.url, "actions.url")}
+            {
+                "action": action.action,
+                "title": action.title.strip(),
+                "url": payloads.check_url(action.url, "actions.url"),
+            }
         )
     if len({a["action"] for a in actions}) != len(actions):
         raise InvalidInput(f"{label}action ids differ", code="bad_content", field="actions")
@@ -174,14 +187,20 @@ def _check_draft(draft: Draft, env: PushEnv) -> _Checked:
     if draft.urgency not in URGENCIES:
         raise InvalidInput("urgency is very-low, low, normal or high", code="bad_campaign", field="urgency")
     if draft.rate_per_minute is not None and not 1 <= draft.rate_per_minute <= 1_000_000:
-        raise InvalidInput("rate_per_minute is 1 to 1,000,000 (or null: the default)", code="bad_campaign", field="rate_per_minute")
+        raise InvalidInput(
+            "rate_per_minute is 1 to 1,000,000 (or null: the default)",
+            code="bad_campaign",
+            field="rate_per_minute",
+        )
     if draft.cap_policy not in ("wait", "drop"):
         raise InvalidInput("cap_policy is wait or drop", code="bad_campaign", field="cap_policy")
     if not 0 <= draft.holdout_percent <= 50:
         raise InvalidInput("holdout_percent is 0 to 50", code="bad_campaign", field="holdout_percent")
     test = 100 - draft.holdout_percent if draft.test_percent is None else draft.test_percent
     if not 1 <= test <= 100 - draft.holdout_percent:
-        raise InvalidInput("test_percent is 1 to 100 minus the hold-out", code="bad_campaign", field="test_percent")
+        raise InvalidInput(
+            "test_percent is 1 to 100 minus the hold-out", code="bad_campaign", field="test_percent"
+        )
     if len(contents) == 1:
         test = 100 - draft.holdout_percent  # no test: everyone not held out gets A
     checked = _Checked(contents, draft.holdout_percent, test, draft.test_window_minutes * 60)
@@ -198,12 +217,18 @@ async def _check_audience(session: AsyncSession, draft: Draft, env: PushEnv) -> 
     if draft.segment_id is not None:
         await segments.get_saved(session, draft.segment_id)
     await segments.condition(
-        session, draft.segment or segments.Segment(), saved_id=draft.segment_id, default_timezone=env.policy.default_timezone
+        session,
+        draft.segment or segments.Segment(),
+        saved_id=draft.segment_id,
+        default_timezone=env.policy.default_timezone,
     )
 
 
 def _variant_rows(campaign_id: int, checked: _Checked) -> list[CampaignVariant]:
-    rows = [CampaignVariant(campaign_id=campaign_id, key=VARIANT_KEYS[n], **c) for n, c in enumerate(checked.contents)]
+    rows = [
+        CampaignVariant(campaign_id=campaign_id, key=VARIANT_KEYS[n], **c)
+        for n, c in enumerate(checked.contents)
+    ]
     if checked.holdout:
         rows.append(CampaignVariant(campaign_id=campaign_id, key=HOLDOUT, actions=[]))
     if checked.has_rest:
@@ -246,7 +271,9 @@ async def edit(session: AsyncSession, env: PushEnv, campaign_id: int, draft: Dra
         raise Conflict(f"campaign #{campaign_id} is {campaign.status}: only drafts change", code="not_draft")
     await _check_audience(session, draft, env)
     _apply(campaign, draft, checked)
-    for row in await session.scalars(select(CampaignVariant).where(CampaignVariant.campaign_id == campaign_id)):
+    for row in await session.scalars(
+        select(CampaignVariant).where(CampaignVariant.campaign_id == campaign_id)
+    ):
         await session.delete(row)
     await session.flush()
     session.add_all(_variant_rows(campaign_id, checked))
@@ -265,13 +292,24 @@ async def _locked(session: AsyncSession, campaign_id: int) -> PushCampaign:
     return campaign
 
 
-def _history(session: AsyncSession, campaign: PushCampaign, before: str | None, after: str, actor: str, note: str) -> None:
+def _history(
+    session: AsyncSession, campaign: PushCampaign, before: str | None, after: str, actor: str, note: str
+) -> None:
     now = utcnow()
-    session.add(CampaignHistory(campaign_id=campaign.id, from_status=before, to_status=after, actor=actor, note=note[:300], at=now))
+    session.add(
+        CampaignHistory(
+            campaign_id=campaign.id, from_status=before, to_status=after, actor=actor, note=note[:300], at=now
+        )
+    )
     record(
         session,
         CampaignStateChanged(
-            campaign_id=campaign.id, from_status=before, to_status=after, actor=actor, note=note[:300], at=now.isoformat()
+            campaign_id=campaign.id,
+            from_status=before,
+            to_status=after,
+            actor=actor,
+            note=note[:300],
+            at=now.isoformat(),
         ),
         [campaign_channel(campaign.id)],
     )
@@ -282,7 +320,9 @@ def note(session: AsyncSession, campaign: PushCampaign, actor: str, text: str) -
     _history(session, campaign, campaign.status, campaign.status, actor, text)
 
 
-def move(session: AsyncSession, campaign: PushCampaign, to: CampaignStatus, actor: str, note: str = "") -> None:
+def move(
+    session: AsyncSession, campaign: PushCampaign, to: CampaignStatus, actor: str, note: str = ""
+) -> None:
     """Change the status (the row is locked by the caller), with its history row and event."""
     before = campaign.status
     campaign.status = to.value
@@ -298,16 +338,22 @@ def start_sending(campaign: PushCampaign, now: datetime) -> None:
             campaign.test_ends_at = now + timedelta(seconds=campaign.test_window_seconds)
 
 
-async def schedule(session: AsyncSession, campaign_id: int, actor: Identity, when: Schedule, *, now: datetime | None = None) -> PushCampaign:
+async def schedule(
+    session: AsyncSession, campaign_id: int, actor: Identity, when: Schedule, *, now: datetime | None = None
+) -> PushCampaign:
     now = now or utcnow()
     if when.mode == "now":
         return await send_now(session, campaign_id, actor, now=now)
     campaign = await _locked(session, campaign_id)
     if campaign.status != CampaignStatus.draft.value:
-        raise Conflict(f"campaign #{campaign_id} is {campaign.status}: only a draft is scheduled", code="not_draft")
+        raise Conflict(
+            f"campaign #{campaign_id} is {campaign.status}: only a draft is scheduled", code="not_draft"
+        )
     if when.mode == "at":
         if when.at is None or when.at.tzinfo is None:
-            raise InvalidInput("at is a time with its offset (2026-12-05T09:00:00Z)", code="bad_schedule", field="at")
+            raise InvalidInput(
+                "at is a time with its offset (2026-12-05T09:00:00Z)", code="bad_schedule", field="at"
+            )
         if not now - timedelta(minutes=1) <= when.at <= now + MAX_SCHEDULE_AHEAD:
             raise InvalidInput("at is between now and a year from now", code="bad_schedule", field="at")
         campaign.schedule_mode, campaign.scheduled_at, campaign.local_at = "at", when.at, None
@@ -315,10 +361,18 @@ async def schedule(session: AsyncSession, campaign_id: int, actor: Identity, whe
     elif when.mode == "local":
         local = when.local_at
         if local is None or local.tzinfo is not None:
-            raise InvalidInput("local_at is a wall-clock time without offset (2026-12-05T09:00)", code="bad_schedule", field="local_at")
+            raise InvalidInput(
+                "local_at is a wall-clock time without offset (2026-12-05T09:00)",
+                code="bad_schedule",
+                field="local_at",
+            )
         wall = local.replace(second=0, microsecond=0, tzinfo=now.tzinfo)
         if wall + LATEST_OFFSET <= now or wall > now + MAX_SCHEDULE_AHEAD:
-            raise InvalidInput("local_at has passed everywhere or is more than a year away", code="bad_schedule", field="local_at")
+            raise InvalidInput(
+                "local_at has passed everywhere or is more than a year away",
+                code="bad_schedule",
+                field="local_at",
+            )
         if campaign.winner is None and await _has_rest(session, campaign_id):
             raise InvalidInput(
                 "an A/B test with a winner phase sends at one time, not at each recipient's local time",
@@ -338,12 +392,16 @@ async def schedule(session: AsyncSession, campaign_id: int, actor: Identity, whe
 
 async def _has_rest(session: AsyncSession, campaign_id: int) -> bool:
     key = await session.scalar(
-        select(CampaignVariant.key).where(CampaignVariant.campaign_id == campaign_id, CampaignVariant.key == PENDING)
+        select(CampaignVariant.key).where(
+            CampaignVariant.campaign_id == campaign_id, CampaignVariant.key == PENDING
+        )
     )
     return key is not None
 
 
-async def send_now(session: AsyncSession, campaign_id: int, actor: Identity, *, now: datetime | None = None) -> PushCampaign:
+async def send_now(
+    session: AsyncSession, campaign_id: int, actor: Identity, *, now: datetime | None = None
+) -> PushCampaign:
     """Start sending now. A campaign already sending or sent is left as it is (nothing is sent twice)."""
     now = now or utcnow()
     campaign = await _locked(session, campaign_id)
@@ -365,20 +423,28 @@ async def pause(session: AsyncSession, campaign_id: int, actor: Identity) -> Pus
         await session.commit()
         return campaign
     if campaign.status not in LIVE:
-        raise Conflict(f"campaign #{campaign_id} is {campaign.status}: only a scheduled or sending one pauses", code="not_live")
+        raise Conflict(
+            f"campaign #{campaign_id} is {campaign.status}: only a scheduled or sending one pauses",
+            code="not_live",
+        )
     move(session, campaign, CampaignStatus.paused, actor_of(actor))
     await session.commit()
     return campaign
 
 
-async def resume(session: AsyncSession, campaign_id: int, actor: Identity, *, now: datetime | None = None) -> PushCampaign:
+async def resume(
+    session: AsyncSession, campaign_id: int, actor: Identity, *, now: datetime | None = None
+) -> PushCampaign:
     now = now or utcnow()
     campaign = await _locked(session, campaign_id)
     if campaign.status in LIVE:
         await session.commit()
         return campaign
     if campaign.status not in (CampaignStatus.paused.value, CampaignStatus.stopped.value):
-        raise Conflict(f"campaign #{campaign_id} is {campaign.status}: only a paused or stopped one resumes", code="not_paused")
+        raise Conflict(
+            f"campaign #{campaign_id} is {campaign.status}: only a paused or stopped one resumes",
+            code="not_paused",
+        )
     if campaign.started_at is None and campaign.scheduled_at is not None and campaign.scheduled_at > now:
         move(session, campaign, CampaignStatus.scheduled, actor_of(actor), "resumed")
     else:
@@ -399,15 +465,29 @@ async def cancel(session: AsyncSession, campaign_id: int, actor: Identity) -> di
     if campaign.status != CampaignStatus.cancelled.value:
         counts = await cancel_queued(session, campaign_id)
         campaign.finished_at = utcnow()
-        move(session, campaign, CampaignStatus.cancelled, actor_of(actor), f"{sum(counts.values())} messages not sent")
+        move(
+            session,
+            campaign,
+            CampaignStatus.cancelled,
+            actor_of(actor),
+            f"{sum(counts.values())} messages not sent",
+        )
     await session.commit()
     in_flight = await session.scalar(
-        select(func.count()).select_from(PushMessageRecord).where(
-            PushMessageRecord.campaign_id == campaign_id, PushMessageRecord.status == MessageStatus.sending.value
+        select(func.count())
+        .select_from(PushMessageRecord)
+        .where(
+            PushMessageRecord.campaign_id == campaign_id,
+            PushMessageRecord.status == MessageStatus.sending.value,
         )
     )
     total = (await figures(session, campaign_id))["total"]
-    return {"accepted": total["accepted"], "sent": total["sent"], "in_flight": int(in_flight or 0), "cancelled": total["cancelled"]}
+    return {
+        "accepted": total["accepted"],
+        "sent": total["sent"],
+        "in_flight": int(in_flight or 0),
+        "cancelled": total["cancelled"],
+    }
 
 
 async def cancel_queued(session: AsyncSession, campaign_id: int) -> dict[str, int]:
@@ -458,7 +538,9 @@ def _figures_of(key: str, row: Any) -> dict[str, Any]:
 async def figures(session: AsyncSession, campaign_id: int) -> dict[str, Any]:
     rows = list(
         await session.scalars(
-            select(CampaignVariant).where(CampaignVariant.campaign_id == campaign_id).order_by(CampaignVariant.key)
+            select(CampaignVariant)
+            .where(CampaignVariant.campaign_id == campaign_id)
+            .order_by(CampaignVariant.key)
         )
     )
     variants = [_figures_of(row.key, row) for row in rows]
@@ -485,17 +567,29 @@ async def view(session: AsyncSession, campaign_id: int) -> dict[str, Any]:
         raise NotFound(f"no campaign #{campaign_id}", code="campaign_not_found")
     rows = list(
         await session.scalars(
-            select(CampaignVariant).where(CampaignVariant.campaign_id == campaign_id).order_by(CampaignVariant.key)
+            select(CampaignVariant)
+            .where(CampaignVariant.campaign_id == campaign_id)
+            .order_by(CampaignVariant.key)
         )
     )
     contents = [
-        {"key": r.key, "title": r.title, "body": r.body, "url": r.url, "icon": r.icon, "image": r.image, "actions": r.actions}
+        {
+            "key": r.key,
+            "title": r.title,
+            "body": r.body,
+            "url": r.url,
+            "icon": r.icon,
+            "image": r.image,
+            "actions": r.actions,
+        }
         for r in rows
         if r.key in VARIANT_KEYS
     ]
     history = list(
         await session.scalars(
-            select(CampaignHistory).where(CampaignHistory.campaign_id == campaign_id).order_by(CampaignHistory.id)
+            select(CampaignHistory)
+            .where(CampaignHistory.campaign_id == campaign_id)
+            .order_by(CampaignHistory.id)
         )
     )
     data = summary(campaign)
@@ -519,7 +613,8 @@ async def view(session: AsyncSession, campaign_id: int) -> dict[str, Any]:
             "stop_reason": campaign.stop_reason,
             "figures": await figures(session, campaign_id),
             "history": [
-                {"from": h.from_status, "to": h.to_status, "actor": h.actor, "note": h.note, "at": h.at} for h in history
+                {"from": h.from_status, "to": h.to_status, "actor": h.actor, "note": h.note, "at": h.at}
+                for h in history
             ],
         }
     )
@@ -532,7 +627,11 @@ def summary(campaign: PushCampaign) -> dict[str, Any]:
         "name": campaign.name,
         "status": campaign.status,
         "topic": campaign.topic,
-        "schedule": {"mode": campaign.schedule_mode, "at": campaign.scheduled_at, "local_at": campaign.local_at},
+        "schedule": {
+            "mode": campaign.schedule_mode,
+            "at": campaign.scheduled_at,
+            "local_at": campaign.local_at,
+        },
         "created_at": campaign.created_at,
         "started_at": campaign.started_at,
         "finished_at": campaign.finished_at,

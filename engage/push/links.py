@@ -23,7 +23,9 @@ MAX_TOKEN_CHARS = 300
 
 
 def _preferences_serializer(env: PushEnv) -> URLSafeSerializer:
-    return URLSafeSerializer(env.secret, salt=_PREFERENCES_SALT, signer_kwargs={"digest_method": hashlib.sha256})
+    return URLSafeSerializer(
+        env.secret, salt=_PREFERENCES_SALT, signer_kwargs={"digest_method": hashlib.sha256}
+    )
 
 
 def preferences_token(env: PushEnv, owner_key: str) -> str:

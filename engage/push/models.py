@@ -244,7 +244,7 @@ class PushMessageRecord(IdMixin, Base):
 
 
 class FlashSaleReminder(Base):
-    """"Remind me when it starts": a shopper or guest asked to be told when a flash sale begins."""
+    """ "Remind me when it starts": a shopper or guest asked to be told when a flash sale begins."""
 
     __tablename__ = "push_sale_reminders"
 

@@ -44,7 +44,9 @@ def check_url(value: str, field: str, *, required: bool = False) -> str:
         return value
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.hostname or "@" in parts.netloc:
-        raise InvalidInput(f"{field} is an https:// URL or a path on this site (/...)", code="bad_url", field=field)
+        raise InvalidInput(
+            f"{field} is an https:// URL or a path on this site (/...)", code="bad_url", field=field
+        )
     return value
 
 
@@ -85,7 +87,11 @@ def build(
         "renotify": renotify,
         "require_interaction": require_interaction,
         "actions": [
-            {"action": a["action"], "title": a["title"], "url": absolute(public_url, a.get("url") or url or "/")}
+            {
+                "action": a["action"],
+                "title": a["title"],
+                "url": absolute(public_url, a.get("url") or url or "/"),
+            }
             for a in (actions or [])
         ],
         "click": {"url": f"{public_url}{CLICK_PATH}", "token": click_token},

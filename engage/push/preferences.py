@@ -53,12 +53,14 @@ def zone(name: str | None) -> ZoneInfo | None:
 
 def check_zone(name: str) -> str:
     if zone(name) is None:
-        raise InvalidInput(f"{name!r} is not an IANA time zone (e.g. Europe/Paris)", code="bad_timezone", field="timezone")
+        raise InvalidInput(
+            f"{name!r} is not an IANA time zone (e.g. Europe/Paris)", code="bad_timezone", field="timezone"
+        )
     return name
 
 
 def parse_clock(text: str, field: str) -> int:
-    """"HH:MM" (24 h) -> minute of the day."""
+    """ "HH:MM" (24 h) -> minute of the day."""
     try:
         parsed = time.fromisoformat(text)
     except (TypeError, ValueError):
@@ -180,10 +182,18 @@ class Change:
 def _apply(row: NotificationPreferences, change: Change) -> None:
     for topic, channels in (change.topics or {}).items():
         if topic not in TOPICS:
-            raise InvalidInput(f"unknown topic {topic!r}; topics are {', '.join(TOPICS)}", code="unknown_topic", field="topics")
+            raise InvalidInput(
+                f"unknown topic {topic!r}; topics are {', '.join(TOPICS)}",
+                code="unknown_topic",
+                field="topics",
+            )
         for channel, on in channels.items():
             if channel not in CHANNELS:
-                raise InvalidInput(f"unknown channel {channel!r}; channels are push, email", code="unknown_channel", field="topics")
+                raise InvalidInput(
+                    f"unknown channel {channel!r}; channels are push, email",
+                    code="unknown_channel",
+                    field="topics",
+                )
             setattr(row, f"{topic}_{channel}", bool(on))
             if topic in MARKETING and on and change.marketing_unsubscribed is None:
                 row.marketing_unsubscribed = False  # opting in again undoes "unsubscribe from all"
@@ -195,7 +205,9 @@ def _apply(row: NotificationPreferences, change: Change) -> None:
         start = parse_clock(change.quiet_hours.get("start", ""), "quiet_hours.start")
         end = parse_clock(change.quiet_hours.get("end", ""), "quiet_hours.end")
         if start == end:
-            raise InvalidInput("quiet hours start and end at different times", code="bad_time", field="quiet_hours")
+            raise InvalidInput(
+                "quiet hours start and end at different times", code="bad_time", field="quiet_hours"
+            )
         row.quiet_start_minute, row.quiet_end_minute = start, end
     if change.marketing_unsubscribed is not None:
         row.marketing_unsubscribed = change.marketing_unsubscribed

@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from commerce.cart.models import Cart, CartLine
 from commerce.catalog.models import Category, Product, Variant
 from commerce.orders.models import Order, OrderLine, OrderStatus
-from engage.auth.models import User
+from engage.auth import User
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotFound
 from engage.push import preferences
@@ -93,7 +93,10 @@ class HasDevice(_Rule, tag="has_device"):
 class InTimeZone(_Rule, tag="time_zone"):
     """The shopper's time zone is one of `zones`; an entry ending in "/" is a region ("Europe/")."""
 
-    zones: Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]], msgspec.Meta(min_length=1, max_length=50)]
+    zones: Annotated[
+        list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]],
+        msgspec.Meta(min_length=1, max_length=50),
+    ]
 
 
 class InSegment(_Rule, tag="segment"):
@@ -102,7 +105,18 @@ class InSegment(_Rule, tag="segment"):
     id: int
 
 
-Rule = Ordered | NeverOrdered | TotalSpent | BoughtCategory | AbandonedCart | SignedUp | OptedIn | HasDevice | InTimeZone | InSegment
+Rule = (
+    Ordered
+    | NeverOrdered
+    | TotalSpent
+    | BoughtCategory
+    | AbandonedCart
+    | SignedUp
+    | OptedIn
+    | HasDevice
+    | InTimeZone
+    | InSegment
+)
 
 
 class Segment(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -175,7 +189,9 @@ class _Compiler:
                 return query.exists()
             case AbandonedCart(idle_hours=hours):
                 cutoff = self.now - timedelta(hours=hours)
-                lines = select(CartLine.id).join(Cart, Cart.id == CartLine.cart_id).where(Cart.owner_key == owner)
+                lines = (
+                    select(CartLine.id).join(Cart, Cart.id == CartLine.cart_id).where(Cart.owner_key == owner)
+                )
                 return and_(lines.exists(), not_(lines.where(CartLine.added_at > cutoff).exists()))
             case SignedUp(within_days=days):
                 since = self.now - timedelta(days=days)
@@ -186,7 +202,12 @@ class _Compiler:
                 if n <= 1:
                     return true()
                 other = PushSubscription.__table__.alias("devices")
-                count = select(func.count()).select_from(other).where(other.c.owner_key == owner).scalar_subquery()
+                count = (
+                    select(func.count())
+                    .select_from(other)
+                    .where(other.c.owner_key == owner)
+                    .scalar_subquery()
+                )
                 return count >= n
             case InTimeZone(zones=zones):
                 tz = func.coalesce(NotificationPreferences.timezone, literal(self.default_timezone))
@@ -199,10 +220,16 @@ class _Compiler:
                 return or_(*conditions) if conditions else false()
             case InSegment(id=segment_id):
                 if segment_id in seen or len(seen) >= MAX_DEPTH:
-                    raise InvalidInput("segments nest at most 3 deep and never in a circle", code="bad_segment", field="segment")
+                    raise InvalidInput(
+                        "segments nest at most 3 deep and never in a circle",
+                        code="bad_segment",
+                        field="segment",
+                    )
                 saved = await self.session.get(PushSegment, segment_id)
                 if saved is None:
-                    raise InvalidInput(f"no saved segment #{segment_id}", code="unknown_segment", field="segment")
+                    raise InvalidInput(
+                        f"no saved segment #{segment_id}", code="unknown_segment", field="segment"
+                    )
                 return await self.segment(parse(saved.rules), seen | {segment_id})
         raise InvalidInput(f"unknown rule {rule!r}", code="bad_segment", field="segment")  # pragma: no cover
 
@@ -345,10 +372,14 @@ async def all_saved(session: AsyncSession) -> list[PushSegment]:
 
 
 async def remove(session: AsyncSession, segment_id: int) -> None:
-    in_use = await session.scalar(select(PushCampaign.id).where(PushCampaign.segment_id == segment_id).limit(1))
+    in_use = await session.scalar(
+        select(PushCampaign.id).where(PushCampaign.segment_id == segment_id).limit(1)
+    )
     if in_use is not None:
         raise Conflict(f"campaign #{in_use} uses this segment", code="segment_in_use")
-    deleted = await session.scalar(delete(PushSegment).where(PushSegment.id == segment_id).returning(PushSegment.id))
+    deleted = await session.scalar(
+        delete(PushSegment).where(PushSegment.id == segment_id).returning(PushSegment.id)
+    )
     await session.commit()
     if deleted is None:
         raise NotFound(f"no segment #{segment_id}", code="segment_not_found")

@@ -262,14 +262,23 @@ async def _apply(
         )
     per_row: list[dict[str, Any]] = []
     for row, reason in decisions.skip:
-        per_row.append({"id": row.id, "status": MessageStatus.skipped.value, "reason": reason[:300], "lease_until": None})
+        per_row.append(
+            {"id": row.id, "status": MessageStatus.skipped.value, "reason": reason[:300], "lease_until": None}
+        )
         deltas[row.variant or ""]["skipped"] += 1
     for row, reason in decisions.fail:
-        per_row.append({"id": row.id, "status": MessageStatus.failed.value, "reason": reason[:300], "lease_until": None})
+        per_row.append(
+            {"id": row.id, "status": MessageStatus.failed.value, "reason": reason[:300], "lease_until": None}
+        )
         deltas[row.variant or ""]["failed"] += 1
     for row in decisions.expire:
         per_row.append(
-            {"id": row.id, "status": MessageStatus.expired.value, "reason": "not sent before it expired", "lease_until": None}
+            {
+                "id": row.id,
+                "status": MessageStatus.expired.value,
+                "reason": "not sent before it expired",
+                "lease_until": None,
+            }
         )
         deltas[row.variant or ""]["expired"] += 1
     for row, until in decisions.defer:
@@ -379,7 +388,10 @@ class Audience:
 def assign(campaign: PushCampaign, owner_key: str, variants: Sequence[str]) -> str:
     """A recipient's group, stable for an owner (all their devices) and a campaign: hold-out, a variant of
     the test (evenly), or the rest (the winner, or `pending` until there is one)."""
-    bucket = int.from_bytes(hashlib.blake2b(f"{campaign.id}:{owner_key}".encode(), digest_size=8).digest(), "big") % 10_000
+    bucket = (
+        int.from_bytes(hashlib.blake2b(f"{campaign.id}:{owner_key}".encode(), digest_size=8).digest(), "big")
+        % 10_000
+    )
     holdout, test = campaign.holdout_percent * 100, campaign.test_percent * 100
     if bucket < holdout:
         return HOLDOUT
@@ -411,7 +423,14 @@ async def load_audience(session: AsyncSession, env: PushEnv, campaign: PushCampa
     )
     rows = await session.scalars(select(CampaignVariant).where(CampaignVariant.campaign_id == campaign.id))
     contents = {
-        r.key: {"title": r.title, "body": r.body, "url": r.url, "icon": r.icon, "image": r.image, "actions": r.actions}
+        r.key: {
+            "title": r.title,
+            "body": r.body,
+            "url": r.url,
+            "icon": r.icon,
+            "image": r.image,
+            "actions": r.actions,
+        }
         for r in rows
         if r.key in VARIANT_KEYS
     }
@@ -426,7 +445,11 @@ async def _draw_page(
     query = segments.audience(campaign.topic, env.public_key, audience.where)
     page = (await session.execute(query.where(S.id > campaign.draw_cursor).limit(env.policy.draw_page))).all()
     variants = sorted(audience.contents)
-    local_at = datetime.fromisoformat(campaign.local_at) if campaign.schedule_mode == "local" and campaign.local_at else None
+    local_at = (
+        datetime.fromisoformat(campaign.local_at)
+        if campaign.schedule_mode == "local" and campaign.local_at
+        else None
+    )
     ttl = timedelta(seconds=campaign.ttl_seconds)
     rows = []
     for sub_id, owner_key, user_id, timezone in page:
@@ -482,7 +505,12 @@ async def _choose_winner(session: AsyncSession, campaign: PushCampaign, now: dat
     )
     await session.execute(
         update(M)
-        .where(M.campaign_id == campaign.id, M.variant == winner, M.status == MessageStatus.queued.value, M.send_at > now)
+        .where(
+            M.campaign_id == campaign.id,
+            M.variant == winner,
+            M.status == MessageStatus.queued.value,
+            M.send_at > now,
+        )
         .values(send_at=now, expires_at=now + timedelta(seconds=campaign.ttl_seconds))
         .execution_options(synchronize_session=False)
     )
@@ -490,8 +518,12 @@ async def _choose_winner(session: AsyncSession, campaign: PushCampaign, now: dat
     if pending is not None and pending["drawn"]:
         await campaigns.add_figures(session, campaign.id, winner, drawn=pending["drawn"])
         await campaigns.add_figures(session, campaign.id, PENDING, drawn=-pending["drawn"])
-    rates = ", ".join(f"{f['key']} {f['click_rate']:.1%}" for f in data["variants"] if f["key"] in VARIANT_KEYS)
-    campaigns.note(session, campaign, "system", f"A/B winner {winner} ({rates}); {moved.rowcount} waiting get it")
+    rates = ", ".join(
+        f"{f['key']} {f['click_rate']:.1%}" for f in data["variants"] if f["key"] in VARIANT_KEYS
+    )
+    campaigns.note(
+        session, campaign, "system", f"A/B winner {winner} ({rates}); {moved.rowcount} waiting get it"
+    )
 
 
 async def advance(
@@ -511,7 +543,11 @@ async def advance(
         await session.commit()
         return Step(halted="gone")
     if token is not None:
-        if campaign.driver_token not in (None, token) and campaign.driver_until is not None and campaign.driver_until > now:
+        if (
+            campaign.driver_token not in (None, token)
+            and campaign.driver_until is not None
+            and campaign.driver_until > now
+        ):
             await session.commit()
             return Step(halted="another driver")
         campaign.driver_token, campaign.driver_until = token, now + env.policy.lease
@@ -527,7 +563,12 @@ async def advance(
     if audience is None:
         audience = await load_audience(session, env, campaign)
     if campaign.winner is None and campaign.test_ends_at is not None and now >= campaign.test_ends_at:
-        if PENDING in {v.key for v in await session.scalars(select(CampaignVariant).where(CampaignVariant.campaign_id == campaign.id))}:
+        if PENDING in {
+            v.key
+            for v in await session.scalars(
+                select(CampaignVariant).where(CampaignVariant.campaign_id == campaign.id)
+            )
+        }:
             await _choose_winner(session, campaign, now)
     drew = False
     if not campaign.drawn_all:
@@ -559,7 +600,10 @@ async def advance(
     if not rows:
         busy = await session.execute(
             select(M.status, func.min(func.coalesce(M.lease_until, M.send_at)))
-            .where(M.campaign_id == campaign.id, M.status.in_([MessageStatus.queued.value, MessageStatus.sending.value]))
+            .where(
+                M.campaign_id == campaign.id,
+                M.status.in_([MessageStatus.queued.value, MessageStatus.sending.value]),
+            )
             .group_by(M.status)
         )
         waiting = dict(busy.all())
@@ -575,7 +619,9 @@ async def advance(
             waits = []
             if MessageStatus.queued.value in waiting:  # due but locked by another claim: look again shortly
                 waits.append((waiting[MessageStatus.queued.value] - now).total_seconds())
-            if MessageStatus.sending.value in waiting:  # out with a sender: it settles soon, or its lease ends
+            if (
+                MessageStatus.sending.value in waiting
+            ):  # out with a sender: it settles soon, or its lease ends
                 waits.append(min((waiting[MessageStatus.sending.value] - now).total_seconds(), 1.0))
             step.wait = min(max(0.05, min(waits)), 3600.0)
     if changed or claimed:
@@ -609,7 +655,9 @@ def _payload(env: PushEnv, claimed: Claimed, contents: dict[str, dict[str, Any]]
     else:
         content = claimed.content or {}
         tag = content.get("tag") or f"{claimed.topic}-{claimed.id}"
-        campaign_ref = {"id": claimed.campaign_id, "variant": claimed.variant} if claimed.campaign_id else None
+        campaign_ref = (
+            {"id": claimed.campaign_id, "variant": claimed.variant} if claimed.campaign_id else None
+        )
     marketing = claimed.topic in preferences.MARKETING or claimed.kind == MessageKind.campaign.value
     return payloads.build(
         message_id=claimed.id,
@@ -636,7 +684,10 @@ async def _send_one(
         try:
             target = PushTarget(endpoint=claimed.endpoint, p256dh=claimed.p256dh, auth=claimed.auth)
             message = PushMessage(
-                _payload(env, claimed, contents), ttl=claimed.ttl, urgency=claimed.urgency, topic=claimed.topic_header  # type: ignore[arg-type]
+                _payload(env, claimed, contents),
+                ttl=claimed.ttl,
+                urgency=claimed.urgency,
+                topic=claimed.topic_header,  # type: ignore[arg-type]
             )
         except (InvalidSubscription, ValueError) as exc:
             return claimed, DeliveryResult(DeliveryOutcome.REJECTED, None, f"cannot build: {exc}"[:300])
@@ -676,7 +727,13 @@ async def settle(
 ) -> Settled:
     """Write what the push service answered, in one transaction (commits)."""
     summary = Settled()
-    campaign_ids = sorted({c.campaign_id for c, _ in outcomes if c.campaign_id is not None and c.kind == MessageKind.campaign.value})
+    campaign_ids = sorted(
+        {
+            c.campaign_id
+            for c, _ in outcomes
+            if c.campaign_id is not None and c.kind == MessageKind.campaign.value
+        }
+    )
     statuses: dict[int, PushCampaign] = {}
     for campaign_id in campaign_ids:  # the campaign row first, as every writer of its figures does
         campaign = await session.get(PushCampaign, campaign_id, with_for_update=True, populate_existing=True)
@@ -692,7 +749,9 @@ async def settle(
         key = claimed.variant or ""
         counts = deltas[claimed.campaign_id or 0][key]
         outcome = result.outcome
-        campaign = statuses.get(claimed.campaign_id or 0) if claimed.kind == MessageKind.campaign.value else None
+        campaign = (
+            statuses.get(claimed.campaign_id or 0) if claimed.kind == MessageKind.campaign.value else None
+        )
         if outcome is DeliveryOutcome.ACCEPTED:
             accepted.append(claimed.id)
             used.append(claimed.subscription_id)
@@ -704,22 +763,48 @@ async def settle(
         elif outcome is DeliveryOutcome.RETRY:
             retry_at = now + timedelta(seconds=backoff_delay(claimed.attempts, result.retry_after_seconds))
             if claimed.attempts >= env.policy.max_attempts:
-                rows.append(_final(claimed.id, MessageStatus.failed, f"gave up after {claimed.attempts} attempts: {result.reason}"))
+                rows.append(
+                    _final(
+                        claimed.id,
+                        MessageStatus.failed,
+                        f"gave up after {claimed.attempts} attempts: {result.reason}",
+                    )
+                )
                 counts["failed"] += 1
             elif retry_at > claimed.expires_at:
-                rows.append(_final(claimed.id, MessageStatus.expired, f"not accepted before it expired: {result.reason}"))
+                rows.append(
+                    _final(
+                        claimed.id, MessageStatus.expired, f"not accepted before it expired: {result.reason}"
+                    )
+                )
                 counts["expired"] += 1
             elif campaign is not None and campaign.status == CampaignStatus.cancelled.value:
                 rows.append(_final(claimed.id, MessageStatus.cancelled, "campaign cancelled"))
                 counts["cancelled"] += 1
             else:
-                rows.append({"id": claimed.id, "status": MessageStatus.queued.value, "send_at": retry_at, "lease_until": None, "reason": result.reason[:300]})
+                rows.append(
+                    {
+                        "id": claimed.id,
+                        "status": MessageStatus.queued.value,
+                        "send_at": retry_at,
+                        "lease_until": None,
+                        "reason": result.reason[:300],
+                    }
+                )
                 summary.merge(Settled(retry_at=retry_at))
         elif outcome is DeliveryOutcome.UNAUTHORIZED:
             unauthorized[claimed.campaign_id if campaign is not None else None] = result.reason
             if campaign is not None and campaign.status != CampaignStatus.cancelled.value:
                 # back in the queue: it goes when the keys are fixed and the campaign resumed
-                rows.append({"id": claimed.id, "status": MessageStatus.queued.value, "send_at": now, "lease_until": None, "reason": result.reason[:300]})
+                rows.append(
+                    {
+                        "id": claimed.id,
+                        "status": MessageStatus.queued.value,
+                        "send_at": now,
+                        "lease_until": None,
+                        "reason": result.reason[:300],
+                    }
+                )
             else:
                 rows.append(_final(claimed.id, MessageStatus.failed, f"unauthorized: {result.reason}"))
                 counts["failed"] += 1
@@ -735,13 +820,18 @@ async def settle(
         )
         await session.execute(
             update(S)
-            .where(S.id.in_(sorted(set(used))), or_(S.last_used_at.is_(None), S.last_used_at < now - LAST_USED_GRANULARITY))
+            .where(
+                S.id.in_(sorted(set(used))),
+                or_(S.last_used_at.is_(None), S.last_used_at < now - LAST_USED_GRANULARITY),
+            )
             .values(last_used_at=now)
             .execution_options(synchronize_session=False)
         )
     await _update_rows(session, rows)
     if gone:
-        await session.execute(delete(S).where(S.id.in_(sorted(set(gone)))).execution_options(synchronize_session=False))
+        await session.execute(
+            delete(S).where(S.id.in_(sorted(set(gone)))).execution_options(synchronize_session=False)
+        )
     for campaign_id, per_variant in deltas.items():
         if campaign_id in statuses:
             await _add_deltas(session, campaign_id, per_variant)
@@ -773,7 +863,11 @@ async def _alert(
         else f"a push was refused: our VAPID key was not accepted ({reason}); check ENGAGE_VAPID_PRIVATE_KEY"
     )
     log.error("push unauthorized: %s", message)
-    record(session, PushAlert(kind="unauthorized", message=message[:500], campaign_id=campaign_id, at=now.isoformat()), [ALERTS_CHANNEL])
+    record(
+        session,
+        PushAlert(kind="unauthorized", message=message[:500], campaign_id=campaign_id, at=now.isoformat()),
+        [ALERTS_CHANNEL],
+    )
 
 
 # ---- the campaign driver ----------------------------------------------------------------------------------
@@ -827,7 +921,9 @@ async def _drive(
         if step.halted is not None or step.finished:
             return None, True
         if step.claimed:
-            sending = asyncio.ensure_future(deliver(sessionmaker, env, step.claimed, audience.contents, clock=clock))
+            sending = asyncio.ensure_future(
+                deliver(sessionmaker, env, step.claimed, audience.contents, clock=clock)
+            )
             await asyncio.shield(sending)  # a cancelled driver lets its requests finish and settle
             if loop.time() >= deadline:
                 return 0.0, True
@@ -840,7 +936,11 @@ async def _drive(
 
 
 async def _release(
-    sessionmaker: async_sessionmaker[AsyncSession], campaign_id: int, token: str, again: float | None, now: datetime
+    sessionmaker: async_sessionmaker[AsyncSession],
+    campaign_id: int,
+    token: str,
+    again: float | None,
+    now: datetime,
 ) -> float | None:
     """Give the campaign back; if it is live (resumed meanwhile, or waiting), say when to drive it next."""
     async with sessionmaker() as session:
@@ -866,7 +966,12 @@ async def _release(
 
 
 async def claim_messages(
-    session: AsyncSession, env: PushEnv, ids: Sequence[int] | None = None, *, limit: int | None = None, now: datetime | None = None
+    session: AsyncSession,
+    env: PushEnv,
+    ids: Sequence[int] | None = None,
+    *,
+    limit: int | None = None,
+    now: datetime | None = None,
 ) -> list[Claimed]:
     """Claim due non-campaign messages (these `ids`, or any); commits."""
     now = now or utcnow()
@@ -874,7 +979,9 @@ async def claim_messages(
     if ids is not None:
         scope = and_(scope, M.id.in_(list(ids)))
     rows = await _claim_rows(session, scope, limit or env.policy.batch_size, now)
-    choices = await _lock_choices(session, {row.owner_key for row in rows if row.kind != MessageKind.test.value})
+    choices = await _lock_choices(
+        session, {row.owner_key for row in rows if row.kind != MessageKind.test.value}
+    )
     claimed, _ = await _apply(session, env, _decide(env, rows, choices, now), now)
     await session.commit()
     return claimed
@@ -908,7 +1015,9 @@ async def send_messages(
         return await next_due(session, ids)
 
 
-async def stalled(session: AsyncSession, now: datetime, grace: timedelta = timedelta(seconds=30)) -> tuple[list[int], list[int]]:
+async def stalled(
+    session: AsyncSession, now: datetime, grace: timedelta = timedelta(seconds=30)
+) -> tuple[list[int], list[int]]:
     """(campaigns that should be driven and are not: sending with no live driver and no wake-up coming,
     or scheduled and due), (transactional/test messages due for a while: their job was lost)."""
     live = await session.scalars(

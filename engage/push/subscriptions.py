@@ -16,9 +16,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.identity import Identity
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from engage.platform.identity import Identity
 from engage.push import preferences
 from engage.push.delivery import InvalidSubscription, PushTarget, endpoint_allowed
 from engage.push.env import PushEnv
@@ -64,7 +64,9 @@ def _insert(session: AsyncSession) -> Any:
 def check(env: PushEnv, data: SubscriptionIn) -> None:
     """422 for an endpoint off the allow-list or keys that cannot encrypt; 409 for a stale server key."""
     if not data.endpoint or len(data.endpoint) > MAX_ENDPOINT_CHARS:
-        raise InvalidInput("the endpoint is missing or too long", code="endpoint_not_allowed", field="endpoint")
+        raise InvalidInput(
+            "the endpoint is missing or too long", code="endpoint_not_allowed", field="endpoint"
+        )
     if not endpoint_allowed(data.endpoint, env.policy.allowed_endpoints):
         raise InvalidInput(
             "this push endpoint is not one of the push services we deliver to",
@@ -74,7 +76,9 @@ def check(env: PushEnv, data: SubscriptionIn) -> None:
     try:
         PushTarget(endpoint=data.endpoint, p256dh=data.p256dh, auth=data.auth)
     except InvalidSubscription as exc:
-        raise InvalidInput(f"the subscription's keys cannot be used: {exc}", code="bad_keys", field="keys") from None
+        raise InvalidInput(
+            f"the subscription's keys cannot be used: {exc}", code="bad_keys", field="keys"
+        ) from None
     if data.application_server_key is not None and data.application_server_key != env.public_key:
         raise Conflict(
             "the browser subscribed with an old server key: unsubscribe and subscribe again",
@@ -89,10 +93,14 @@ def _expiry(ms: float | None) -> datetime | None:
     try:
         return datetime.fromtimestamp(ms / 1000, UTC)
     except (OverflowError, OSError, ValueError):
-        raise InvalidInput("expirationTime is epoch milliseconds or null", code="bad_expiration", field="expirationTime") from None
+        raise InvalidInput(
+            "expirationTime is epoch milliseconds or null", code="bad_expiration", field="expirationTime"
+        ) from None
 
 
-async def subscribe(session: AsyncSession, env: PushEnv, owner: Owner, data: SubscriptionIn) -> PushSubscription:
+async def subscribe(
+    session: AsyncSession, env: PushEnv, owner: Owner, data: SubscriptionIn
+) -> PushSubscription:
     """Create or update the subscription of `data.endpoint` for `owner`; commits. Same endpoint, same id."""
     check(env, data)
     expires = _expiry(data.expiration_time)
@@ -119,6 +127,19 @@ async def subscribe(session: AsyncSession, env: PushEnv, owner: Owner, data: Sub
     row = await session.get(PushSubscription, sub_id, populate_existing=True)
     assert row is not None
     return row
+
+
+async def renew(session: AsyncSession, env: PushEnv, old_endpoint: str, data: SubscriptionIn) -> PushSubscription:
+    """`pushsubscriptionchange`: the browser replaced its subscription. The old endpoint (a secret only the
+    browser and we know) names the owner; the new one takes its place. Unknown old endpoint: 404. Commits."""
+    old = await session.scalar(select(PushSubscription).where(PushSubscription.endpoint == old_endpoint))
+    if old is None:
+        raise NotFound("no subscription with this endpoint", code="subscription_not_found")
+    owner = Owner(old.owner_key, old.user_id)
+    if old_endpoint != data.endpoint:
+        await session.delete(old)
+        await session.flush()
+    return await subscribe(session, env, owner, data)
 
 
 async def _keep_newest(session: AsyncSession, owner_key: str, keep: int) -> None:
