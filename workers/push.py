@@ -109,12 +109,12 @@ async def push_record_conversion(ctx: dict[str, Any], user_id: int, order_id: in
         return await results.record_conversion(session, services.push, user_id, order_id)
 
 
-async def push_upkeep(ctx: dict[str, Any]) -> None:
+async def push_upkeep(ctx: dict[str, Any], grace_seconds: float = 30.0) -> None:
     """Campaigns that should be moving and are not get a driver; lost transactional messages get sent."""
     services: Services = ctx["services"]
     now = utcnow()
     async with services.sessionmaker() as session:
-        campaigns, messages = await sending.stalled(session, now)
+        campaigns, messages = await sending.stalled(session, now, timedelta(seconds=grace_seconds))
         await session.commit()
     for campaign_id in campaigns:
         await services.runtime.jobs.enqueue(

@@ -244,29 +244,49 @@ async def set_prefs(services: Services, person: Person, **change: Any) -> None:
         await preferences.update_preferences(session, person.owner.key, preferences.Change(**change), user_id=person.user_id)
 
 
-@pytest.fixture
-async def arq_workers(prod_services: Services) -> AsyncIterator[Any]:
-    """Start `n` arq workers in this event loop on the services' queue (production mode's `engage worker`)."""
-    started: list[tuple[Worker, asyncio.Task[Any]]] = []
+class ArqWorkers:
+    """arq workers in this event loop on the services' queue (production mode's `engage worker`)."""
 
-    async def start(n: int = 1) -> list[Worker]:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.started: list[tuple[Worker, asyncio.Task[Any]]] = []
+
+    async def start(self, n: int = 1) -> list[Worker]:
         for _ in range(n):
             worker = Worker(
                 functions=registry.TASKS,  # type: ignore[arg-type]
-                redis_settings=arq_redis_settings(prod_services.settings.redis_url),
-                queue_name=prod_services.runtime.queue_name,
-                ctx=dict(prod_services.runtime.job_context),
+                redis_settings=arq_redis_settings(self.services.settings.redis_url),
+                queue_name=self.services.runtime.queue_name,
+                ctx=dict(self.services.runtime.job_context),
                 poll_delay=0.02,
                 max_jobs=20,
                 job_timeout=120,
                 keep_result=5,
                 handle_signals=False,
             )
-            started.append((worker, asyncio.create_task(worker.async_run())))
-        return [w for w, _ in started]
+            self.started.append((worker, asyncio.create_task(worker.async_run())))
+        return [w for w, _ in self.started]
 
-    yield start
-    for worker, task in started:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await worker.close()
+    async def stop(self) -> None:
+        for worker, task in self.started:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await worker.close()
+        self.started.clear()
+
+
+@pytest.fixture
+async def arq_workers(prod_stack: tuple[Services, Any]) -> AsyncIterator[Any]:
+    workers = ArqWorkers(prod_stack[0])
+    yield workers.start
+    await workers.stop()
+
+
+@pytest.fixture
+async def worker(mode: str, push_services: Services) -> AsyncIterator[None]:
+    """Production mode needs a worker for the sinks' jobs; embedded mode runs them in process."""
+    workers = ArqWorkers(push_services)
+    if mode == "production":
+        await workers.start(1)
+    yield
+    await workers.stop()
