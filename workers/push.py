@@ -41,12 +41,17 @@ def _job_id(services: Services, *parts: object) -> str:
 
 async def push_campaign(ctx: dict[str, Any], campaign_id: int) -> str:
     services: Services = ctx["services"]
-    again = await sending.drive(services.sessionmaker, services.push, campaign_id, budget_seconds=DRIVE_SECONDS)
+    again = await sending.drive(
+        services.sessionmaker, services.push, campaign_id, budget_seconds=DRIVE_SECONDS
+    )
     if again is None:
         return "done"
     at = utcnow() + timedelta(seconds=again)
     await services.runtime.jobs.enqueue(
-        "push_campaign", campaign_id, job_id=_job_id(services, "campaign", campaign_id, epoch_ms(at)), defer_seconds=again
+        "push_campaign",
+        campaign_id,
+        job_id=_job_id(services, "campaign", campaign_id, epoch_ms(at)),
+        defer_seconds=again,
     )
     return f"again in {again:.1f} s"
 
@@ -118,7 +123,9 @@ async def push_upkeep(ctx: dict[str, Any], grace_seconds: float = 30.0) -> None:
         await session.commit()
     for campaign_id in campaigns:
         await services.runtime.jobs.enqueue(
-            "push_campaign", campaign_id, job_id=_job_id(services, "campaign", campaign_id, "upkeep", epoch_ms(now) // 10_000)
+            "push_campaign",
+            campaign_id,
+            job_id=_job_id(services, "campaign", campaign_id, "upkeep", epoch_ms(now) // 10_000),
         )
     if messages:
         log.info("push: sending %d transactional messages whose job was lost", len(messages))
@@ -139,13 +146,17 @@ def push_sink(services: Services) -> Sink:
                 if e.data["to_status"] in (CampaignStatus.sending.value, CampaignStatus.scheduled.value):
                     campaign_id = int(e.data["campaign_id"])
                     await jobs.enqueue(
-                        "push_campaign", campaign_id, job_id=_job_id(services, "campaign", campaign_id, "kick", e.data["at"])
+                        "push_campaign",
+                        campaign_id,
+                        job_id=_job_id(services, "campaign", campaign_id, "kick", e.data["at"]),
                     )
             elif e.type == MessagesQueued.type:
                 ids = list(e.data["ids"])
                 for start in range(0, len(ids), DELIVER_CHUNK):
                     chunk = ids[start : start + DELIVER_CHUNK]
-                    await jobs.enqueue("push_deliver", chunk, job_id=_job_id(services, "deliver", chunk[0], "new"))
+                    await jobs.enqueue(
+                        "push_deliver", chunk, job_id=_job_id(services, "deliver", chunk[0], "new")
+                    )
             elif e.type == OrderUpdated.type:
                 user = next((c.split(":", 1)[1] for c in e.channels if c.startswith("user:")), None)
                 if user is None or not user.isdigit():
@@ -153,7 +164,9 @@ def push_sink(services: Services) -> Sink:
                 status = e.data.get("status")
                 if status in ORDER_STATUSES:
                     key = f"{e.data['order_id']}:{status}:{e.data.get('refunded_cents')}"
-                    await jobs.enqueue("push_order_update", int(user), e.data, job_id=_job_id(services, "order", key))
+                    await jobs.enqueue(
+                        "push_order_update", int(user), e.data, job_id=_job_id(services, "order", key)
+                    )
                 elif status == "paid":
                     await jobs.enqueue(
                         "push_record_conversion",
@@ -180,4 +193,3 @@ def push_sink(services: Services) -> Sink:
                 await jobs.enqueue("push_sale_reminders", sale_id, job_id=_job_id(services, "sale", sale_id))
 
     return sink
-

@@ -31,7 +31,11 @@ def push_kinds(runtime: Runtime) -> list[ChannelKind]:
             campaign = await session.get(PushCampaign, campaign_id)
             if campaign is None:
                 return None
-            return {"campaign_id": campaign_id, "status": campaign.status, **await campaigns.figures(session, campaign_id)}
+            return {
+                "campaign_id": campaign_id,
+                "status": campaign.status,
+                **await campaigns.figures(session, campaign_id),
+            }
 
     async def staff_unnamed(identity: Identity, channel: str) -> bool:
         return identity.has_role(Role.marketer) and channel_id(channel) is None

@@ -26,7 +26,9 @@ def keys(rotate: bool) -> None:
             current = vapid_keys(settings)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
-        source = "ENGAGE_VAPID_PRIVATE_KEY" if settings.vapid_private_key is not None else str(key_file(settings))
+        source = (
+            "ENGAGE_VAPID_PRIVATE_KEY" if settings.vapid_private_key is not None else str(key_file(settings))
+        )
         click.echo(f"public key: {current.public_key}")
         click.echo(f"from: {source}")
         click.echo(f"subject: {settings.vapid_subject}")

@@ -15,7 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engage.http.guards import identity_of, marketer, public, shopper
 from engage.platform.errors import InvalidInput, NotAuthenticated, NotFound
 from engage.platform.identity import Identity
-from engage.push import campaigns, links, notifications, preferences, reminders, results, segments, subscriptions
+from engage.push import (
+    campaigns,
+    links,
+    notifications,
+    preferences,
+    reminders,
+    results,
+    segments,
+    subscriptions,
+)
 from engage.push.subscriptions import Owner
 from engage.services import Services
 
@@ -118,11 +127,16 @@ class PushController(Controller):
         return _out(row)
 
     @post("/subscriptions/renew", guards=[public], status_code=201)
-    async def renew(self, request: Request, data: RenewIn, db_session: AsyncSession, services: Services) -> SubscriptionOut:
+    async def renew(
+        self, request: Request, data: RenewIn, db_session: AsyncSession, services: Services
+    ) -> SubscriptionOut:
         """The service worker's `pushsubscriptionchange`: replace `old_endpoint` (whose owner the new
         subscription gets) by the new subscription. No session needed: the old endpoint is the proof."""
         row = await subscriptions.renew(
-            db_session, services.push, data.old_endpoint, data.subscription.data(request.headers.get("user-agent", ""))
+            db_session,
+            services.push,
+            data.old_endpoint,
+            data.subscription.data(request.headers.get("user-agent", "")),
         )
         return _out(row)
 
@@ -172,7 +186,7 @@ class PreferencesIn(msgspec.Struct, forbid_unknown_fields=True):
 
     topics: dict[Annotated[str, msgspec.Meta(max_length=32)], ChannelsIn] | None = None
     timezone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
-    quiet_hours: QuietHoursIn | None | msgspec.UnsetType = msgspec.UNSET
+    quiet_hours: QuietHoursIn | msgspec.UnsetType | None = msgspec.UNSET
     marketing_unsubscribed: bool | None = None
 
 
@@ -240,15 +254,22 @@ class PreferencesController(Controller):
         """Change some preferences (a campaign already sending honours it for every message not yet sent)."""
         owner, user_id = _preferences_owner(request, services, token)
         change = preferences.Change(
-            topics={t: {k: v for k, v in msgspec.structs.asdict(c).items() if v is not None} for t, c in data.topics.items()}
+            topics={
+                t: {k: v for k, v in msgspec.structs.asdict(c).items() if v is not None}
+                for t, c in data.topics.items()
+            }
             if data.topics is not None
             else None,
             timezone=data.timezone,
-            quiet_hours=msgspec.structs.asdict(data.quiet_hours) if isinstance(data.quiet_hours, QuietHoursIn) else None,
+            quiet_hours=msgspec.structs.asdict(data.quiet_hours)
+            if isinstance(data.quiet_hours, QuietHoursIn)
+            else None,
             clear_quiet_hours=data.quiet_hours is None,
             marketing_unsubscribed=data.marketing_unsubscribed,
         )
-        return _prefs_out(await preferences.update_preferences(db_session, owner, change, user_id=user_id), owner)
+        return _prefs_out(
+            await preferences.update_preferences(db_session, owner, change, user_id=user_id), owner
+        )
 
 
 class ReminderOut(msgspec.Struct):
@@ -263,13 +284,16 @@ class ReminderController(Controller):
 
     @post("/", guards=[shopper], status_code=201)
     async def remind(self, request: Request, sale_id: int, db_session: AsyncSession) -> ReminderOut:
-        """"Remind me when it starts" (signed in or guest; idempotent): a push when the sale begins."""
+        """ "Remind me when it starts" (signed in or guest; idempotent): a push when the sale begins."""
         data = await reminders.remind(db_session, sale_id, Owner.of(identity_of(request)))
         return ReminderOut(sale_id=sale_id, reminder=True, starts_at=data["starts_at"])
 
     @get("/", guards=[shopper])
     async def show(self, request: Request, sale_id: int, db_session: AsyncSession) -> ReminderOut:
-        return ReminderOut(sale_id=sale_id, reminder=await reminders.asked(db_session, sale_id, Owner.of(identity_of(request))))
+        return ReminderOut(
+            sale_id=sale_id,
+            reminder=await reminders.asked(db_session, sale_id, Owner.of(identity_of(request))),
+        )
 
     @delete("/", guards=[shopper], status_code=204)
     async def forget(self, request: Request, sale_id: int, db_session: AsyncSession) -> None:
@@ -350,7 +374,9 @@ class ScheduleIn(msgspec.Struct, forbid_unknown_fields=True):
             try:
                 local = datetime.fromisoformat(self.local_at)
             except ValueError:
-                raise InvalidInput("local_at looks like 2026-12-05T09:00", code="bad_schedule", field="local_at") from None
+                raise InvalidInput(
+                    "local_at looks like 2026-12-05T09:00", code="bad_schedule", field="local_at"
+                ) from None
         return campaigns.Schedule(self.mode, self.at, local)
 
 
@@ -497,7 +523,9 @@ class CampaignController(Controller):
     guards = [marketer]
 
     @post("/", status_code=201)
-    async def create(self, request: Request, data: CampaignIn, db_session: AsyncSession, services: Services) -> CampaignOut:
+    async def create(
+        self, request: Request, data: CampaignIn, db_session: AsyncSession, services: Services
+    ) -> CampaignOut:
         """Compose a campaign (a draft). Only `title` is required; no segment targets everyone opted in to offers."""
         campaign = await campaigns.create(db_session, services.push, identity_of(request), data.draft())
         return await _campaign(db_session, campaign.id)
@@ -520,13 +548,17 @@ class CampaignController(Controller):
         return await _campaign(db_session, campaign_id)
 
     @put("/{campaign_id:int}")
-    async def edit(self, campaign_id: int, data: CampaignIn, db_session: AsyncSession, services: Services) -> CampaignOut:
+    async def edit(
+        self, campaign_id: int, data: CampaignIn, db_session: AsyncSession, services: Services
+    ) -> CampaignOut:
         """Replace a draft's content and audience (409 once scheduled)."""
         await campaigns.edit(db_session, services.push, campaign_id, data.draft())
         return await _campaign(db_session, campaign_id)
 
     @post("/{campaign_id:int}/schedule", status_code=200)
-    async def schedule(self, request: Request, campaign_id: int, data: ScheduleIn, db_session: AsyncSession) -> CampaignOut:
+    async def schedule(
+        self, request: Request, campaign_id: int, data: ScheduleIn, db_session: AsyncSession
+    ) -> CampaignOut:
         await campaigns.schedule(db_session, campaign_id, identity_of(request), data.schedule())
         return await _campaign(db_session, campaign_id)
 
@@ -553,13 +585,23 @@ class CampaignController(Controller):
 
     @post("/{campaign_id:int}/test", status_code=202)
     async def test(
-        self, request: Request, campaign_id: int, db_session: AsyncSession, services: Services, data: TestIn | None = None
+        self,
+        request: Request,
+        campaign_id: int,
+        db_session: AsyncSession,
+        services: Services,
+        data: TestIn | None = None,
     ) -> TestOut:
         """Send a variant to your own devices now (409 `no_devices` if you have none)."""
         ident = identity_of(request)
         assert ident.user_id is not None
         ids = await notifications.send_test(
-            db_session, services.push, campaign_id, ident.user_id, variant=(data or TestIn()).variant, nonce=uuid.uuid4().hex
+            db_session,
+            services.push,
+            campaign_id,
+            ident.user_id,
+            variant=(data or TestIn()).variant,
+            nonce=uuid.uuid4().hex,
         )
         return TestOut(queued=len(ids))
 
@@ -601,7 +643,9 @@ class SegmentController(Controller):
 
     @post("/", status_code=201)
     async def create(self, request: Request, data: SegmentIn, db_session: AsyncSession) -> SegmentOut:
-        return _segment_out(await segments.save(db_session, data.name, data.rules, user_id=identity_of(request).user_id))
+        return _segment_out(
+            await segments.save(db_session, data.name, data.rules, user_id=identity_of(request).user_id)
+        )
 
     @get("/")
     async def all(self, db_session: AsyncSession) -> list[SegmentOut]:

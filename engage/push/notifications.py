@@ -176,7 +176,11 @@ def order_notice(
     """What an order's new status says (None for statuses that push nothing)."""
     if status == "shipped":
         title = f"Order {number} is on its way"
-        parts = [f"{carrier} tracking {tracking_number}" if carrier and tracking_number else "It has left our warehouse"]
+        parts = [
+            f"{carrier} tracking {tracking_number}"
+            if carrier and tracking_number
+            else "It has left our warehouse"
+        ]
         if expected_delivery:
             parts.append(f"expected {expected_delivery}")
         body = ", ".join(parts) + "."
@@ -286,5 +290,7 @@ async def chat_reply(
         return []
     if max(conversation.shopper_delivered_seq, conversation.shopper_read_seq) >= public_seq:
         return []
-    notice = chat_notice(conversation_id=conversation_id, message_id=message_id, author_name=author_name, text=text)
+    notice = chat_notice(
+        conversation_id=conversation_id, message_id=message_id, author_name=author_name, text=text
+    )
     return await notify(session, env, [conversation.owner_key], notice)

@@ -1,4 +1,4 @@
-""""Remind me when it starts": a shopper or guest asks to be told when a published flash sale begins.
+""" "Remind me when it starts": a shopper or guest asks to be told when a published flash sale begins.
 
 Flash sales announce `sale.started` once (whichever process sees the start first); a sink then sends the
 reminders: one notification per owner, keyed by the sale, so a repeated start or a retried job sends nothing
@@ -37,7 +37,9 @@ async def _published(session: AsyncSession, sale_id: int) -> FlashSale:
     return sale
 
 
-async def remind(session: AsyncSession, sale_id: int, owner: Owner, *, now: datetime | None = None) -> dict[str, Any]:
+async def remind(
+    session: AsyncSession, sale_id: int, owner: Owner, *, now: datetime | None = None
+) -> dict[str, Any]:
     """Ask for a reminder (idempotent); 409 when the sale is already on or over. Commits."""
     now = now or utcnow()
     sale = await _published(session, sale_id)
@@ -56,7 +58,9 @@ async def remind(session: AsyncSession, sale_id: int, owner: Owner, *, now: date
 
 async def forget(session: AsyncSession, sale_id: int, owner: Owner) -> None:
     await session.execute(
-        delete(FlashSaleReminder).where(FlashSaleReminder.sale_id == sale_id, FlashSaleReminder.owner_key == owner.key)
+        delete(FlashSaleReminder).where(
+            FlashSaleReminder.sale_id == sale_id, FlashSaleReminder.owner_key == owner.key
+        )
     )
     await session.commit()
 
@@ -70,7 +74,9 @@ async def asked(session: AsyncSession, sale_id: int, owner: Owner) -> bool:
     return found is not None
 
 
-async def send_reminders(session: AsyncSession, env: PushEnv, sale_id: int, *, now: datetime | None = None) -> int:
+async def send_reminders(
+    session: AsyncSession, env: PushEnv, sale_id: int, *, now: datetime | None = None
+) -> int:
     """Queue the start reminder for everyone who asked (pages of owners); returns how many messages."""
     now = now or utcnow()
     sale = await session.get(FlashSale, sale_id)
@@ -78,7 +84,9 @@ async def send_reminders(session: AsyncSession, env: PushEnv, sale_id: int, *, n
         return 0
     items = (
         await session.execute(
-            select(func.count(FlashSaleItem.id), func.min(Product.handle), func.count(func.distinct(Product.id)))
+            select(
+                func.count(FlashSaleItem.id), func.min(Product.handle), func.count(func.distinct(Product.id))
+            )
             .join(Variant, Variant.id == FlashSaleItem.variant_id)
             .join(Product, Product.id == Variant.product_id)
             .where(FlashSaleItem.sale_id == sale_id)

@@ -38,7 +38,11 @@ async def record_click(
     session: AsyncSession, env: PushEnv, message_id: int, token: str, *, now: datetime | None = None
 ) -> bool:
     """Count the first click of a message; False for a repeat. A wrong token is 404, like an unknown id."""
-    if not (0 < message_id < 2**63) or not token.isascii() or not links.click_token_valid(env, message_id, token):
+    if (
+        not (0 < message_id < 2**63)
+        or not token.isascii()
+        or not links.click_token_valid(env, message_id, token)
+    ):
         raise NotFound("no such message", code="message_not_found")
     now = now or utcnow()
     row = (

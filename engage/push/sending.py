@@ -388,16 +388,25 @@ class Audience:
 def assign(campaign: PushCampaign, owner_key: str, variants: Sequence[str]) -> str:
     """A recipient's group, stable for an owner (all their devices) and a campaign: hold-out, a variant of
     the test (evenly), or the rest (the winner, or `pending` until there is one)."""
-    bucket = (
-        int.from_bytes(hashlib.blake2b(f"{campaign.id}:{owner_key}".encode(), digest_size=8).digest(), "big")
-        % 10_000
-    )
+    return _assigner(campaign, variants)(owner_key)
+
+
+def _assigner(campaign: PushCampaign, variants: Sequence[str]) -> Callable[[str], str]:
+    prefix = f"{campaign.id}:".encode()
     holdout, test = campaign.holdout_percent * 100, campaign.test_percent * 100
-    if bucket < holdout:
-        return HOLDOUT
-    if bucket < holdout + test or len(variants) == 1:
-        return variants[(bucket - holdout) % len(variants)]
-    return campaign.winner or PENDING
+    rest = campaign.winner or PENDING
+    count = len(variants)
+
+    def group(owner_key: str) -> str:
+        digest = hashlib.blake2b(prefix + owner_key.encode(), digest_size=8).digest()
+        bucket = int.from_bytes(digest, "big") % 10_000
+        if bucket < holdout:
+            return HOLDOUT
+        if bucket < holdout + test or count == 1:
+            return variants[(bucket - holdout) % count]
+        return rest
+
+    return group
 
 
 def pick_winner(figures: list[dict[str, Any]]) -> str:
@@ -451,9 +460,10 @@ async def _draw_page(
         else None
     )
     ttl = timedelta(seconds=campaign.ttl_seconds)
+    group_of = _assigner(campaign, variants)
     rows = []
     for sub_id, owner_key, user_id, timezone in page:
-        group = assign(campaign, owner_key, variants)
+        group = group_of(owner_key)
         if group == PENDING:
             send_at = campaign.test_ends_at or now
         elif local_at is not None:

@@ -129,7 +129,9 @@ async def subscribe(
     return row
 
 
-async def renew(session: AsyncSession, env: PushEnv, old_endpoint: str, data: SubscriptionIn) -> PushSubscription:
+async def renew(
+    session: AsyncSession, env: PushEnv, old_endpoint: str, data: SubscriptionIn
+) -> PushSubscription:
     """`pushsubscriptionchange`: the browser replaced its subscription. The old endpoint (a secret only the
     browser and we know) names the owner; the new one takes its place. Unknown old endpoint: 404. Commits."""
     old = await session.scalar(select(PushSubscription).where(PushSubscription.endpoint == old_endpoint))

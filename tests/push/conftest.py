@@ -56,13 +56,17 @@ def _overrides(service: PushService, data_dir: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def push_settings(prod_env: dict[str, str], push_service: PushService, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def push_settings(
+    prod_env: dict[str, str], push_service: PushService, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     env = {**prod_env, "ENGAGE_REDIS_PREFIX": prod_env["ENGAGE_REDIS_PREFIX"] + "-push"}
     return settings_from(env, **_overrides(push_service, tmp_path_factory.mktemp("push-prod")))
 
 
 @pytest.fixture(scope="session")
-async def push_sqlite_settings(push_service: PushService, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+async def push_sqlite_settings(
+    push_service: PushService, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     data_dir = tmp_path_factory.mktemp("push-embedded")
     env = {**TEST_ENV, "ENGAGE_DATA_DIR": str(data_dir), "ENGAGE_DATABASE_URL": "", "ENGAGE_REDIS_URL": ""}
     settings = settings_from(env, **_overrides(push_service, data_dir))
@@ -156,6 +160,16 @@ async def browser_for(app: Any) -> Any:
         await client.aclose()
 
 
+async def eventually(condition: Any, within: float = 20.0, step: float = 0.02) -> None:
+    """Wait until `condition()` is true (a push service's deliveries arrive over real HTTP)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError(f"not true after {within} s")
+        await asyncio.sleep(step)
+
+
 def csrf(client: AppClient) -> dict[str, str]:
     return {"x-csrftoken": client.cookies.get("engage_csrf", "")}
 
@@ -241,7 +255,9 @@ async def audience(
 
 async def set_prefs(services: Services, person: Person, **change: Any) -> None:
     async with services.sessionmaker() as session:
-        await preferences.update_preferences(session, person.owner.key, preferences.Change(**change), user_id=person.user_id)
+        await preferences.update_preferences(
+            session, person.owner.key, preferences.Change(**change), user_id=person.user_id
+        )
 
 
 class ArqWorkers:

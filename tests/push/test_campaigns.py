@@ -14,16 +14,25 @@ from sqlalchemy import func, select, update
 from engage.platform.clock import utcnow
 from engage.platform.identity import Identity, Role
 from engage.push import campaigns, sending
-from engage.push.models import CampaignStatus, MessageStatus, PushCampaign, PushMessageRecord, PushSubscription
+from engage.push.models import (
+    CampaignStatus,
+    MessageStatus,
+    PushCampaign,
+    PushMessageRecord,
+    PushSubscription,
+)
 from engage.services import Services
-from tests.push.conftest import audience, make_users, set_prefs, sign_in
+from tests.push.conftest import audience, eventually, make_users, set_prefs, sign_in
 from tests.push.push_service import PushService
 
 MARKETER = Identity(user_id=None, role=Role.marketer, name="Mo")
 
 
 async def compose(services: Services, **fields: Any) -> int:
-    data = {"name": "Winter sale", "content": campaigns.Content(title="Winter sale", body="Umbrellas -30 %", url="/sale")}
+    data = {
+        "name": "Winter sale",
+        "content": campaigns.Content(title="Winter sale", body="Umbrellas -30 %", url="/sale"),
+    }
     data.update(fields)
     async with services.sessionmaker() as session:
         return (await campaigns.create(session, services.push, MARKETER, campaigns.Draft(**data))).id
@@ -61,10 +70,10 @@ async def status_of(services: Services, campaign_id: int) -> str:
         return (await session.get(PushCampaign, campaign_id, populate_existing=True)).status
 
 
-async def run(services: Services, campaign_id: int, timeout: float = 30) -> str:
+async def run(services: Services, campaign_id: int, within: float = 30) -> str:
     """Drive the campaign (as its job does) until it is no longer live."""
     await let_go(services, campaign_id)
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         again = await sending.drive(services.sessionmaker, services.push, campaign_id, budget_seconds=5)
         status = await status_of(services, campaign_id)
@@ -81,7 +90,11 @@ async def figures(services: Services, campaign_id: int) -> dict[str, Any]:
 
 async def messages(services: Services, campaign_id: int) -> list[PushMessageRecord]:
     async with services.sessionmaker() as session:
-        return list(await session.scalars(select(PushMessageRecord).where(PushMessageRecord.campaign_id == campaign_id)))
+        return list(
+            await session.scalars(
+                select(PushMessageRecord).where(PushMessageRecord.campaign_id == campaign_id)
+            )
+        )
 
 
 def mine(service: PushService, people: list[Any]) -> list[Any]:
@@ -89,13 +102,18 @@ def mine(service: PushService, people: list[Any]) -> list[Any]:
     return [d for d in service.deliveries if d.subscription_id in ids]
 
 
-async def test_a_campaign_reaches_each_device_exactly_once(push_services: Services, push_service: PushService) -> None:
+async def test_a_campaign_reaches_each_device_exactly_once(
+    push_services: Services, push_service: PushService
+) -> None:
     people = await audience(push_services, push_service, 12, devices=2)
     not_opted = await audience(push_services, push_service, 3, offers=False)
     campaign_id = await compose(
         push_services,
         content=campaigns.Content(
-            title="Winter sale", body="Umbrellas -30 % ☂", url="/sale", icon="/static/icon.png",
+            title="Winter sale",
+            body="Umbrellas -30 % ☂",
+            url="/sale",
+            icon="/static/icon.png",
             actions=[campaigns.Action("shop", "Shop now", "/sale"), campaigns.Action("later", "Later")],
         ),
     )
@@ -103,18 +121,29 @@ async def test_a_campaign_reaches_each_device_exactly_once(push_services: Servic
     assert await run(push_services, campaign_id) == CampaignStatus.sent.value
     got = mine(push_service, people + not_opted)
     assert len(got) == 24
-    assert {d.subscription_id for d in got} == {push_service.id_of(d["endpoint"]) for p in people for d in p.devices}
+    assert {d.subscription_id for d in got} == {
+        push_service.id_of(d["endpoint"]) for p in people for d in p.devices
+    }
     assert push_service.duplicate_count == 0
     payload = got[0].json
     assert payload["v"] == 1 and payload["kind"] == "campaign"
     assert (payload["title"], payload["body"]) == ("Winter sale", "Umbrellas -30 % ☂")
-    assert payload["url"] == "https://shop.example/sale" and payload["icon"] == "https://shop.example/static/icon.png"
+    assert (
+        payload["url"] == "https://shop.example/sale"
+        and payload["icon"] == "https://shop.example/static/icon.png"
+    )
     assert payload["actions"] == [
         {"action": "shop", "title": "Shop now", "url": "https://shop.example/sale"},
         {"action": "later", "title": "Later", "url": "https://shop.example/sale"},
     ]
-    assert payload["tag"] == f"campaign-{campaign_id}" and payload["campaign"] == {"id": campaign_id, "variant": "A"}
-    assert payload["click"]["url"] == "https://shop.example/api/push/clicks" and len(payload["click"]["token"]) == 22
+    assert payload["tag"] == f"campaign-{campaign_id}" and payload["campaign"] == {
+        "id": campaign_id,
+        "variant": "A",
+    }
+    assert (
+        payload["click"]["url"] == "https://shop.example/api/push/clicks"
+        and len(payload["click"]["token"]) == 22
+    )
     assert payload["preferences_url"].startswith("https://shop.example/notifications/preferences?token=")
     assert len(got[0].plaintext) < 3000
     assert (got[0].ttl, got[0].urgency, got[0].topic) == (24 * 3600, "normal", f"c{campaign_id}")
@@ -136,19 +165,31 @@ async def test_expired_subscriptions_are_deleted(push_services: Services, push_s
     await send(push_services, campaign_id)
     assert await run(push_services, campaign_id) == CampaignStatus.sent.value
     async with push_services.sessionmaker() as session:
-        remaining = set(await session.scalars(select(PushSubscription.id).where(
-            PushSubscription.id.in_([i for p in ok + gone404 + gone410 + bad for i in p.subscription_ids])
-        )))
+        remaining = set(
+            await session.scalars(
+                select(PushSubscription.id).where(
+                    PushSubscription.id.in_(
+                        [i for p in ok + gone404 + gone410 + bad for i in p.subscription_ids]
+                    )
+                )
+            )
+        )
     assert remaining == {i for p in ok + bad for i in p.subscription_ids}
     rows = {m.owner_key: m for m in await messages(push_services, campaign_id)}
-    assert rows[gone410[0].owner.key].status == "failed" and rows[gone410[0].owner.key].reason.startswith("gone: 410")
+    assert rows[gone410[0].owner.key].status == "failed" and rows[gone410[0].owner.key].reason.startswith(
+        "gone: 410"
+    )
     assert rows[bad[0].owner.key].status == "failed" and "400" in rows[bad[0].owner.key].reason
     total = await figures(push_services, campaign_id)
     assert (total["accepted"], total["failed"]) == (2, 3)
 
 
-async def test_429_and_500_are_retried_with_backoff_then_delivered(push_services: Services, push_service: PushService) -> None:
-    throttled = await audience(push_services, push_service, 1, behaviour="retry429", failures=2, retry_after=1)
+async def test_429_and_500_are_retried_with_backoff_then_delivered(
+    push_services: Services, push_service: PushService
+) -> None:
+    throttled = await audience(
+        push_services, push_service, 1, behaviour="retry429", failures=2, retry_after=1
+    )
     erroring = await audience(push_services, push_service, 1, behaviour="error500", failures=1)
     campaign_id = await compose(push_services)
     await send(push_services, campaign_id)
@@ -167,7 +208,9 @@ async def test_retries_are_bounded(push_services: Services, push_service: PushSe
     campaign_id = await compose(push_services)
     await send(push_services, campaign_id)
     async with push_services.sessionmaker() as session:  # no waiting for backoff: make retries due at once
-        await session.execute(update(PushMessageRecord).where(PushMessageRecord.campaign_id == campaign_id).values(attempts=4))
+        await session.execute(
+            update(PushMessageRecord).where(PushMessageRecord.campaign_id == campaign_id).values(attempts=4)
+        )
         await session.commit()
     assert await run(push_services, campaign_id) == CampaignStatus.sent.value
     [row] = await messages(push_services, campaign_id)
@@ -175,7 +218,9 @@ async def test_retries_are_bounded(push_services: Services, push_service: PushSe
     assert len(mine(push_service, stubborn)) == 0
 
 
-async def test_unauthorized_stops_the_campaign_and_alerts_staff(push_services: Services, push_service: PushService) -> None:
+async def test_unauthorized_stops_the_campaign_and_alerts_staff(
+    push_services: Services, push_service: PushService
+) -> None:
     people = await audience(push_services, push_service, 3)
     refusing = await audience(push_services, push_service, 1, behaviour="unauthorized401")
     seen = []
@@ -202,13 +247,14 @@ async def test_unauthorized_stops_the_campaign_and_alerts_staff(push_services: S
     assert len(mine(push_service, people)) <= 3
 
 
-async def test_a_preference_changed_mid_send_is_honoured(push_services: Services, push_service: PushService) -> None:
+async def test_a_preference_changed_mid_send_is_honoured(
+    push_services: Services, push_service: PushService
+) -> None:
     people = await audience(push_services, push_service, 6)
     campaign_id = await compose(push_services, rate_per_minute=60)  # two per step, a step every two seconds
     await send(push_services, campaign_id)
     task = asyncio.create_task(run(push_services, campaign_id))
-    while len(mine(push_service, people)) < 2:
-        await asyncio.sleep(0.05)
+    await eventually(lambda: len(mine(push_service, people)) >= 2)
     reached = {d.subscription_id for d in mine(push_service, people)}
     later = [p for p in people if push_service.id_of(p.devices[0]["endpoint"]) not in reached]
     await set_prefs(push_services, later[0], marketing_unsubscribed=True)
@@ -260,17 +306,23 @@ async def test_quiet_hours_defer_and_never_drop(push_services: Services, push_se
     # when the quiet hours are over it goes
     await set_prefs(push_services, quiet[0], clear_quiet_hours=True)
     async with push_services.sessionmaker() as session:
-        await session.execute(update(PushMessageRecord).where(PushMessageRecord.id == deferred.id).values(send_at=utcnow()))
+        await session.execute(
+            update(PushMessageRecord).where(PushMessageRecord.id == deferred.id).values(send_at=utcnow())
+        )
         await session.commit()
     assert await run(push_services, campaign_id) == "sent"
     assert len(mine(push_service, quiet + awake)) == 2
 
 
 @pytest.mark.parametrize("policy", ["wait", "drop"])
-async def test_the_frequency_cap_spans_campaigns(push_services: Services, push_service: PushService, policy: str) -> None:
+async def test_the_frequency_cap_spans_campaigns(
+    push_services: Services, push_service: PushService, policy: str
+) -> None:
     from dataclasses import replace
 
-    push_services.push.policy = replace(push_services.push.policy, frequency_cap=1, frequency_period=timedelta(hours=1))
+    push_services.push.policy = replace(
+        push_services.push.policy, frequency_cap=1, frequency_period=timedelta(hours=1)
+    )
     people = await audience(push_services, push_service, 2, devices=2)
     first = await compose(push_services)
     await send(push_services, first)
@@ -292,7 +344,9 @@ async def test_the_frequency_cap_spans_campaigns(push_services: Services, push_s
     assert len(mine(push_service, people)) == 4
 
 
-async def test_local_time_schedule_gives_each_zone_its_moment(push_services: Services, push_service: PushService) -> None:
+async def test_local_time_schedule_gives_each_zone_its_moment(
+    push_services: Services, push_service: PushService
+) -> None:
     paris = await audience(push_services, push_service, 1, timezone="Europe/Paris")
     tokyo = await audience(push_services, push_service, 1, timezone="Asia/Tokyo")
     nowhere = await audience(push_services, push_service, 1)
@@ -304,7 +358,9 @@ async def test_local_time_schedule_gives_each_zone_its_moment(push_services: Ser
         assert campaign.status == "scheduled" and campaign.local_at == local.strftime("%Y-%m-%dT%H:%M")
         # drawing starts when 09:00 comes in the first time zone (UTC+14)
         assert campaign.scheduled_at.replace(tzinfo=None) == local - timedelta(hours=14)
-        await session.execute(update(PushCampaign).where(PushCampaign.id == campaign_id).values(scheduled_at=utcnow()))
+        await session.execute(
+            update(PushCampaign).where(PushCampaign.id == campaign_id).values(scheduled_at=utcnow())
+        )
         await session.commit()
     async with push_services.sessionmaker() as session:
         step = await sending.advance(session, push_services.push, campaign_id, None)
@@ -328,18 +384,27 @@ def test_the_winner_has_the_best_click_rate() -> None:
     assert sending.pick_winner([f("A", 0, 0), f("B", 0, 0)]) == "A"
 
 
-async def test_ab_test_then_the_rest_get_the_winner(push_services: Services, push_service: PushService) -> None:
+async def test_ab_test_then_the_rest_get_the_winner(
+    push_services: Services, push_service: PushService
+) -> None:
     people = await audience(push_services, push_service, 60)
     campaign_id = await compose(
         push_services,
-        variants=[campaigns.Content(title="Variant B", body="b"), campaigns.Content(title="Variant C", body="c")],
+        variants=[
+            campaigns.Content(title="Variant B", body="b"),
+            campaigns.Content(title="Variant C", body="c"),
+        ],
         holdout_percent=10,
         test_percent=45,
         test_window_minutes=30,
     )
     await send(push_services, campaign_id)
     async with push_services.sessionmaker() as session:
-        contents = (await sending.load_audience(session, push_services.push, await session.get(PushCampaign, campaign_id))).contents
+        contents = (
+            await sending.load_audience(
+                session, push_services.push, await session.get(PushCampaign, campaign_id)
+            )
+        ).contents
         await session.commit()
     while True:
         async with push_services.sessionmaker() as session:
@@ -365,9 +430,15 @@ async def test_ab_test_then_the_rest_get_the_winner(push_services: Services, pus
     for d in tested:
         if d.json["campaign"]["variant"] == "B":
             async with push_services.sessionmaker() as session:
-                await results.record_click(session, push_services.push, int(d.json["message_id"]), d.json["click"]["token"])
+                await results.record_click(
+                    session, push_services.push, int(d.json["message_id"]), d.json["click"]["token"]
+                )
     async with push_services.sessionmaker() as session:
-        await session.execute(update(PushCampaign).where(PushCampaign.id == campaign_id).values(test_ends_at=utcnow() - timedelta(seconds=1)))
+        await session.execute(
+            update(PushCampaign)
+            .where(PushCampaign.id == campaign_id)
+            .values(test_ends_at=utcnow() - timedelta(seconds=1))
+        )
         await session.commit()
     assert await run(push_services, campaign_id) == "sent"
     async with push_services.sessionmaker() as session:
@@ -381,7 +452,9 @@ async def test_ab_test_then_the_rest_get_the_winner(push_services: Services, pus
     assert links  # the click tokens came from the payloads
 
 
-async def test_two_senders_racing_deliver_once_each(push_services: Services, push_service: PushService) -> None:
+async def test_two_senders_racing_deliver_once_each(
+    push_services: Services, push_service: PushService
+) -> None:
     from dataclasses import replace
 
     push_services.push.policy = replace(push_services.push.policy, batch_size=7, draw_page=11, flush_every=3)
@@ -409,7 +482,9 @@ async def test_two_senders_racing_deliver_once_each(push_services: Services, pus
     assert (total["drawn"], total["sent"], total["accepted"]) == (40, 40, 40)
 
 
-async def test_a_sender_killed_midway_resumes_and_everyone_gets_it_once(push_services: Services, push_service: PushService) -> None:
+async def test_a_sender_killed_midway_resumes_and_everyone_gets_it_once(
+    push_services: Services, push_service: PushService
+) -> None:
     from dataclasses import replace
 
     push_services.push.policy = replace(push_services.push.policy, batch_size=10, flush_every=5)
@@ -417,9 +492,10 @@ async def test_a_sender_killed_midway_resumes_and_everyone_gets_it_once(push_ser
     campaign_id = await compose(push_services, rate_per_minute=600)  # 20 per step, every two seconds
     await send(push_services, campaign_id)
     await let_go(push_services, campaign_id)
-    driver = asyncio.create_task(sending.drive(push_services.sessionmaker, push_services.push, campaign_id, budget_seconds=60))
-    while len(mine(push_service, people)) < 15:
-        await asyncio.sleep(0.01)
+    driver = asyncio.create_task(
+        sending.drive(push_services.sessionmaker, push_services.push, campaign_id, budget_seconds=60)
+    )
+    await eventually(lambda: len(mine(push_service, people)) >= 15)
     driver.cancel()
     with pytest.raises(asyncio.CancelledError):
         await driver
@@ -433,7 +509,9 @@ async def test_a_sender_killed_midway_resumes_and_everyone_gets_it_once(push_ser
     assert len(got) == 50 and push_service.duplicate_count == 0
 
 
-async def test_a_row_whose_sender_died_is_sent_again_after_its_lease(push_services: Services, push_service: PushService) -> None:
+async def test_a_row_whose_sender_died_is_sent_again_after_its_lease(
+    push_services: Services, push_service: PushService
+) -> None:
     """The honest case: a sender that died after claiming (no 201 recorded) leaves the row `sending`; when the
     lease runs out it is claimed again (one more attempt) and delivered."""
     people = await audience(push_services, push_service, 3)
@@ -444,7 +522,9 @@ async def test_a_row_whose_sender_died_is_sent_again_after_its_lease(push_servic
     assert len(step.claimed) == 3  # ...and this sender dies before sending anything
     async with push_services.sessionmaker() as session:
         await session.execute(
-            update(PushMessageRecord).where(PushMessageRecord.campaign_id == campaign_id).values(lease_until=utcnow() - timedelta(seconds=1))
+            update(PushMessageRecord)
+            .where(PushMessageRecord.campaign_id == campaign_id)
+            .values(lease_until=utcnow() - timedelta(seconds=1))
         )
         await session.commit()
     assert await run(push_services, campaign_id) == "sent"
@@ -457,8 +537,7 @@ async def test_pause_resume_and_cancel(push_services: Services, push_service: Pu
     campaign_id = await compose(push_services, rate_per_minute=120)
     await send(push_services, campaign_id)
     task = asyncio.create_task(run(push_services, campaign_id))
-    while len(mine(push_service, people)) < 2:
-        await asyncio.sleep(0.02)
+    await eventually(lambda: len(mine(push_service, people)) >= 2)
     async with push_services.sessionmaker() as session:
         await campaigns.pause(session, campaign_id, MARKETER)
     assert await task == "paused"
@@ -469,8 +548,7 @@ async def test_pause_resume_and_cancel(push_services: Services, push_service: Pu
     async with push_services.sessionmaker() as session:
         await campaigns.resume(session, campaign_id, MARKETER)
     task = asyncio.create_task(run(push_services, campaign_id))
-    while len(mine(push_service, people)) < paused_at + 2:
-        await asyncio.sleep(0.02)
+    await eventually(lambda: len(mine(push_service, people)) >= paused_at + 2)
     started = time.monotonic()
     async with push_services.sessionmaker() as session:
         report = await campaigns.cancel(session, campaign_id, MARKETER)
@@ -482,8 +560,14 @@ async def test_pause_resume_and_cancel(push_services: Services, push_service: Pu
     assert went + report["cancelled"] == 12
     async with push_services.sessionmaker() as session:
         view = await campaigns.view(session, campaign_id)
-        count = await session.scalar(select(func.count()).select_from(PushMessageRecord).where(
-            PushMessageRecord.campaign_id == campaign_id, PushMessageRecord.status == MessageStatus.cancelled.value))
+        count = await session.scalar(
+            select(func.count())
+            .select_from(PushMessageRecord)
+            .where(
+                PushMessageRecord.campaign_id == campaign_id,
+                PushMessageRecord.status == MessageStatus.cancelled.value,
+            )
+        )
     assert [h["to"] for h in view["history"]] == ["draft", "sending", "paused", "sending", "cancelled"]
     assert count == report["cancelled"]
     await asyncio.sleep(1.0)
@@ -500,7 +584,9 @@ async def test_campaign_api_roles_and_flow(http, push_services: Services, push_s
     await sign_in(http, agent)
     body = {"name": "Flash", "title": "Flash sale", "body": "Now", "url": "/sale"}
     for who, status in ((shopper, 403), (agent, 403)):
-        assert (await http.post("/api/marketing/campaigns", json=body, headers=who.headers)).status_code == status
+        assert (
+            await http.post("/api/marketing/campaigns", json=body, headers=who.headers)
+        ).status_code == status
         assert (await http.get("/api/marketing/campaigns", headers=who.headers)).status_code == status
     assert (await http.post("/api/marketing/campaigns", json=body)).status_code == 401
     res = await http.post("/api/marketing/campaigns", json=body, headers=mo.headers)
@@ -512,13 +598,22 @@ async def test_campaign_api_roles_and_flow(http, push_services: Services, push_s
     assert (await http.get(f"/api/marketing/campaigns/{cid}", headers=shopper.headers)).status_code == 403
     count = (await http.get(f"/api/marketing/campaigns/{cid}/audience", headers=mo.headers)).json()
     assert count == {"devices": 3, "people": 3}
-    res = await http.put(f"/api/marketing/campaigns/{cid}", json={**body, "title": "Flash sale!"}, headers=mo.headers)
+    res = await http.put(
+        f"/api/marketing/campaigns/{cid}", json={**body, "title": "Flash sale!"}, headers=mo.headers
+    )
     assert res.status_code == 200 and res.json()["content"]["title"] == "Flash sale!"
     for bad in (
         {**body, "url": "javascript:alert(1)"},
         {**body, "icon": "http://insecure.example/i.png"},
         {**body, "title": ""},
-        {**body, "actions": [{"action": "a", "title": "1"}, {"action": "b", "title": "2"}, {"action": "c", "title": "3"}]},
+        {
+            **body,
+            "actions": [
+                {"action": "a", "title": "1"},
+                {"action": "b", "title": "2"},
+                {"action": "c", "title": "3"},
+            ],
+        },
         {**body, "body": "é" * 1500},
         {**body, "segment": {"include": [{"type": "bought_category", "category": "no-such-category"}]}},
         {**body, "segment": {"include": [{"type": "segment", "id": 987654}]}},
@@ -527,8 +622,13 @@ async def test_campaign_api_roles_and_flow(http, push_services: Services, push_s
         res = await http.post("/api/marketing/campaigns", json=bad, headers=mo.headers)
         assert res.status_code in (400, 422), (bad, res.text)
     res = await http.post(f"/api/marketing/campaigns/{cid}/send", headers=mo.headers)
-    assert res.status_code == 200 and res.json()["status"] == "sending"
-    assert (await http.put(f"/api/marketing/campaigns/{cid}", json=body, headers=mo.headers)).status_code == 409
+    assert res.status_code == 200 and res.json()["status"] in (
+        "sending",
+        "sent",
+    )  # embedded: its job may be done
+    assert (
+        await http.put(f"/api/marketing/campaigns/{cid}", json=body, headers=mo.headers)
+    ).status_code == 409
     assert await run(push_services, cid) == "sent"
     res = await http.post(f"/api/marketing/campaigns/{cid}/send", headers=mo.headers)
     assert res.status_code == 200 and res.json()["status"] == "sent"
@@ -540,7 +640,11 @@ async def test_campaign_api_roles_and_flow(http, push_services: Services, push_s
     assert (await http.post(f"/api/marketing/campaigns/{cid}/cancel", headers=mo.headers)).status_code == 409
     assert (await http.get("/api/marketing/campaigns/99999999", headers=mo.headers)).status_code == 404
     # a click from the service worker
-    [delivery] = [d for d in push_service.deliveries if d.json and d.json.get("campaign", {}) and d.json["campaign"]["id"] == cid][:1]
+    [delivery] = [
+        d
+        for d in push_service.deliveries
+        if d.json and d.json.get("campaign", {}) and d.json["campaign"]["id"] == cid
+    ][:1]
     click = {"message_id": delivery.json["message_id"], "token": delivery.json["click"]["token"]}
     assert (await http.post("/api/push/clicks", json=click)).status_code == 204
     assert (await http.post("/api/push/clicks", json=click)).status_code == 204
@@ -552,14 +656,20 @@ async def test_campaign_api_roles_and_flow(http, push_services: Services, push_s
     assert (await http.post(f"/api/marketing/campaigns/{cid}/test", headers=mo.headers)).status_code == 409
 
 
-async def test_local_times_that_passed_everywhere_and_ab_with_local_time_are_refused(push_services: Services) -> None:
+async def test_local_times_that_passed_everywhere_and_ab_with_local_time_are_refused(
+    push_services: Services,
+) -> None:
     campaign_id = await compose(push_services)
     past = (utcnow() - timedelta(days=1)).replace(tzinfo=None)
     async with push_services.sessionmaker() as session:
         with pytest.raises(Exception) as err:
-            await campaigns.schedule(session, campaign_id, MARKETER, campaigns.Schedule("local", local_at=past))
+            await campaigns.schedule(
+                session, campaign_id, MARKETER, campaigns.Schedule("local", local_at=past)
+            )
     assert "passed everywhere" in str(err.value)
-    ab = await compose(push_services, variants=[campaigns.Content(title="B")], test_percent=20, test_window_minutes=60)
+    ab = await compose(
+        push_services, variants=[campaigns.Content(title="B")], test_percent=20, test_window_minutes=60
+    )
     future = (utcnow() + timedelta(days=1)).replace(tzinfo=None)
     async with push_services.sessionmaker() as session:
         with pytest.raises(Exception) as err:

@@ -44,9 +44,17 @@ def test_production_needs_a_vapid_key_and_refuses_plain_http(monkeypatch: pytest
     assert load_settings(**PRODUCTION, vapid_private_key=key).vapid_private_key is not None
     with pytest.raises(SettingsError, match="plain http"):
         load_settings(**PRODUCTION, vapid_private_key=key, push_allowed_endpoints="http://push.internal/x/")
-    loopback = load_settings(**PRODUCTION, vapid_private_key=key, push_allowed_endpoints="http://127.0.0.1:8765/push/")
+    loopback = load_settings(
+        **PRODUCTION, vapid_private_key=key, push_allowed_endpoints="http://127.0.0.1:8765/push/"
+    )
     assert loopback.push_allowed_endpoints == ["http://127.0.0.1:8765/push/"]
-    for bad in ("ftp://x/", "https://*evil.example/", "https://a@b.example/", "https://x.example/?q=1", "nonsense"):
+    for bad in (
+        "ftp://x/",
+        "https://*evil.example/",
+        "https://a@b.example/",
+        "https://x.example/?q=1",
+        "nonsense",
+    ):
         with pytest.raises(SettingsError, match="ENGAGE_PUSH_ALLOWED_ENDPOINTS"):
             load_settings(push_allowed_endpoints=bad)
     with pytest.raises(SettingsError, match="ENGAGE_VAPID_SUBJECT"):
@@ -96,6 +104,8 @@ async def test_campaign_channels_are_for_marketing_only(embedded_stack) -> None:
         assert not await alerts.authorize(who, "push-alerts")
     assert await campaign.authorize(marketer, "campaign:1") and await campaign.authorize(admin, "campaign:7")
     assert not await campaign.authorize(marketer, "campaign:abc")
-    assert await alerts.authorize(marketer, "push-alerts") and not await alerts.authorize(marketer, "push-alerts:1")
+    assert await alerts.authorize(marketer, "push-alerts") and not await alerts.authorize(
+        marketer, "push-alerts:1"
+    )
     assert campaign.policy == "latest"
     assert await campaign.snapshot(marketer, "campaign:999999999") is None

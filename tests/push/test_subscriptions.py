@@ -20,7 +20,9 @@ async def test_public_key_is_the_vapid_key(http, push_services: Services) -> Non
     assert res.json() == {"public_key": push_services.push.public_key}
 
 
-async def test_subscribe_is_idempotent_per_endpoint(http, push_services: Services, push_service: PushService) -> None:
+async def test_subscribe_is_idempotent_per_endpoint(
+    http, push_services: Services, push_service: PushService
+) -> None:
     [person] = await make_users(push_services, 1)
     await sign_in(http, person)
     device = push_service.new_subscription()
@@ -58,7 +60,7 @@ INTERNAL_AND_TRICKS = [
     "https://fcm.googleapis.com/%2e%2e/x",
     "https://fcm.googleapis.com\\@evil.example/",
     "https://fcm.googleapis.com/fcm/send/x y",
-    "https://ｆcm.googleapis.com/fcm/send/x",  # fullwidth letter
+    "https://\uff46cm.googleapis.com/fcm/send/x",  # a fullwidth f
     "file:///etc/passwd",
     "javascript:alert(1)",
     "",
@@ -67,19 +69,30 @@ INTERNAL_AND_TRICKS = [
 
 
 @pytest.mark.parametrize("endpoint", INTERNAL_AND_TRICKS)
-async def test_endpoints_off_the_allow_list_are_422(http, push_services: Services, push_service: PushService, endpoint: str) -> None:
+async def test_endpoints_off_the_allow_list_are_422(
+    http, push_services: Services, push_service: PushService, endpoint: str
+) -> None:
     [person] = await make_users(push_services, 1)
     await sign_in(http, person)
     device = push_service.new_subscription()
-    res = await http.post("/api/push/subscriptions", json={**device, "endpoint": endpoint}, headers=person.headers)
+    res = await http.post(
+        "/api/push/subscriptions", json={**device, "endpoint": endpoint}, headers=person.headers
+    )
     assert res.status_code in (400, 422), res.text  # 400: longer than the schema allows
     if res.status_code == 422:
         assert res.json()["code"] == "endpoint_not_allowed"
     async with push_services.sessionmaker() as session:
-        assert await session.scalar(select(PushSubscription.id).where(PushSubscription.owner_key == person.owner.key)) is None
+        assert (
+            await session.scalar(
+                select(PushSubscription.id).where(PushSubscription.owner_key == person.owner.key)
+            )
+            is None
+        )
 
 
-async def test_real_push_services_are_allowed(http, push_services: Services, push_service: PushService) -> None:
+async def test_real_push_services_are_allowed(
+    http, push_services: Services, push_service: PushService
+) -> None:
     [person] = await make_users(push_services, 1)
     await sign_in(http, person)
     keys = push_service.new_subscription()["keys"]
@@ -89,7 +102,9 @@ async def test_real_push_services_are_allowed(http, push_services: Services, pus
         "https://web.push.apple.com/QGuQyavXutnMH",
         "https://wns2-by3p.notify.windows.com/w/?token=BQYAAAD",
     ):
-        res = await http.post("/api/push/subscriptions", json={"endpoint": endpoint, "keys": keys}, headers=person.headers)
+        res = await http.post(
+            "/api/push/subscriptions", json={"endpoint": endpoint, "keys": keys}, headers=person.headers
+        )
         assert res.status_code == 201, (endpoint, res.text)
 
 
@@ -102,7 +117,9 @@ async def test_real_push_services_are_allowed(http, push_services: Services, pus
         {"p256dh": None, "auth": "x"},
     ],
 )
-async def test_unusable_keys_are_refused(http, push_services: Services, push_service: PushService, keys: dict[str, Any]) -> None:
+async def test_unusable_keys_are_refused(
+    http, push_services: Services, push_service: PushService, keys: dict[str, Any]
+) -> None:
     [person] = await make_users(push_services, 1)
     await sign_in(http, person)
     device = push_service.new_subscription()
@@ -111,7 +128,9 @@ async def test_unusable_keys_are_refused(http, push_services: Services, push_ser
     res = await http.post("/api/push/subscriptions", json=body, headers=person.headers)
     assert res.status_code in (400, 422), res.text
     bad_auth = {**device, "keys": {**good, "auth": "AAAA"}}
-    assert (await http.post("/api/push/subscriptions", json=bad_auth, headers=person.headers)).status_code == 422
+    assert (
+        await http.post("/api/push/subscriptions", json=bad_auth, headers=person.headers)
+    ).status_code == 422
 
 
 async def test_a_stale_server_key_is_409(http, push_services: Services, push_service: PushService) -> None:
@@ -132,12 +151,20 @@ async def test_only_the_owner_unsubscribes(http, push_services: Services, push_s
     sub = (await http.post("/api/push/subscriptions", json=device, headers=alice.headers)).json()
     assert (await http.delete(f"/api/push/subscriptions/{sub['id']}", headers=bob.headers)).status_code == 404
     assert (await http.delete("/api/push/subscriptions/999999999", headers=alice.headers)).status_code == 404
-    assert (await http.delete(f"/api/push/subscriptions/{sub['id']}", headers=alice.headers)).status_code == 204
-    assert (await http.delete(f"/api/push/subscriptions/{sub['id']}", headers=alice.headers)).status_code == 404
+    assert (
+        await http.delete(f"/api/push/subscriptions/{sub['id']}", headers=alice.headers)
+    ).status_code == 204
+    assert (
+        await http.delete(f"/api/push/subscriptions/{sub['id']}", headers=alice.headers)
+    ).status_code == 404
     again = (await http.post("/api/push/subscriptions", json=device, headers=alice.headers)).json()
-    res = await http.delete("/api/push/subscriptions", params={"endpoint": device["endpoint"]}, headers=bob.headers)
+    res = await http.delete(
+        "/api/push/subscriptions", params={"endpoint": device["endpoint"]}, headers=bob.headers
+    )
     assert res.status_code == 404
-    res = await http.delete("/api/push/subscriptions", params={"endpoint": device["endpoint"]}, headers=alice.headers)
+    res = await http.delete(
+        "/api/push/subscriptions", params={"endpoint": device["endpoint"]}, headers=alice.headers
+    )
     assert res.status_code == 204
     assert (await http.get("/api/push/subscriptions", headers=alice.headers)).json() == []
     assert again["endpoint"] == device["endpoint"]
@@ -186,11 +213,15 @@ async def test_renewal_from_the_service_worker_keeps_the_owner(
     old = push_service.new_subscription()
     await http.post("/api/push/subscriptions", json=old, headers=person.headers)
     new = push_service.new_subscription()
-    res = await http.post("/api/push/subscriptions/renew", json={"old_endpoint": old["endpoint"], "subscription": new})
+    res = await http.post(
+        "/api/push/subscriptions/renew", json={"old_endpoint": old["endpoint"], "subscription": new}
+    )
     assert res.status_code == 201, res.text
     listed = (await http.get("/api/push/subscriptions", headers=person.headers)).json()
     assert [s["endpoint"] for s in listed] == [new["endpoint"]]
-    res = await http.post("/api/push/subscriptions/renew", json={"old_endpoint": old["endpoint"], "subscription": new})
+    res = await http.post(
+        "/api/push/subscriptions/renew", json={"old_endpoint": old["endpoint"], "subscription": new}
+    )
     assert res.status_code == 404
 
 

@@ -21,10 +21,10 @@ def mode() -> str:
     return "production"
 
 
-async def wait_for(service: PushService, people: list[Any], count: int, timeout: float = 30.0) -> list[Any]:
+async def wait_for(service: PushService, people: list[Any], count: int, within: float = 30.0) -> list[Any]:
     ids = {service.id_of(d["endpoint"]) for p in people for d in p.devices}
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while True:
         got = [d for d in service.deliveries if d.subscription_id in ids]
         if len(got) >= count or loop.time() > deadline:
@@ -39,12 +39,16 @@ async def test_two_workers_and_duplicate_jobs_deliver_once(
     people = await audience(push_services, push_service, 80)
     [mo] = await make_users(push_services, 1, Role.marketer)
     await sign_in(http, mo)
-    cid = (await http.post("/api/marketing/campaigns", json={"title": "Both", "url": "/"}, headers=mo.headers)).json()["id"]
+    cid = (
+        await http.post("/api/marketing/campaigns", json={"title": "Both", "url": "/"}, headers=mo.headers)
+    ).json()["id"]
     jobs = push_services.runtime.jobs
     res = await http.post(f"/api/marketing/campaigns/{cid}/send", headers=mo.headers)
     assert res.status_code == 200
     for n in range(6):  # stray duplicates: other ids, so arq runs them all, on both workers
-        await jobs.enqueue("push_campaign", cid, job_id=f"{push_services.runtime.queue_name}:test-dup:{cid}:{n}")
+        await jobs.enqueue(
+            "push_campaign", cid, job_id=f"{push_services.runtime.queue_name}:test-dup:{cid}:{n}"
+        )
     got = await wait_for(push_service, people, 80)
     await asyncio.sleep(0.5)
     got = await wait_for(push_service, people, 80)
@@ -83,7 +87,7 @@ async def test_redis_losing_the_queue_mid_send_is_recovered_by_upkeep(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 40
     ctx = dict(push_services.runtime.job_context)
-    while len(await wait_for(push_service, people, 40, timeout=0.1)) < 40 and loop.time() < deadline:
+    while len(await wait_for(push_service, people, 40, within=0.1)) < 40 and loop.time() < deadline:
         await push_upkeep(ctx, grace_seconds=0)  # the cron, every 10 s in production
         await asyncio.sleep(0.5)
     got = await wait_for(push_service, people, 40)
