@@ -78,6 +78,12 @@ def worker() -> None:
         raise click.UsageError(
             "the worker needs ENGAGE_REDIS_URL; embedded mode runs jobs inside `engage serve`"
         )
+    try:  # the event loop the web server has too (uvicorn[standard]): push sending is I/O-bound
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
     run_worker(worker_settings(settings))  # type: ignore[arg-type]
 
 

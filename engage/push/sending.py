@@ -30,14 +30,15 @@ import asyncio
 import hashlib
 import logging
 import math
+import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -83,6 +84,7 @@ _PREF_COLUMNS = [
 ]
 _DEFAULT_CHOICES = {topic: preferences.DEFAULTS[(topic, "push")] for topic in preferences.TOPICS}
 LAST_USED_GRANULARITY = timedelta(hours=1)
+PIPELINE = 2  # a driver's batches out at once
 
 
 def _is_pg(session: AsyncSession) -> bool:
@@ -157,12 +159,13 @@ def _candidates(where: ColumnElement[bool], limit: int, pg: bool) -> Any:
     return query.with_for_update(of=M, skip_locked=True) if pg else query
 
 
-async def _lock_choices(session: AsyncSession, owners: set[str]) -> dict[str, Any]:
-    """The owners' preference rows, locked in key order (a PUT waits for this claim, and the other way)."""
+async def _lock_choices(session: AsyncSession, owners: set[str], *, lock: bool = False) -> dict[str, Any]:
+    """The owners' preference rows as they are now. `lock` (the frequency cap applies): locked in key order,
+    so two campaigns deciding about one shopper at once take turns and cannot both pass the cap."""
     if not owners:
         return {}
     query = select(*_PREF_COLUMNS).where(P.owner_key.in_(sorted(owners))).order_by(P.owner_key)
-    if _is_pg(session):
+    if lock and _is_pg(session):
         query = query.with_for_update()
     return {row.owner_key: row for row in (await session.execute(query)).all()}
 
@@ -337,7 +340,19 @@ async def _add_deltas(session: AsyncSession, campaign_id: int, deltas: dict[str,
     return changed
 
 
-async def _progress(session: AsyncSession, campaign_id: int, status: str) -> None:
+_last_progress: dict[int, float] = {}
+PROGRESS_EVERY = 0.5  # seconds between one process's progress events of a campaign (the hub coalesces too)
+
+
+async def _progress(session: AsyncSession, campaign_id: int, status: str, *, force: bool = False) -> None:
+    """The campaign's figures as an event on its channel; at most every PROGRESS_EVERY seconds from this
+    process unless `force` (a state change, the last figures)."""
+    now = time.monotonic()
+    if not force and now - _last_progress.get(campaign_id, 0.0) < PROGRESS_EVERY:
+        return
+    _last_progress[campaign_id] = now
+    if len(_last_progress) > 1000:
+        _last_progress.clear()
     data = await campaigns.figures(session, campaign_id)
     variants, total = campaigns.figures_struct(data)
     record(
@@ -452,6 +467,8 @@ async def _draw_page(
     """Insert the next keyset page of the audience as queued messages (ON CONFLICT DO NOTHING: a row per
     campaign and subscription, whoever draws it), and move the cursor in the same transaction."""
     query = segments.audience(campaign.topic, env.public_key, audience.where)
+    if len(audience.contents) == 1 and not campaign.holdout_percent and campaign.schedule_mode != "local":
+        return await _draw_page_in_sql(session, env, campaign, query, now)
     page = (await session.execute(query.where(S.id > campaign.draw_cursor).limit(env.policy.draw_page))).all()
     variants = sorted(audience.contents)
     local_at = (
@@ -501,6 +518,46 @@ async def _draw_page(
     if len(page) < env.policy.draw_page:
         campaign.drawn_all = True
     return bool(rows)
+
+
+async def _draw_page_in_sql(
+    session: AsyncSession, env: PushEnv, campaign: PushCampaign, query: Any, now: datetime
+) -> bool:
+    """The common case (one variant, no hold-out, one send time): the page's ids, then one
+    INSERT ... SELECT over that id range, so no row passes through Python."""
+    page = query.with_only_columns(S.id).where(S.id > campaign.draw_cursor).limit(env.policy.draw_page)
+    ids = list(await session.scalars(page))
+    if len(ids) < env.policy.draw_page:
+        campaign.drawn_all = True
+    if not ids:
+        return False
+    columns = {
+        "kind": literal(MessageKind.campaign.value, type_=M.kind.type),
+        "topic": literal(campaign.topic, type_=M.topic.type),
+        "campaign_id": literal(campaign.id, type_=M.campaign_id.type),
+        "variant": literal("A", type_=M.variant.type),
+        "subscription_id": S.id,
+        "owner_key": S.owner_key,
+        "user_id": S.user_id,
+        "ttl_seconds": literal(campaign.ttl_seconds, type_=M.ttl_seconds.type),
+        "urgency": literal(campaign.urgency, type_=M.urgency.type),
+        "topic_header": literal(f"c{campaign.id}", type_=M.topic_header.type),
+        "status": literal(MessageStatus.queued.value, type_=M.status.type),
+        "reason": literal("", type_=M.reason.type),
+        "send_at": literal(now, type_=M.send_at.type),
+        "expires_at": literal(now + timedelta(seconds=campaign.ttl_seconds), type_=M.expires_at.type),
+        "attempts": literal(0, type_=M.attempts.type),
+        "created_at": literal(now, type_=M.created_at.type),
+    }
+    rows = query.with_only_columns(*columns.values()).where(S.id > campaign.draw_cursor, S.id <= ids[-1])
+    inserted = await session.execute(
+        _insert(session)(M).from_select(list(columns), rows).on_conflict_do_nothing().returning(M.id)
+    )
+    drawn = len(inserted.all())
+    if drawn:
+        await campaigns.add_figures(session, campaign.id, "A", drawn=drawn)
+    campaign.draw_cursor = ids[-1]
+    return True
 
 
 async def _choose_winner(session: AsyncSession, campaign: PushCampaign, now: datetime) -> None:
@@ -595,7 +652,8 @@ async def advance(
         limit = min(limit, max(1, math.ceil(rate * 2 / 60)))  # about two seconds' worth per step
     scope = and_(M.campaign_id == campaign.id, or_(M.variant != PENDING, M.variant.is_(None)))
     rows = await _claim_rows(session, scope, limit, now)
-    choices = await _lock_choices(session, {row.owner_key for row in rows})
+    capped = env.policy.frequency_cap > 0 and campaign.topic in preferences.MARKETING
+    choices = await _lock_choices(session, {row.owner_key for row in rows}, lock=capped)
     decisions = _decide(env, rows, choices, now)
     send, wait, drop = await _frequency_capped(session, env, campaign, decisions.send, now)
     decisions.send = send
@@ -622,7 +680,7 @@ async def advance(
             campaign.driver_token = campaign.driver_until = None
             campaigns.move(session, campaign, CampaignStatus.sent, "system", "every message settled")
             step.finished = True
-            changed = True
+            await _progress(session, campaign.id, campaign.status, force=True)
         elif not campaign.drawn_all:
             step.wait = 0.0
         else:
@@ -711,9 +769,10 @@ async def deliver(
     contents: dict[str, dict[str, Any]] | None = None,
     *,
     clock: Callable[[], datetime] = utcnow,
+    gate: asyncio.Semaphore | None = None,
 ) -> Settled:
     """Send what was claimed, settling every `flush_every` outcomes while the rest are still out."""
-    gate = asyncio.Semaphore(env.policy.concurrency)
+    gate = gate or asyncio.Semaphore(env.policy.concurrency)
     tasks = [asyncio.ensure_future(_send_one(env, c, contents, gate)) for c in claimed]
     summary, done = Settled(), []
     try:
@@ -923,26 +982,45 @@ async def _drive(
             return None, False
         audience = await load_audience(session, env, campaign)
         await session.commit()
-    while True:
-        async with sessionmaker() as session:
-            step = await advance(session, env, campaign_id, audience, token=token, now=clock())
-        if step.halted == "another driver":
-            return None, False
-        if step.halted is not None or step.finished:
-            return None, True
-        if step.claimed:
-            sending = asyncio.ensure_future(
-                deliver(sessionmaker, env, step.claimed, audience.contents, clock=clock)
-            )
-            await asyncio.shield(sending)  # a cancelled driver lets its requests finish and settle
-            if loop.time() >= deadline:
-                return 0.0, True
-            continue
-        wait = step.wait if step.wait is not None else 0.0
-        if wait <= min(2.0, deadline - loop.time()):
-            await asyncio.sleep(wait)
-            continue
-        return wait, True
+    # two batches out at once: the next claim runs while the last batch's requests are out (one shared
+    # limit on requests in flight), so the database and the network overlap
+    gate = asyncio.Semaphore(env.policy.concurrency)
+    out: deque[asyncio.Future[Settled]] = deque()
+
+    async def settle_oldest() -> None:
+        await asyncio.shield(out.popleft())  # a cancelled driver lets its requests finish and settle
+
+    try:
+        while True:
+            async with sessionmaker() as session:
+                step = await advance(session, env, campaign_id, audience, token=token, now=clock())
+            if step.halted == "another driver":
+                return None, False
+            if step.halted is not None or step.finished:
+                return None, True
+            if step.claimed:
+                out.append(
+                    asyncio.ensure_future(
+                        deliver(sessionmaker, env, step.claimed, audience.contents, clock=clock, gate=gate)
+                    )
+                )
+                if len(out) >= PIPELINE:
+                    await settle_oldest()
+                if loop.time() >= deadline:
+                    return 0.0, True
+                continue
+            if out:  # nothing due now: what is out may free rows or finish the campaign
+                while out:
+                    await settle_oldest()
+                continue
+            wait = step.wait if step.wait is not None else 0.0
+            if wait <= min(2.0, deadline - loop.time()):
+                await asyncio.sleep(wait)
+                continue
+            return wait, True
+    finally:
+        while out:
+            await settle_oldest()
 
 
 async def _release(
