@@ -675,3 +675,120 @@ async def test_local_times_that_passed_everywhere_and_ab_with_local_time_are_ref
         with pytest.raises(Exception) as err:
             await campaigns.schedule(session, ab, MARKETER, campaigns.Schedule("local", local_at=future))
     assert "local time" in str(err.value)
+
+
+async def test_scheduled_at_a_time_waits_for_it_and_late_messages_expire(
+    push_services: Services, push_service: PushService
+) -> None:
+    people = await audience(push_services, push_service, 2)
+    campaign_id = await compose(push_services, ttl_seconds=60)
+    at = utcnow() + timedelta(seconds=2)
+    async with push_services.sessionmaker() as session:
+        await session.execute(
+            update(PushCampaign)
+            .where(PushCampaign.id == campaign_id)
+            .values(driver_token=HOLD, driver_until=utcnow() + timedelta(hours=1))
+        )
+        await session.commit()
+        await campaigns.schedule(session, campaign_id, MARKETER, campaigns.Schedule("at", at=at))
+    async with push_services.sessionmaker() as session:
+        step = await sending.advance(session, push_services.push, campaign_id, None)
+    assert step.claimed == [] and 0 < step.wait <= 2.0
+    assert mine(push_service, people) == []
+    # drawn at its time; one message waits past its TTL (a pause, a backlog) and expires instead of leaving
+    async with push_services.sessionmaker() as session:
+        await session.execute(
+            update(PushCampaign).where(PushCampaign.id == campaign_id).values(scheduled_at=utcnow())
+        )
+        await session.commit()
+    async with push_services.sessionmaker() as session:
+        await campaigns.pause(session, campaign_id, MARKETER)
+    async with push_services.sessionmaker() as session:
+        await campaigns.resume(session, campaign_id, MARKETER)
+        await session.execute(
+            update(PushCampaign)
+            .where(PushCampaign.id == campaign_id)
+            .values(status="sending", started_at=utcnow())
+        )
+        await session.commit()
+    async with push_services.sessionmaker() as session:
+        step = await sending.advance(session, push_services.push, campaign_id, None)
+    assert len(step.claimed) == 2
+    await sending.deliver(push_services.sessionmaker, push_services.push, step.claimed[:1])
+    async with push_services.sessionmaker() as session:  # the other one's sender died; its TTL passes
+        await session.execute(
+            update(PushMessageRecord)
+            .where(PushMessageRecord.id == step.claimed[1].id)
+            .values(lease_until=utcnow() - timedelta(seconds=1), expires_at=utcnow() - timedelta(seconds=1))
+        )
+        await session.commit()
+    assert await run(push_services, campaign_id) == "sent"
+    total = await figures(push_services, campaign_id)
+    assert (total["accepted"], total["expired"]) == (1, 1)
+    assert len(mine(push_service, people)) == 1
+
+
+ODD_REQUESTS = [
+    ("POST", "/api/push/clicks", {"message_id": "99999999999999999999", "token": "x" * 22}),
+    ("POST", "/api/push/clicks", {"message_id": -1, "token": "é"}),
+    ("POST", "/api/push/clicks", {"message_id": 10**30, "token": "x"}),
+    ("POST", "/api/push/clicks", ["not", "an", "object"]),
+    ("GET", "/api/marketing/campaigns/99999999999999999999999", None),
+    ("GET", "/api/marketing/campaigns?before_id=-5", None),
+    (
+        "POST",
+        "/api/marketing/campaigns",
+        {"title": "x", "segment": {"include": [{"type": "segment", "id": 10**20}]}},
+    ),
+    (
+        "POST",
+        "/api/marketing/campaigns",
+        {"title": "x", "segment": {"include": [{"type": "time_zone", "zones": []}]}},
+    ),
+    ("POST", "/api/marketing/campaigns", {"title": "x", "segment_id": 0}),
+    ("POST", "/api/marketing/campaigns", {"title": "\u0000\ud7ff", "url": "/\u0000"}),
+    ("POST", "/api/marketing/campaigns/1/schedule", {"mode": "at", "at": "2026-13-45T99:00:00"}),
+    ("POST", "/api/marketing/campaigns/1/schedule", {"mode": "local", "local_at": "tomorrow"}),
+    (
+        "POST",
+        "/api/marketing/audience/count",
+        {"segment": {"include": [{"type": "bought_category", "category": "%"}]}},
+    ),
+    (
+        "POST",
+        "/api/marketing/audience/count",
+        {"segment": {"include": [{"type": "time_zone", "zones": ["%/"]}]}},
+    ),
+    ("PUT", "/api/notifications/preferences", {"timezone": "\u0000"}),
+    ("PUT", "/api/notifications/preferences", {"quiet_hours": {"start": "7", "end": "25:61"}}),
+    ("GET", "/api/notifications/preferences?token=" + "%FF" * 10, None),
+    ("POST", "/api/flash-sales/99999999999999999999/reminders", None),
+    (
+        "POST",
+        "/api/push/subscriptions",
+        {"endpoint": "https://fcm.googleapis.com/x", "keys": {"p256dh": "", "auth": ""}},
+    ),
+    (
+        "POST",
+        "/api/push/subscriptions",
+        {
+            "endpoint": "https://fcm.googleapis.com/x",
+            "keys": {"p256dh": "A", "auth": "A"},
+            "expirationTime": 1e300,
+        },
+    ),
+    ("POST", "/api/push/subscriptions/renew", {"old_endpoint": "", "subscription": {}}),
+    ("DELETE", "/api/push/subscriptions/99999999999999999999", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ODD_REQUESTS)
+async def test_no_input_makes_a_500(http, push_services: Services, method: str, path: str, body: Any) -> None:
+    [mo] = await make_users(push_services, 1, Role.marketer)
+    await sign_in(http, mo)
+    res = await http.request(method, path, json=body, headers=mo.headers)
+    assert res.status_code < 500, (method, path, res.status_code, res.text)
+    assert (
+        res.headers["content-type"].startswith(("application/problem+json", "application/json"))
+        or res.status_code == 204
+    )
