@@ -792,3 +792,54 @@ async def test_no_input_makes_a_500(http, push_services: Services, method: str, 
         res.headers["content-type"].startswith(("application/problem+json", "application/json"))
         or res.status_code == 204
     )
+
+
+class Peer:
+    """The far end of a socket: keeps every frame."""
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+
+    async def __call__(self, message: dict[str, Any]) -> None:
+        import json
+
+        if message["type"] == "websocket.send":
+            self.frames.append(json.loads(message["text"]))
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [f for f in self.frames if f.get("type") == "event" and f.get("event") == name]
+
+
+async def test_live_figures_reach_marketers_over_the_hub(
+    push_services: Services, push_service: PushService
+) -> None:
+    from engage.platform.errors import PermissionDenied
+    from engage.realtime.frames import Subscribe
+
+    hub = push_services.realtime
+    people = await audience(push_services, push_service, 10)
+    campaign_id = await compose(push_services)
+    channel = f"campaign:{campaign_id}"
+    shopper = hub.attach(Identity(people[0].user_id, Role.customer), Peer())
+    with pytest.raises(PermissionDenied):
+        await hub.subscribe(shopper, Subscribe("subscribe", channel), 1)
+    await hub.detach(shopper)
+    peer = Peer()
+    conn = hub.attach(Identity(999_999, Role.marketer), peer)
+    await hub.subscribe(conn, Subscribe("subscribe", channel), 1)
+    subscribed = next(f for f in peer.frames if f["type"] == "subscribed")
+    assert subscribed["snapshot"]["status"] == "draft" and subscribed["policy"] == "latest"
+    await send(push_services, campaign_id)
+    assert await run(push_services, campaign_id) == "sent"
+
+    def final() -> bool:
+        progress = peer.events("push.campaign_progress")
+        return bool(progress) and progress[-1]["data"]["total"]["accepted"] == 10
+
+    await eventually(final)
+    last = peer.events("push.campaign_progress")[-1]["data"]
+    assert last["status"] == "sent" and [v["key"] for v in last["variants"]] == ["A"]
+    assert last["variants"][0]["drawn"] == 10
+    states = [e["data"]["to_status"] for e in peer.events("push.campaign_state")]
+    assert states[-1] == "sent" and "sending" in states
+    await hub.detach(conn)
