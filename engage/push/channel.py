@@ -8,7 +8,7 @@ from typing import Any
 from engage.platform.identity import Identity, Role
 from engage.platform.runtime import Runtime
 from engage.push import campaigns
-from engage.push.events import ALERTS_CHANNEL, CAMPAIGN_KIND
+from engage.push.events import ALERTS_CHANNEL, CAMPAIGN_KIND, CampaignStateChanged
 from engage.push.models import PushCampaign
 from engage.realtime import ChannelKind
 from engage.realtime.kinds import channel_id
@@ -17,6 +17,12 @@ from engage.realtime.kinds import channel_id
 def _campaign_id(channel: str) -> int | None:
     ident = channel_id(channel)
     return int(ident) if ident and ident.isdigit() and len(ident) <= 18 else None
+
+
+def per_state(event: str, data: dict[str, Any]) -> str:
+    """Figures supersede each other; state changes do not (each new status is kept, only a repeat of the
+    same status within the coalescing window is not)."""
+    return f"{event}:{data.get('to_status')}" if event == CampaignStateChanged.type else event
 
 
 def push_kinds(runtime: Runtime) -> list[ChannelKind]:
@@ -41,6 +47,8 @@ def push_kinds(runtime: Runtime) -> list[ChannelKind]:
         return identity.has_role(Role.marketer) and channel_id(channel) is None
 
     return [
-        ChannelKind(CAMPAIGN_KIND, authorize=marketing_only, policy="latest", snapshot=current),
+        ChannelKind(
+            CAMPAIGN_KIND, authorize=marketing_only, policy="latest", coalesce=per_state, snapshot=current
+        ),
         ChannelKind(ALERTS_CHANNEL, authorize=staff_unnamed, policy="reliable"),
     ]

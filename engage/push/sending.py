@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal, or_, select, update
+from sqlalchemy import BigInteger, String, and_, any_, bindparam, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -93,6 +93,14 @@ def _is_pg(session: AsyncSession) -> bool:
 
 def _insert(session: AsyncSession) -> Any:
     return postgresql.insert if _is_pg(session) else sqlite.insert
+
+
+def _among(session: AsyncSession, column: Any, values: Sequence[Any], kind: Any = BigInteger) -> Any:
+    """`column IN values`; on PostgreSQL `= ANY(:array)`: one parameter and one statement text whatever the
+    count, so asyncpg prepares it once (an IN list of n parameters is a new statement for every n)."""
+    if _is_pg(session):
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(kind)))
+    return column.in_(list(values))
 
 
 # ---- claiming ---------------------------------------------------------------------------------------------
@@ -164,7 +172,11 @@ async def _lock_choices(session: AsyncSession, owners: set[str], *, lock: bool =
     so two campaigns deciding about one shopper at once take turns and cannot both pass the cap."""
     if not owners:
         return {}
-    query = select(*_PREF_COLUMNS).where(P.owner_key.in_(sorted(owners))).order_by(P.owner_key)
+    query = (
+        select(*_PREF_COLUMNS)
+        .where(_among(session, P.owner_key, sorted(owners), String))
+        .order_by(P.owner_key)
+    )
     if lock and _is_pg(session):
         query = query.with_for_update()
     return {row.owner_key: row for row in (await session.execute(query)).all()}
@@ -223,7 +235,7 @@ async def _frequency_capped(
     counted = await session.execute(
         select(M.owner_key, func.count(func.distinct(M.campaign_id)), func.min(M.claimed_at))
         .where(
-            M.owner_key.in_(owners),
+            _among(session, M.owner_key, owners, String),
             M.kind == MessageKind.campaign.value,
             M.campaign_id != campaign.id,
             M.status.in_([MessageStatus.sending.value, MessageStatus.sent.value]),
@@ -253,7 +265,7 @@ async def _apply(
     if decisions.send:
         await session.execute(
             update(M)
-            .where(M.id.in_([row.id for row in decisions.send]))
+            .where(_among(session, M.id, [row.id for row in decisions.send]))
             .values(
                 status=MessageStatus.sending.value,
                 lease_until=lease_until,
@@ -803,9 +815,15 @@ async def settle(
             if c.campaign_id is not None and c.kind == MessageKind.campaign.value
         }
     )
+    # The campaign row is locked only when it may change (our key refused: the campaign stops), and then
+    # first, as the claim takes it: a settle that never waits for the claim's lock keeps batches flowing
+    # (a claim holds it for its whole transaction). Otherwise its status is read as it is.
+    stopping = any(r.outcome is DeliveryOutcome.UNAUTHORIZED for _, r in outcomes)
     statuses: dict[int, PushCampaign] = {}
-    for campaign_id in campaign_ids:  # the campaign row first, as every writer of its figures does
-        campaign = await session.get(PushCampaign, campaign_id, with_for_update=True, populate_existing=True)
+    for campaign_id in campaign_ids:
+        campaign = await session.get(
+            PushCampaign, campaign_id, with_for_update=stopping, populate_existing=True
+        )
         if campaign is not None:
             statuses[campaign_id] = campaign
     accepted: list[int] = []
@@ -883,14 +901,14 @@ async def settle(
     if accepted:
         await session.execute(
             update(M)
-            .where(M.id.in_(accepted))
+            .where(_among(session, M.id, accepted))
             .values(status=MessageStatus.sent.value, sent_at=now, lease_until=None, reason="")
             .execution_options(synchronize_session=False)
         )
         await session.execute(
             update(S)
             .where(
-                S.id.in_(sorted(set(used))),
+                _among(session, S.id, sorted(set(used))),
                 or_(S.last_used_at.is_(None), S.last_used_at < now - LAST_USED_GRANULARITY),
             )
             .values(last_used_at=now)
