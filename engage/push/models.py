@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.platform.clock import utcnow
@@ -77,7 +77,7 @@ class PushSubscription(IdMixin, Base):
     expires_at: Mapped[datetime | None] = mapped_column(default=None)  # the browser's expirationTime
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_used_at: Mapped[datetime | None] = mapped_column(default=None)  # last accepted delivery
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)  # last (re)posted by the browser
 
 
 class NotificationPreferences(TimestampMixin, Base):
@@ -203,12 +203,47 @@ class PushMessageRecord(IdMixin, Base):
     """One message to one subscription: the work item and its record (queued -> sent/failed/expired...)."""
 
     __tablename__ = "push_messages"
+    # Every message is written twice more after its insert (claimed, settled): each index costs a write each
+    # time, so PostgreSQL keeps only the rows each index is for (partial indexes; SQLite, which cannot use
+    # them for these queries, indexes every row). Queries spell out the same conditions.
     __table_args__ = (
         UniqueConstraint("campaign_id", "subscription_id"),
-        UniqueConstraint("dedupe_key", "subscription_id"),
-        Index("ix_push_messages_campaign_due", "campaign_id", "status", "send_at"),
-        Index("ix_push_messages_due", "kind", "status", "send_at"),
-        Index("ix_push_messages_owner_claimed", "owner_key", "claimed_at"),
+        Index(
+            "uq_push_messages_dedupe",
+            "dedupe_key",
+            "subscription_id",
+            unique=True,
+            postgresql_where=text("dedupe_key IS NOT NULL"),
+        ),
+        Index(
+            "ix_push_messages_campaign_due",
+            "campaign_id",
+            "status",
+            "send_at",
+            postgresql_where=text("status IN ('queued', 'sending')"),
+        ),
+        Index(
+            "ix_push_messages_due",
+            "status",
+            "send_at",
+            postgresql_where=text("kind <> 'campaign' AND status IN ('queued', 'sending')"),
+        ),
+        Index(
+            "ix_push_messages_owner_claimed",
+            "owner_key",
+            "claimed_at",
+            postgresql_where=text("kind = 'campaign' AND claimed_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_push_messages_clicked",
+            "user_id",
+            "clicked_at",
+            postgresql_where=text("clicked_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_push_messages_held_out", "user_id", "created_at", postgresql_where=text("status = 'held_out'")
+        ),
+        Index("ix_push_messages_order", "order_id", postgresql_where=text("order_id IS NOT NULL")),
     )
 
     kind: Mapped[str] = mapped_column(String(16))
@@ -221,7 +256,7 @@ class PushMessageRecord(IdMixin, Base):
         BigId, ForeignKey("push_subscriptions.id", ondelete="SET NULL"), default=None
     )
     owner_key: Mapped[str] = mapped_column(String(80))
-    user_id: Mapped[int | None] = mapped_column(BigId, index=True, default=None)
+    user_id: Mapped[int | None] = mapped_column(BigId, default=None)
     # transactional: the notification's idempotency key ("order:12:shipped"), unique per subscription
     dedupe_key: Mapped[str | None] = mapped_column(String(160), default=None)
     content: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # non-campaign messages

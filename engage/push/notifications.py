@@ -139,7 +139,9 @@ async def notify(
     statement = (
         _insert(session)(m)
         .from_select([c.key for c in columns], devices)
-        .on_conflict_do_nothing(index_elements=["dedupe_key", "subscription_id"])
+        .on_conflict_do_nothing(
+            index_elements=["dedupe_key", "subscription_id"], index_where=m.dedupe_key.isnot(None)
+        )
         .returning(m.id)
     )
     ids = sorted(await session.scalars(statement))

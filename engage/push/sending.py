@@ -83,7 +83,6 @@ _PREF_COLUMNS = [
     P.quiet_end_minute,
 ]
 _DEFAULT_CHOICES = {topic: preferences.DEFAULTS[(topic, "push")] for topic in preferences.TOPICS}
-LAST_USED_GRANULARITY = timedelta(hours=1)
 PIPELINE = 2  # a driver's batches out at once
 
 
@@ -237,6 +236,7 @@ async def _frequency_capped(
         .where(
             _among(session, M.owner_key, owners, String),
             M.kind == MessageKind.campaign.value,
+            M.claimed_at.isnot(None),
             M.campaign_id != campaign.id,
             M.status.in_([MessageStatus.sending.value, MessageStatus.sent.value]),
             M.claimed_at > now - period,
@@ -827,7 +827,6 @@ async def settle(
         if campaign is not None:
             statuses[campaign_id] = campaign
     accepted: list[int] = []
-    used: list[int] = []
     gone: list[int] = []
     rows: list[dict[str, Any]] = []
     deltas: dict[int, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
@@ -841,7 +840,6 @@ async def settle(
         )
         if outcome is DeliveryOutcome.ACCEPTED:
             accepted.append(claimed.id)
-            used.append(claimed.subscription_id)
             counts["accepted"] += 1
         elif outcome is DeliveryOutcome.GONE:
             gone.append(claimed.subscription_id)
@@ -903,15 +901,6 @@ async def settle(
             update(M)
             .where(_among(session, M.id, accepted))
             .values(status=MessageStatus.sent.value, sent_at=now, lease_until=None, reason="")
-            .execution_options(synchronize_session=False)
-        )
-        await session.execute(
-            update(S)
-            .where(
-                _among(session, S.id, sorted(set(used))),
-                or_(S.last_used_at.is_(None), S.last_used_at < now - LAST_USED_GRANULARITY),
-            )
-            .values(last_used_at=now)
             .execution_options(synchronize_session=False)
         )
     await _update_rows(session, rows)
@@ -1081,7 +1070,7 @@ async def claim_messages(
 ) -> list[Claimed]:
     """Claim due non-campaign messages (these `ids`, or any); commits."""
     now = now or utcnow()
-    scope = M.kind.in_([MessageKind.transactional.value, MessageKind.test.value])
+    scope = M.kind != MessageKind.campaign.value
     if ids is not None:
         scope = and_(scope, M.id.in_(list(ids)))
     rows = await _claim_rows(session, scope, limit or env.policy.batch_size, now)
@@ -1145,7 +1134,7 @@ async def stalled(
     queued, stale = _due(now - grace)
     messages = await session.scalars(
         select(M.id)
-        .where(M.kind.in_([MessageKind.transactional.value, MessageKind.test.value]), or_(queued, stale))
+        .where(M.kind != MessageKind.campaign.value, or_(queued, stale))
         .order_by(M.send_at)
         .limit(1000)
     )

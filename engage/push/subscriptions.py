@@ -114,6 +114,7 @@ async def subscribe(
         "vapid_key": env.public_key,
         "expires_at": expires,
         "updated_at": now,
+        "last_used_at": now,
     }
     statement = _insert(session)(PushSubscription).values(endpoint=data.endpoint, created_at=now, **values)
     statement = statement.on_conflict_do_update(index_elements=["endpoint"], set_=values)
