@@ -356,6 +356,10 @@ _last_progress: dict[int, float] = {}
 PROGRESS_EVERY = 0.5  # seconds between one process's progress events of a campaign (the hub coalesces too)
 
 
+def _progress_due(campaign_id: int) -> bool:
+    return time.monotonic() - _last_progress.get(campaign_id, 0.0) >= PROGRESS_EVERY
+
+
 async def _progress(session: AsyncSession, campaign_id: int, status: str, *, force: bool = False) -> None:
     """The campaign's figures as an event on its channel; at most every PROGRESS_EVERY seconds from this
     process unless `force` (a state change, the last figures)."""
@@ -809,7 +813,7 @@ async def settle(
     """Write what the push service answered, in one transaction (commits)."""
     summary = Settled()
     campaign_ids = sorted(
-        {
+        {  # campaign messages only: a test message of a campaign is not part of its figures
             c.campaign_id
             for c, _ in outcomes
             if c.campaign_id is not None and c.kind == MessageKind.campaign.value
@@ -819,8 +823,12 @@ async def settle(
     # first, as the claim takes it: a settle that never waits for the claim's lock keeps batches flowing
     # (a claim holds it for its whole transaction). Otherwise its status is read as it is.
     stopping = any(r.outcome is DeliveryOutcome.UNAUTHORIZED for _, r in outcomes)
+    retrying = any(r.outcome is DeliveryOutcome.RETRY for _, r in outcomes)
     statuses: dict[int, PushCampaign] = {}
-    for campaign_id in campaign_ids:
+    # the rows are needed to stop a campaign, to see whether one was cancelled (retries), and for the
+    # status in a progress event: all-accepted batches between events skip the read
+    wanted = campaign_ids if (stopping or retrying) else [c for c in campaign_ids if _progress_due(c)]
+    for campaign_id in wanted:
         campaign = await session.get(
             PushCampaign, campaign_id, with_for_update=stopping, populate_existing=True
         )
@@ -909,7 +917,7 @@ async def settle(
             delete(S).where(S.id.in_(sorted(set(gone)))).execution_options(synchronize_session=False)
         )
     for campaign_id, per_variant in deltas.items():
-        if campaign_id in statuses:
+        if campaign_id in campaign_ids:
             await _add_deltas(session, campaign_id, per_variant)
     for campaign_id, reason in unauthorized.items():
         await _alert(session, campaign_id, reason, statuses.get(campaign_id or 0), now)
