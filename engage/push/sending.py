@@ -762,20 +762,19 @@ def _payload(env: PushEnv, claimed: Claimed, contents: dict[str, dict[str, Any]]
 
 
 async def _send_one(
-    env: PushEnv, claimed: Claimed, contents: dict[str, dict[str, Any]] | None, gate: asyncio.Semaphore
+    env: PushEnv, claimed: Claimed, contents: dict[str, dict[str, Any]] | None
 ) -> tuple[Claimed, DeliveryResult]:
-    async with gate:
-        try:
-            target = PushTarget(endpoint=claimed.endpoint, p256dh=claimed.p256dh, auth=claimed.auth)
-            message = PushMessage(
-                _payload(env, claimed, contents),
-                ttl=claimed.ttl,
-                urgency=claimed.urgency,
-                topic=claimed.topic_header,  # type: ignore[arg-type]
-            )
-        except (InvalidSubscription, ValueError) as exc:
-            return claimed, DeliveryResult(DeliveryOutcome.REJECTED, None, f"cannot build: {exc}"[:300])
-        return claimed, await env.sender.send(target, message)
+    try:
+        target = PushTarget(endpoint=claimed.endpoint, p256dh=claimed.p256dh, auth=claimed.auth)
+        message = PushMessage(
+            _payload(env, claimed, contents),
+            ttl=claimed.ttl,
+            urgency=claimed.urgency,
+            topic=claimed.topic_header,  # type: ignore[arg-type]
+        )
+    except (InvalidSubscription, ValueError) as exc:
+        return claimed, DeliveryResult(DeliveryOutcome.REJECTED, None, f"cannot build: {exc}"[:300])
+    return claimed, await env.sender.send(target, message)
 
 
 async def deliver(
@@ -785,25 +784,37 @@ async def deliver(
     contents: dict[str, dict[str, Any]] | None = None,
     *,
     clock: Callable[[], datetime] = utcnow,
-    gate: asyncio.Semaphore | None = None,
+    senders: int | None = None,
 ) -> Settled:
-    """Send what was claimed, settling every `flush_every` outcomes while the rest are still out."""
-    gate = gate or asyncio.Semaphore(env.policy.concurrency)
-    tasks = [asyncio.ensure_future(_send_one(env, c, contents, gate)) for c in claimed]
+    """Send what was claimed with `senders` requests in flight (default ENGAGE_PUSH_CONCURRENCY), settling
+    every `flush_every` outcomes while the rest are still out. A fixed set of sending loops over the batch,
+    not a task per message."""
     summary, done = Settled(), []
-    try:
-        for next_done in asyncio.as_completed(tasks):
-            done.append(await next_done)
+    queue = iter(claimed)
+
+    async def flush(outcomes: list[tuple[Claimed, DeliveryResult]]) -> None:
+        async with sessionmaker() as session:
+            summary.merge(await settle(session, env, outcomes, clock()))
+
+    async def sending() -> None:
+        nonlocal done
+        for item in queue:
+            outcome = await _send_one(env, item, contents)
+            done.append(outcome)  # not `done.append(await ...)`: that binds the list before the await
             if len(done) >= env.policy.flush_every:
                 batch, done = done, []
-                async with sessionmaker() as session:
-                    summary.merge(await settle(session, env, batch, clock()))
+                await flush(batch)
+
+    count = max(1, min(len(claimed), senders or env.policy.concurrency))
+    loops = [asyncio.ensure_future(sending()) for _ in range(count)]
+    try:
+        await asyncio.gather(*loops)
         if done:
-            async with sessionmaker() as session:
-                summary.merge(await settle(session, env, done, clock()))
+            batch, done = done, []
+            await flush(batch)
     finally:
-        for task in tasks:
-            task.cancel()
+        for loop in loops:
+            loop.cancel()
     return summary
 
 
@@ -997,9 +1008,9 @@ async def _drive(
             return None, False
         audience = await load_audience(session, env, campaign)
         await session.commit()
-    # two batches out at once: the next claim runs while the last batch's requests are out (one shared
+    # two batches out at once: the next claim runs while the last batch's requests are out (sharing the
     # limit on requests in flight), so the database and the network overlap
-    gate = asyncio.Semaphore(env.policy.concurrency)
+    senders = max(1, env.policy.concurrency // PIPELINE)  # requests in flight: the concurrency, in all
     out: deque[asyncio.Future[Settled]] = deque()
 
     async def settle_oldest() -> None:
@@ -1016,7 +1027,9 @@ async def _drive(
             if step.claimed:
                 out.append(
                     asyncio.ensure_future(
-                        deliver(sessionmaker, env, step.claimed, audience.contents, clock=clock, gate=gate)
+                        deliver(
+                            sessionmaker, env, step.claimed, audience.contents, clock=clock, senders=senders
+                        )
                     )
                 )
                 if len(out) >= PIPELINE:
