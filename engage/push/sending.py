@@ -18,7 +18,8 @@ Claim -> deliver -> settle:
 At most once: a row is `sending` under one lease at a time, and only a 201 makes it `sent`. A sender that
 dies between a 201 and its settle leaves rows `sending`; when their lease runs out they are sent again
 (the only way a subscription can get a message twice). That is bounded by what one sender had unsettled:
-the requests in flight plus fewer than `flush_every` outcomes. Every copy carries the same Topic header and
+the requests in flight (ENGAGE_PUSH_CONCURRENCY) plus fewer than `flush_every` outcomes for each batch it has
+out (PIPELINE). Every copy carries the same Topic header and
 notification tag, so a push service that still holds the first copy replaces it, and a browser that showed
 it replaces the notification instead of showing a second one. A cancelled sender (job timeout, shutdown)
 finishes and settles the requests it has in flight before it stops (shielded), so it re-sends nothing.
