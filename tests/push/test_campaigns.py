@@ -480,7 +480,9 @@ async def test_two_senders_racing_deliver_once_each(
     assert len({d.subscription_id for d in got}) == 40
     total = await figures(push_services, campaign_id)
     assert (total["drawn"], total["sent"], total["accepted"]) == (40, 40, 40)
-    assert {m.attempts for m in await messages(push_services, campaign_id)} == {1}, "no outcome went unrecorded"
+    assert {m.attempts for m in await messages(push_services, campaign_id)} == {1}, (
+        "no outcome went unrecorded"
+    )
 
 
 async def test_a_sender_killed_midway_resumes_and_everyone_gets_it_once(

@@ -51,16 +51,18 @@ async def test_a_killed_sender_resends_at_most_what_it_had_unsettled(
         "ENGAGE_LOG_LEVEL": "WARNING",
     }
     log = (tmp_path / "sender.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.push.crash_sender", str(campaign_id)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.push.crash_sender", str(campaign_id), cwd=ROOT, env=env, stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
     try:
         await eventually(lambda: len(mine(push_service, people)) >= 150, within=60)
         process.send_signal(signal.SIGKILL)
-        process.wait(10)
+        await asyncio.wait_for(process.wait(), 10)
     finally:
-        if process.poll() is None:
+        if process.returncode is None:
             process.kill()
+            await process.wait()
     killed_at = len(mine(push_service, people))
     assert killed_at < 600, "killed midway"
     assert await run(push_services, campaign_id, within=60) == "sent"  # leases of 5 s run out; it resumes
@@ -75,4 +77,3 @@ async def test_a_killed_sender_resends_at_most_what_it_had_unsettled(
     topics = {d.topic for d in got}
     assert topics == {f"c{campaign_id}"}
     print(f"killed after {killed_at} deliveries; {twice} sent twice (bound {bound})")
-    await asyncio.sleep(0)
