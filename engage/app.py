@@ -58,6 +58,7 @@ from engage.http.security import SecurityHeadersMiddleware
 from engage.http.sessions import session_config
 from engage.platform import heap
 from engage.platform.logs import structlog_config
+from engage.push.http import push_routes
 from engage.realtime.ws import SocketSendMiddleware, realtime_socket
 from engage.services import Services
 from engage.system.http import (
@@ -98,7 +99,9 @@ def _middleware(settings: Settings) -> list[Any]:
         header_name="x-csrftoken",
         cookie_secure=settings.cookie_secure,
         cookie_samesite="lax",
-        exclude=["^/api/webhooks/"],
+        # authenticated by what they carry, not by a cookie: Stripe's signature; a push's click token and a
+        # subscription's old endpoint, posted by a service worker (which cannot read the CSRF cookie)
+        exclude=["^/api/webhooks/", "^/api/push/clicks$", "^/api/push/subscriptions/renew$"],
     )
     middleware: list[Any] = [
         SocketSendMiddleware,  # first: /ws frames go straight to the server
@@ -171,6 +174,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             AnnouncementController,
             FlashSaleController,
             MarketingFlashSaleController,
+            *push_routes,
             *marketing_pages,
             *chat_routes,
             *chat_pages,

@@ -78,6 +78,12 @@ def worker() -> None:
         raise click.UsageError(
             "the worker needs ENGAGE_REDIS_URL; embedded mode runs jobs inside `engage serve`"
         )
+    try:  # the event loop the web server has too (uvicorn[standard]): push sending is I/O-bound
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
     run_worker(worker_settings(settings))
 
 
@@ -201,8 +207,10 @@ def user_create(email: str, password: str, role: str, name: str) -> None:
 
 def _register_domain_commands() -> None:
     from bots.cli import register as register_bots
+    from engage.push.cli import register as register_push
 
     register_bots(cli)
+    register_push(cli)
 
 
 _register_domain_commands()

@@ -46,6 +46,17 @@ class RateLimit:
         return cls(n, seconds)
 
 
+# the major browsers' push services (engage.push.delivery.DEFAULT_ALLOWED_ENDPOINTS; kept equal by a test)
+_DEFAULT_PUSH_ENDPOINTS = (
+    "https://fcm.googleapis.com/",
+    "https://android.googleapis.com/",
+    "https://updates.push.services.mozilla.com/",
+    "https://web.push.apple.com/",
+    "https://*.notify.windows.com/",
+)
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 def _csv(value: object) -> object:
     if isinstance(value, str):
         value = value.strip()
@@ -153,13 +164,74 @@ class Settings(BaseSettings):
     bot_in_chat: bool = True
     bot_name: str = Field("Assistant", min_length=1, max_length=60)
 
-    @field_validator("cors_origins", mode="before")
+    # ---- web push -------------------------------------------------------------------------------------------
+    # URL prefixes a browser's push endpoint must start with (scheme, host or `*.` wildcard, port, path):
+    # the server POSTs to these and nowhere else. Plain http only when listed here explicitly.
+    push_allowed_endpoints: Annotated[list[str], NoDecode] = list(_DEFAULT_PUSH_ENDPOINTS)
+    # The VAPID private key (base64url raw scalar, PEM or DER); embedded mode keeps one in the data dir.
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: str = "mailto:push@engage.invalid"
+    push_rate_per_minute: int = Field(0, ge=0)  # a campaign's default send rate; 0: as fast as workers go
+    push_frequency_cap: Annotated[RateLimit, NoDecode] = RateLimit(3, 86400)  # marketing pushes per shopper
+    push_batch_size: int = Field(200, ge=1, le=5000)
+    push_concurrency: int = Field(100, ge=1, le=1000)
+    push_lease_seconds: int = Field(60, ge=5)
+    push_max_attempts: int = Field(5, ge=1, le=50)
+    push_request_timeout_seconds: float = Field(10.0, gt=0, le=60)
+    push_chat_delay_seconds: int = Field(30, ge=0)
+    push_conversion_window_hours: int = Field(24, ge=1)
+    push_default_timezone: str = "UTC"
+
+    @field_validator("cors_origins", "push_allowed_endpoints", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         return _csv(value)
 
+    @field_validator("push_allowed_endpoints")
+    @classmethod
+    def _check_push_endpoints(cls, value: list[str]) -> list[str]:
+        from urllib.parse import urlsplit
+
+        for prefix in value:
+            try:
+                parts = urlsplit(prefix)
+                parts.port  # noqa: B018 - raises on a bad port
+            except ValueError:
+                raise ValueError(f"{prefix!r} is not a URL prefix") from None
+            host = parts.hostname or ""
+            if parts.scheme not in ("http", "https") or not host or "@" in parts.netloc:
+                raise ValueError(f"{prefix!r}: use https://host[:port]/path (no user, no query)")
+            if "*" in host and not (host.startswith("*.") and "*" not in host[2:] and host.count(".") >= 2):
+                raise ValueError(f"{prefix!r}: a wildcard is only allowed as the first label (*.example.com)")
+            if parts.query or parts.fragment:
+                raise ValueError(f"{prefix!r}: a prefix has no query or fragment")
+        return value
+
+    @field_validator("vapid_subject")
+    @classmethod
+    def _check_vapid_subject(cls, value: str) -> str:
+        if not value.startswith(("mailto:", "https:")) or len(value) < 8:
+            raise ValueError("use mailto:someone@example.com or an https: URL")
+        return value
+
+    @field_validator("push_default_timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Paris)") from None
+        return value
+
     @field_validator(
-        "rate_limit_api", "rate_limit_login", "rate_limit_login_ip", "chat_rate_limit", mode="before"
+        "rate_limit_api",
+        "rate_limit_login",
+        "rate_limit_login_ip",
+        "chat_rate_limit",
+        "push_frequency_cap",
+        mode="before",
     )
     @classmethod
     def _parse_rate(cls, value: object) -> object:
@@ -198,6 +270,20 @@ class Settings(BaseSettings):
                 raise ValueError("ENGAGE_DATABASE_URL must point to PostgreSQL when ENGAGE_ENV=production")
             if not self.redis_url:
                 raise ValueError("ENGAGE_REDIS_URL is required when ENGAGE_ENV=production")
+            if self.vapid_private_key is None:
+                raise ValueError(
+                    "ENGAGE_VAPID_PRIVATE_KEY is required when ENGAGE_ENV=production "
+                    "(`engage push keys --rotate` prints a new one)"
+                )
+            from urllib.parse import urlsplit
+
+            for prefix in self.push_allowed_endpoints:
+                parts = urlsplit(prefix)
+                if parts.scheme == "http" and (parts.hostname or "").lower() not in _LOOPBACK_HOSTS:
+                    raise ValueError(
+                        f"ENGAGE_PUSH_ALLOWED_ENDPOINTS: plain http ({prefix}) is refused in production "
+                        "(only a loopback address may be http)"
+                    )
         return self
 
     # ---- derived -------------------------------------------------------------------------------------------

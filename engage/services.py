@@ -22,6 +22,7 @@ from engage.chat.env import ChatEnv
 from engage.config import Settings
 from engage.flash_sales.gate import ClaimGate
 from engage.platform.runtime import Runtime
+from engage.push.env import PushEnv
 from engage.realtime import Realtime
 
 
@@ -36,6 +37,7 @@ class Services:
     flash_gate: ClaimGate
     chat: ChatEnv
     bots: Bots  # embedder, search, support bot
+    push: PushEnv  # Web Push: VAPID keys, the sender (a pooled HTTP client), its policy
     # at sign-in, a guest's cart, holds, orders and chats follow them into the account
     guest_handovers: list[GuestHandover] = field(default_factory=list)
     # the console's side panel of a shopper: name -> section

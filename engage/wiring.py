@@ -20,6 +20,9 @@ from engage.flash_sales.pricing import FlashSalePromotion
 from engage.flash_sales.timeline import sales_for_variants
 from engage.platform.blobs import make_blob_storage
 from engage.platform.runtime import Runtime, build_runtime
+from engage.push.channel import push_kinds
+from engage.push.env import build_push_env
+from engage.push.subscriptions import hand_over as hand_over_push
 from engage.realtime import Realtime
 from engage.realtime.builtin import builtin_kinds
 from engage.services import Services
@@ -31,6 +34,7 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
     try:
         shop_policy = ShopPolicy.from_settings(settings)
         payments = make_provider(settings, runtime.stores["cache"])
+        push = build_push_env(settings)
     except ValueError as exc:
         raise SettingsError(f"engage: invalid configuration\n  {exc}") from None
     bots = install_bots(runtime)  # search and support bot: embedder, in-memory index, knowledge base
@@ -44,16 +48,17 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
         flash_gate=make_gate(runtime.redis, settings.redis_prefix),
         chat=_chat_env(runtime, bots.chat_profile),
         bots=bots,
+        push=push,
     )
-    runtime.closing.extend([services.realtime, bots])
+    runtime.closing.extend([services.realtime, bots, push])
     runtime.job_context["services"] = services
-    services.guest_handovers.extend([_commerce_handover, adopt_guest_conversations])
+    services.guest_handovers.extend([_commerce_handover, adopt_guest_conversations, hand_over_push])
     services.context_sections.update(shopper_sections(settings.currency, services.promotions))
 
     # the real-time hub: channel kinds and socket frame handlers of every area register here
     # price, stock (and flash sales) of one product, by handle
     products = product_kind(runtime.sessionmaker, {"flash_sales": sales_for_variants})
-    for kind in [*builtin_kinds(), products, announcements_kind(runtime), *sale_kinds(runtime)]:
+    for kind in [*builtin_kinds(), products, announcements_kind(runtime), *sale_kinds(runtime), *push_kinds(runtime)]:
         services.realtime.register_kind(kind)
     chat_ws.register(services.realtime, runtime, services.chat)
     for make_sink in registry.SINKS:

@@ -84,12 +84,20 @@ def wait_ready(url: str, timeout: float = 120, process: subprocess.Popen[bytes] 
     raise RuntimeError(f"{url} did not answer 200 in {timeout} s")
 
 
+def _bench_vapid_key() -> str:
+    """Production requires a VAPID key: a fresh one per benchmark run (nothing is pushed to browsers)."""
+    from engage.push.vapid import generate_keys, keys_to_text
+
+    return keys_to_text(generate_keys())
+
+
 def production_env(database_url: str, redis_prefix: str, **settings: str) -> dict[str, str]:
     """Environment of an `engage serve` node in production mode on a scratch database and Redis prefix;
     `settings` add or override ENGAGE_* values (rate limits, pool sizes)."""
     return {
         "ENGAGE_ENV": "production",
         "ENGAGE_SECRET_KEY": "bench-" + "x" * 40,
+        "ENGAGE_VAPID_PRIVATE_KEY": _bench_vapid_key(),
         "ENGAGE_DATABASE_URL": database_url,
         "ENGAGE_REDIS_URL": REDIS,
         "ENGAGE_REDIS_PREFIX": redis_prefix,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from engage.platform.events import Sink
 from engage.platform.jobs import CronTask, Task
 from engage.services import Services
-from workers import auth, bot, chat, commerce, flash_sales, housekeeping, search
+from workers import auth, bot, chat, commerce, flash_sales, housekeeping, push, search
 
 TASKS: list[Task] = [
     auth.send_sign_up_mail,
@@ -29,6 +29,13 @@ TASKS: list[Task] = [
     chat.purge_old_conversations,
     flash_sales.announce_sale_transitions,
     flash_sales.reconcile_flash_gates,
+    push.push_campaign,
+    push.push_deliver,
+    push.push_order_update,
+    push.push_chat_reply,
+    push.push_sale_reminders,
+    push.push_record_conversion,
+    push.push_upkeep,
 ]
 
 CRON: list[CronTask] = [
@@ -49,6 +56,8 @@ CRON: list[CronTask] = [
     CronTask(flash_sales.announce_sale_transitions, every_seconds=2, run_at_startup=True),
     # the claim gate in Redis follows the database, which has the last word
     CronTask(flash_sales.reconcile_flash_gates, every_seconds=30),
+    # push: scheduled campaigns that are due, campaigns whose next job was lost, transactional leftovers
+    CronTask(push.push_upkeep, every_seconds=10, run_at_startup=True),
 ]
 
 
@@ -64,4 +73,5 @@ SINKS: list[Callable[[Services], Sink]] = [
     bot.chat_bot_sink,
     bot.conversion_sink,
     flash_sales.flash_sale_sink,  # a claim's hold ended: sold, or back on sale
+    push.push_sink,  # campaigns to drive, messages to deliver, orders/chat/sales to notify, conversions
 ]

@@ -31,7 +31,12 @@ class CronTask:
 
 
 class JobQueue(Protocol):
-    async def enqueue(self, task: str, *args: Any, job_id: str | None = None, **kwargs: Any) -> None: ...
+    async def enqueue(
+        self, task: str, *args: Any, job_id: str | None = None, defer_seconds: float = 0, **kwargs: Any
+    ) -> None:
+        """Run `task(ctx, *args, **kwargs)` once (per `job_id` while it is queued or running), no sooner than
+        `defer_seconds` from now."""
+        ...
 
     async def start(self) -> None: ...
 
@@ -55,10 +60,13 @@ class InProcessJobQueue:
         self._ctx = ctx
         self._limit = asyncio.Semaphore(concurrency)
         self._running: set[asyncio.Task[Any]] = set()
+        self._deferred: set[asyncio.Task[Any]] = set()  # still waiting out their delay
         self._timers: list[asyncio.Task[None]] = []
         self._job_ids: set[str] = set()
 
-    async def enqueue(self, task: str, *args: Any, job_id: str | None = None, **kwargs: Any) -> None:
+    async def enqueue(
+        self, task: str, *args: Any, job_id: str | None = None, defer_seconds: float = 0, **kwargs: Any
+    ) -> None:
         fn = self._tasks.get(task)
         if fn is None:
             raise LookupError(f"unknown task {task!r}")
@@ -66,12 +74,22 @@ class InProcessJobQueue:
             if job_id in self._job_ids:
                 return  # same semantics as arq: one job per id while it is queued or running
             self._job_ids.add(job_id)
-        job = asyncio.create_task(self._run(fn, args, kwargs, job_id), name=f"job:{task}")
+        job = asyncio.create_task(self._run(fn, args, kwargs, job_id, defer_seconds), name=f"job:{task}")
         self._running.add(job)
         job.add_done_callback(self._running.discard)
 
-    async def _run(self, fn: Task, args: tuple[Any, ...], kwargs: dict[str, Any], job_id: str | None) -> None:
+    async def _run(
+        self, fn: Task, args: tuple[Any, ...], kwargs: dict[str, Any], job_id: str | None, defer: float = 0
+    ) -> None:
         try:
+            if defer > 0:
+                current = asyncio.current_task()
+                assert current is not None
+                self._deferred.add(current)
+                try:
+                    await asyncio.sleep(defer)
+                finally:
+                    self._deferred.discard(current)
             async with self._limit:
                 await fn(self._ctx, *args, **kwargs)
         except Exception:
@@ -94,15 +112,18 @@ class InProcessJobQueue:
         self._timers = [asyncio.create_task(self._cron_loop(c), name=f"cron:{c.name}") for c in self._cron]
 
     async def join(self) -> None:
-        """Wait for every job queued so far, and the jobs they queue (tests, shutdown)."""
-        while self._running:
-            await asyncio.gather(*list(self._running), return_exceptions=True)
+        """Wait for every job queued so far, and the jobs they queue (tests, shutdown); jobs still waiting
+        out a delay are not waited for."""
+        while busy := [job for job in self._running if job not in self._deferred]:
+            await asyncio.gather(*busy, return_exceptions=True)
 
     async def stop(self) -> None:
         for timer in self._timers:
             timer.cancel()
         await asyncio.gather(*self._timers, return_exceptions=True)
         self._timers = []
+        for job in list(self._deferred):  # delayed jobs of an embedded process end with it (cron recovers)
+            job.cancel()
         await self.join()
 
 
@@ -124,7 +145,10 @@ class ArqJobQueue:
             await self._pool.aclose()
             self._pool = None
 
-    async def enqueue(self, task: str, *args: Any, job_id: str | None = None, **kwargs: Any) -> None:
+    async def enqueue(
+        self, task: str, *args: Any, job_id: str | None = None, defer_seconds: float = 0, **kwargs: Any
+    ) -> None:
         if self._pool is None:
             raise RuntimeError("ArqJobQueue.start() was not called")
-        await self._pool.enqueue_job(task, *args, _job_id=job_id, **kwargs)
+        defer = {"_defer_by": defer_seconds} if defer_seconds > 0 else {}
+        await self._pool.enqueue_job(task, *args, _job_id=job_id, **defer, **kwargs)

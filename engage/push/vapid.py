@@ -194,10 +194,19 @@ class VapidSigner:
         self._lifetime = lifetime
         self._renew_before = renew_before
         self._cache: dict[str, tuple[str, int]] = {}  # origin -> (header value, exp)
+        self._origins: dict[str, str] = {}  # "scheme://netloc" as written -> its origin (no parsing per send)
 
     def authorization(self, endpoint_url: str) -> str:
         """The `Authorization` header value for a request to `endpoint_url`."""
-        origin = origin_of(endpoint_url)
+        start = endpoint_url.find("//") + 2
+        end = endpoint_url.find("/", start) if start > 1 else -1
+        head = endpoint_url[:end] if end > 0 else endpoint_url
+        origin = self._origins.get(head)
+        if origin is None:
+            origin = origin_of(endpoint_url)
+            if len(self._origins) > 10_000:
+                self._origins.clear()
+            self._origins[head] = origin
         now = int(self._clock().timestamp())
         cached = self._cache.get(origin)
         if cached is not None and cached[1] - now > self._renew_before.total_seconds():

@@ -201,6 +201,11 @@ class Realtime:
         except Exception:
             log.warning("held real-time events were not published at shutdown", exc_info=True)
 
+    def watchers(self, channel: str) -> int:
+        """Sockets of this node subscribed to `channel` (other nodes are not counted)."""
+        state = self._fanout.channels.get(channel)
+        return len(state.members) if state is not None else 0
+
     def stats(self) -> dict[str, int]:
         """Sizes of every per-connection and per-channel structure (metrics, and the leak test)."""
         backend = self.plugin.backend

@@ -12,6 +12,7 @@ As its own process (load tests), with a small control API:
 
     python -m tests.push.push_service --port 8765
     POST /_control/subscriptions {"behaviour": "ok"}  -> the subscription dict
+    POST /_control/subscriptions {"count": 10000}     -> a list of that many (load tests)
     GET  /_control/stats                              -> counters
     POST /_control/reset                              -> forget deliveries and counters
 
@@ -423,6 +424,15 @@ class PushService:
 
     async def _control_subscribe(self, request: web.Request) -> web.Response:
         options = await request.json() if request.can_read_body else {}
+        if "count" in options:
+            made = [
+                self.new_subscription(
+                    options.get("behaviour", "ok"),
+                    application_server_key=options.get("application_server_key"),
+                )
+                for _ in range(min(int(options["count"]), 200_000))
+            ]
+            return web.json_response(made)
         created = self.new_subscription(
             options.get("behaviour", "ok"),
             failures=int(options.get("failures", 1)),
