@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from commerce.checkout import checkouts
+from commerce.checkout import adjustments, checkouts
 from commerce.checkout.checkouts import LIVE_PAYMENT
 from commerce.checkout.models import CheckoutStatus
 from commerce.checkout.policy import ShopPolicy
@@ -68,7 +68,7 @@ async def pay(
     promotions: Sequence[Promotion] = (),
 ) -> PayOutcome:
     payment_method = payment_method.strip()
-    if not payment_method or len(payment_method) > 200:
+    if len(payment_method) > 200:
         raise InvalidInput("choose a payment method", field="payment_method")
 
     # 1. check and record the attempt
@@ -108,7 +108,10 @@ async def pay(
                 code="price_changed",
                 total_cents=checkout.total_cents,
             )
+        if not payment_method and checkout.total_cents > 0:  # nothing to charge needs no card
+            raise InvalidInput("choose a payment method", field="payment_method")
         order = await placing.place(session, checkout, actor=payer.owner)
+        await adjustments.commit(session, checkout, order, policy.adjustments)
         attempts = await session.scalar(select(func.count(Payment.id)).where(Payment.order_id == order.id))
         attempt = int(attempts or 0) + 1
         recovering = Payment(
@@ -126,6 +129,8 @@ async def pay(
     payment_id, key = recovering.id, recovering.idempotency_key
 
     # 2. the provider, outside any transaction
+    if recovering.amount_cents == 0:  # the adjustments (store credit, points) covered it: no card, no call
+        provider = adjustments.NO_CHARGE
     intent, error = None, ""
     try:
         customer = None

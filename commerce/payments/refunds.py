@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from commerce import inventory
+from commerce.checkout import adjustments
 from commerce.checkout.checkouts import LIVE_PAYMENT, own_source
 from commerce.checkout.models import Checkout, CheckoutStatus
 from commerce.orders import states
@@ -73,6 +74,12 @@ async def refund(
     order = await load(session, number, lock=True)
     if not states.refundable(order):
         raise Conflict(f"an order that is {order.status} cannot be refunded", code="not_refundable")
+    if order.total_cents == 0 and amount_cents is None and not lines:  # covered by store credit or points
+        await adjustments.close_uncharged(
+            session, order, actor=actor, reason=reason, cancel=cancel, restock=restock
+        )
+        await session.commit()
+        return await view_of(session, order, with_timeline=True)
     payment = await _paid_payment(session, order)
     remaining = order.total_cents - order.refunded_cents
     if amount_cents is None and not lines:  # everything that is left
