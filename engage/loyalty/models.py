@@ -173,7 +173,9 @@ class ReferralReview(IdMixin, Base):
 
     __tablename__ = "referral_reviews"
 
-    referral_id: Mapped[int] = mapped_column(BigId, ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    referral_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("referrals.id", ondelete="CASCADE"), index=True
+    )
     action: Mapped[str] = mapped_column(String(16))  # held | approved | rejected | rewarded
     actor: Mapped[str] = mapped_column(String(80))
     reason: Mapped[str] = mapped_column(String(300))
