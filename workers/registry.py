@@ -7,7 +7,7 @@ from collections.abc import Callable
 from engage.platform.events import Sink
 from engage.platform.jobs import CronTask, Task
 from engage.services import Services
-from workers import bot, chat, commerce, flash_sales, housekeeping, search
+from workers import bot, chat, commerce, flash_sales, housekeeping, loyalty, search
 
 TASKS: list[Task] = [
     housekeeping.purge_expired_store_keys,
@@ -28,6 +28,11 @@ TASKS: list[Task] = [
     chat.purge_old_conversations,
     flash_sales.announce_sale_transitions,
     flash_sales.reconcile_flash_gates,
+    loyalty.loyalty_clock,
+    loyalty.sweep_loyalty_orders,
+    loyalty.check_loyalty_ledger,
+    loyalty.rebuild_leaderboards,
+    loyalty.rebuild_leaderboard,
 ]
 
 CRON: list[CronTask] = [
@@ -48,6 +53,13 @@ CRON: list[CronTask] = [
     CronTask(flash_sales.announce_sale_transitions, every_seconds=2, run_at_startup=True),
     # the claim gate in Redis follows the database, which has the last word
     CronTask(flash_sales.reconcile_flash_gates, every_seconds=30),
+    # pending points and referrals become due by the minute; expiry and birthdays are idempotent per day
+    CronTask(loyalty.loyalty_clock, every_seconds=60),
+    # orders whose event a crash lost settle here (settling twice changes nothing)
+    CronTask(loyalty.sweep_loyalty_orders, every_seconds=600),
+    CronTask(loyalty.check_loyalty_ledger, every_seconds=3600),
+    # a wiped Redis (or an embedded restart) loses standings: rebuilt from the database at start and within 30 s
+    CronTask(loyalty.rebuild_leaderboards, every_seconds=30, run_at_startup=True),
 ]
 
 
@@ -63,4 +75,6 @@ SINKS: list[Callable[[Services], Sink]] = [
     bot.chat_bot_sink,
     bot.conversion_sink,
     flash_sales.flash_sale_sink,  # a claim's hold ended: sold, or back on sale
+    loyalty.loyalty_sink,  # orders into the points and credit ledger
+    loyalty.leaderboard_sink,  # last: standings follow the ledger, referrals, orders and flash-sale claims
 ]

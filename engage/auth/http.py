@@ -26,6 +26,8 @@ class SignUp(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
     password: Password
     name: Annotated[str, msgspec.Meta(max_length=120)] = ""
+    # a friend's referral code (the /r/{code} link also leaves it in the session)
+    referral_code: Annotated[str, msgspec.Meta(max_length=32)] = ""
 
 
 class Credentials(msgspec.Struct, forbid_unknown_fields=True):
@@ -69,6 +71,14 @@ class AuthController(Controller):
     ) -> SignedIn:
         """Create a shopper account and sign it in; a guest's cart and chat follow."""
         user = await service.create_user(db_session, email=data.email, password=data.password, name=data.name)
+        session = request.scope.get("session")
+        referral = data.referral_code or (
+            session.get("referral_code", "") if isinstance(session, dict) else ""
+        )
+        new = service.NewAccount(
+            user.id, user.email, str(referral)[:32], _client(request), identity_of(request).guest_id or ""
+        )
+        await service.welcome(db_session, new, services.signups)
         return await _sign_in(request, services, db_session, user)
 
     @post("/login", guards=[public], status_code=200)

@@ -18,11 +18,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engage.auth import NewAccount
 from engage.loyalty import expiry, orders, referrals
 from engage.loyalty import rules as _rules
 from engage.loyalty.ledger import Mismatch, check_ledger
 from engage.loyalty.redemption import PointsRedemption, StoreCreditTender
-from engage.loyalty.referrals import NewAccount
 from engage.loyalty.rules import Rules
 from engage.platform.clock import utcnow
 

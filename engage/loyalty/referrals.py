@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -18,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.orders.models import Order
-from engage.auth import User
+from engage.auth import NewAccount, User
 from engage.loyalty import ledger
 from engage.loyalty.events import ReferralChanged
 from engage.loyalty.models import (
@@ -114,15 +113,6 @@ async def note_device(session: AsyncSession, user_id: int, device: str | None) -
         .on_conflict_do_nothing()
     )
     await session.commit()
-
-
-@dataclass(frozen=True, slots=True)
-class NewAccount:
-    user_id: int
-    email: str
-    referral_code: str = ""
-    ip: str = ""
-    device: str = ""  # the guest id of the browser that signed up
 
 
 def _audit(session: AsyncSession, referral: Referral, action: str, actor: str, reason: str) -> None:
