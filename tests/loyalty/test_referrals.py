@@ -87,7 +87,7 @@ async def _credit(shopper) -> int:  # type: ignore[no-untyped-def]
 
 async def test_both_sides_are_rewarded_once_the_first_order_stands_and_milestones_pay(app) -> None:  # type: ignore[no-untyped-def]
     await set_rules(app, test_rules())
-    referrer_id, _, referrer, code = await _referrer(app)
+    _referrer_id, _, referrer, code = await _referrer(app)
     friends = [await _sign_up(app, code) for _ in range(2)]
     assert (await _referral(app, friends[0])).status == "signed_up"
     for friend in friends:
