@@ -137,7 +137,7 @@ async def _flags(app, referee_id: int) -> tuple[str, list[str]]:  # type: ignore
 
 async def test_self_referrals_are_held(app) -> None:  # type: ignore[no-untyped-def]
     await set_rules(app, test_rules())
-    referrer_id, email, referrer, code = await _referrer(app)
+    referrer_id, email, _, code = await _referrer(app)
     local, domain = email.split("@")
     same_mailbox = await _sign_up(app, code, email=f"{local}+again@{domain}")
     assert await _flags(app, same_mailbox) == ("held", [Flag.self_email])
