@@ -60,7 +60,7 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
         ),
         adjustments=adjustments,
     )
-    runtime.closing.extend([services.realtime, bots])
+    runtime.closing.extend([services.leaderboards, services.realtime, bots])
     runtime.job_context["services"] = services
     services.guest_handovers.extend([_commerce_handover, adopt_guest_conversations])
     if settings.loyalty_enabled:

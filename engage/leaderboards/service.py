@@ -245,6 +245,10 @@ class Leaderboards:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    async def aclose(self) -> None:
+        """Shutdown: what is being published goes out first."""
+        await self.drain()
+
     # ---- views --------------------------------------------------------------------------------------------
     async def standings_of(
         self, session: AsyncSession, board_id: int, user_id: int | None, *, staff: bool = False
