@@ -41,7 +41,7 @@ async def loyalty_console(request: Request[Any, Any, Any], services: Services) -
         "marketing/loyalty.html",
         (Role.marketer,),
         currency=services.settings.currency.upper(),
-        is_admin=identity_of(request).has_role(Role.admin) and identity_of(request).role is Role.admin,
+        is_admin=identity_of(request).role is Role.admin,
     )
 
 
