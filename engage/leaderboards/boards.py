@@ -110,6 +110,8 @@ def window_of(board: Leaderboard, sale: FlashSale | None, now: datetime | None =
 
 
 async def _check(session: AsyncSession, plan: BoardPlan) -> None:
+    if not plan.name.strip() or not plan.name.isprintable():
+        raise InvalidInput("a name is printable text", field="name")
     if plan.period is Period.range:
         if plan.starts_at is None or plan.ends_at is None or plan.ends_at <= plan.starts_at:
             raise InvalidInput("a date range needs starts_at before ends_at", field="ends_at")

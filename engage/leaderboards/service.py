@@ -287,7 +287,7 @@ async def set_profile(session: AsyncSession, user_id: int, *, display_name: str,
     name = " ".join(display_name.split())
     if not anonymous and not 2 <= len(name) <= 40:
         raise InvalidInput("a display name is 2 to 40 characters", field="display_name")
-    if any(ch in name for ch in "<>\"'`"):
+    if not name.isprintable() or any(ch in name for ch in "<>\"'`\u202e\u202d"):
         raise InvalidInput("a display name has letters, digits and spaces", field="display_name")
     profile = await session.get(Profile, user_id, with_for_update=True)
     if profile is None:

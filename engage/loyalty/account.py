@@ -193,7 +193,7 @@ async def adjust(
     """An admin's adjustment (positive or negative), with a reason; `key` makes a retried request write once.
     A negative one never takes the balance below zero (only reversals may). Commits."""
     reason = reason.strip()
-    if not 3 <= len(reason) <= 300:
+    if not 3 <= len(reason) <= 300 or not reason.isprintable():
         raise InvalidInput("give a reason (3 to 300 characters)", field="reason")
     if amount == 0 or abs(amount) > 100_000_000:
         raise InvalidInput("adjust by a non-zero amount", field="amount")

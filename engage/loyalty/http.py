@@ -174,7 +174,7 @@ class Adjustment(msgspec.Struct, forbid_unknown_fields=True):
     amount: Annotated[int, msgspec.Meta(ge=-100_000_000, le=100_000_000)]
     reason: Annotated[str, msgspec.Meta(min_length=3, max_length=300)]
     # the same key again (a retried request) adjusts once
-    key: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    key: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
     unit: Unit = Unit.points
 
 

@@ -400,7 +400,7 @@ async def review(
     in and not refunded, otherwise clears the flags) or `reject` (never pays). Commits."""
     now = now or utcnow()
     reason = reason.strip()
-    if not 3 <= len(reason) <= 300:
+    if not 3 <= len(reason) <= 300 or not reason.isprintable():
         raise InvalidInput("give a reason (3 to 300 characters)", field="reason")
     referral = await session.get(Referral, referral_id, with_for_update=True, populate_existing=True)
     if referral is None:

@@ -78,6 +78,8 @@ class Rules(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def validate(self) -> Rules:
         names = [t.name for t in self.tiers]
+        if not all(name.strip() and name.isprintable() for name in names):
+            raise InvalidInput("tier names are printable text", field="tiers")
         if len(set(names)) != len(names):
             raise InvalidInput("tier names must differ", field="tiers")
         thresholds = [t.threshold for t in self.tiers]
