@@ -7,7 +7,13 @@ the checkout's stock), `own_source(checkout_id)` (the source of the checkout's o
 credit fill at wiring time.
 """
 
-from commerce.checkout.adjustments import AdjustmentLine, AdjustmentRequest, CheckoutAdjustment, PlacedOrder
+from commerce.checkout.adjustments import (
+    AdjustmentLine,
+    AdjustmentRequest,
+    CheckoutAdjustment,
+    PlacedOrder,
+)
+from commerce.checkout.adjustments import commit as commit_adjustments
 from commerce.checkout.checkouts import LIVE_PAYMENT, CheckoutView, hand_over, own_source
 from commerce.checkout.models import Checkout, CheckoutStatus
 from commerce.checkout.policy import ShopPolicy
@@ -24,6 +30,7 @@ __all__ = [
     "PlacedOrder",
     "ShippingRates",
     "ShopPolicy",
+    "commit_adjustments",
     "hand_over",
     "own_source",
 ]

@@ -15,7 +15,8 @@ An adjustment is anything with a `source` name and
 
 They are registered in `Services.adjustments` by the wiring; `ShopPolicy.adjustments` carries the same list
 into every checkout and payment step. The order keeps the lines (`order_adjustments`), and its `total_cents`
-(what the payment provider is charged) is what is left after them. Reversal needs no hook: the areas follow
+(what the payment provider is charged) is what is left after them; nothing left is paid without a card
+(commerce.payments.uncharged). Reversal needs no hook: the areas follow
 commerce's `order.updated` (cancelled, refunded, partially refunded) and re-read the order and its
 adjustments, so a refund converges however often and in whatever order events arrive.
 """
@@ -30,11 +31,8 @@ import msgspec
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce import inventory
 from commerce.checkout.models import Checkout
-from commerce.orders import states
-from commerce.orders.models import Order, OrderAdjustment, OrderStatus
-from commerce.payments.providers.base import Intent, ProviderRefund, SavedMethod
+from commerce.orders.models import Order, OrderAdjustment
 
 AdjustmentKind = Literal["discount", "tender"]
 
@@ -147,74 +145,12 @@ async def commit(
         await adjustment.commit(session, placed, lines.get(adjustment.source))
 
 
-class NoCharge:
-    """The provider of a payment with nothing left to charge (the adjustments covered the whole total): no
-    card, no call out; the payment succeeds at once."""
-
-    name = "none"
-
-    async def create_intent(
-        self,
-        *,
-        amount_cents: int,
-        currency: str,
-        payment_method: str,
-        customer: str | None,
-        metadata: dict[str, str],
-        idempotency_key: str,
-    ) -> Intent:
-        if amount_cents != 0:
-            raise ValueError("NoCharge pays only what costs nothing")
-        return Intent(id=f"covered-{idempotency_key}", status="succeeded", amount_cents=0, currency=currency)
-
-    async def retrieve(self, intent_id: str) -> Intent:
-        return Intent(id=intent_id, status="succeeded", amount_cents=0, currency="")
-
-    async def cancel(self, intent_id: str) -> Intent:
-        return await self.retrieve(intent_id)
-
-    async def refund(self, intent_id: str, *, amount_cents: int, idempotency_key: str) -> ProviderRefund:
-        return ProviderRefund(id=f"covered-{idempotency_key}", status="succeeded", amount_cents=amount_cents)
-
-    async def create_customer(self, *, email: str, name: str, user_id: int) -> str | None:
-        return None
-
-    async def save_method(self, customer: str, payment_method: str) -> None:
-        return None
-
-    async def saved_methods(self, customer: str) -> list[SavedMethod]:
-        return []
-
-
-NO_CHARGE = NoCharge()
-
-
-async def close_uncharged(
-    session: AsyncSession, order: Order, *, actor: str, reason: str, cancel: bool, restock: bool
-) -> None:
-    """Refund (or cancel) an order whose total the adjustments covered: no money goes back through a
-    provider; the adjustments' areas give back what they took when they see the order refunded. Does not
-    commit."""
-    if restock:
-        for line in order.lines:
-            left = line.quantity - line.returned_quantity
-            if left > 0 and line.variant_id is not None:
-                await inventory.return_to_stock(
-                    session, line.variant_id, left, reference=f"order:{order.number}", note="refund"
-                )
-                line.returned_quantity += left
-    to = OrderStatus.cancelled if cancel else OrderStatus.refunded
-    states.transition(session, order, to, actor=actor, note=reason or "refunded: no card was charged")
-
-
 __all__ = [
-    "NO_CHARGE",
     "AdjustmentLine",
     "AdjustmentRequest",
     "CheckoutAdjustment",
     "PlacedOrder",
     "apply",
-    "close_uncharged",
     "commit",
     "lines_of",
 ]

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from commerce.checkout import adjustments, checkouts
+from commerce.checkout import checkouts, commit_adjustments
 from commerce.checkout.checkouts import LIVE_PAYMENT
 from commerce.checkout.models import CheckoutStatus
 from commerce.checkout.policy import ShopPolicy
@@ -29,6 +29,7 @@ from commerce.payments import customers, refunds, settlement
 from commerce.payments.models import Payment, PaymentStatus
 from commerce.payments.providers.base import PaymentDeclined, PaymentProvider
 from commerce.payments.settlement import PayOutcome
+from commerce.payments.uncharged import NO_CHARGE
 from commerce.pricing import Promotion
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput
@@ -111,7 +112,7 @@ async def pay(
         if not payment_method and checkout.total_cents > 0:  # nothing to charge needs no card
             raise InvalidInput("choose a payment method", field="payment_method")
         order = await placing.place(session, checkout, actor=payer.owner)
-        await adjustments.commit(session, checkout, order, policy.adjustments)
+        await commit_adjustments(session, checkout, order, policy.adjustments)
         attempts = await session.scalar(select(func.count(Payment.id)).where(Payment.order_id == order.id))
         attempt = int(attempts or 0) + 1
         recovering = Payment(
@@ -130,7 +131,7 @@ async def pay(
 
     # 2. the provider, outside any transaction
     if recovering.amount_cents == 0:  # the adjustments (store credit, points) covered it: no card, no call
-        provider = adjustments.NO_CHARGE
+        provider = NO_CHARGE
     intent, error = None, ""
     try:
         customer = None

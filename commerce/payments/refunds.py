@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from commerce import inventory
-from commerce.checkout import adjustments
 from commerce.checkout.checkouts import LIVE_PAYMENT, own_source
 from commerce.checkout.models import Checkout, CheckoutStatus
 from commerce.orders import states
@@ -22,6 +21,7 @@ from commerce.orders.models import Order, OrderStatus
 from commerce.orders.views import OrderView, load, view_of
 from commerce.payments.models import Payment, PaymentStatus, Refund
 from commerce.payments.providers.base import PaymentProvider
+from commerce.payments.uncharged import close_uncharged
 from engage.platform.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
 
 
@@ -75,9 +75,7 @@ async def refund(
     if not states.refundable(order):
         raise Conflict(f"an order that is {order.status} cannot be refunded", code="not_refundable")
     if order.total_cents == 0 and amount_cents is None and not lines:  # covered by store credit or points
-        await adjustments.close_uncharged(
-            session, order, actor=actor, reason=reason, cancel=cancel, restock=restock
-        )
+        await close_uncharged(session, order, actor=actor, reason=reason, cancel=cancel, restock=restock)
         await session.commit()
         return await view_of(session, order, with_timeline=True)
     payment = await _paid_payment(session, order)

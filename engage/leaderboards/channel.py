@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from engage.leaderboards.models import Leaderboard
 from engage.leaderboards.service import Leaderboards
 from engage.platform.identity import Identity
 from engage.platform.runtime import Runtime
@@ -27,9 +26,7 @@ def leaderboard_kind(runtime: Runtime, leaderboards: Leaderboards) -> ChannelKin
         board_id = _board_id(channel)
         if board_id is None:
             return False
-        async with runtime.sessionmaker() as session:
-            board = await session.get(Leaderboard, board_id)
-            return board is not None and board.active
+        return await leaderboards.is_active(board_id)
 
     async def snapshot(identity: Identity, channel: str) -> Any:
         board_id = _board_id(channel)

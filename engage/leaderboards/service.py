@@ -36,6 +36,9 @@ log = logging.getLogger("engage.leaderboards")
 NEIGHBOURS = 2  # a watcher sees this many above and below them
 _BOARDS_TTL = 2.0  # seconds a process keeps the list of active boards (a marketer's change shows this fast)
 _BUILT_TTL = 5.0  # seconds a board is taken as built without asking the store again
+# A board's public part (top N, size) as last published serves new watchers this long: 10,000 sockets
+# subscribing at once read it once, not once each.
+_PUBLIC_TTL = 1.0
 
 
 class Entry(msgspec.Struct):
@@ -78,6 +81,7 @@ class Leaderboards:
         self._boards: tuple[float, list[Leaderboard], dict[int, FlashSale]] | None = None
         self._built: dict[str, float] = {}
         self._publishing: dict[int, _Publishing] = {}
+        self._public: dict[int, tuple[float, BoardStandings]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ---- names --------------------------------------------------------------------------------------------
@@ -125,6 +129,16 @@ class Leaderboards:
     def forget_boards(self) -> None:
         """A definition changed: read them again on the next change."""
         self._boards = None
+        self._public.clear()
+
+    async def is_active(self, board_id: int) -> bool:
+        """Whether a board may be watched (the list of active boards, kept `_BOARDS_TTL` per process)."""
+        if self._boards is None or time.monotonic() - self._boards[0] > _BOARDS_TTL:
+            async with self._sessionmaker() as session:
+                await self._active(session)
+                await session.commit()
+        assert self._boards is not None
+        return any(b.id == board_id for b in self._boards[1])
 
     async def _window(self, session: AsyncSession, board: Leaderboard) -> boards.Window:
         sale = await session.get(FlashSale, board.flash_sale_id) if board.flash_sale_id is not None else None
@@ -232,6 +246,10 @@ class Leaderboards:
             top = await self._entries(session, board, await self.store.top(key, board.size))
             size = await self.store.count(key)
             await session.commit()
+        self._public[board_id] = (
+            time.monotonic(),
+            BoardStandings(board=boards.view_of(board), period=window.key, top=top, size=size),
+        )
         event = StandingsChanged(
             board_id=board_id,
             period=window.key,
@@ -276,9 +294,14 @@ class Leaderboards:
         )
 
     async def snapshot(self, board_id: int, user_id: int | None) -> dict[str, Any]:
+        cached = self._public.get(board_id)
+        if user_id is None and cached is not None and time.monotonic() - cached[0] < _PUBLIC_TTL:
+            return msgspec.to_builtins(cached[1])
         async with self._sessionmaker() as session:
             view = await self.standings_of(session, board_id, user_id)
             await session.commit()
+        if user_id is None:
+            self._public[board_id] = (time.monotonic(), view)
         return msgspec.to_builtins(view)
 
 
