@@ -16,6 +16,8 @@ from engage.loyalty.models import Balance, Bucket, Kind, LedgerEntry, Unit
 from engage.loyalty.rules import Rules, add_months
 from engage.platform.clock import utcnow
 
+_RETURNS = {Kind.redeemed.value, Kind.restored.value}
+
 
 @dataclass(frozen=True, slots=True)
 class Lot:
@@ -44,6 +46,9 @@ def _lots(entries: list[LedgerEntry]) -> tuple[list[Lot], int, int]:
         key=lambda lot: lot.expires_at,
     )
     debits = -sum(e.amount for e in entries if e.amount < 0 and e.kind != Kind.expired.value)
+    # a spend given back (its order refunded) uses nothing up: the return cancels it
+    debits -= sum(e.amount for e in entries if e.amount > 0 and e.kind in _RETURNS)
+    debits = max(0, debits)
     # credits without an end are used last: debits beyond them fall on the dated lots
     expired = -sum(e.amount for e in entries if e.kind == Kind.expired.value)
     return lots, debits, expired
