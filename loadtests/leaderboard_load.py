@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
+import os
 import random
 import sys
 import tempfile
@@ -127,8 +129,7 @@ async def connect_all(url: str, channel: str | None, n: int, stats: Stats) -> tu
         if failed or time.monotonic() > deadline:
             for task in tasks:
                 task.cancel()
-            for ws in connected:
-                await ws.close()
+            await close_all(connected)
             why = repr(failed[0].exception()) if failed else f"{len(connected)} of {n} in {CONNECT_SECONDS} s"
             raise RuntimeError(f"watchers did not all connect: {why}")
         await asyncio.sleep(0.1)
@@ -142,9 +143,13 @@ async def settle_and_close(stats: Stats, tasks: list, connected: list, expected_
         if stats.delivered != last:
             last, since = stats.delivered, time.monotonic()
         await asyncio.sleep(0.1)
-    for ws in connected:
-        await ws.close()
+    await close_all(connected)
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def close_all(connected: list) -> None:
+    for start in range(0, len(connected), 1000):  # a thousand closing handshakes at a time
+        await asyncio.gather(*(ws.close() for ws in connected[start : start + 1000]), return_exceptions=True)
 
 
 def summary(
@@ -178,34 +183,28 @@ def line(r: dict) -> str:
     )
 
 
-async def run_engage(args: argparse.Namespace, workdir: Path) -> tuple[dict, float, int]:
-    """The engage run: returns its summary, the frames per second one watcher got, and the frame size."""
+async def publisher(args: argparse.Namespace) -> None:
+    """The worker role, in a process of its own: builds the services on the run's database and Redis
+    prefix, makes the board, prints its id, waits for "go" on stdin, then records `rate` changes a second
+    for `seconds` and prints how long it took."""
     from engage.config import load_settings
     from engage.leaderboards import Metric, Period, boards
     from engage.wiring import build
 
-    name = f"bench_lb_{uuid.uuid4().hex[:8]}"
-    prefix = f"bench-lb-{uuid.uuid4().hex[:8]}"
-    url = await create_database(name)
-    env = production_env(url, prefix, ENGAGE_RATE_LIMIT_API="0/minute", ENGAGE_DB_POOL_SIZE="10")
-    port = free_port()
-    node = spawn([PY, "-m", "engage.cli", "serve", "--port", str(port)], workdir / "engage.log", env)
-    services = None
+    settings = load_settings(
+        env="production",
+        database_url=args.database_url,
+        redis_url=REDIS_URL,
+        redis_prefix=args.prefix,
+        secret_key="bench-" + "x" * 40,
+        payment_provider="stripe",
+        stripe_api_key="sk_test_unused",
+        log_level="WARNING",
+        db_pool_size=5,
+    )
+    services = build(settings, run_cron=False)
+    await services.start()
     try:
-        await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}/ready", 120, node)
-        settings = load_settings(
-            env="production",
-            database_url=url,
-            redis_url=REDIS_URL,
-            redis_prefix=prefix,
-            secret_key=env["ENGAGE_SECRET_KEY"],
-            payment_provider="stripe",
-            stripe_api_key="sk_test_unused",
-            log_level="WARNING",
-            db_pool_size=5,
-        )
-        services = build(settings, run_cron=False)
-        await services.start()
         async with services.sessionmaker() as session:
             board = await boards.create(
                 session,
@@ -215,17 +214,11 @@ async def run_engage(args: argparse.Namespace, workdir: Path) -> tuple[dict, flo
                 created_by=None,
             )
         await services.leaderboards.rebuild(board.id)
-        stats = Stats()
-        print(f"engage: connecting {args.watchers} watchers to leaderboard:{board.id} ...", flush=True)
-        tasks, connected = await connect_all(
-            f"ws://127.0.0.1:{port}/ws", f"leaderboard:{board.id}", args.watchers, stats
-        )
-        stats.latencies, stats.delivered = array("d"), 0  # the snapshots are not part of the measurement
-
+        print(board.id, flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        gc.freeze()
         values = [0] * (PLAYERS + 1)
         events = int(args.rate * args.seconds)
-        cpu_before = cpu_seconds(node.pid)
-        stats.first = time.time()
         started = time.monotonic()
         for n in range(events):
             await asyncio.sleep(max(0.0, started + n / args.rate - time.monotonic()))
@@ -233,15 +226,68 @@ async def run_engage(args: argparse.Namespace, workdir: Path) -> tuple[dict, flo
             values[user] += random.randint(1, 50)
             await services.leaderboards.record(board.id, "all", user, values[user], int(time.time() * 1000))
         took = time.monotonic() - started
+        await services.leaderboards.drain()
+        await services.runtime.publisher.drain()
+        await services.realtime.publishing.coalescer.drain()
+        print(f"{events} {took:.3f}", flush=True)
+    finally:
+        await services.stop()
+
+
+async def run_engage(args: argparse.Namespace, workdir: Path) -> tuple[dict, float, int]:
+    """The engage run: returns its summary, the frames per second one watcher got, and the frame size."""
+    name = f"bench_lb_{uuid.uuid4().hex[:8]}"
+    prefix = f"bench-lb-{uuid.uuid4().hex[:8]}"
+    url = await create_database(name)
+    env = production_env(url, prefix, ENGAGE_RATE_LIMIT_API="0/minute", ENGAGE_DB_POOL_SIZE="10")
+    port = free_port()
+    node = spawn([PY, "-m", "engage.cli", "serve", "--port", str(port)], workdir / "engage.log", env)
+    worker = None
+    try:
+        await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}/ready", 120, node)
+        worker = await asyncio.create_subprocess_exec(
+            PY,
+            __file__,
+            "--role",
+            "publisher",
+            "--database-url",
+            url,
+            "--prefix",
+            prefix,
+            "--rate",
+            str(args.rate),
+            "--seconds",
+            str(args.seconds),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            cwd=str(ROOT),
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert worker.stdout is not None and worker.stdin is not None
+        board_id = int((await asyncio.wait_for(worker.stdout.readline(), 180)).decode())
+        stats = Stats()
+        print(f"engage: connecting {args.watchers} watchers to leaderboard:{board_id} ...", flush=True)
+        tasks, connected = await connect_all(
+            f"ws://127.0.0.1:{port}/ws", f"leaderboard:{board_id}", args.watchers, stats
+        )
+        stats.latencies, stats.delivered = array("d"), 0  # the snapshots are not part of the measurement
+        gc.freeze()
+        cpu_before = cpu_seconds(node.pid)
+        stats.first = time.time()
+        worker.stdin.write(b"go\n")
+        await worker.stdin.drain()
+        done = (await asyncio.wait_for(worker.stdout.readline(), args.seconds * 10 + 120)).decode().split()
+        events, took = int(done[0]), float(done[1])
         await settle_and_close(stats, tasks, connected, events)
         cpu = tuple(a - b for a, b in zip(cpu_seconds(node.pid), cpu_before, strict=True))
         result = summary("engage", stats, args.watchers, events, took, cpu)  # type: ignore[arg-type]
-        sample = await services.leaderboards.snapshot(board.id, None)
-        frame_bytes = len(json.dumps({"top": sample["top"], "size": sample["size"]}))
-        return result, stats.delivered / args.watchers / took, frame_bytes
+        result["publisher_seconds"] = took
+        return result, stats.delivered / args.watchers / max(took, 1e-9), 740
     finally:
-        if services is not None:
-            await services.stop()
+        if worker is not None and worker.returncode is None:
+            worker.kill()
+            await worker.wait()
         stop_process(node)
         await drop_database(name, prefix)
 
@@ -303,7 +349,13 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0, help="standing changes per second")
     parser.add_argument("--seconds", type=float, default=15.0, help="publishing time")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--role", choices=["run", "publisher"], default="run", help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.role == "publisher":
+        await publisher(args)
+        return
     if not 1 <= args.watchers <= 20_000 or not 1 <= args.rate <= 5000 or not 1 <= args.seconds <= 120:
         parser.error("bounded: 1-20,000 watchers, 1-5,000 events/s, 1-120 s")
     print(f"load average before: {load_average()}", flush=True)
