@@ -62,7 +62,7 @@ async function liability() {
       ],
     };
     if (chart) chart.destroy();
-    chart = new window.Chart($("[data-liability-chart]"), { data, options: { animation: false, responsive: true } });
+    chart = new window.Chart($("[data-liability-chart]"), { type: "bar", data, options: { animation: false, responsive: true } });
   }
 }
 

@@ -20,7 +20,7 @@ function renderPoints(p) {
   $("[data-points-pending]").textContent = p.pending ? `${p.pending.toLocaleString()} pending: spendable once the return period ends.` : "";
   const t = p.tier;
   $("[data-tier]").textContent = t
-    ? `${t.name}: ${t.points_per_unit} points per ${money(100, currency)}` + (t.next_name ? ` · ${t.next_name} at ${t.basis === "spend" ? money(t.next_threshold, currency) : t.next_threshold.toLocaleString() + " points"} (you: ${t.basis === "spend" ? money(t.value, currency) : t.value.toLocaleString()} this year)` : "")
+    ? `${t.name}: ${t.points_per_unit} ${t.points_per_unit === 1 ? "point" : "points"} per ${money(100, currency)}` + (t.next_name ? ` · ${t.next_name} at ${t.basis === "spend" ? money(t.next_threshold, currency) : t.next_threshold.toLocaleString() + " points"} (you: ${t.basis === "spend" ? money(t.value, currency) : t.value.toLocaleString()} this year)` : "")
     : "";
   $("[data-expiring]").replaceChildren(
     ...(p.expiring.length ? p.expiring.map((e) => el("li", {}, `${e.amount.toLocaleString()} on ${new Date(e.on).toLocaleDateString()}`)) : [el("li", { class: "muted" }, "Nothing expires soon.")]),
