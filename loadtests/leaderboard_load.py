@@ -70,10 +70,15 @@ class Stats:
     last: float = 0.0
     lagged: int = 0
 
-    def record(self, changed_ms: float, now: float) -> None:
+    # one watcher's frames: (seconds since the start, latency), to see when the slow ones happen
+    timeline: list[tuple[float, float]] = field(default_factory=list)
+
+    def record(self, changed_ms: float, now: float, *, first: bool = False) -> None:
         self.delivered += 1
         self.latencies.append(now - changed_ms / 1000)
         self.last = now
+        if first and self.first:
+            self.timeline.append((now - self.first, now - changed_ms / 1000))
 
 
 def changed_at(message: str) -> float | None:
@@ -110,7 +115,7 @@ async def watcher(
             message = await ws.recv()
             at = changed_at(message) if "leaderboard.standings" in message or channel is None else None
             if at is not None:
-                stats.record(at, time.time())
+                stats.record(at, time.time(), first=connected and connected[0] is ws)
             elif message.startswith('{"type":"ping"'):
                 await ws.send('{"type":"pong"}')
             elif message.startswith('{"type":"lagged"'):
@@ -169,6 +174,10 @@ def summary(
         "p99_ms": 1000 * lat[int(len(lat) * 0.99)] if lat else float("nan"),
         "max_ms": 1000 * lat[-1] if lat else float("nan"),
         "lagged": stats.lagged,
+        "slowest_frames_of_one_watcher": [
+            {"at_s": round(t, 2), "latency_ms": round(1000 * lat, 1)}
+            for t, lat in sorted(stats.timeline, key=lambda x: -x[1])[:5]
+        ],
         "server_cpu_s": cpu[0] + cpu[1],
     }
 
@@ -362,6 +371,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="engage-lb-load-") as tmp:
         engage, frames_per_s, frame_bytes = await run_engage(args, Path(tmp))
         print(line(engage), flush=True)
+        print(f"  slowest frames of one watcher: {engage['slowest_frames_of_one_watcher']}", flush=True)
         bare = await run_bare(args, Path(tmp), frames_per_s, frame_bytes)
         print(line(bare), flush=True)
     print(

@@ -57,13 +57,16 @@ class LeaderboardController(Controller):
         return ProfileOut(found.display_name, found.anonymous) if found else ProfileOut("", True)
 
     @put("/profile", guards=[signed_in])
-    async def set_profile(self, request: Request, db_session: AsyncSession, data: ProfileIn) -> ProfileOut:
+    async def set_profile(
+        self, request: Request, services: Services, db_session: AsyncSession, data: ProfileIn
+    ) -> ProfileOut:
         """How I appear on boards that show names: a display name, or anonymous."""
         user_id = identity_of(request).user_id
         assert user_id is not None
         saved = await service.set_profile(
             db_session, user_id, display_name=data.display_name, anonymous=data.anonymous
         )
+        services.leaderboards.forget_name(user_id)
         return ProfileOut(saved.display_name, saved.anonymous)
 
 

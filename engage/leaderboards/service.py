@@ -39,6 +39,7 @@ _BUILT_TTL = 5.0  # seconds a board is taken as built without asking the store a
 # A board's public part (top N, size) as last published serves new watchers this long: 10,000 sockets
 # subscribing at once read it once, not once each.
 _PUBLIC_TTL = 1.0
+_NAMES_TTL = 10.0  # a new display name shows within this
 
 
 class Entry(msgspec.Struct):
@@ -82,6 +83,7 @@ class Leaderboards:
         self._built: dict[str, float] = {}
         self._publishing: dict[int, _Publishing] = {}
         self._public: dict[int, tuple[float, BoardStandings]] = {}
+        self._names_seen: dict[int, tuple[float, str | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ---- names --------------------------------------------------------------------------------------------
@@ -91,14 +93,29 @@ class Leaderboards:
     async def _names(
         self, session: AsyncSession, board: Leaderboard, users: Collection[int]
     ) -> dict[int, str]:
+        """Display names of those who chose one; kept `_NAMES_TTL` per process, so publishing the top N
+        under a stream of changes does not ask the database each time."""
         if not board.show_names or not users:
             return {}
-        rows = await session.execute(
-            select(Profile.user_id, Profile.display_name).where(
-                Profile.user_id.in_(list(users)), Profile.anonymous.is_(False), Profile.display_name != ""
+        now = time.monotonic()
+        missing = [u for u in users if now - self._names_seen.get(u, (-_NAMES_TTL, None))[0] >= _NAMES_TTL]
+        if missing:
+            rows = dict(
+                (
+                    await session.execute(
+                        select(Profile.user_id, Profile.display_name).where(
+                            Profile.user_id.in_(missing),
+                            Profile.anonymous.is_(False),
+                            Profile.display_name != "",
+                        )
+                    )
+                ).all()
             )
-        )
-        return {user_id: name for user_id, name in rows}
+            if len(self._names_seen) > 100_000:
+                self._names_seen.clear()
+            for user_id in missing:
+                self._names_seen[user_id] = (now, rows.get(user_id))
+        return {u: name for u in users if (name := self._names_seen[u][1]) is not None}
 
     async def _entries(self, session: AsyncSession, board: Leaderboard, rows: list[Standing]) -> list[Entry]:
         names = await self._names(session, board, [r.user_id for r in rows])
@@ -125,6 +142,11 @@ class Leaderboards:
             )
             self._boards = (now, active, sales)
         return self._boards[1], self._boards[2]
+
+    def forget_name(self, user_id: int) -> None:
+        """A shopper changed how they appear: this process shows it at once (others within `_NAMES_TTL`)."""
+        self._names_seen.pop(user_id, None)
+        self._public.clear()
 
     def forget_boards(self) -> None:
         """A definition changed: read them again on the next change."""
@@ -238,10 +260,11 @@ class Leaderboards:
 
     async def _publish(self, board_id: int, changed_at_ms: int) -> None:
         async with self._sessionmaker() as session:
-            board = await session.get(Leaderboard, board_id)
-            if board is None or not board.active:
+            active, sales = await self._active(session)
+            board = next((b for b in active if b.id == board_id), None)
+            if board is None:
                 return
-            window = await self._window(session, board)
+            window = boards.window_of(board, sales.get(board.flash_sale_id or 0))
             key = self.store_key(board, window)
             top = await self._entries(session, board, await self.store.top(key, board.size))
             size = await self.store.count(key)
