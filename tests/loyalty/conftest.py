@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from commerce.orders.models import Order
+from engage.auth.middleware import forget_identity
 from engage.auth.models import User
 from engage.auth.passwords import hash_password
 from engage.loyalty import rules as loyalty_rules
@@ -71,6 +72,9 @@ async def make_user(
         session.add(user)
         await session.commit()
         user_id = user.id
+    # the identity cache is per process and keyed by user id alone: an id the other mode's database gave to
+    # another account may be cached for a few seconds (two apps in one test process; never in production)
+    forget_identity(user_id)
     res = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
     assert res.status_code == 200, res.text
     return user_id, email, Shopper(client, {"Authorization": f"Bearer {res.json()['token']}"})
