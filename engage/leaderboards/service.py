@@ -297,7 +297,7 @@ class Leaderboards:
         board = await boards.get(session, board_id, active_only=not staff)
         window = await self._window(session, board)
         key = self.store_key(board, window)
-        if not await self._is_built(key):
+        if not await self.store.built(key):  # asked each time: a read right after Redis was wiped rebuilds
             await self._rebuild(session, board, window)
         top = await self._entries(session, board, await self.store.top(key, board.size))
         me, near = None, []

@@ -206,3 +206,46 @@ async def test_who_may_define_and_see_boards(app) -> None:  # type: ignore[no-un
     assert (
         await marketer.request("POST", f"/api/admin/leaderboards/{board['id']}/rebuild")
     ).status_code == 200
+
+
+async def test_a_referrals_board_counts_rewarded_referrals(app) -> None:  # type: ignore[no-untyped-def]
+    from tests.loyalty.test_referrals import _paid_order, _referrer, _release, _sign_up
+
+    await set_rules(app, test_rules())
+    _, _, admin = await make_user(app, Role.admin)
+    board = await _create_board(admin, metric="referrals_completed", period="all_time", size=100)
+    _, _, referrer, code = await _referrer(app)
+    for _ in range(2):
+        await _paid_order(app, await _sign_up(app, code))
+    assert (await _standings(app, board["id"], referrer))["me"] is None, "not before they are rewarded"
+    await _release(app)
+    live = await _standings(app, board["id"], referrer)
+    assert live["me"]["value"] == 2
+    await _wipe(app, board, live["period"])
+    assert await _standings(app, board["id"], referrer) == live
+
+
+async def test_a_flash_sale_board_counts_units_bought_in_the_sale(app) -> None:  # type: ignore[no-untyped-def]
+    from tests.flash_sales.conftest import make_sale
+
+    await set_rules(app, test_rules())
+    _, _, admin = await make_user(app, Role.admin)
+    item = await product(app, price=3000, stock=20)
+    runtime = services_of(app).runtime
+    sale_id = await make_sale(runtime, [item.variants[0].id], units=10, price=1500, limit=3)
+    board = await _create_board(
+        admin, metric="flash_sale_purchases", period="flash_sale", flash_sale_id=sale_id
+    )
+    _, _, shopper = await make_user(app)
+    for _ in range(2):
+        res = await shopper.request(
+            "POST", f"/api/flash-sales/{sale_id}/claims", json={"variant_id": item.variants[0].id}
+        )
+        assert res.status_code == 201, res.text
+    _, paid = await buy(app, shopper, item.variants[0].id, 2)
+    assert paid.json()["status"] == "paid", paid.text
+    await settle(app)
+    mine = await _standings(app, board["id"], shopper)
+    assert mine["me"] is not None and (mine["me"]["rank"], mine["me"]["value"]) == (1, 2)
+    res = await app.get(f"/api/leaderboards?flash_sale_id={sale_id}")
+    assert [b["id"] for b in res.json()] == [board["id"]]
