@@ -56,6 +56,10 @@ from engage.http.rate_limit import CountingRateLimitMiddleware
 from engage.http.request_id import RequestIdMiddleware
 from engage.http.security import SecurityHeadersMiddleware
 from engage.http.sessions import session_config
+from engage.leaderboards.http import LeaderboardAdminController, LeaderboardController
+from engage.leaderboards.pages import leaderboard_pages
+from engage.loyalty.http import LoyaltyAdminController, LoyaltyController
+from engage.loyalty.pages import loyalty_pages
 from engage.platform import heap
 from engage.platform.logs import structlog_config
 from engage.push.http import push_routes
@@ -176,6 +180,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             MarketingFlashSaleController,
             *push_routes,
             *marketing_pages,
+            LoyaltyController,
+            LoyaltyAdminController,
+            *loyalty_pages,
+            LeaderboardController,
+            LeaderboardAdminController,
+            *leaderboard_pages,
             *chat_routes,
             *chat_pages,
             CatalogController,

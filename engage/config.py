@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     # JSON: {"US": 0, "US-CA": 725, "DE": 1900}: basis points by country or country-region
     tax_rates: str = ""
 
+    # ---- loyalty, referrals, leaderboards (the programme's rules are the admin's: /api/admin/loyalty/rules) --
+    # off: no points or store credit at checkout, no sign-up bonus or referrals (the ledger stays as it is)
+    loyalty_enabled: bool = True
+
     # ---- real-time ------------------------------------------------------------------------------------------
     ws_max_frame_bytes: int = Field(16 * 1024, gt=0)
     ws_frames_per_second: int = Field(20, gt=0)

@@ -13,6 +13,8 @@ from engage.announcements import models as _announcements  # noqa: F401
 from engage.auth import models as _auth  # noqa: F401
 from engage.chat import models as _chat  # noqa: F401
 from engage.flash_sales import models as _flash_sales  # noqa: F401
+from engage.leaderboards import models as _leaderboards  # noqa: F401
+from engage.loyalty import models as _loyalty  # noqa: F401
 from engage.platform.db import Base
 from engage.push import models as _push  # noqa: F401
 

@@ -13,14 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bots.wiring import Bots
 from commerce.catalog import CatalogCache
+from commerce.checkout import CheckoutAdjustment
 from commerce.checkout.policy import ShopPolicy
 from commerce.payments.providers.base import PaymentProvider
 from commerce.pricing import Promotion
-from engage.auth import GuestHandover
+from engage.auth import GuestHandover, SignUpHook
 from engage.chat.context import ContextSection
 from engage.chat.env import ChatEnv
 from engage.config import Settings
 from engage.flash_sales.gate import ClaimGate
+from engage.leaderboards import Leaderboards
 from engage.platform.runtime import Runtime
 from engage.push.env import PushEnv
 from engage.realtime import Realtime
@@ -38,6 +40,11 @@ class Services:
     chat: ChatEnv
     bots: Bots  # embedder, search, support bot
     push: PushEnv  # Web Push: VAPID keys, the sender (a pooled HTTP client), its policy
+    leaderboards: Leaderboards  # standings in Redis sorted sets (memory embedded), live on leaderboard:{id}
+    # commerce's checkout adjustments port (shop_policy.adjustments is this list): loyalty points, store credit
+    adjustments: list[CheckoutAdjustment] = field(default_factory=list)
+    # after a sign-up: loyalty's bonus and referral
+    signups: list[SignUpHook] = field(default_factory=list)
     # at sign-in, a guest's cart, holds, orders and chats follow them into the account
     guest_handovers: list[GuestHandover] = field(default_factory=list)
     # the console's side panel of a shopper: name -> section

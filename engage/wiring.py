@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bots.wiring import install as install_bots
 from commerce.catalog import CatalogCache
 from commerce.catalog.channel import product_kind
@@ -18,6 +20,9 @@ from engage.flash_sales.channel import sale_kinds
 from engage.flash_sales.gate import make_gate
 from engage.flash_sales.pricing import FlashSalePromotion
 from engage.flash_sales.timeline import sales_for_variants
+from engage.leaderboards import Leaderboards, make_standings
+from engage.leaderboards.channel import leaderboard_kind
+from engage.loyalty import PointsRedemption, StoreCreditTender, welcome
 from engage.platform.blobs import make_blob_storage
 from engage.platform.runtime import Runtime, build_runtime
 from engage.push.channel import push_kinds
@@ -38,6 +43,9 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
     except ValueError as exc:
         raise SettingsError(f"engage: invalid configuration\n  {exc}") from None
     bots = install_bots(runtime)  # search and support bot: embedder, in-memory index, knowledge base
+    # commerce's checkout adjustments, in order: points (a discount) first, then store credit (before the card)
+    adjustments = [PointsRedemption(), StoreCreditTender()] if settings.loyalty_enabled else []
+    shop_policy = replace(shop_policy, adjustments=adjustments)
     services = Services(
         runtime=runtime,
         realtime=Realtime(runtime),
@@ -49,16 +57,27 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
         chat=_chat_env(runtime, bots.chat_profile),
         bots=bots,
         push=push,
+        leaderboards=Leaderboards(
+            runtime.sessionmaker,
+            make_standings(runtime.redis, settings.redis_prefix),
+            runtime.publisher,
+            secret=settings.secret(),
+        ),
+        adjustments=adjustments,
     )
-    runtime.closing.extend([services.realtime, bots, push])
+    runtime.closing.extend([services.leaderboards, services.realtime, bots, push])
     runtime.job_context["services"] = services
     services.guest_handovers.extend([_commerce_handover, adopt_guest_conversations, hand_over_push])
+    if settings.loyalty_enabled:
+        services.signups.append(welcome)
     services.context_sections.update(shopper_sections(settings.currency, services.promotions))
 
     # the real-time hub: channel kinds and socket frame handlers of every area register here
     # price, stock (and flash sales) of one product, by handle
     products = product_kind(runtime.sessionmaker, {"flash_sales": sales_for_variants})
-    for kind in [*builtin_kinds(), products, announcements_kind(runtime), *sale_kinds(runtime), *push_kinds(runtime)]:
+    boards = leaderboard_kind(runtime, services.leaderboards)
+    kinds = [*builtin_kinds(), products, announcements_kind(runtime), *sale_kinds(runtime), *push_kinds(runtime)]
+    for kind in [*kinds, boards]:
         services.realtime.register_kind(kind)
     chat_ws.register(services.realtime, runtime, services.chat)
     for make_sink in registry.SINKS:

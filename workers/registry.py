@@ -7,7 +7,7 @@ from collections.abc import Callable
 from engage.platform.events import Sink
 from engage.platform.jobs import CronTask, Task
 from engage.services import Services
-from workers import auth, bot, chat, commerce, flash_sales, housekeeping, push, search
+from workers import auth, bot, chat, commerce, flash_sales, housekeeping, loyalty, push, search
 
 TASKS: list[Task] = [
     auth.send_sign_up_mail,
@@ -36,6 +36,11 @@ TASKS: list[Task] = [
     push.push_sale_reminders,
     push.push_record_conversion,
     push.push_upkeep,
+    loyalty.loyalty_clock,
+    loyalty.sweep_loyalty_orders,
+    loyalty.check_loyalty_ledger,
+    loyalty.rebuild_leaderboards,
+    loyalty.rebuild_leaderboard,
 ]
 
 CRON: list[CronTask] = [
@@ -58,6 +63,13 @@ CRON: list[CronTask] = [
     CronTask(flash_sales.reconcile_flash_gates, every_seconds=30),
     # push: scheduled campaigns that are due, campaigns whose next job was lost, transactional leftovers
     CronTask(push.push_upkeep, every_seconds=10, run_at_startup=True),
+    # pending points and referrals become due by the minute; expiry and birthdays are idempotent per day
+    CronTask(loyalty.loyalty_clock, every_seconds=60),
+    # orders whose event a crash lost settle here (settling twice changes nothing)
+    CronTask(loyalty.sweep_loyalty_orders, every_seconds=600),
+    CronTask(loyalty.check_loyalty_ledger, every_seconds=3600),
+    # a wiped Redis (or an embedded restart) loses standings: rebuilt from the database at start and within 30 s
+    CronTask(loyalty.rebuild_leaderboards, every_seconds=30, run_at_startup=True),
 ]
 
 
@@ -74,4 +86,6 @@ SINKS: list[Callable[[Services], Sink]] = [
     bot.conversion_sink,
     flash_sales.flash_sale_sink,  # a claim's hold ended: sold, or back on sale
     push.push_sink,  # campaigns to drive, messages to deliver, orders/chat/sales to notify, conversions
+    loyalty.loyalty_sink,  # orders into the points and credit ledger
+    loyalty.leaderboard_sink,  # last: standings follow the ledger, referrals, orders and flash-sale claims
 ]

@@ -2,9 +2,18 @@
 
 For other areas (payments, orders): the `Checkout` table, `LIVE_PAYMENT` (payment states that still hold
 the checkout's stock), `own_source(checkout_id)` (the source of the checkout's own stock holds), the shop's
-`ShopPolicy` (shipping and tax) and its `ShippingRates`.
+`ShopPolicy` (shipping and tax) and its `ShippingRates`; the port of the adjustments a checkout may apply
+(`CheckoutAdjustment`, `AdjustmentLine`, ...: commerce.checkout.adjustments), which loyalty points and store
+credit fill at wiring time.
 """
 
+from commerce.checkout.adjustments import (
+    AdjustmentLine,
+    AdjustmentRequest,
+    CheckoutAdjustment,
+    PlacedOrder,
+)
+from commerce.checkout.adjustments import commit as commit_adjustments
 from commerce.checkout.checkouts import LIVE_PAYMENT, CheckoutView, hand_over, own_source
 from commerce.checkout.models import Checkout, CheckoutStatus
 from commerce.checkout.policy import ShopPolicy
@@ -12,11 +21,16 @@ from commerce.checkout.shipping import ShippingRates
 
 __all__ = [
     "LIVE_PAYMENT",
+    "AdjustmentLine",
+    "AdjustmentRequest",
     "Checkout",
+    "CheckoutAdjustment",
     "CheckoutStatus",
     "CheckoutView",
+    "PlacedOrder",
     "ShippingRates",
     "ShopPolicy",
+    "commit_adjustments",
     "hand_over",
     "own_source",
 ]

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce import inventory
 from commerce.cart import lines_of
+from commerce.checkout import adjustments
 from commerce.checkout.models import Checkout, CheckoutStatus
 from commerce.checkout.policy import ShopPolicy
 from commerce.orders.models import Order
@@ -70,6 +71,7 @@ class CheckoutView(msgspec.Struct):
     order_number: str | None
     ready_to_pay: bool
     missing: list[str]  # what must be given before paying
+    adjustments: list[adjustments.AdjustmentLine] = []  # points, store credit: off the total, by the server
 
 
 def own_source(checkout_id: str) -> str:
@@ -143,6 +145,7 @@ async def start(
         expires_at=utcnow() + timedelta(seconds=policy.hold_seconds),
     )
     _apply_totals(checkout, pricing, policy)
+    await adjustments.apply(session, checkout, policy.adjustments)
     session.add(checkout)
     await session.commit()
     return _view(checkout, pricing, policy, order_number=None)
@@ -222,6 +225,7 @@ async def ensure_held(
     checkout.hold_ids = holds
     checkout.expires_at = max(as_utc(checkout.expires_at), until)
     _apply_totals(checkout, pricing, policy)
+    await adjustments.apply(session, checkout, policy.adjustments)
     return pricing
 
 
@@ -291,6 +295,7 @@ def _view(
         order_number=order_number,
         ready_to_pay=checkout.status == CheckoutStatus.open.value and not missing,
         missing=missing,
+        adjustments=adjustments.lines_of(checkout),
     )
 
 
@@ -316,6 +321,7 @@ async def view(
         session, wanted, owner=owner, user_id=checkout.user_id, at=utcnow(), promotions=promotions
     )
     _apply_totals(checkout, pricing, policy)
+    await adjustments.apply(session, checkout, policy.adjustments)
     await session.commit()
     return _view(checkout, pricing, policy, order_number=await _order_number(session, checkout.id))
 

@@ -43,5 +43,7 @@ class Checkout(TimestampMixin, Base):
     discount_cents: Mapped[int] = mapped_column(default=0)
     shipping_cents: Mapped[int] = mapped_column(default=0)
     tax_cents: Mapped[int] = mapped_column(default=0)
-    total_cents: Mapped[int] = mapped_column(default=0)
+    total_cents: Mapped[int] = mapped_column(default=0)  # what the card is charged: after the adjustments
+    # Lines the checkout adjustments took off the total (commerce.checkout.adjustments.AdjustmentLine).
+    adjustments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     expires_at: Mapped[datetime]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from commerce.checkout.shipping import ShippingRates
 from commerce.checkout.tax import TaxTable
@@ -14,6 +16,8 @@ class ShopPolicy:
     hold_seconds: int
     shipping: ShippingRates
     taxes: TaxTable
+    # commerce.checkout.adjustments.CheckoutAdjustment, in order (the wiring fills Services.adjustments)
+    adjustments: Sequence[Any] = ()
 
     @classmethod
     def from_settings(cls, settings) -> ShopPolicy:  # type: ignore[no-untyped-def]

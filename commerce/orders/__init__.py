@@ -8,7 +8,16 @@ For other areas (the support bot, the agent console):
 An `OrderView` carries status, lines, totals, `tracking_number`, `carrier` and `expected_delivery`.
 """
 
-from commerce.orders.models import Order, OrderLine, OrderStatus
+from commerce.orders.models import Order, OrderAdjustment, OrderLine, OrderStatus
 from commerce.orders.views import OrderSummary, OrderView, find_order, recent_orders
 
-__all__ = ["Order", "OrderLine", "OrderStatus", "OrderSummary", "OrderView", "find_order", "recent_orders"]
+__all__ = [
+    "Order",
+    "OrderAdjustment",
+    "OrderLine",
+    "OrderStatus",
+    "OrderSummary",
+    "OrderView",
+    "find_order",
+    "recent_orders",
+]

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engage.platform.clock import utcnow
@@ -77,6 +77,21 @@ class OrderLine(IdMixin, Base):
     returned_quantity: Mapped[int] = mapped_column(default=0)
 
     order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
+
+
+class OrderAdjustment(IdMixin, Base):
+    """A part of the order's value paid otherwise than by card (commerce.checkout.adjustments): loyalty
+    points as a discount, store credit as a tender. `Order.total_cents` is what is left after them."""
+
+    __tablename__ = "order_adjustments"
+    __table_args__ = (UniqueConstraint("order_id", "source"),)
+
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(40))  # "loyalty.points", "store_credit"
+    kind: Mapped[str] = mapped_column(String(16))  # discount | tender
+    label: Mapped[str] = mapped_column(String(120))
+    amount_cents: Mapped[int]
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class OrderEvent(IdMixin, Base):

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from commerce.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from commerce.orders.models import Order, OrderAdjustment, OrderEvent, OrderLine, OrderStatus
 from engage.platform.errors import NotFound
 
 
@@ -38,6 +38,13 @@ class TimelineEntry(msgspec.Struct):
     data: dict[str, Any] = {}
 
 
+class AdjustmentView(msgspec.Struct):
+    source: str
+    kind: str  # discount | tender
+    label: str
+    amount_cents: int
+
+
 class OrderView(msgspec.Struct):
     id: int
     number: str
@@ -63,6 +70,8 @@ class OrderView(msgspec.Struct):
     cancelled_at: datetime | None
     lines: list[OrderLineView]
     timeline: list[TimelineEntry] = []
+    # paid otherwise than by card (points, store credit): `total_cents` is what is left after them
+    adjustments: list[AdjustmentView] = []
 
 
 class OrderSummary(msgspec.Struct):
@@ -110,7 +119,14 @@ async def view_of(session: AsyncSession, order: Order, *, with_timeline: bool) -
             )
             for e in events
         ]
+    adjustments = [
+        AdjustmentView(a.source, a.kind, a.label, a.amount_cents)
+        for a in await session.scalars(
+            select(OrderAdjustment).where(OrderAdjustment.order_id == order.id).order_by(OrderAdjustment.id)
+        )
+    ]
     return OrderView(
+        adjustments=adjustments,
         id=order.id,
         number=order.number,
         status=order.status,

@@ -21,7 +21,8 @@ from engage.services import Services
 
 class PayRequest(msgspec.Struct, forbid_unknown_fields=True):
     # Stripe: a PaymentMethod id made by Stripe.js (pm_...). Test provider: "card:4242424242424242".
-    payment_method: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    # Empty when store credit or points cover the whole total (nothing is charged).
+    payment_method: Annotated[str, msgspec.Meta(max_length=200)] = ""
     save_payment_method: bool = False
     # The total the shopper saw; a different server total answers 409 price_changed instead of charging.
     expected_total_cents: int | None = None

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from commerce.checkout import checkouts
+from commerce.checkout import checkouts, commit_adjustments
 from commerce.checkout.checkouts import LIVE_PAYMENT
 from commerce.checkout.models import CheckoutStatus
 from commerce.checkout.policy import ShopPolicy
@@ -29,6 +29,7 @@ from commerce.payments import customers, refunds, settlement
 from commerce.payments.models import Payment, PaymentStatus
 from commerce.payments.providers.base import PaymentDeclined, PaymentProvider
 from commerce.payments.settlement import PayOutcome
+from commerce.payments.uncharged import NO_CHARGE
 from commerce.pricing import Promotion
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput
@@ -68,7 +69,7 @@ async def pay(
     promotions: Sequence[Promotion] = (),
 ) -> PayOutcome:
     payment_method = payment_method.strip()
-    if not payment_method or len(payment_method) > 200:
+    if len(payment_method) > 200:
         raise InvalidInput("choose a payment method", field="payment_method")
 
     # 1. check and record the attempt
@@ -108,7 +109,10 @@ async def pay(
                 code="price_changed",
                 total_cents=checkout.total_cents,
             )
+        if not payment_method and checkout.total_cents > 0:  # nothing to charge needs no card
+            raise InvalidInput("choose a payment method", field="payment_method")
         order = await placing.place(session, checkout, actor=payer.owner)
+        await commit_adjustments(session, checkout, order, policy.adjustments)
         attempts = await session.scalar(select(func.count(Payment.id)).where(Payment.order_id == order.id))
         attempt = int(attempts or 0) + 1
         recovering = Payment(
@@ -126,6 +130,8 @@ async def pay(
     payment_id, key = recovering.id, recovering.idempotency_key
 
     # 2. the provider, outside any transaction
+    if recovering.amount_cents == 0:  # the adjustments (store credit, points) covered it: no card, no call
+        provider = NO_CHARGE
     intent, error = None, ""
     try:
         customer = None

@@ -21,6 +21,7 @@ from commerce.orders.models import Order, OrderStatus
 from commerce.orders.views import OrderView, load, view_of
 from commerce.payments.models import Payment, PaymentStatus, Refund
 from commerce.payments.providers.base import PaymentProvider
+from commerce.payments.uncharged import close_uncharged
 from engage.platform.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
 
 
@@ -73,6 +74,10 @@ async def refund(
     order = await load(session, number, lock=True)
     if not states.refundable(order):
         raise Conflict(f"an order that is {order.status} cannot be refunded", code="not_refundable")
+    if order.total_cents == 0 and amount_cents is None and not lines:  # covered by store credit or points
+        await close_uncharged(session, order, actor=actor, reason=reason, cancel=cancel, restock=restock)
+        await session.commit()
+        return await view_of(session, order, with_timeline=True)
     payment = await _paid_payment(session, order)
     remaining = order.total_cents - order.refunded_cents
     if amount_cents is None and not lines:  # everything that is left

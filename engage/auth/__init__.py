@@ -1,11 +1,12 @@
 """Accounts, passwords, sign-in, tokens and sessions.
 
 For other areas: the `User` table, `normalise_email`, `create_user`, and `GuestHandover` (what a guest's
-resources do at sign-in: areas add theirs to `Services.guest_handovers`). Who is asking is the kernel's
+resources do at sign-in: areas add theirs to `Services.guest_handovers`), and `SignUpHook` with
+`NewAccount` (what areas do when a shopper signs up: `Services.signups`). Who is asking is the kernel's
 `engage.platform.identity.Identity`; route guards are `engage.http.guards`.
 """
 
 from engage.auth.models import User
-from engage.auth.service import GuestHandover, create_user, normalise_email
+from engage.auth.service import GuestHandover, NewAccount, SignUpHook, create_user, normalise_email
 
-__all__ = ["GuestHandover", "User", "create_user", "normalise_email"]
+__all__ = ["GuestHandover", "NewAccount", "SignUpHook", "User", "create_user", "normalise_email"]

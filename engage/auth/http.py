@@ -35,6 +35,8 @@ class SignUp(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
     password: Password
     name: Annotated[str, msgspec.Meta(max_length=120)] = ""
+    # a friend's referral code (the /r/{code} link also leaves it in the session)
+    referral_code: Annotated[str, msgspec.Meta(max_length=32)] = ""
 
 
 class Credentials(msgspec.Struct, forbid_unknown_fields=True):
@@ -54,6 +56,7 @@ class SignUpAccepted(msgspec.Struct):
 class SignUpConfirmation(msgspec.Struct, forbid_unknown_fields=True):
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
     password: Password
+    referral_code: Annotated[str, msgspec.Meta(max_length=32)] = ""
 
 
 class NewToken(msgspec.Struct, forbid_unknown_fields=True):
@@ -108,6 +111,12 @@ def _site(request: Request[Any, Any, Any], services: Services) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def _referral_code(request: Request[Any, Any, Any], given: str) -> str:
+    session = request.scope.get("session")
+    kept = session.get("referral_code", "") if isinstance(session, dict) else ""
+    return str(given or kept)[:32]
+
+
 def _client(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -159,6 +168,9 @@ class AuthController(Controller):
             password=data.password,
             name=data.name,
         )
+        session = request.scope.get("session")
+        if data.referral_code and isinstance(session, dict):  # the confirmation link opens in this browser
+            request.set_session({**session, "referral_code": data.referral_code})
         sent = await services.runtime.counter.hit(f"signup-mail:{tokens.token_hash(mail.to)}", 3600)
         if sent.hits <= SIGN_UP_MAILS_PER_HOUR:  # a flood of sign-ups never floods the owner's inbox
             await services.runtime.jobs.enqueue("send_sign_up_mail", mail.to, mail.kind, mail.token, site)
@@ -169,10 +181,16 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: SignUpConfirmation, db_session: AsyncSession, services: Services
     ) -> SignedIn:
         """Make the account from the link a sign-up mailed (its token and the password chosen), and sign
-        this browser in; a guest's cart and chat follow."""
+        this browser in; a guest's cart and chat follow, and loyalty's sign-up hooks run (a friend's referral
+        code from the sign-up form or the /r/{code} link, kept in the session)."""
         user = await signup.confirm_sign_up(
             db_session, services.runtime.stores["tokens"], token=data.token, password=data.password
         )
+        new = service.NewAccount(
+            user.id, user.email, _referral_code(request, data.referral_code), _client(request),
+            identity_of(request).guest_id or "",
+        )
+        await service.welcome(db_session, new, services.signups)
         return await _sign_in(request, services, db_session, user)
 
     @post("/login", guards=[public], status_code=200)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -20,8 +22,36 @@ from engage.platform.text import one_line
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
+log = logging.getLogger("engage.auth")
+
 # Called after a guest signs in or signs up, with (session, guest_id, user_id), so carts and chats follow.
 GuestHandover = Callable[[AsyncSession, str, int], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccount:
+    """A shopper who just signed up: what other areas may want of that moment (loyalty: the sign-up bonus
+    and the referral it came through, with what its fraud checks look at)."""
+
+    user_id: int
+    email: str
+    referral_code: str = ""
+    ip: str = ""
+    device: str = ""  # the guest id of the browser that signed up
+
+
+# Called once after a sign-up, with (session, NewAccount); areas add theirs to `Services.signups`.
+SignUpHook = Callable[[AsyncSession, NewAccount], Awaitable[None]]
+
+
+async def welcome(session: AsyncSession, account: NewAccount, hooks: list[SignUpHook]) -> None:
+    """Tell the areas about a new account; one that fails is logged and never undoes the sign-up."""
+    for hook in hooks:
+        try:
+            await hook(session, account)
+        except Exception:
+            await session.rollback()
+            log.exception("a sign-up hook failed for user %s", account.user_id)
 
 
 def normalise_email(email: str) -> str:

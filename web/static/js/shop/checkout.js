@@ -34,6 +34,8 @@ function renderSummary() {
       checkout.discount_cents ? [el("dt", {}, "Discounts"), el("dd", {}, "-" + money(checkout.discount_cents, cur()))] : null,
       el("dt", {}, "Shipping"), el("dd", {}, checkout.shipping_method ? money(checkout.shipping_cents, cur()) : "—"),
       el("dt", {}, "Tax"), el("dd", {}, checkout.address ? money(checkout.tax_cents, cur()) : "—"),
+      // points and store credit, computed by the server (the card is charged only the rest)
+      (checkout.adjustments || []).map((a) => [el("dt", { "data-adjustment": a.source }, a.label), el("dd", {}, "-" + money(a.amount_cents, cur()))]),
       el("dt", { class: "grand" }, "Total"), el("dd", { class: "grand", "data-total": checkout.total_cents }, money(checkout.total_cents, cur()))),
     el("p", { class: "muted" }, `Your items are held until ${held.toLocaleTimeString()}.`),
   );
@@ -45,7 +47,22 @@ function renderSummary() {
         ` ${o.label}: ${money(o.cents, cur())} (${o.delivery_days[0]}–${o.delivery_days[1]} business days)`)),
   );
   payment.hidden = !checkout.ready_to_pay;
+  const card = payment.elements.card;
+  card.required = checkout.total_cents > 0;
+  card.closest("label").hidden = checkout.total_cents === 0; // covered by store credit or points: no card
+  root.dispatchEvent(new CustomEvent("checkout:changed", { detail: checkout }));
 }
+
+// other parts of the page (points and store credit) changed what applies: show the server's totals again
+root.addEventListener("checkout:reload", async () => {
+  if (!checkout) return;
+  try {
+    checkout = await api(`/api/checkout/${checkout.id}`);
+    renderSummary();
+  } catch (err) {
+    fail(err.message);
+  }
+});
 
 function fill() {
   details.elements.email.value = checkout.email || details.elements.email.value;
@@ -186,7 +203,7 @@ payment.addEventListener("submit", async (event) => {
   const button = payment.querySelector("[data-pay]");
   button.disabled = true;
   const raw = payment.elements.card.value.trim();
-  const method = root.dataset.provider === "test" ? `card:${raw.replace(/\s+/g, "")}` : raw;
+  const method = checkout.total_cents === 0 ? "" : root.dataset.provider === "test" ? `card:${raw.replace(/\s+/g, "")}` : raw;
   try {
     finish(await api(`/api/checkout/${checkout.id}/pay`, {
       method: "POST",

@@ -1,0 +1,74 @@
+"""Loyalty: points, store credit and referrals on one append-only ledger (engage.loyalty.models).
+
+For other areas and the assembly:
+
+- `PointsRedemption`, `StoreCreditTender`: the adjustments loyalty registers in commerce's checkout port
+  (`Services.adjustments`, in the wiring).
+- `settle(session, order_id)`: bring the ledger in line with an order as it is now (earn, reverse, give back
+  spent points and credit, start or hold a referral); convergent, so duplicated and reordered
+  `order.updated` events end in the same ledger. `release_due`, `expire_due`, `birthday_bonuses`: the clock.
+- `welcome(session, NewAccount)`: a new account's sign-up bonus and the referral it came through.
+- `check_ledger(session)`: every cached balance recomputed from the entries (mismatches, normally none).
+- `points_earned(...)`/`referrals_completed(...)` for leaderboards: see engage.loyalty.standings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engage.auth import NewAccount
+from engage.loyalty import expiry, orders, referrals
+from engage.loyalty import rules as _rules
+from engage.loyalty.ledger import Mismatch, check_ledger
+from engage.loyalty.redemption import PointsRedemption, StoreCreditTender
+from engage.loyalty.rules import Rules
+from engage.platform.clock import utcnow
+
+
+async def settle(session: AsyncSession, order_id: int, *, now: datetime | None = None) -> bool:
+    """Commits. False when the order is not a signed-in shopper's."""
+    rules = await _rules.load(session)
+    known = await orders.settle_order(session, order_id, rules, now=now)
+    if known is None:
+        await session.rollback()
+        return False
+    await referrals.on_order(session, known, rules)
+    await session.commit()
+    return True
+
+
+async def welcome(session: AsyncSession, account: NewAccount, *, now: datetime | None = None) -> None:
+    await referrals.on_signup(session, account, await _rules.load(session), now=now)
+
+
+async def release_due(session: AsyncSession, *, now: datetime | None = None) -> tuple[int, int]:
+    """Pending points whose period ended, and referrals whose friend's order stood: (points, referrals)."""
+    now = now or utcnow()
+    rules = await _rules.load(session)
+    await session.commit()
+    return (
+        await orders.release_pending(session, rules, now=now),
+        await referrals.release_due(session, rules, now=now),
+    )
+
+
+async def expire_due(session: AsyncSession, *, now: datetime | None = None) -> int:
+    rules = await _rules.load(session)
+    await session.commit()
+    return await expiry.expire_due(session, rules, now=now)
+
+
+__all__ = [
+    "Mismatch",
+    "NewAccount",
+    "PointsRedemption",
+    "Rules",
+    "StoreCreditTender",
+    "check_ledger",
+    "expire_due",
+    "release_due",
+    "settle",
+    "welcome",
+]
