@@ -26,7 +26,7 @@ class CheckoutController(Controller):
     guards = [shopper]
 
     @post(status_code=201)
-    async def start(self, request: Request, services: Services, db_session: AsyncSession) -> CheckoutView:
+    async def start(self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession) -> CheckoutView:
         """Hold the cart's stock for ENGAGE_RESERVATION_HOLD_SECONDS and open a checkout (409 when an item
         is sold out; a new checkout replaces the shopper's previous open one)."""
         ident = identity_of(request)
@@ -41,7 +41,7 @@ class CheckoutController(Controller):
 
     @get("/{checkout_id:str}")
     async def show(
-        self, request: Request, services: Services, db_session: AsyncSession, checkout_id: str
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, checkout_id: str
     ) -> CheckoutView:
         return await checkouts.view(
             db_session,
@@ -54,7 +54,7 @@ class CheckoutController(Controller):
     @patch("/{checkout_id:str}")
     async def change(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         services: Services,
         db_session: AsyncSession,
         checkout_id: str,

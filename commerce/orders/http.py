@@ -54,7 +54,7 @@ class OrderController(Controller):
     @get()
     async def mine(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db_session: AsyncSession,
         offset: Annotated[int, Parameter(ge=0)] = 0,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
@@ -66,7 +66,7 @@ class OrderController(Controller):
         )
 
     @get("/{number:str}")
-    async def one(self, request: Request, db_session: AsyncSession, number: str) -> OrderView:
+    async def one(self, request: Request[Any, Any, Any], db_session: AsyncSession, number: str) -> OrderView:
         ident = identity_of(request)
         return await views.shopper_order(db_session, number, owner=ident.owner_key, user_id=ident.user_id)
 
@@ -95,12 +95,12 @@ class StaffOrderController(Controller):
         return await views.staff_order(db_session, number)
 
     @post("/{number:str}/fulfil", status_code=200)
-    async def fulfil(self, request: Request, db_session: AsyncSession, number: str) -> OrderView:
+    async def fulfil(self, request: Request[Any, Any, Any], db_session: AsyncSession, number: str) -> OrderView:
         return await fulfilment.fulfil(db_session, number, actor=_actor(request))
 
     @post("/{number:str}/ship", status_code=200)
     async def ship(
-        self, request: Request, services: Services, db_session: AsyncSession, number: str, data: Shipment
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, number: str, data: Shipment
     ) -> OrderView:
         return await fulfilment.ship(
             db_session,
@@ -113,12 +113,12 @@ class StaffOrderController(Controller):
         )
 
     @post("/{number:str}/deliver", status_code=200)
-    async def deliver(self, request: Request, db_session: AsyncSession, number: str) -> OrderView:
+    async def deliver(self, request: Request[Any, Any, Any], db_session: AsyncSession, number: str) -> OrderView:
         return await fulfilment.deliver(db_session, number, actor=_actor(request))
 
     @post("/{number:str}/cancel", status_code=200)
     async def cancel(
-        self, request: Request, services: Services, db_session: AsyncSession, number: str, data: Cancellation
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, number: str, data: Cancellation
     ) -> OrderView:
         """Unpaid: stop the payment, give the stock back. Paid and not shipped: refund in full and restock."""
         return await refunds.cancel(
@@ -131,7 +131,7 @@ class StaffOrderController(Controller):
 
     @post("/{number:str}/refund", status_code=200)
     async def refund(
-        self, request: Request, services: Services, db_session: AsyncSession, number: str, data: RefundRequest
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, number: str, data: RefundRequest
     ) -> OrderView:
         """Refund through the payment provider; never more than is left. `restock` returns the lines' units."""
         return await refunds.refund(

@@ -53,7 +53,7 @@ class PaymentController(Controller):
     @post("/pay", status_code=200)
     async def pay(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         services: Services,
         db_session: AsyncSession,
         checkout_id: str,
@@ -102,7 +102,7 @@ class PaymentController(Controller):
 
     @post("/confirm", status_code=200)
     async def confirm(
-        self, request: Request, services: Services, db_session: AsyncSession, checkout_id: str
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, checkout_id: str
     ) -> PayOutcome:
         """After the 3-D Secure step: the payment's state as the provider has it now."""
         return await paying.confirm(db_session, checkout_id, _payer(request), provider=_provider(services))
@@ -110,7 +110,7 @@ class PaymentController(Controller):
     @post("/authenticate", status_code=200)
     async def authenticate(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         services: Services,
         db_session: AsyncSession,
         checkout_id: str,
@@ -135,7 +135,7 @@ class SavedMethodsController(Controller):
 
     @get("/methods", guards=[signed_in])
     async def methods(
-        self, request: Request, services: Services, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
     ) -> list[SavedMethod]:
         """Cards saved with the provider for the signed-in shopper (pay with their `id`)."""
         user_id = identity_of(request).user_id
@@ -154,7 +154,7 @@ class WebhookController(Controller):
     tags = ["payments"]
 
     @post("/stripe", guards=[public], status_code=200)
-    async def stripe(self, request: Request, services: Services, db_session: AsyncSession) -> WebhookAnswer:
+    async def stripe(self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession) -> WebhookAnswer:
         """Stripe events: the signature is checked on the raw body (forged or older than 5 minutes: 400)."""
         provider = _provider(services)
         if provider.name != "stripe":

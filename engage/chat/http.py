@@ -169,7 +169,7 @@ class ConversationController(Controller):
 
     @post("/conversations", status_code=201)
     async def start(
-        self, request: Request, data: StartChat, db_session: AsyncSession, services: Services
+        self, request: Request[Any, Any, Any], data: StartChat, db_session: AsyncSession, services: Services
     ) -> Response[Started]:
         """Start a conversation (or get the open one), optionally with its first message."""
         env, ident = services.chat, identity_of(request)
@@ -190,7 +190,7 @@ class ConversationController(Controller):
 
     @get("/conversations")
     async def mine(
-        self, request: Request, db_session: AsyncSession, services: Services
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, services: Services
     ) -> list[ShopperConversationView]:
         """The shopper's own conversations, newest first."""
         rows = await conversations.list_for_shopper(db_session, identity_of(request))
@@ -203,7 +203,7 @@ class ConversationController(Controller):
 
     @get("/conversations/current")
     async def current(
-        self, request: Request, db_session: AsyncSession, services: Services
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, services: Services
     ) -> ShopperConversationView | None:
         """The shopper's unresolved conversation (null when there is none)."""
         key = shopper_key(identity_of(request))
@@ -216,7 +216,7 @@ class ConversationController(Controller):
 
     @get("/conversations/{conversation_id:int}")
     async def show(
-        self, request: Request, conversation_id: ConversationId, db_session: AsyncSession, services: Services
+        self, request: Request[Any, Any, Any], conversation_id: ConversationId, db_session: AsyncSession, services: Services
     ) -> ShopperConversationView | StaffConversationView:
         conversation, side = await access_conversation(db_session, identity_of(request), conversation_id)
         return await inbox.describe(db_session, services.chat, conversation, side)
@@ -224,7 +224,7 @@ class ConversationController(Controller):
     @get("/conversations/{conversation_id:int}/messages")
     async def history(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         conversation_id: ConversationId,
         db_session: AsyncSession,
         after: Annotated[int | None, Parameter(ge=0, description="replay what followed this seq")] = None,
@@ -240,7 +240,7 @@ class ConversationController(Controller):
     @post("/conversations/{conversation_id:int}/messages", status_code=201)
     async def send(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         conversation_id: ConversationId,
         data: NewMessage,
         db_session: AsyncSession,
@@ -261,7 +261,7 @@ class ConversationController(Controller):
 
     @post("/conversations/{conversation_id:int}/receipts", status_code=200)
     async def receipts(
-        self, request: Request, conversation_id: ConversationId, data: Receipts, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], conversation_id: ConversationId, data: Receipts, db_session: AsyncSession
     ) -> Receipt | None:
         """Delivered/read up to a sequence, for the asking side (never lowers it)."""
         receipt = await messages.mark_receipts(
@@ -272,7 +272,7 @@ class ConversationController(Controller):
     @post("/conversations/{conversation_id:int}/typing", status_code=204)
     async def typing(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         conversation_id: ConversationId,
         data: Typing,
         db_session: AsyncSession,
@@ -295,7 +295,7 @@ class ConversationController(Controller):
     @post("/conversations/{conversation_id:int}/handoff", status_code=200)
     async def handoff(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         conversation_id: ConversationId,
         data: Handoff,
         db_session: AsyncSession,
@@ -314,7 +314,7 @@ class ConversationController(Controller):
     @post("/conversations/{conversation_id:int}/status", status_code=200)
     async def change_status(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         conversation_id: ConversationId,
         data: StatusChange,
         db_session: AsyncSession,
@@ -335,7 +335,7 @@ class ConversationController(Controller):
 
     @post("/conversations/{conversation_id:int}/rating", status_code=200)
     async def rate(
-        self, request: Request, conversation_id: ConversationId, data: RatingIn, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], conversation_id: ConversationId, data: RatingIn, db_session: AsyncSession
     ) -> csat.RatingView:
         """The shopper rates an ended conversation (1-5 and an optional comment)."""
         return await csat.rate(
@@ -344,7 +344,7 @@ class ConversationController(Controller):
 
     @get("/conversations/{conversation_id:int}/transcript", media_type="text/plain")
     async def transcript(
-        self, request: Request, conversation_id: ConversationId, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], conversation_id: ConversationId, db_session: AsyncSession
     ) -> Response[str]:
         """The transcript as a text file (the shopper's holds no notes)."""
         filename, text = await transcripts.transcript_for(db_session, identity_of(request), conversation_id)
@@ -360,7 +360,7 @@ class ConversationController(Controller):
     @post("/conversations/{conversation_id:int}/transcript/email", status_code=202)
     async def email_transcript(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         conversation_id: ConversationId,
         data: TranscriptMail,
         db_session: AsyncSession,
@@ -392,7 +392,7 @@ class ConversationController(Controller):
     )
     async def upload(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         conversation_id: ConversationId,
         db_session: AsyncSession,
         services: Services,
@@ -429,7 +429,7 @@ class ConversationController(Controller):
     @get("/attachments/{attachment_id:int}")
     async def attachment(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         attachment_id: Annotated[int, Parameter(gt=0, le=2**62)],
         db_session: AsyncSession,
         services: Services,
@@ -452,7 +452,7 @@ class ConversationController(Controller):
 
     @post("/viewing", status_code=204)
     async def viewing(
-        self, request: Request, data: Viewing, db_session: AsyncSession, services: Services
+        self, request: Request[Any, Any, Any], data: Viewing, db_session: AsyncSession, services: Services
     ) -> None:
         """The storefront reports the product page the shopper is on (their agent sees it)."""
         await context.report_viewing(
@@ -471,7 +471,7 @@ class ConsoleController(Controller):
     @get("/inbox")
     async def inbox_view(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db_session: AsyncSession,
         services: Services,
         view: inbox.View = inbox.View.all,
@@ -495,7 +495,7 @@ class ConsoleController(Controller):
         )
 
     @get("/inbox/counts")
-    async def counts(self, request: Request, db_session: AsyncSession, services: Services) -> inbox.Counts:
+    async def counts(self, request: Request[Any, Any, Any], db_session: AsyncSession, services: Services) -> inbox.Counts:
         return await inbox.counts(
             db_session, identity_of(request), sla_seconds=services.chat.limits.first_response_seconds
         )
@@ -503,7 +503,7 @@ class ConsoleController(Controller):
     @get("/search")
     async def search(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db_session: AsyncSession,
         services: Services,
         q: Annotated[str, Parameter(min_length=1, max_length=200)],
@@ -516,7 +516,7 @@ class ConsoleController(Controller):
     @post("/conversations/{conversation_id:int}/assign", status_code=200)
     async def assign(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         conversation_id: ConversationId,
         data: AssignTo,
         db_session: AsyncSession,
@@ -530,7 +530,7 @@ class ConsoleController(Controller):
 
     @post("/conversations/{conversation_id:int}/take", status_code=200)
     async def take(
-        self, request: Request, conversation_id: ConversationId, db_session: AsyncSession, services: Services
+        self, request: Request[Any, Any, Any], conversation_id: ConversationId, db_session: AsyncSession, services: Services
     ) -> StaffConversationView:
         """Take the conversation (from the queue, the bot or a colleague)."""
         ident = identity_of(request)
@@ -542,7 +542,7 @@ class ConsoleController(Controller):
     @post("/conversations/{conversation_id:int}/team", status_code=200)
     async def transfer_team(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         conversation_id: ConversationId,
         data: TeamTransfer,
         db_session: AsyncSession,
@@ -556,7 +556,7 @@ class ConsoleController(Controller):
 
     @post("/conversations/{conversation_id:int}/labels", status_code=200)
     async def change_labels(
-        self, request: Request, conversation_id: ConversationId, data: LabelChange, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], conversation_id: ConversationId, data: LabelChange, db_session: AsyncSession
     ) -> Labels:
         result = await labels.change_labels(
             db_session, identity_of(request), conversation_id, add=data.add, remove=data.remove
@@ -565,7 +565,7 @@ class ConsoleController(Controller):
 
     @get("/conversations/{conversation_id:int}/context")
     async def shopper_context(
-        self, request: Request, conversation_id: ConversationId, db_session: AsyncSession, services: Services
+        self, request: Request[Any, Any, Any], conversation_id: ConversationId, db_session: AsyncSession, services: Services
     ) -> context.ShopperContext:
         """The shopper's live context: contact, product being viewed, cart, orders, flash sales."""
         return await context.shopper_context(
@@ -587,7 +587,7 @@ class ConsoleController(Controller):
 
     @put("/agents/me")
     async def set_availability(
-        self, request: Request, data: AvailabilityIn, db_session: AsyncSession, services: Services
+        self, request: Request[Any, Any, Any], data: AvailabilityIn, db_session: AsyncSession, services: Services
     ) -> availability.AgentView:
         """Online / busy / offline (also a heartbeat); going online may bring waiting conversations."""
         ident = identity_of(request)
@@ -601,7 +601,7 @@ class ConsoleController(Controller):
         )
 
     @post("/agents/me/heartbeat", status_code=204)
-    async def heartbeat(self, request: Request, db_session: AsyncSession) -> None:
+    async def heartbeat(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> None:
         """The console is open (every 30 s); an agent silent for 90 s counts as offline."""
         await availability.heartbeat(db_session, identity_of(request))
 
@@ -614,7 +614,7 @@ class ConsoleController(Controller):
 
     @post("/canned", status_code=201)
     async def create_canned(
-        self, request: Request, data: CannedIn, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], data: CannedIn, db_session: AsyncSession
     ) -> canned.CannedView:
         return await canned.save_canned(
             db_session, identity_of(request), shortcut=data.shortcut, body=data.body
@@ -622,7 +622,7 @@ class ConsoleController(Controller):
 
     @put("/canned/{canned_id:int}")
     async def update_canned(
-        self, request: Request, canned_id: int, data: CannedIn, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], canned_id: int, data: CannedIn, db_session: AsyncSession
     ) -> canned.CannedView:
         return await canned.save_canned(
             db_session, identity_of(request), shortcut=data.shortcut, body=data.body, canned_id=canned_id

@@ -95,7 +95,7 @@ class FlashSaleController(Controller):
         return await current_sales(db_session)
 
     @get("/mine", guards=[signed_in])
-    async def mine(self, request: Request, db_session: AsyncSession) -> list[MySale]:
+    async def mine(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> list[MySale]:
         """Your held and paid claims in sales not over yet, and how much of each sale's per-customer limit
         you have used (read only)."""
         owner = identity_of(request).owner_key

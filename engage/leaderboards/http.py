@@ -46,19 +46,19 @@ class LeaderboardController(Controller):
 
     @get("/{board_id:int}", guards=[public])
     async def board(
-        self, request: Request, services: Services, db_session: AsyncSession, board_id: int
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, board_id: int
     ) -> service.BoardStandings:
         """Top N, and (signed in) my rank and neighbours; the same as the channel's snapshot."""
         return await services.leaderboards.standings_of(db_session, board_id, identity_of(request).user_id)
 
     @get("/profile", guards=[signed_in])
-    async def profile(self, request: Request, db_session: AsyncSession) -> ProfileOut:
+    async def profile(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> ProfileOut:
         found = await db_session.get(Profile, identity_of(request).user_id)
         return ProfileOut(found.display_name, found.anonymous) if found else ProfileOut("", True)
 
     @put("/profile", guards=[signed_in])
     async def set_profile(
-        self, request: Request, services: Services, db_session: AsyncSession, data: ProfileIn
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, data: ProfileIn
     ) -> ProfileOut:
         """How I appear on boards that show names: a display name, or anonymous."""
         user_id = identity_of(request).user_id
@@ -81,7 +81,7 @@ class LeaderboardAdminController(Controller):
 
     @post(status_code=201)
     async def create(
-        self, request: Request, services: Services, db_session: AsyncSession, data: boards.BoardPlan
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, data: boards.BoardPlan
     ) -> boards.BoardView:
         """What is counted (points earned, referrals completed, a flash sale's purchases, spend in a category),
         over which period (all time, this month, this week, a date range, a flash sale's length)."""

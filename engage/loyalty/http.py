@@ -79,7 +79,7 @@ class LoyaltyController(Controller):
     guards = [signed_in]
 
     @get("/loyalty")
-    async def summary(self, request: Request, db_session: AsyncSession) -> account.PointsSummary:
+    async def summary(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> account.PointsSummary:
         """My points: spendable balance, pending, tier, what expires when, and the redemption terms."""
         rules = await loyalty_rules.load(db_session)
         return await account.points_summary(db_session, _me(request), rules)
@@ -87,7 +87,7 @@ class LoyaltyController(Controller):
     @get("/loyalty/ledger")
     async def ledger(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db_session: AsyncSession,
         before: Annotated[int | None, Parameter(ge=1)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
@@ -100,7 +100,7 @@ class LoyaltyController(Controller):
 
     @put("/loyalty/birthday")
     async def birthday(
-        self, request: Request, db_session: AsyncSession, data: Birthday
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: Birthday
     ) -> account.PointsSummary:
         """Set my birthday (once): a bonus every year on the day."""
         await account.set_birthday(db_session, _me(request), data.month, data.day)
@@ -108,7 +108,7 @@ class LoyaltyController(Controller):
 
     @put("/loyalty/checkouts/{checkout_id:str}")
     async def use_on_checkout(
-        self, request: Request, db_session: AsyncSession, checkout_id: str, data: CheckoutRewards
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, checkout_id: str, data: CheckoutRewards
     ) -> CheckoutRewardsOut:
         """Use points and/or store credit on my open checkout; GET /api/checkout/{id} shows the lines and the
         new total (the card is charged only the rest; nothing left: no card needed)."""
@@ -121,7 +121,7 @@ class LoyaltyController(Controller):
 
     @get("/store-credit")
     async def store_credit(
-        self, request: Request, services: Services, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
     ) -> CreditView:
         """My store credit: balance, what expires when, recent entries."""
         summary = await account.credit_summary(db_session, _me(request))
@@ -135,7 +135,7 @@ class LoyaltyController(Controller):
 
     @get("/referrals/me")
     async def my_referrals(
-        self, request: Request, services: Services, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
     ) -> ReferralOut:
         """My referral code and link, and how my referrals are doing."""
         user_id = _me(request)
@@ -251,13 +251,13 @@ class LoyaltyAdminController(Controller):
         return await loyalty_rules.load(db_session)
 
     @put("/loyalty/rules")
-    async def put_rules(self, request: Request, db_session: AsyncSession, data: Rules) -> Rules:
+    async def put_rules(self, request: Request[Any, Any, Any], db_session: AsyncSession, data: Rules) -> Rules:
         """Replace the programme's rules (earning, pending period, expiry, tiers, redemption, bonuses,
         referral rewards and fraud thresholds); they apply from now on."""
         return await loyalty_rules.save(db_session, data, actor=_actor(request))
 
     @post("/loyalty/adjustments", status_code=201)
-    async def adjust(self, request: Request, db_session: AsyncSession, data: Adjustment) -> account.EntryView:
+    async def adjust(self, request: Request[Any, Any, Any], db_session: AsyncSession, data: Adjustment) -> account.EntryView:
         """Add or take points (or store credit) with a reason; never below zero."""
         rules = await loyalty_rules.load(db_session)
         return await account.adjust(
@@ -306,7 +306,7 @@ class LoyaltyAdminController(Controller):
 
     @post("/referrals/{referral_id:int}/review", status_code=200)
     async def review(
-        self, request: Request, db_session: AsyncSession, referral_id: int, data: Review
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, referral_id: int, data: Review
     ) -> ReferralAdminView:
         """Approve (pays now if the friend's first order stands) or reject, with a reason."""
         rules = await loyalty_rules.load(db_session)

@@ -116,7 +116,7 @@ class PushController(Controller):
 
     @post("/subscriptions", guards=[shopper], status_code=201)
     async def subscribe(
-        self, request: Request, data: SubscriptionIn, db_session: AsyncSession, services: Services
+        self, request: Request[Any, Any, Any], data: SubscriptionIn, db_session: AsyncSession, services: Services
     ) -> SubscriptionOut:
         """Save this browser's subscription for the signed-in shopper or the guest. Posting the same endpoint
         again updates it and answers the same id. Endpoints off ENGAGE_PUSH_ALLOWED_ENDPOINTS are 422."""
@@ -128,7 +128,7 @@ class PushController(Controller):
 
     @post("/subscriptions/renew", guards=[public], status_code=201)
     async def renew(
-        self, request: Request, data: RenewIn, db_session: AsyncSession, services: Services
+        self, request: Request[Any, Any, Any], data: RenewIn, db_session: AsyncSession, services: Services
     ) -> SubscriptionOut:
         """The service worker's `pushsubscriptionchange`: replace `old_endpoint` (whose owner the new
         subscription gets) by the new subscription. No session needed: the old endpoint is the proof."""
@@ -141,18 +141,18 @@ class PushController(Controller):
         return _out(row)
 
     @get("/subscriptions", guards=[shopper])
-    async def mine(self, request: Request, db_session: AsyncSession) -> list[SubscriptionOut]:
+    async def mine(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> list[SubscriptionOut]:
         """This shopper's (or guest's) devices."""
         return [_out(r) for r in await subscriptions.of_owner(db_session, Owner.of(identity_of(request)))]
 
     @delete("/subscriptions/{subscription_id:int}", guards=[shopper], status_code=204)
-    async def unsubscribe(self, request: Request, subscription_id: int, db_session: AsyncSession) -> None:
+    async def unsubscribe(self, request: Request[Any, Any, Any], subscription_id: int, db_session: AsyncSession) -> None:
         """Remove one of your subscriptions (anyone else's is 404)."""
         await subscriptions.unsubscribe(db_session, Owner.of(identity_of(request)), subscription_id)
 
     @delete("/subscriptions", guards=[shopper], status_code=204)
     async def unsubscribe_endpoint(
-        self, request: Request, db_session: AsyncSession, endpoint: Annotated[str, Parameter(max_length=2048)]
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, endpoint: Annotated[str, Parameter(max_length=2048)]
     ) -> None:
         """Remove your subscription by its endpoint (`?endpoint=`), as the browser knows it."""
         if not await subscriptions.unsubscribe_endpoint(db_session, Owner.of(identity_of(request)), endpoint):
@@ -203,7 +203,7 @@ class PreferencesOut(msgspec.Struct):
     owner: Literal["user", "guest"]
 
 
-def _preferences_owner(request: Request, services: Services, token: str | None) -> tuple[str, int | None]:
+def _preferences_owner(request: Request[Any, Any, Any], services: Services, token: str | None) -> tuple[str, int | None]:
     if token is not None:
         owner = links.owner_of_token(services.push, token)
         user = owner.split(":", 1)[1] if owner.startswith("user:") else None
@@ -232,7 +232,7 @@ class PreferencesController(Controller):
     @get("/", guards=[shopper])
     async def show(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         db_session: AsyncSession,
         services: Services,
         token: Annotated[str | None, Parameter(query="token", max_length=links.MAX_TOKEN_CHARS)] = None,
@@ -245,7 +245,7 @@ class PreferencesController(Controller):
     @put("/", guards=[shopper])
     async def change(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         data: PreferencesIn,
         db_session: AsyncSession,
         services: Services,
@@ -283,20 +283,20 @@ class ReminderController(Controller):
     tags = ["flash sales"]
 
     @post("/", guards=[shopper], status_code=201)
-    async def remind(self, request: Request, sale_id: int, db_session: AsyncSession) -> ReminderOut:
+    async def remind(self, request: Request[Any, Any, Any], sale_id: int, db_session: AsyncSession) -> ReminderOut:
         """ "Remind me when it starts" (signed in or guest; idempotent): a push when the sale begins."""
         data = await reminders.remind(db_session, sale_id, Owner.of(identity_of(request)))
         return ReminderOut(sale_id=sale_id, reminder=True, starts_at=data["starts_at"])
 
     @get("/", guards=[shopper])
-    async def show(self, request: Request, sale_id: int, db_session: AsyncSession) -> ReminderOut:
+    async def show(self, request: Request[Any, Any, Any], sale_id: int, db_session: AsyncSession) -> ReminderOut:
         return ReminderOut(
             sale_id=sale_id,
             reminder=await reminders.asked(db_session, sale_id, Owner.of(identity_of(request))),
         )
 
     @delete("/", guards=[shopper], status_code=204)
-    async def forget(self, request: Request, sale_id: int, db_session: AsyncSession) -> None:
+    async def forget(self, request: Request[Any, Any, Any], sale_id: int, db_session: AsyncSession) -> None:
         await reminders.forget(db_session, sale_id, Owner.of(identity_of(request)))
 
 
@@ -524,7 +524,7 @@ class CampaignController(Controller):
 
     @post("/", status_code=201)
     async def create(
-        self, request: Request, data: CampaignIn, db_session: AsyncSession, services: Services
+        self, request: Request[Any, Any, Any], data: CampaignIn, db_session: AsyncSession, services: Services
     ) -> CampaignOut:
         """Compose a campaign (a draft). Only `title` is required; no segment targets everyone opted in to offers."""
         campaign = await campaigns.create(db_session, services.push, identity_of(request), data.draft())
@@ -557,36 +557,36 @@ class CampaignController(Controller):
 
     @post("/{campaign_id:int}/schedule", status_code=200)
     async def schedule(
-        self, request: Request, campaign_id: int, data: ScheduleIn, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], campaign_id: int, data: ScheduleIn, db_session: AsyncSession
     ) -> CampaignOut:
         await campaigns.schedule(db_session, campaign_id, identity_of(request), data.schedule())
         return await _campaign(db_session, campaign_id)
 
     @post("/{campaign_id:int}/send", status_code=200)
-    async def send(self, request: Request, campaign_id: int, db_session: AsyncSession) -> CampaignOut:
+    async def send(self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession) -> CampaignOut:
         """Send now. A campaign sending or sent is left alone: nothing is sent twice."""
         await campaigns.send_now(db_session, campaign_id, identity_of(request))
         return await _campaign(db_session, campaign_id)
 
     @post("/{campaign_id:int}/pause", status_code=200)
-    async def pause(self, request: Request, campaign_id: int, db_session: AsyncSession) -> CampaignOut:
+    async def pause(self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession) -> CampaignOut:
         await campaigns.pause(db_session, campaign_id, identity_of(request))
         return await _campaign(db_session, campaign_id)
 
     @post("/{campaign_id:int}/resume", status_code=200)
-    async def resume(self, request: Request, campaign_id: int, db_session: AsyncSession) -> CampaignOut:
+    async def resume(self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession) -> CampaignOut:
         await campaigns.resume(db_session, campaign_id, identity_of(request))
         return await _campaign(db_session, campaign_id)
 
     @post("/{campaign_id:int}/cancel", status_code=200)
-    async def cancel(self, request: Request, campaign_id: int, db_session: AsyncSession) -> CancelOut:
+    async def cancel(self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession) -> CancelOut:
         """Stop for good, at once: how many went, how many are still in flight, how many never will."""
         return CancelOut(**await campaigns.cancel(db_session, campaign_id, identity_of(request)))
 
     @post("/{campaign_id:int}/test", status_code=202)
     async def test(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         campaign_id: int,
         db_session: AsyncSession,
         services: Services,
@@ -642,7 +642,7 @@ class SegmentController(Controller):
     guards = [marketer]
 
     @post("/", status_code=201)
-    async def create(self, request: Request, data: SegmentIn, db_session: AsyncSession) -> SegmentOut:
+    async def create(self, request: Request[Any, Any, Any], data: SegmentIn, db_session: AsyncSession) -> SegmentOut:
         return _segment_out(
             await segments.save(db_session, data.name, data.rules, user_id=identity_of(request).user_id)
         )
