@@ -17,7 +17,7 @@ from commerce.catalog.categories import ensure_path
 from commerce.catalog.drafts import ProductDraft, problems_of
 from commerce.catalog.models import Product, Variant
 from engage.platform.errors import Conflict, InvalidInput, NotFound
-from engage.platform.events import record
+from engage.platform.events import record_untyped as record
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.models import Product, Variant
-from engage.platform.events import record
+from engage.platform.events import record_untyped as record
 
 _NAMES = "commerce.inventory.names"
 

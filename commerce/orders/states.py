@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.orders.models import Order, OrderEvent, OrderStatus
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict
-from engage.platform.events import record
+from engage.platform.events import record_untyped as record
 
 S = OrderStatus
 _REFUNDABLE = {S.paid, S.fulfilled, S.shipped, S.delivered, S.partially_refunded}
