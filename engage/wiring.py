@@ -84,7 +84,8 @@ async def _commerce_handover(session, guest_id: str, user_id: int) -> None:  # t
     from commerce.orders.fulfilment import hand_over as hand_over_orders
 
     guest, user = f"guest:{guest_id}", f"user:{user_id}"
-    await merge(session, guest, user)
-    await inventory.hand_over(session, guest, user)
+    # checkout and order rows before holds and cart lines: the lock order of commerce.locks
     await hand_over_checkouts(session, guest, user_id)
     await hand_over_orders(session, guest, user_id)
+    await inventory.hand_over(session, guest, user)
+    await merge(session, guest, user)

@@ -1,7 +1,8 @@
 """Refunds and cancellations through the provider, never more than was paid.
 
-The amount is claimed on the order (`refunded_cents`, row locked) before the provider is called, so two
-staff refunding at once cannot together exceed the total; a provider failure gives the claim back.
+The amount is claimed on the order (`refunded_cents`, row locked through commerce.locks) before the provider
+is called, so two staff refunding at once cannot together exceed the total; a provider failure gives the
+claim back.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from commerce import inventory
+from commerce import inventory, locks
 from commerce.checkout.checkouts import LIVE_PAYMENT, own_source
 from commerce.checkout.models import Checkout, CheckoutStatus
 from commerce.orders import states
@@ -133,9 +133,9 @@ async def refund(
             f"the payment provider refused the refund: {exc.message}", code="refund_failed"
         ) from None
 
-    order = await load(session, number, lock=True)
-    record = await session.get(Refund, refund_id, with_for_update=True)
-    assert record is not None
+    locked = await locks.rows(session, order_number=number, refund_ids=[refund_id])
+    order, (record,) = locked.order, locked.refunds
+    assert order is not None
     record.status = "succeeded" if result.status in ("succeeded", "pending") else result.status
     record.provider_refund_id = result.id
     by_id = {line.id: line for line in order.lines}
@@ -169,14 +169,9 @@ async def refund(
 
 async def _give_back_claim(session: AsyncSession, refund_id: int, why: str) -> None:
     await session.rollback()
-    record = await session.get(Refund, refund_id, with_for_update=True)
-    assert record is not None
-    order = await session.scalar(
-        select(Order)
-        .where(Order.id == record.order_id)
-        .options(selectinload(Order.lines))
-        .with_for_update(of=Order)
-    )
+    order_id = await session.scalar(select(Refund.order_id).where(Refund.id == refund_id))
+    locked = await locks.rows(session, order_id=order_id, refund_ids=[refund_id])
+    order, (record,) = locked.order, locked.refunds
     assert order is not None
     order.refunded_cents -= record.amount_cents
     by_id = {line.id: line for line in order.lines}
@@ -213,14 +208,16 @@ async def cancel(
                 raise Conflict(
                     "the payment has just gone through; refund the order instead", code="already_paid"
                 )
-    order = await load(session, number, lock=True)
+    locked = await locks.checkout_rows(session, order.checkout_id)
+    order, checkout = locked.order, locked.checkout
+    assert order is not None and checkout is not None
     if order.status != OrderStatus.pending_payment.value:
         raise Conflict(f"the order became {order.status} meanwhile", code="not_cancellable")
-    for payment in live:
-        row = await session.get(Payment, payment.id, with_for_update=True)
-        if row is not None and row.status in LIVE_PAYMENT:
+    stopped = {payment.id for payment in live}
+    for row in locked.payments:
+        if row.id in stopped and row.status in LIVE_PAYMENT:
             row.status = PaymentStatus.canceled.value
-    await end_checkout(session, order.checkout_id, CheckoutStatus.expired, reason="order_cancelled")
+    await end_checkout(session, checkout, CheckoutStatus.expired, reason="order_cancelled")
     states.transition(
         session, order, OrderStatus.cancelled, actor=actor, note=reason or "cancelled before payment"
     )
@@ -229,13 +226,11 @@ async def cancel(
 
 
 async def end_checkout(
-    session: AsyncSession, checkout_id: str, status: CheckoutStatus, *, reason: str
+    session: AsyncSession, checkout: Checkout, status: CheckoutStatus, *, reason: str
 ) -> None:
-    """Close a checkout and give back the stock it holds for itself. Does not commit."""
-    checkout = await session.get(Checkout, checkout_id, with_for_update=True)
-    if checkout is None:
-        return
-    for hold in await inventory.holds_from(session, own_source(checkout_id)):
+    """Close a checkout (locked by the caller) and give back the stock it holds for itself. Does not
+    commit."""
+    for hold in await inventory.holds_from(session, own_source(checkout.id)):
         if hold.status == inventory.ReservationStatus.active.value:
             await inventory.release(session, hold.id, reason=reason)
     if checkout.status == CheckoutStatus.open.value:
@@ -247,7 +242,7 @@ async def refund_unfulfillable(session: AsyncSession, payment_id: int, *, provid
     payment = await session.get(Payment, payment_id)
     if payment is None or payment.intent_id is None:
         raise NotFound(f"payment {payment_id}")
-    order = await session.get(Order, payment.order_id, with_for_update=True)
+    order = (await locks.rows(session, order_id=payment.order_id)).order
     assert order is not None
     already = await session.scalar(select(Refund.id).where(Refund.payment_id == payment.id))
     if already is not None:
@@ -266,7 +261,7 @@ async def refund_unfulfillable(session: AsyncSession, payment_id: int, *, provid
     result = await provider.refund(
         payment.intent_id, amount_cents=payment.amount_cents, idempotency_key=record.idempotency_key
     )
-    order = await session.get(Order, payment.order_id, with_for_update=True, populate_existing=True)
+    order = (await locks.rows(session, order_id=payment.order_id)).order
     assert order is not None
     record.status, record.provider_refund_id = "succeeded", result.id
     order.refunded_cents += payment.amount_cents
