@@ -5,6 +5,7 @@ round. Run by the periodic job before the generic reservation expiry."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -50,7 +51,7 @@ async def expire_checkouts(
 
 async def _expire(session: AsyncSession, provider: PaymentProvider, checkout_id: str, now: datetime) -> int:
     order = await session.scalar(select(Order).where(Order.checkout_id == checkout_id))
-    live = []
+    live: Sequence[Payment] = []
     if order is not None:
         live = (
             await session.scalars(

@@ -20,7 +20,7 @@ from commerce.orders import states
 from commerce.orders.models import Order, OrderStatus
 from commerce.orders.views import OrderView, load, view_of
 from commerce.payments.models import Payment, PaymentStatus, Refund
-from commerce.payments.providers.base import PaymentProvider
+from commerce.payments.providers.base import PaymentProvider, ProviderRefund
 from engage.platform.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
 
 
@@ -74,6 +74,19 @@ async def refund(
     if not states.refundable(order):
         raise Conflict(f"an order that is {order.status} cannot be refunded", code="not_refundable")
     payment = await _paid_payment(session, order)
+    amount, returns = _what_to_refund(order, amount_cents, lines, restock=restock, cancel=cancel)
+    claim = await _claim(
+        session, order, payment, amount, returns, actor=actor, reason=reason, restock=restock
+    )
+    result = await _refund_at_provider(session, provider, claim)
+    order = await _record_refund(session, claim, result, actor=actor, reason=reason, cancel=cancel)
+    return await view_of(session, order, with_timeline=True)
+
+
+def _what_to_refund(
+    order: Order, amount_cents: int | None, lines: Sequence[LineReturn], *, restock: bool, cancel: bool
+) -> tuple[int, Sequence[LineReturn]]:
+    """The amount and the returned lines asked for, checked against what is left on the order."""
     remaining = order.total_cents - order.refunded_cents
     if amount_cents is None and not lines:  # everything that is left
         amount = remaining
@@ -101,7 +114,34 @@ async def refund(
         raise Conflict(
             f"an order that is {order.status} cannot be cancelled; refund it instead", code="not_cancellable"
         )
+    return amount, lines
 
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """A refund claimed on its order (committed), to be asked of the provider."""
+
+    refund_id: int
+    order_number: str
+    intent_id: str
+    idempotency_key: str
+    amount_cents: int
+    lines: Sequence[LineReturn]
+    restock: bool
+
+
+async def _claim(
+    session: AsyncSession,
+    order: Order,
+    payment: Payment,
+    amount: int,
+    lines: Sequence[LineReturn],
+    *,
+    actor: str,
+    reason: str,
+    restock: bool,
+) -> _Claim:
+    """Record the refund and claim its money and units on the locked order. Commits."""
     count = await session.scalar(select(func.count(Refund.id)).where(Refund.order_id == order.id))
     record = Refund(
         order_id=order.id,
@@ -120,28 +160,40 @@ async def refund(
     for item in lines:
         by_id[item.line_id].returned_quantity += item.quantity
     await session.commit()
-    intent_id, key, refund_id = payment.intent_id, record.idempotency_key, record.id
-    assert intent_id is not None
+    assert payment.intent_id is not None
+    return _Claim(record.id, order.number, payment.intent_id, record.idempotency_key, amount, lines, restock)
 
+
+async def _refund_at_provider(
+    session: AsyncSession, provider: PaymentProvider, claim: _Claim
+) -> ProviderRefund:
+    """Outside any transaction; a refusal gives the claim back."""
     try:
-        result = await provider.refund(intent_id, amount_cents=amount, idempotency_key=key)
+        return await provider.refund(
+            claim.intent_id, amount_cents=claim.amount_cents, idempotency_key=claim.idempotency_key
+        )
     except DomainError as exc:
-        await _give_back_claim(session, refund_id, str(exc.message))
+        await _give_back_claim(session, claim.refund_id, str(exc.message))
         if isinstance(exc, Unavailable):
             raise
         raise Conflict(
             f"the payment provider refused the refund: {exc.message}", code="refund_failed"
         ) from None
 
-    locked = await locks.rows(session, order_number=number, refund_ids=[refund_id])
+
+async def _record_refund(
+    session: AsyncSession, claim: _Claim, result: ProviderRefund, *, actor: str, reason: str, cancel: bool
+) -> Order:
+    """The provider refunded: mark it done, restock, note it and move the order on. Commits."""
+    locked = await locks.rows(session, order_number=claim.order_number, refund_ids=[claim.refund_id])
     order, (record,) = locked.order, locked.refunds
     assert order is not None
     record.status = "succeeded" if result.status in ("succeeded", "pending") else result.status
     record.provider_refund_id = result.id
     by_id = {line.id: line for line in order.lines}
-    for item in lines:
+    for item in claim.lines:
         line = by_id[item.line_id]
-        if restock and line.variant_id is not None:
+        if claim.restock and line.variant_id is not None:
             await inventory.return_to_stock(
                 session, line.variant_id, item.quantity, reference=f"order:{order.number}", note="refund"
             )
@@ -150,10 +202,10 @@ async def refund(
         order,
         "refund",
         actor=actor,
-        text=f"refunded {amount} {order.currency.upper()}"
-        + (" and restocked" if restock else "")
+        text=f"refunded {claim.amount_cents} {order.currency.upper()}"
+        + (" and restocked" if claim.restock else "")
         + (f": {reason}" if reason else ""),
-        data={"amount_cents": amount, "refund_id": result.id, "lines": record.lines},
+        data={"amount_cents": claim.amount_cents, "refund_id": result.id, "lines": record.lines},
     )
     if cancel:
         states.transition(
@@ -164,7 +216,7 @@ async def refund(
     else:
         states.transition(session, order, OrderStatus.partially_refunded, actor=actor, note=reason)
     await session.commit()
-    return await view_of(session, order, with_timeline=True)
+    return order
 
 
 async def _give_back_claim(session: AsyncSession, refund_id: int, why: str) -> None:
@@ -209,20 +261,20 @@ async def cancel(
                     "the payment has just gone through; refund the order instead", code="already_paid"
                 )
     locked = await locks.checkout_rows(session, order.checkout_id)
-    order, checkout = locked.order, locked.checkout
-    assert order is not None and checkout is not None
-    if order.status != OrderStatus.pending_payment.value:
-        raise Conflict(f"the order became {order.status} meanwhile", code="not_cancellable")
+    checkout, current = locked.checkout, locked.order
+    assert checkout is not None and current is not None
+    if current.status != OrderStatus.pending_payment.value:
+        raise Conflict(f"the order became {current.status} meanwhile", code="not_cancellable")
     stopped = {payment.id for payment in live}
     for row in locked.payments:
         if row.id in stopped and row.status in LIVE_PAYMENT:
             row.status = PaymentStatus.canceled.value
     await end_checkout(session, checkout, CheckoutStatus.expired, reason="order_cancelled")
     states.transition(
-        session, order, OrderStatus.cancelled, actor=actor, note=reason or "cancelled before payment"
+        session, current, OrderStatus.cancelled, actor=actor, note=reason or "cancelled before payment"
     )
     await session.commit()
-    return await view_of(session, order, with_timeline=True)
+    return await view_of(session, current, with_timeline=True)
 
 
 async def end_checkout(

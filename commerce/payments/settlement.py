@@ -147,7 +147,7 @@ async def _complete(session: AsyncSession, order: Order, checkout: Checkout, *, 
         async with session.begin_nested():
             for hold_id in sorted(checkout.hold_ids):
                 await inventory.consume(session, hold_id, reference=f"order:{order.number}")
-            held = {}
+            held: dict[int, int] = {}
             for hold_id in checkout.hold_ids:
                 hold = await inventory.get_hold(session, hold_id)
                 if hold is not None:
