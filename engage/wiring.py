@@ -76,7 +76,13 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
     # price, stock (and flash sales) of one product, by handle
     products = product_kind(runtime.sessionmaker, {"flash_sales": sales_for_variants})
     boards = leaderboard_kind(runtime, services.leaderboards)
-    kinds = [*builtin_kinds(), products, announcements_kind(runtime), *sale_kinds(runtime), *push_kinds(runtime)]
+    kinds = [
+        *builtin_kinds(),
+        products,
+        announcements_kind(runtime),
+        *sale_kinds(runtime),
+        *push_kinds(runtime),
+    ]
     for kind in [*kinds, boards]:
         services.realtime.register_kind(kind)
     chat_ws.register(services.realtime, runtime, services.chat)
@@ -112,7 +118,8 @@ async def _commerce_handover(session, guest_id: str, user_id: int) -> None:  # t
     from commerce.orders.fulfilment import hand_over as hand_over_orders
 
     guest, user = f"guest:{guest_id}", f"user:{user_id}"
-    await merge(session, guest, user)
-    await inventory.hand_over(session, guest, user)
+    # checkout and order rows before holds and cart lines: the lock order of commerce.locks
     await hand_over_checkouts(session, guest, user_id)
     await hand_over_orders(session, guest, user_id)
+    await inventory.hand_over(session, guest, user)
+    await merge(session, guest, user)

@@ -16,7 +16,7 @@ import msgspec
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce import inventory
+from commerce import inventory, locks
 from commerce.cart import lines_of
 from commerce.checkout import adjustments
 from commerce.checkout.models import Checkout, CheckoutStatus
@@ -80,10 +80,11 @@ def own_source(checkout_id: str) -> str:
 
 async def get_for(session: AsyncSession, checkout_id: str, owner: str, *, lock: bool = False) -> Checkout:
     """The owner's checkout; anyone else's is "not found" (its existence is nobody else's business)."""
-    query = select(Checkout).where(Checkout.id == checkout_id).execution_options(populate_existing=True)
     if lock:
-        query = query.with_for_update()
-    checkout = await session.scalar(query)
+        checkout = (await locks.rows(session, checkout_id=checkout_id)).checkout
+    else:
+        query = select(Checkout).where(Checkout.id == checkout_id).execution_options(populate_existing=True)
+        checkout = await session.scalar(query)
     if checkout is None or checkout.owner_key != owner:
         raise NotFound("no such checkout")
     return checkout

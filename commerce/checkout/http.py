@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
@@ -26,7 +26,9 @@ class CheckoutController(Controller):
     guards = [shopper]
 
     @post(status_code=201)
-    async def start(self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession) -> CheckoutView:
+    async def start(
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
+    ) -> CheckoutView:
         """Hold the cart's stock for ENGAGE_RESERVATION_HOLD_SECONDS and open a checkout (409 when an item
         is sold out; a new checkout replaces the shopper's previous open one)."""
         ident = identity_of(request)

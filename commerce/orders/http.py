@@ -95,12 +95,19 @@ class StaffOrderController(Controller):
         return await views.staff_order(db_session, number)
 
     @post("/{number:str}/fulfil", status_code=200)
-    async def fulfil(self, request: Request[Any, Any, Any], db_session: AsyncSession, number: str) -> OrderView:
+    async def fulfil(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, number: str
+    ) -> OrderView:
         return await fulfilment.fulfil(db_session, number, actor=_actor(request))
 
     @post("/{number:str}/ship", status_code=200)
     async def ship(
-        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, number: str, data: Shipment
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        db_session: AsyncSession,
+        number: str,
+        data: Shipment,
     ) -> OrderView:
         return await fulfilment.ship(
             db_session,
@@ -113,12 +120,19 @@ class StaffOrderController(Controller):
         )
 
     @post("/{number:str}/deliver", status_code=200)
-    async def deliver(self, request: Request[Any, Any, Any], db_session: AsyncSession, number: str) -> OrderView:
+    async def deliver(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, number: str
+    ) -> OrderView:
         return await fulfilment.deliver(db_session, number, actor=_actor(request))
 
     @post("/{number:str}/cancel", status_code=200)
     async def cancel(
-        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, number: str, data: Cancellation
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        db_session: AsyncSession,
+        number: str,
+        data: Cancellation,
     ) -> OrderView:
         """Unpaid: stop the payment, give the stock back. Paid and not shipped: refund in full and restock."""
         return await refunds.cancel(
@@ -131,7 +145,12 @@ class StaffOrderController(Controller):
 
     @post("/{number:str}/refund", status_code=200)
     async def refund(
-        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, number: str, data: RefundRequest
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        db_session: AsyncSession,
+        number: str,
+        data: RefundRequest,
     ) -> OrderView:
         """Refund through the payment provider; never more than is left. `restock` returns the lines' units."""
         return await refunds.refund(

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from commerce import locks
 from commerce.orders.models import Order, OrderAdjustment, OrderEvent, OrderLine, OrderStatus
 from engage.platform.errors import NotFound
 
@@ -170,15 +171,16 @@ async def view_of(session: AsyncSession, order: Order, *, with_timeline: bool) -
 
 
 async def load(session: AsyncSession, number: str, *, lock: bool = False) -> Order:
-    query = (
-        select(Order)
-        .where(Order.number == number.strip().upper())
-        .options(selectinload(Order.lines))
-        .execution_options(populate_existing=True)
-    )
     if lock:
-        query = query.with_for_update(of=Order)
-    order = await session.scalar(query)
+        order = (await locks.rows(session, order_number=number)).order
+    else:
+        query = (
+            select(Order)
+            .where(Order.number == number.strip().upper())
+            .options(selectinload(Order.lines))
+            .execution_options(populate_existing=True)
+        )
+        order = await session.scalar(query)
     if order is None:
         raise NotFound(f"no order {number}")
     return order

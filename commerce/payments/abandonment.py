@@ -1,14 +1,17 @@
 """Checkouts whose hold ran out: their payment is stopped (or found paid), their stock given back, their
-unpaid order cancelled. Run by the periodic job before the generic reservation expiry."""
+unpaid order cancelled. A payment the provider cannot stop yet (processing) keeps its checkout for a later
+round. Run by the periodic job before the generic reservation expiry."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce import locks
 from commerce.checkout.checkouts import LIVE_PAYMENT
 from commerce.checkout.models import Checkout, CheckoutStatus
 from commerce.orders import states
@@ -48,7 +51,7 @@ async def expire_checkouts(
 
 async def _expire(session: AsyncSession, provider: PaymentProvider, checkout_id: str, now: datetime) -> int:
     order = await session.scalar(select(Order).where(Order.checkout_id == checkout_id))
-    live = []
+    live: Sequence[Payment] = []
     if order is not None:
         live = (
             await session.scalars(
@@ -72,17 +75,19 @@ async def _expire(session: AsyncSession, provider: PaymentProvider, checkout_id:
         if settled.outcome.status == "paid":
             return 0  # it went through after all
 
-    checkout = await session.get(Checkout, checkout_id, with_for_update=True, populate_existing=True)
+    locked = await locks.checkout_rows(session, checkout_id)
+    checkout, order = locked.checkout, locked.order
     if checkout is None or checkout.status != CheckoutStatus.open.value or checkout.expires_at > now:
         await session.rollback()
         return 0
-    await refunds.end_checkout(session, checkout_id, CheckoutStatus.expired, reason="expired")
-    if order is not None:
-        order = await session.get(Order, order.id, with_for_update=True, populate_existing=True)
-        if order is not None and order.status == OrderStatus.pending_payment.value:
-            states.transition(
-                session, order, OrderStatus.cancelled, actor="system", note="payment not completed in time"
-            )
+    if any(p.status in LIVE_PAYMENT for p in locked.payments):
+        await session.rollback()  # a payment the provider could not stop (or a new one): look again later
+        return 0
+    await refunds.end_checkout(session, checkout, CheckoutStatus.expired, reason="expired")
+    if order is not None and order.status == OrderStatus.pending_payment.value:
+        states.transition(
+            session, order, OrderStatus.cancelled, actor="system", note="payment not completed in time"
+        )
     await session.commit()
     return 1
 

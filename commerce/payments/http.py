@@ -154,7 +154,9 @@ class WebhookController(Controller):
     tags = ["payments"]
 
     @post("/stripe", guards=[public], status_code=200)
-    async def stripe(self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession) -> WebhookAnswer:
+    async def stripe(
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
+    ) -> WebhookAnswer:
         """Stripe events: the signature is checked on the raw body (forged or older than 5 minutes: 400)."""
         provider = _provider(services)
         if provider.name != "stripe":

@@ -1,7 +1,8 @@
 """Refunds and cancellations through the provider, never more than was paid.
 
-The amount is claimed on the order (`refunded_cents`, row locked) before the provider is called, so two
-staff refunding at once cannot together exceed the total; a provider failure gives the claim back.
+The amount is claimed on the order (`refunded_cents`, row locked through commerce.locks) before the provider
+is called, so two staff refunding at once cannot together exceed the total; a provider failure gives the
+claim back.
 """
 
 from __future__ import annotations
@@ -11,16 +12,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from commerce import inventory
+from commerce import inventory, locks
 from commerce.checkout.checkouts import LIVE_PAYMENT, own_source
 from commerce.checkout.models import Checkout, CheckoutStatus
 from commerce.orders import states
 from commerce.orders.models import Order, OrderStatus
 from commerce.orders.views import OrderView, load, view_of
 from commerce.payments.models import Payment, PaymentStatus, Refund
-from commerce.payments.providers.base import PaymentProvider
+from commerce.payments.providers.base import PaymentProvider, ProviderRefund
 from commerce.payments.uncharged import close_uncharged
 from engage.platform.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
 
@@ -79,6 +79,19 @@ async def refund(
         await session.commit()
         return await view_of(session, order, with_timeline=True)
     payment = await _paid_payment(session, order)
+    amount, returns = _what_to_refund(order, amount_cents, lines, restock=restock, cancel=cancel)
+    claim = await _claim(
+        session, order, payment, amount, returns, actor=actor, reason=reason, restock=restock
+    )
+    result = await _refund_at_provider(session, provider, claim)
+    order = await _record_refund(session, claim, result, actor=actor, reason=reason, cancel=cancel)
+    return await view_of(session, order, with_timeline=True)
+
+
+def _what_to_refund(
+    order: Order, amount_cents: int | None, lines: Sequence[LineReturn], *, restock: bool, cancel: bool
+) -> tuple[int, Sequence[LineReturn]]:
+    """The amount and the returned lines asked for, checked against what is left on the order."""
     remaining = order.total_cents - order.refunded_cents
     if amount_cents is None and not lines:  # everything that is left
         amount = remaining
@@ -106,7 +119,34 @@ async def refund(
         raise Conflict(
             f"an order that is {order.status} cannot be cancelled; refund it instead", code="not_cancellable"
         )
+    return amount, lines
 
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """A refund claimed on its order (committed), to be asked of the provider."""
+
+    refund_id: int
+    order_number: str
+    intent_id: str
+    idempotency_key: str
+    amount_cents: int
+    lines: Sequence[LineReturn]
+    restock: bool
+
+
+async def _claim(
+    session: AsyncSession,
+    order: Order,
+    payment: Payment,
+    amount: int,
+    lines: Sequence[LineReturn],
+    *,
+    actor: str,
+    reason: str,
+    restock: bool,
+) -> _Claim:
+    """Record the refund and claim its money and units on the locked order. Commits."""
     count = await session.scalar(select(func.count(Refund.id)).where(Refund.order_id == order.id))
     record = Refund(
         order_id=order.id,
@@ -125,28 +165,40 @@ async def refund(
     for item in lines:
         by_id[item.line_id].returned_quantity += item.quantity
     await session.commit()
-    intent_id, key, refund_id = payment.intent_id, record.idempotency_key, record.id
-    assert intent_id is not None
+    assert payment.intent_id is not None
+    return _Claim(record.id, order.number, payment.intent_id, record.idempotency_key, amount, lines, restock)
 
+
+async def _refund_at_provider(
+    session: AsyncSession, provider: PaymentProvider, claim: _Claim
+) -> ProviderRefund:
+    """Outside any transaction; a refusal gives the claim back."""
     try:
-        result = await provider.refund(intent_id, amount_cents=amount, idempotency_key=key)
+        return await provider.refund(
+            claim.intent_id, amount_cents=claim.amount_cents, idempotency_key=claim.idempotency_key
+        )
     except DomainError as exc:
-        await _give_back_claim(session, refund_id, str(exc.message))
+        await _give_back_claim(session, claim.refund_id, str(exc.message))
         if isinstance(exc, Unavailable):
             raise
         raise Conflict(
             f"the payment provider refused the refund: {exc.message}", code="refund_failed"
         ) from None
 
-    order = await load(session, number, lock=True)
-    record = await session.get(Refund, refund_id, with_for_update=True)
-    assert record is not None
+
+async def _record_refund(
+    session: AsyncSession, claim: _Claim, result: ProviderRefund, *, actor: str, reason: str, cancel: bool
+) -> Order:
+    """The provider refunded: mark it done, restock, note it and move the order on. Commits."""
+    locked = await locks.rows(session, order_number=claim.order_number, refund_ids=[claim.refund_id])
+    order, (record,) = locked.order, locked.refunds
+    assert order is not None
     record.status = "succeeded" if result.status in ("succeeded", "pending") else result.status
     record.provider_refund_id = result.id
     by_id = {line.id: line for line in order.lines}
-    for item in lines:
+    for item in claim.lines:
         line = by_id[item.line_id]
-        if restock and line.variant_id is not None:
+        if claim.restock and line.variant_id is not None:
             await inventory.return_to_stock(
                 session, line.variant_id, item.quantity, reference=f"order:{order.number}", note="refund"
             )
@@ -155,10 +207,10 @@ async def refund(
         order,
         "refund",
         actor=actor,
-        text=f"refunded {amount} {order.currency.upper()}"
-        + (" and restocked" if restock else "")
+        text=f"refunded {claim.amount_cents} {order.currency.upper()}"
+        + (" and restocked" if claim.restock else "")
         + (f": {reason}" if reason else ""),
-        data={"amount_cents": amount, "refund_id": result.id, "lines": record.lines},
+        data={"amount_cents": claim.amount_cents, "refund_id": result.id, "lines": record.lines},
     )
     if cancel:
         states.transition(
@@ -169,19 +221,14 @@ async def refund(
     else:
         states.transition(session, order, OrderStatus.partially_refunded, actor=actor, note=reason)
     await session.commit()
-    return await view_of(session, order, with_timeline=True)
+    return order
 
 
 async def _give_back_claim(session: AsyncSession, refund_id: int, why: str) -> None:
     await session.rollback()
-    record = await session.get(Refund, refund_id, with_for_update=True)
-    assert record is not None
-    order = await session.scalar(
-        select(Order)
-        .where(Order.id == record.order_id)
-        .options(selectinload(Order.lines))
-        .with_for_update(of=Order)
-    )
+    order_id = await session.scalar(select(Refund.order_id).where(Refund.id == refund_id))
+    locked = await locks.rows(session, order_id=order_id, refund_ids=[refund_id])
+    order, (record,) = locked.order, locked.refunds
     assert order is not None
     order.refunded_cents -= record.amount_cents
     by_id = {line.id: line for line in order.lines}
@@ -218,29 +265,29 @@ async def cancel(
                 raise Conflict(
                     "the payment has just gone through; refund the order instead", code="already_paid"
                 )
-    order = await load(session, number, lock=True)
-    if order.status != OrderStatus.pending_payment.value:
-        raise Conflict(f"the order became {order.status} meanwhile", code="not_cancellable")
-    for payment in live:
-        row = await session.get(Payment, payment.id, with_for_update=True)
-        if row is not None and row.status in LIVE_PAYMENT:
+    locked = await locks.checkout_rows(session, order.checkout_id)
+    checkout, current = locked.checkout, locked.order
+    assert checkout is not None and current is not None
+    if current.status != OrderStatus.pending_payment.value:
+        raise Conflict(f"the order became {current.status} meanwhile", code="not_cancellable")
+    stopped = {payment.id for payment in live}
+    for row in locked.payments:
+        if row.id in stopped and row.status in LIVE_PAYMENT:
             row.status = PaymentStatus.canceled.value
-    await end_checkout(session, order.checkout_id, CheckoutStatus.expired, reason="order_cancelled")
+    await end_checkout(session, checkout, CheckoutStatus.expired, reason="order_cancelled")
     states.transition(
-        session, order, OrderStatus.cancelled, actor=actor, note=reason or "cancelled before payment"
+        session, current, OrderStatus.cancelled, actor=actor, note=reason or "cancelled before payment"
     )
     await session.commit()
-    return await view_of(session, order, with_timeline=True)
+    return await view_of(session, current, with_timeline=True)
 
 
 async def end_checkout(
-    session: AsyncSession, checkout_id: str, status: CheckoutStatus, *, reason: str
+    session: AsyncSession, checkout: Checkout, status: CheckoutStatus, *, reason: str
 ) -> None:
-    """Close a checkout and give back the stock it holds for itself. Does not commit."""
-    checkout = await session.get(Checkout, checkout_id, with_for_update=True)
-    if checkout is None:
-        return
-    for hold in await inventory.holds_from(session, own_source(checkout_id)):
+    """Close a checkout (locked by the caller) and give back the stock it holds for itself. Does not
+    commit."""
+    for hold in await inventory.holds_from(session, own_source(checkout.id)):
         if hold.status == inventory.ReservationStatus.active.value:
             await inventory.release(session, hold.id, reason=reason)
     if checkout.status == CheckoutStatus.open.value:
@@ -252,7 +299,7 @@ async def refund_unfulfillable(session: AsyncSession, payment_id: int, *, provid
     payment = await session.get(Payment, payment_id)
     if payment is None or payment.intent_id is None:
         raise NotFound(f"payment {payment_id}")
-    order = await session.get(Order, payment.order_id, with_for_update=True)
+    order = (await locks.rows(session, order_id=payment.order_id)).order
     assert order is not None
     already = await session.scalar(select(Refund.id).where(Refund.payment_id == payment.id))
     if already is not None:
@@ -271,7 +318,7 @@ async def refund_unfulfillable(session: AsyncSession, payment_id: int, *, provid
     result = await provider.refund(
         payment.intent_id, amount_cents=payment.amount_cents, idempotency_key=record.idempotency_key
     )
-    order = await session.get(Order, payment.order_id, with_for_update=True, populate_existing=True)
+    order = (await locks.rows(session, order_id=payment.order_id)).order
     assert order is not None
     record.status, record.provider_refund_id = "succeeded", result.id
     order.refunded_cents += payment.amount_cents

@@ -1,7 +1,8 @@
 """Applying what the provider says about a payment to our records, forward only.
 
 The pay request, the 3-D Secure return and webhooks all end here, in any order and any number of times:
-the payment row is locked, a final status never changes again, and the order moves only along its machine.
+the checkout, order and payment rows are locked (commerce.locks), a final status never changes again, and
+the order moves only along its machine.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from dataclasses import dataclass
 import msgspec
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from commerce import inventory
+from commerce import inventory, locks
 from commerce.cart import carts
 from commerce.catalog.models import Product, Variant
 from commerce.checkout.checkouts import own_source
@@ -79,31 +79,14 @@ def outcome_of(order: Order, payment: Payment | None, checkout_id: str) -> PayOu
     )
 
 
-async def _locked(session: AsyncSession, payment_id: int) -> tuple[Payment, Order]:
-    payment = await session.scalar(
-        select(Payment)
-        .where(Payment.id == payment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert payment is not None
-    order = await session.scalar(
-        select(Order)
-        .where(Order.id == payment.order_id)
-        .options(selectinload(Order.lines))
-        .with_for_update(of=Order)
-        .execution_options(populate_existing=True)
-    )
-    assert order is not None
-    return payment, order
-
-
 async def apply(
     session: AsyncSession, payment_id: int, intent: Intent | None, *, actor: str, error: str = ""
 ) -> Settled:
     """Record `intent`'s status on the payment and drive the order. `intent=None`: refused before one
     existed (`error` says why). Does not commit."""
-    payment, order = await _locked(session, payment_id)
+    locked = await locks.payment_rows(session, payment_id)  # checkout, order, payment: the one order
+    checkout, order, (payment,) = locked.checkout, locked.order, locked.payments
+    assert checkout is not None and order is not None
     refund_payment_id = None
     if intent is not None and payment.intent_id is None:
         payment.intent_id = intent.id
@@ -120,7 +103,7 @@ async def apply(
                 text=f"payment {payment.attempt} succeeded",
                 data={"intent_id": payment.intent_id, "amount_cents": payment.amount_cents},
             )
-            if not await _complete(session, order, actor=actor):
+            if not await _complete(session, order, checkout, actor=actor):
                 refund_payment_id = payment.id
         elif new is PaymentStatus.requires_action:
             payment.status = new.value
@@ -141,35 +124,30 @@ async def apply(
                 text=f"payment {payment.attempt} {new.value}: {payment.error}",
                 data={"intent_id": payment.intent_id},
             )
-            await _give_back_holds(session, order.checkout_id, reason="payment_failed")
+            await _give_back_holds(session, checkout, reason="payment_failed")
     return Settled(outcome_of(order, payment, order.checkout_id), refund_payment_id)
 
 
-async def _give_back_holds(session: AsyncSession, checkout_id: str, *, reason: str) -> None:
+async def _give_back_holds(session: AsyncSession, checkout: Checkout, *, reason: str) -> None:
     """A failed payment releases the checkout's own holds; a retry holds the stock again (if still there).
     Holds the shopper brought along (a flash claim) keep their own timer."""
-    checkout = await session.get(Checkout, checkout_id, with_for_update=True)
-    if checkout is None:
-        return
-    for hold in await inventory.holds_from(session, own_source(checkout_id)):
+    for hold in await inventory.holds_from(session, own_source(checkout.id)):
         if hold.status == inventory.ReservationStatus.active.value:
             await inventory.release(session, hold.id, reason=reason)
-    released = {h.id for h in await inventory.holds_from(session, own_source(checkout_id))}
+    released = {h.id for h in await inventory.holds_from(session, own_source(checkout.id))}
     checkout.hold_ids = [h for h in checkout.hold_ids if h not in released]
 
 
-async def _complete(session: AsyncSession, order: Order, *, actor: str) -> bool:
+async def _complete(session: AsyncSession, order: Order, checkout: Checkout, *, actor: str) -> bool:
     """The money is in: sell the held units and mark the order paid. False when it cannot be fulfilled
     (cancelled meanwhile, or its stock gone after the hold ran out): the caller refunds it."""
     if order.status != OrderStatus.pending_payment.value:
         return False
-    checkout = await session.get(Checkout, order.checkout_id, with_for_update=True)
-    assert checkout is not None
     try:
         async with session.begin_nested():
             for hold_id in sorted(checkout.hold_ids):
                 await inventory.consume(session, hold_id, reference=f"order:{order.number}")
-            held = {}
+            held: dict[int, int] = {}
             for hold_id in checkout.hold_ids:
                 hold = await inventory.get_hold(session, hold_id)
                 if hold is not None:

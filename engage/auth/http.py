@@ -178,7 +178,11 @@ class AuthController(Controller):
 
     @post("/signup/confirm", guards=[public], status_code=201)
     async def confirm_sign_up(
-        self, request: Request[Any, Any, Any], data: SignUpConfirmation, db_session: AsyncSession, services: Services
+        self,
+        request: Request[Any, Any, Any],
+        data: SignUpConfirmation,
+        db_session: AsyncSession,
+        services: Services,
     ) -> SignedIn:
         """Make the account from the link a sign-up mailed (its token and the password chosen), and sign
         this browser in; a guest's cart and chat follow, and loyalty's sign-up hooks run (a friend's referral
@@ -187,7 +191,10 @@ class AuthController(Controller):
             db_session, services.runtime.stores["tokens"], token=data.token, password=data.password
         )
         new = service.NewAccount(
-            user.id, user.email, _referral_code(request, data.referral_code), _client(request),
+            user.id,
+            user.email,
+            _referral_code(request, data.referral_code),
+            _client(request),
             identity_of(request).guest_id or "",
         )
         await service.welcome(db_session, new, services.signups)
@@ -220,7 +227,11 @@ class AuthController(Controller):
 
     @post("/password", guards=[signed_in], status_code=204)
     async def change_password(
-        self, request: Request[Any, Any, Any], data: PasswordChange, db_session: AsyncSession, services: Services
+        self,
+        request: Request[Any, Any, Any],
+        data: PasswordChange,
+        db_session: AsyncSession,
+        services: Services,
     ) -> None:
         """Change the password, given the current one. Every API token is revoked and other browser
         sessions end; this browser stays signed in (with a fresh session id)."""
@@ -267,7 +278,9 @@ class AuthController(Controller):
         ]
 
     @delete("/tokens/{token_id:int}", guards=[signed_in], status_code=204)
-    async def revoke_token(self, request: Request[Any, Any, Any], token_id: Id, db_session: AsyncSession) -> None:
+    async def revoke_token(
+        self, request: Request[Any, Any, Any], token_id: Id, db_session: AsyncSession
+    ) -> None:
         """Revoke one of your API tokens (at once on this node, within 5 seconds on the others)."""
         ident = identity_of(request)
         assert ident.user_id is not None

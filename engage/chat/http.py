@@ -216,7 +216,11 @@ class ConversationController(Controller):
 
     @get("/conversations/{conversation_id:int}")
     async def show(
-        self, request: Request[Any, Any, Any], conversation_id: ConversationId, db_session: AsyncSession, services: Services
+        self,
+        request: Request[Any, Any, Any],
+        conversation_id: ConversationId,
+        db_session: AsyncSession,
+        services: Services,
     ) -> ShopperConversationView | StaffConversationView:
         conversation, side = await access_conversation(db_session, identity_of(request), conversation_id)
         return await inbox.describe(db_session, services.chat, conversation, side)
@@ -261,7 +265,11 @@ class ConversationController(Controller):
 
     @post("/conversations/{conversation_id:int}/receipts", status_code=200)
     async def receipts(
-        self, request: Request[Any, Any, Any], conversation_id: ConversationId, data: Receipts, db_session: AsyncSession
+        self,
+        request: Request[Any, Any, Any],
+        conversation_id: ConversationId,
+        data: Receipts,
+        db_session: AsyncSession,
     ) -> Receipt | None:
         """Delivered/read up to a sequence, for the asking side (never lowers it)."""
         receipt = await messages.mark_receipts(
@@ -335,7 +343,11 @@ class ConversationController(Controller):
 
     @post("/conversations/{conversation_id:int}/rating", status_code=200)
     async def rate(
-        self, request: Request[Any, Any, Any], conversation_id: ConversationId, data: RatingIn, db_session: AsyncSession
+        self,
+        request: Request[Any, Any, Any],
+        conversation_id: ConversationId,
+        data: RatingIn,
+        db_session: AsyncSession,
     ) -> csat.RatingView:
         """The shopper rates an ended conversation (1-5 and an optional comment)."""
         return await csat.rate(
@@ -495,7 +507,9 @@ class ConsoleController(Controller):
         )
 
     @get("/inbox/counts")
-    async def counts(self, request: Request[Any, Any, Any], db_session: AsyncSession, services: Services) -> inbox.Counts:
+    async def counts(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, services: Services
+    ) -> inbox.Counts:
         return await inbox.counts(
             db_session, identity_of(request), sla_seconds=services.chat.limits.first_response_seconds
         )
@@ -530,7 +544,11 @@ class ConsoleController(Controller):
 
     @post("/conversations/{conversation_id:int}/take", status_code=200)
     async def take(
-        self, request: Request[Any, Any, Any], conversation_id: ConversationId, db_session: AsyncSession, services: Services
+        self,
+        request: Request[Any, Any, Any],
+        conversation_id: ConversationId,
+        db_session: AsyncSession,
+        services: Services,
     ) -> StaffConversationView:
         """Take the conversation (from the queue, the bot or a colleague)."""
         ident = identity_of(request)
@@ -556,7 +574,11 @@ class ConsoleController(Controller):
 
     @post("/conversations/{conversation_id:int}/labels", status_code=200)
     async def change_labels(
-        self, request: Request[Any, Any, Any], conversation_id: ConversationId, data: LabelChange, db_session: AsyncSession
+        self,
+        request: Request[Any, Any, Any],
+        conversation_id: ConversationId,
+        data: LabelChange,
+        db_session: AsyncSession,
     ) -> Labels:
         result = await labels.change_labels(
             db_session, identity_of(request), conversation_id, add=data.add, remove=data.remove
@@ -565,7 +587,11 @@ class ConsoleController(Controller):
 
     @get("/conversations/{conversation_id:int}/context")
     async def shopper_context(
-        self, request: Request[Any, Any, Any], conversation_id: ConversationId, db_session: AsyncSession, services: Services
+        self,
+        request: Request[Any, Any, Any],
+        conversation_id: ConversationId,
+        db_session: AsyncSession,
+        services: Services,
     ) -> context.ShopperContext:
         """The shopper's live context: contact, product being viewed, cart, orders, flash sales."""
         return await context.shopper_context(
@@ -587,7 +613,11 @@ class ConsoleController(Controller):
 
     @put("/agents/me")
     async def set_availability(
-        self, request: Request[Any, Any, Any], data: AvailabilityIn, db_session: AsyncSession, services: Services
+        self,
+        request: Request[Any, Any, Any],
+        data: AvailabilityIn,
+        db_session: AsyncSession,
+        services: Services,
     ) -> availability.AgentView:
         """Online / busy / offline (also a heartbeat); going online may bring waiting conversations."""
         ident = identity_of(request)

@@ -111,7 +111,9 @@ class FlashSaleController(Controller):
         ]
 
     @get("/{sale_id:int}", guards=[public])
-    async def show(self, request: Request[Any, Any, Any], sale_id: Id, db_session: AsyncSession) -> dict[str, Any]:
+    async def show(
+        self, request: Request[Any, Any, Any], sale_id: Id, db_session: AsyncSession
+    ) -> dict[str, Any]:
         view = await sale_view(db_session, sale_id)
         if view is None or (
             view["status"] == SaleStatus.draft.value and not identity_of(request).has_role(Role.marketer)
@@ -121,7 +123,12 @@ class FlashSaleController(Controller):
 
     @post("/{sale_id:int}/claims", guards=[signed_in], status_code=201)
     async def claim(
-        self, request: Request[Any, Any, Any], sale_id: Id, data: ClaimIn, db_session: AsyncSession, services: Services
+        self,
+        request: Request[Any, Any, Any],
+        sale_id: Id,
+        data: ClaimIn,
+        db_session: AsyncSession,
+        services: Services,
     ) -> ClaimOut:
         """Claim one unit (atomic; sold out and the per-customer limit are 409s). The unit is held for a
         few minutes and put in your cart: check out to buy it at the sale price."""

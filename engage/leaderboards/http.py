@@ -3,7 +3,7 @@ definitions marketers and admins manage (under /api/admin/)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
@@ -81,7 +81,11 @@ class LeaderboardAdminController(Controller):
 
     @post(status_code=201)
     async def create(
-        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, data: boards.BoardPlan
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        db_session: AsyncSession,
+        data: boards.BoardPlan,
     ) -> boards.BoardView:
         """What is counted (points earned, referrals completed, a flash sale's purchases, spend in a category),
         over which period (all time, this month, this week, a date range, a flash sale's length)."""

@@ -79,7 +79,9 @@ class LoyaltyController(Controller):
     guards = [signed_in]
 
     @get("/loyalty")
-    async def summary(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> account.PointsSummary:
+    async def summary(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession
+    ) -> account.PointsSummary:
         """My points: spendable balance, pending, tier, what expires when, and the redemption terms."""
         rules = await loyalty_rules.load(db_session)
         return await account.points_summary(db_session, _me(request), rules)
@@ -108,7 +110,11 @@ class LoyaltyController(Controller):
 
     @put("/loyalty/checkouts/{checkout_id:str}")
     async def use_on_checkout(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, checkout_id: str, data: CheckoutRewards
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        checkout_id: str,
+        data: CheckoutRewards,
     ) -> CheckoutRewardsOut:
         """Use points and/or store credit on my open checkout; GET /api/checkout/{id} shows the lines and the
         new total (the card is charged only the rest; nothing left: no card needed)."""
@@ -251,13 +257,17 @@ class LoyaltyAdminController(Controller):
         return await loyalty_rules.load(db_session)
 
     @put("/loyalty/rules")
-    async def put_rules(self, request: Request[Any, Any, Any], db_session: AsyncSession, data: Rules) -> Rules:
+    async def put_rules(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: Rules
+    ) -> Rules:
         """Replace the programme's rules (earning, pending period, expiry, tiers, redemption, bonuses,
         referral rewards and fraud thresholds); they apply from now on."""
         return await loyalty_rules.save(db_session, data, actor=_actor(request))
 
     @post("/loyalty/adjustments", status_code=201)
-    async def adjust(self, request: Request[Any, Any, Any], db_session: AsyncSession, data: Adjustment) -> account.EntryView:
+    async def adjust(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: Adjustment
+    ) -> account.EntryView:
         """Add or take points (or store credit) with a reason; never below zero."""
         rules = await loyalty_rules.load(db_session)
         return await account.adjust(

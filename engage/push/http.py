@@ -116,7 +116,11 @@ class PushController(Controller):
 
     @post("/subscriptions", guards=[shopper], status_code=201)
     async def subscribe(
-        self, request: Request[Any, Any, Any], data: SubscriptionIn, db_session: AsyncSession, services: Services
+        self,
+        request: Request[Any, Any, Any],
+        data: SubscriptionIn,
+        db_session: AsyncSession,
+        services: Services,
     ) -> SubscriptionOut:
         """Save this browser's subscription for the signed-in shopper or the guest. Posting the same endpoint
         again updates it and answers the same id. Endpoints off ENGAGE_PUSH_ALLOWED_ENDPOINTS are 422."""
@@ -146,13 +150,18 @@ class PushController(Controller):
         return [_out(r) for r in await subscriptions.of_owner(db_session, Owner.of(identity_of(request)))]
 
     @delete("/subscriptions/{subscription_id:int}", guards=[shopper], status_code=204)
-    async def unsubscribe(self, request: Request[Any, Any, Any], subscription_id: int, db_session: AsyncSession) -> None:
+    async def unsubscribe(
+        self, request: Request[Any, Any, Any], subscription_id: int, db_session: AsyncSession
+    ) -> None:
         """Remove one of your subscriptions (anyone else's is 404)."""
         await subscriptions.unsubscribe(db_session, Owner.of(identity_of(request)), subscription_id)
 
     @delete("/subscriptions", guards=[shopper], status_code=204)
     async def unsubscribe_endpoint(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, endpoint: Annotated[str, Parameter(max_length=2048)]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        endpoint: Annotated[str, Parameter(max_length=2048)],
     ) -> None:
         """Remove your subscription by its endpoint (`?endpoint=`), as the browser knows it."""
         if not await subscriptions.unsubscribe_endpoint(db_session, Owner.of(identity_of(request)), endpoint):
@@ -203,7 +212,9 @@ class PreferencesOut(msgspec.Struct):
     owner: Literal["user", "guest"]
 
 
-def _preferences_owner(request: Request[Any, Any, Any], services: Services, token: str | None) -> tuple[str, int | None]:
+def _preferences_owner(
+    request: Request[Any, Any, Any], services: Services, token: str | None
+) -> tuple[str, int | None]:
     if token is not None:
         owner = links.owner_of_token(services.push, token)
         user = owner.split(":", 1)[1] if owner.startswith("user:") else None
@@ -283,13 +294,17 @@ class ReminderController(Controller):
     tags = ["flash sales"]
 
     @post("/", guards=[shopper], status_code=201)
-    async def remind(self, request: Request[Any, Any, Any], sale_id: int, db_session: AsyncSession) -> ReminderOut:
+    async def remind(
+        self, request: Request[Any, Any, Any], sale_id: int, db_session: AsyncSession
+    ) -> ReminderOut:
         """ "Remind me when it starts" (signed in or guest; idempotent): a push when the sale begins."""
         data = await reminders.remind(db_session, sale_id, Owner.of(identity_of(request)))
         return ReminderOut(sale_id=sale_id, reminder=True, starts_at=data["starts_at"])
 
     @get("/", guards=[shopper])
-    async def show(self, request: Request[Any, Any, Any], sale_id: int, db_session: AsyncSession) -> ReminderOut:
+    async def show(
+        self, request: Request[Any, Any, Any], sale_id: int, db_session: AsyncSession
+    ) -> ReminderOut:
         return ReminderOut(
             sale_id=sale_id,
             reminder=await reminders.asked(db_session, sale_id, Owner.of(identity_of(request))),
@@ -563,23 +578,31 @@ class CampaignController(Controller):
         return await _campaign(db_session, campaign_id)
 
     @post("/{campaign_id:int}/send", status_code=200)
-    async def send(self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession) -> CampaignOut:
+    async def send(
+        self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession
+    ) -> CampaignOut:
         """Send now. A campaign sending or sent is left alone: nothing is sent twice."""
         await campaigns.send_now(db_session, campaign_id, identity_of(request))
         return await _campaign(db_session, campaign_id)
 
     @post("/{campaign_id:int}/pause", status_code=200)
-    async def pause(self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession) -> CampaignOut:
+    async def pause(
+        self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession
+    ) -> CampaignOut:
         await campaigns.pause(db_session, campaign_id, identity_of(request))
         return await _campaign(db_session, campaign_id)
 
     @post("/{campaign_id:int}/resume", status_code=200)
-    async def resume(self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession) -> CampaignOut:
+    async def resume(
+        self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession
+    ) -> CampaignOut:
         await campaigns.resume(db_session, campaign_id, identity_of(request))
         return await _campaign(db_session, campaign_id)
 
     @post("/{campaign_id:int}/cancel", status_code=200)
-    async def cancel(self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession) -> CancelOut:
+    async def cancel(
+        self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession
+    ) -> CancelOut:
         """Stop for good, at once: how many went, how many are still in flight, how many never will."""
         return CancelOut(**await campaigns.cancel(db_session, campaign_id, identity_of(request)))
 
@@ -642,7 +665,9 @@ class SegmentController(Controller):
     guards = [marketer]
 
     @post("/", status_code=201)
-    async def create(self, request: Request[Any, Any, Any], data: SegmentIn, db_session: AsyncSession) -> SegmentOut:
+    async def create(
+        self, request: Request[Any, Any, Any], data: SegmentIn, db_session: AsyncSession
+    ) -> SegmentOut:
         return _segment_out(
             await segments.save(db_session, data.name, data.rules, user_id=identity_of(request).user_id)
         )
