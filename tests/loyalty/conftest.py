@@ -18,7 +18,7 @@ from engage.loyalty.rules import Milestone, Rules, Tier
 from engage.platform.identity import Role
 from engage.services import Services
 from tests.commerce.conftest import ADDRESS, GOOD_CARD, Shopper, make_product
-from tests.conftest import PASSWORD, AppClient
+from tests.conftest import PASSWORD, AppClient, api_token
 
 _HASH: dict[str, str] = {}
 
@@ -75,9 +75,7 @@ async def make_user(
     # the identity cache is per process and keyed by user id alone: an id the other mode's database gave to
     # another account may be cached for a few seconds (two apps in one test process; never in production)
     forget_identity(user_id)
-    res = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-    assert res.status_code == 200, res.text
-    return user_id, email, Shopper(client, {"Authorization": f"Bearer {res.json()['token']}"})
+    return user_id, email, Shopper(client, {"Authorization": f"Bearer {await api_token(client, email)}"})
 
 
 async def product(client: AppClient, *, price: int = 2500, stock: int = 50, **kwargs: Any) -> Any:

@@ -19,7 +19,7 @@ from engage.loyalty.referrals import Flag
 from engage.platform.clock import utcnow
 from engage.platform.identity import Role
 from tests.commerce.conftest import ADDRESS
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, api_token
 from tests.loyalty.conftest import make_user, services_of, set_rules, settle, test_rules
 
 
@@ -105,8 +105,19 @@ async def test_both_sides_are_rewarded_once_the_first_order_stands_and_milestone
     assert mine["rewarded"] == 2
 
 
-async def test_signing_up_through_the_link_over_http_attributes_the_friend(app) -> None:  # type: ignore[no-untyped-def]
+async def test_signing_up_through_the_link_over_http_attributes_the_friend(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     await set_rules(app, test_rules(bonus_signup=25))
+    mailed: list[tuple[Any, ...]] = []  # the confirmation mail's job (no worker runs here): its link's token
+    jobs = services_of(app).runtime.jobs
+    enqueue = jobs.enqueue
+
+    async def recording(task: str, *args: Any, **kwargs: Any) -> None:
+        if task == "send_sign_up_mail":
+            mailed.append(args)
+        else:
+            await enqueue(task, *args, **kwargs)
+
+    monkeypatch.setattr(jobs, "enqueue", recording)
     _, _, _, code = await _referrer(app)
     browser = type(app)(app.app, keep_cookies=True)
     try:
@@ -119,8 +130,16 @@ async def test_signing_up_through_the_link_over_http_attributes_the_friend(app) 
             json={"email": email, "password": PASSWORD},
             headers={"x-csrftoken": browser.cookies.get("engage_csrf", "")},
         )
+        assert res.status_code == 202, res.text
+        [(_, kind, link_token, _)] = [m for m in mailed if m[0] == email]
+        assert kind == "confirm"
+        res = await browser.post(
+            "/api/auth/signup/confirm",
+            json={"token": link_token, "password": PASSWORD},
+            headers={"x-csrftoken": browser.cookies.get("engage_csrf", "")},
+        )
         assert res.status_code == 201, res.text
-        token = res.json()["token"]
+        token = await api_token(app, email)
         summary = await app.get("/api/loyalty", headers={"Authorization": f"Bearer {token}"})
         assert summary.json()["balance"] == 25, "the sign-up bonus"
     finally:

@@ -15,7 +15,7 @@ from engage.auth.passwords import hash_password
 from engage.platform.identity import Role
 from engage.platform.runtime import Runtime
 from tests.commerce.conftest import make_product, serving  # noqa: F401 - shared helpers
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, api_token
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
@@ -73,9 +73,7 @@ async def site(app: Any) -> AsyncIterator[str]:
 
 async def token_of(http: Any, person: Person) -> dict[str, str]:
     """Bearer headers of `person` (API calls a test makes on their behalf)."""
-    res = await http.post("/api/auth/login", json={"email": person.email, "password": PASSWORD})
-    assert res.status_code == 200, res.text
-    return {"Authorization": f"Bearer {res.json()['token']}"}
+    return {"Authorization": f"Bearer {await api_token(http, person.email)}"}
 
 
 async def buy(http: Any, person: Person, variant_id: int, *, address: dict | None = None) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from engage.chat import post_as_bot
 from engage.platform.identity import Role
-from tests.conftest import PASSWORD
+from tests.conftest import api_token
 from tests.web.conftest import make_person, sign_in, watch_errors
 
 # WCAG 2 contrast of each text part of every item in #messages: foreground (its alpha times the opacity of
@@ -56,9 +56,7 @@ CONTRASTS = """() => {
 
 
 async def _token(http: Any, email: str) -> dict[str, str]:
-    res = await http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-    assert res.status_code == 200, res.text
-    return {"Authorization": f"Bearer {res.json()['token']}"}
+    return {"Authorization": f"Bearer {await api_token(http, email)}"}
 
 
 async def _post(http: Any, headers: dict[str, str], conversation: int, text: str, **extra: Any) -> None:
