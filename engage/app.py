@@ -26,28 +26,20 @@ from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
 import web
-from bots.search.http import SearchController, SynonymController
-from bots.search.pages import search_pages
-from bots.support.http import bot_routes
-from bots.support.pages import help_pages
+from bots.search import routes as search
+from bots.support import routes as support
 from bots.wiring import background_work
-from commerce.cart.http import CartController
-from commerce.catalog.http import CatalogAdminController, CatalogController
-from commerce.catalog.pages import catalog_pages
-from commerce.checkout.http import CheckoutController
-from commerce.checkout.pages import checkout_pages
-from commerce.orders.http import OrderController, StaffOrderController
-from commerce.orders.pages import order_pages
-from commerce.payments.http import PaymentController, SavedMethodsController, WebhookController
-from engage.announcements.http import AnnouncementController
-from engage.auth.http import AuthController
+from commerce.cart import routes as cart
+from commerce.catalog import routes as catalog
+from commerce.checkout import routes as checkout
+from commerce.orders import routes as orders
+from commerce.payments import routes as payments
+from engage.announcements import routes as announcements
+from engage.auth import routes as auth
 from engage.auth.middleware import EngageAuthMiddleware
-from engage.auth.pages import auth_pages
-from engage.chat.http import chat_routes
-from engage.chat.pages import chat_pages
+from engage.chat import routes as chat
 from engage.config import Settings, get_settings
-from engage.flash_sales.http import FlashSaleController, MarketingFlashSaleController
-from engage.flash_sales.pages import marketing_pages
+from engage.flash_sales import routes as flash_sales
 from engage.http.csrf import SessionCSRFMiddleware
 from engage.http.guards import identity_of, metrics_scraper, public
 from engage.http.inputs import InputCheckMiddleware
@@ -56,13 +48,11 @@ from engage.http.rate_limit import CountingRateLimitMiddleware
 from engage.http.request_id import RequestIdMiddleware
 from engage.http.security import SecurityHeadersMiddleware
 from engage.http.sessions import session_config
-from engage.leaderboards.http import LeaderboardAdminController, LeaderboardController
-from engage.leaderboards.pages import leaderboard_pages
-from engage.loyalty.http import LoyaltyAdminController, LoyaltyController
-from engage.loyalty.pages import loyalty_pages
+from engage.leaderboards import routes as leaderboards
+from engage.loyalty import routes as loyalty
 from engage.platform import heap
 from engage.platform.logs import structlog_config
-from engage.push.http import push_routes
+from engage.push import routes as push
 from engage.realtime.ws import SocketSendMiddleware, realtime_socket
 from engage.services import Services
 from engage.system.http import (
@@ -73,6 +63,24 @@ from engage.system.http import (
     redoc_bundle,
 )
 from engage.wiring import build
+
+# every area's doors (its routes module); the kernel's own (system, metrics, the socket, static files) below
+AREAS = [
+    auth,
+    search,
+    support,
+    announcements,
+    flash_sales,
+    push,
+    loyalty,
+    leaderboards,
+    chat,
+    catalog,
+    cart,
+    checkout,
+    payments,
+    orders,
+]
 
 _UNTHROTTLED = ["^/health$", "^/ready$", "^/metrics$", "^/static/", "^/schema", "^/media/"]
 
@@ -167,39 +175,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             SystemController,
             redoc_bundle,
             MetricsController,
-            AuthController,
-            *auth_pages,
-            SearchController,
-            SynonymController,
-            *search_pages,
-            *bot_routes,
-            *help_pages,
             realtime_socket,
-            AnnouncementController,
-            FlashSaleController,
-            MarketingFlashSaleController,
-            *push_routes,
-            *marketing_pages,
-            LoyaltyController,
-            LoyaltyAdminController,
-            *loyalty_pages,
-            LeaderboardController,
-            LeaderboardAdminController,
-            *leaderboard_pages,
-            *chat_routes,
-            *chat_pages,
-            CatalogController,
-            CatalogAdminController,
-            CartController,
-            CheckoutController,
-            PaymentController,
-            SavedMethodsController,
-            WebhookController,
-            OrderController,
-            StaffOrderController,
-            *catalog_pages,
-            *checkout_pages,
-            *order_pages,
+            *(handler for area in AREAS for handler in area.ROUTES),
             create_static_files_router("/static", directories=[web.STATIC], guards=[public], name="static"),
             create_static_files_router(
                 "/static/lib",

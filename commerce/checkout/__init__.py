@@ -2,7 +2,8 @@
 
 For other areas (payments, orders): the `Checkout` table, `LIVE_PAYMENT` (payment states that still hold
 the checkout's stock), `own_source(checkout_id)` (the source of the checkout's own stock holds), the shop's
-`ShopPolicy` (shipping and tax) and its `ShippingRates`; the port of the adjustments a checkout may apply
+`ShopPolicy` (shipping and tax) and its `ShippingRates`; a checkout to pay (`get_for`, `ensure_held`,
+`missing_for_payment`); the port of the adjustments a checkout may apply
 (`CheckoutAdjustment`, `AdjustmentLine`, ...: commerce.checkout.adjustments), which loyalty points and store
 credit fill at wiring time.
 """
@@ -14,7 +15,15 @@ from commerce.checkout.adjustments import (
     PlacedOrder,
 )
 from commerce.checkout.adjustments import commit as commit_adjustments
-from commerce.checkout.checkouts import LIVE_PAYMENT, CheckoutView, hand_over, own_source
+from commerce.checkout.checkouts import (
+    LIVE_PAYMENT,
+    CheckoutView,
+    ensure_held,
+    get_for,
+    hand_over,
+    missing_for_payment,
+    own_source,
+)
 from commerce.checkout.models import Checkout, CheckoutStatus
 from commerce.checkout.policy import ShopPolicy
 from commerce.checkout.shipping import ShippingRates
@@ -31,6 +40,9 @@ __all__ = [
     "ShippingRates",
     "ShopPolicy",
     "commit_adjustments",
+    "ensure_held",
+    "get_for",
     "hand_over",
+    "missing_for_payment",
     "own_source",
 ]

@@ -6,10 +6,15 @@ For other areas (the support bot, the agent console):
 - `find_order(session, number, email)` -> OrderView | None (both must match)
 
 An `OrderView` carries status, lines, totals, `tracking_number`, `carrier` and `expected_delivery`.
+
+For payments (which settle, refund and cancel orders): `place(session, checkout, actor=...)`, the state
+machine's `can`, `refundable`, `transition` and `note`, and `load` / `view_of` of one order.
 """
 
 from commerce.orders.models import Order, OrderAdjustment, OrderLine, OrderStatus
-from commerce.orders.views import OrderSummary, OrderView, find_order, recent_orders
+from commerce.orders.placing import place
+from commerce.orders.states import can, note, refundable, transition
+from commerce.orders.views import OrderSummary, OrderView, find_order, load, recent_orders, view_of
 
 __all__ = [
     "Order",
@@ -18,6 +23,13 @@ __all__ = [
     "OrderStatus",
     "OrderSummary",
     "OrderView",
+    "can",
     "find_order",
+    "load",
+    "note",
+    "place",
     "recent_orders",
+    "refundable",
+    "transition",
+    "view_of",
 ]

@@ -1,4 +1,5 @@
-"""Order doors: shoppers read their own orders; staff read all, pack, ship, deliver, cancel and refund."""
+"""Order doors: shoppers read their own orders; staff read all, pack, ship and deliver (cancel and refund:
+commerce.payments.http)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.orders import fulfilment, views
 from commerce.orders.models import OrderStatus
 from commerce.orders.views import OrderPage, OrderView
-from commerce.payments import refunds
 from engage.http.guards import identity_of, shopper, staff
 from engage.services import Services
 
@@ -22,24 +22,6 @@ class Shipment(msgspec.Struct, forbid_unknown_fields=True):
     tracking_number: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     carrier: Annotated[str, msgspec.Meta(max_length=40)] = ""
     expected_delivery: date | None = None  # default: the shipping method's slowest promise
-
-
-class Cancellation(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(max_length=300)] = ""
-
-
-class RefundLine(msgspec.Struct, forbid_unknown_fields=True):
-    line_id: int
-    quantity: Annotated[int, msgspec.Meta(ge=1)]
-
-
-class RefundRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """Nothing: refund all that is left. `amount_cents` and/or `lines` (refunded at the price paid)."""
-
-    amount_cents: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    lines: list[RefundLine] = []
-    restock: bool = False
-    reason: Annotated[str, msgspec.Meta(max_length=300)] = ""
 
 
 def _actor(request: Request[Any, Any, Any]) -> str:
@@ -124,42 +106,3 @@ class StaffOrderController(Controller):
         self, request: Request[Any, Any, Any], db_session: AsyncSession, number: str
     ) -> OrderView:
         return await fulfilment.deliver(db_session, number, actor=_actor(request))
-
-    @post("/{number:str}/cancel", status_code=200)
-    async def cancel(
-        self,
-        request: Request[Any, Any, Any],
-        services: Services,
-        db_session: AsyncSession,
-        number: str,
-        data: Cancellation,
-    ) -> OrderView:
-        """Unpaid: stop the payment, give the stock back. Paid and not shipped: refund in full and restock."""
-        return await refunds.cancel(
-            db_session,
-            number,
-            actor=_actor(request),
-            provider=services.payments,
-            reason=data.reason,
-        )
-
-    @post("/{number:str}/refund", status_code=200)
-    async def refund(
-        self,
-        request: Request[Any, Any, Any],
-        services: Services,
-        db_session: AsyncSession,
-        number: str,
-        data: RefundRequest,
-    ) -> OrderView:
-        """Refund through the payment provider; never more than is left. `restock` returns the lines' units."""
-        return await refunds.refund(
-            db_session,
-            number,
-            actor=_actor(request),
-            provider=services.payments,
-            amount_cents=data.amount_cents,
-            lines=[refunds.LineReturn(line.line_id, line.quantity) for line in data.lines],
-            restock=data.restock,
-            reason=data.reason,
-        )

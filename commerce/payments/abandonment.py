@@ -11,10 +11,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce import locks
-from commerce.checkout.checkouts import LIVE_PAYMENT
+from commerce import locks, orders
+from commerce.checkout import LIVE_PAYMENT
 from commerce.checkout.models import Checkout, CheckoutStatus
-from commerce.orders import states
 from commerce.orders.models import Order, OrderStatus
 from commerce.payments import refunds, settlement
 from commerce.payments.models import Payment, PaymentStatus
@@ -85,7 +84,7 @@ async def _expire(session: AsyncSession, provider: PaymentProvider, checkout_id:
         return 0
     await refunds.end_checkout(session, checkout, CheckoutStatus.expired, reason="expired")
     if order is not None and order.status == OrderStatus.pending_payment.value:
-        states.transition(
+        orders.transition(
             session, order, OrderStatus.cancelled, actor="system", note="payment not completed in time"
         )
     await session.commit()

@@ -1,4 +1,5 @@
-"""Payment doors: pay a checkout (idempotent), finish 3-D Secure, saved cards, and Stripe's webhook."""
+"""Payment doors: pay a checkout (idempotent), finish 3-D Secure, saved cards, Stripe's webhook, and staff's
+cancel and refund of an order."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.payments import customers, idempotency, paying, webhooks
+from commerce.orders import OrderView
+from commerce.payments import customers, idempotency, paying, refunds, webhooks
 from commerce.payments.idempotency import Answer
 from commerce.payments.providers.base import PaymentProvider, SavedMethod
 from commerce.payments.settlement import PayOutcome
-from engage.http.guards import identity_of, public, shopper, signed_in
+from engage.http.guards import identity_of, public, shopper, signed_in, staff
 from engage.http.problems import domain_problem
 from engage.platform.errors import Conflict, DomainError, InvalidInput
 from engage.services import Services
@@ -32,6 +34,24 @@ class Authentication(msgspec.Struct, forbid_unknown_fields=True):
     success: bool
 
 
+class Cancellation(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=300)] = ""
+
+
+class RefundLine(msgspec.Struct, forbid_unknown_fields=True):
+    line_id: int
+    quantity: Annotated[int, msgspec.Meta(ge=1)]
+
+
+class RefundRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Nothing: refund all that is left. `amount_cents` and/or `lines` (refunded at the price paid)."""
+
+    amount_cents: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    lines: list[RefundLine] = []
+    restock: bool = False
+    reason: Annotated[str, msgspec.Meta(max_length=300)] = ""
+
+
 class WebhookAnswer(msgspec.Struct):
     result: str
 
@@ -43,6 +63,10 @@ def _provider(services: Services) -> PaymentProvider:
 def _payer(request: Request[Any, Any, Any]) -> paying.Payer:
     ident = identity_of(request)
     return paying.Payer(owner=ident.owner_key, user_id=ident.user_id, email=ident.email, name=ident.name)
+
+
+def _actor(request: Request[Any, Any, Any]) -> str:
+    return f"user:{identity_of(request).user_id}"
 
 
 class PaymentController(Controller):
@@ -167,3 +191,48 @@ class WebhookController(Controller):
             db_session, provider, await request.body(), request.headers.get("stripe-signature", "")
         )
         return WebhookAnswer(result=result)
+
+
+class StaffRefundController(Controller):
+    path = "/api/staff/orders"
+    tags = ["orders (staff)"]
+    guards = [staff]
+
+    @post("/{number:str}/cancel", status_code=200)
+    async def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        db_session: AsyncSession,
+        number: str,
+        data: Cancellation,
+    ) -> OrderView:
+        """Unpaid: stop the payment, give the stock back. Paid and not shipped: refund in full and restock."""
+        return await refunds.cancel(
+            db_session,
+            number,
+            actor=_actor(request),
+            provider=services.payments,
+            reason=data.reason,
+        )
+
+    @post("/{number:str}/refund", status_code=200)
+    async def refund(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        db_session: AsyncSession,
+        number: str,
+        data: RefundRequest,
+    ) -> OrderView:
+        """Refund through the payment provider; never more than is left. `restock` returns the lines' units."""
+        return await refunds.refund(
+            db_session,
+            number,
+            actor=_actor(request),
+            provider=services.payments,
+            amount_cents=data.amount_cents,
+            lines=[refunds.LineReturn(line.line_id, line.quantity) for line in data.lines],
+            restock=data.restock,
+            reason=data.reason,
+        )

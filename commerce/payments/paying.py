@@ -19,11 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from commerce.checkout import checkouts, commit_adjustments
-from commerce.checkout.checkouts import LIVE_PAYMENT
+from commerce import checkout as checkouts
+from commerce import orders
+from commerce.checkout import LIVE_PAYMENT, ShopPolicy, commit_adjustments
 from commerce.checkout.models import Checkout, CheckoutStatus
-from commerce.checkout.policy import ShopPolicy
-from commerce.orders import placing, states
 from commerce.orders.models import Order
 from commerce.payments import customers, refunds, settlement
 from commerce.payments.models import Payment, PaymentStatus
@@ -193,7 +192,7 @@ async def _new_attempt(
         )
     if not payment_method and checkout.total_cents > 0:  # nothing to charge needs no card
         raise InvalidInput("choose a payment method", field="payment_method")
-    order = await placing.place(session, checkout, actor=payer.owner)
+    order = await orders.place(session, checkout, actor=payer.owner)
     await commit_adjustments(session, checkout, order, policy.adjustments)
     attempts = await session.scalar(select(func.count(Payment.id)).where(Payment.order_id == order.id))
     attempt = int(attempts or 0) + 1
@@ -206,7 +205,7 @@ async def _new_attempt(
         currency=order.currency,
     )
     session.add(payment)
-    states.note(session, order, "payment", actor=payer.owner, text=f"payment {attempt} started")
+    orders.note(session, order, "payment", actor=payer.owner, text=f"payment {attempt} started")
     return order, payment
 
 

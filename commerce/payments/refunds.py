@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce import inventory, locks
-from commerce.checkout.checkouts import LIVE_PAYMENT, own_source
+from commerce import inventory, locks, orders
+from commerce.checkout import LIVE_PAYMENT, own_source
 from commerce.checkout.models import Checkout, CheckoutStatus
-from commerce.orders import states
+from commerce.orders import OrderView
 from commerce.orders.models import Order, OrderStatus
-from commerce.orders.views import OrderView, load, view_of
 from commerce.payments.models import Payment, PaymentStatus, Refund
 from commerce.payments.providers.base import PaymentProvider, ProviderRefund
 from commerce.payments.uncharged import close_uncharged
@@ -71,13 +70,13 @@ async def refund(
 ) -> OrderView:
     """Refund all (no amount, no lines), an amount, or lines (their paid price); `restock` puts the lines'
     units back in stock (all lines for a full refund). `cancel` ends the order as cancelled."""
-    order = await load(session, number, lock=True)
-    if not states.refundable(order):
+    order = await orders.load(session, number, lock=True)
+    if not orders.refundable(order):
         raise Conflict(f"an order that is {order.status} cannot be refunded", code="not_refundable")
     if order.total_cents == 0 and amount_cents is None and not lines:  # covered by store credit or points
         await close_uncharged(session, order, actor=actor, reason=reason, cancel=cancel, restock=restock)
         await session.commit()
-        return await view_of(session, order, with_timeline=True)
+        return await orders.view_of(session, order, with_timeline=True)
     payment = await _paid_payment(session, order)
     amount, returns = _what_to_refund(order, amount_cents, lines, restock=restock, cancel=cancel)
     claim = await _claim(
@@ -85,7 +84,7 @@ async def refund(
     )
     result = await _refund_at_provider(session, provider, claim)
     order = await _record_refund(session, claim, result, actor=actor, reason=reason, cancel=cancel)
-    return await view_of(session, order, with_timeline=True)
+    return await orders.view_of(session, order, with_timeline=True)
 
 
 def _what_to_refund(
@@ -115,7 +114,7 @@ def _what_to_refund(
             code="over_refund",
             refundable_cents=remaining,
         )
-    if cancel and not states.can(order, OrderStatus.cancelled):
+    if cancel and not orders.can(order, OrderStatus.cancelled):
         raise Conflict(
             f"an order that is {order.status} cannot be cancelled; refund it instead", code="not_cancellable"
         )
@@ -202,7 +201,7 @@ async def _record_refund(
             await inventory.return_to_stock(
                 session, line.variant_id, item.quantity, reference=f"order:{order.number}", note="refund"
             )
-    states.note(
+    orders.note(
         session,
         order,
         "refund",
@@ -213,13 +212,13 @@ async def _record_refund(
         data={"amount_cents": claim.amount_cents, "refund_id": result.id, "lines": record.lines},
     )
     if cancel:
-        states.transition(
+        orders.transition(
             session, order, OrderStatus.cancelled, actor=actor, note=reason or "cancelled and refunded"
         )
     elif order.refunded_cents >= order.total_cents:
-        states.transition(session, order, OrderStatus.refunded, actor=actor, note=reason)
+        orders.transition(session, order, OrderStatus.refunded, actor=actor, note=reason)
     else:
-        states.transition(session, order, OrderStatus.partially_refunded, actor=actor, note=reason)
+        orders.transition(session, order, OrderStatus.partially_refunded, actor=actor, note=reason)
     await session.commit()
     return order
 
@@ -244,7 +243,7 @@ async def cancel(
 ) -> OrderView:
     """Cancel an order: unpaid ones stop their payment and give their stock back; paid, unshipped ones are
     refunded in full and restocked."""
-    order = await load(session, number, lock=True)
+    order = await orders.load(session, number, lock=True)
     if order.status in (OrderStatus.paid.value, OrderStatus.fulfilled.value):
         await session.rollback()
         return await refund(
@@ -275,11 +274,11 @@ async def cancel(
         if row.id in stopped and row.status in LIVE_PAYMENT:
             row.status = PaymentStatus.canceled.value
     await end_checkout(session, checkout, CheckoutStatus.expired, reason="order_cancelled")
-    states.transition(
+    orders.transition(
         session, current, OrderStatus.cancelled, actor=actor, note=reason or "cancelled before payment"
     )
     await session.commit()
-    return await view_of(session, current, with_timeline=True)
+    return await orders.view_of(session, current, with_timeline=True)
 
 
 async def end_checkout(
@@ -322,7 +321,7 @@ async def refund_unfulfillable(session: AsyncSession, payment_id: int, *, provid
     assert order is not None
     record.status, record.provider_refund_id = "succeeded", result.id
     order.refunded_cents += payment.amount_cents
-    states.note(
+    orders.note(
         session, order, "refund", actor="system", text=f"refunded {payment.amount_cents}: {record.reason}"
     )
     await session.commit()

@@ -13,12 +13,11 @@ import msgspec
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce import inventory, locks
-from commerce.cart import carts
+from commerce import inventory, locks, orders
+from commerce.cart import remove_lines
 from commerce.catalog.models import Product, Variant
-from commerce.checkout.checkouts import own_source
+from commerce.checkout import own_source
 from commerce.checkout.models import Checkout, CheckoutStatus
-from commerce.orders import states
 from commerce.orders.models import Order, OrderStatus
 from commerce.payments.models import FINAL_PAYMENT_STATUSES, Payment, PaymentStatus
 from commerce.payments.providers.base import Intent
@@ -95,7 +94,7 @@ async def apply(
         if new is PaymentStatus.succeeded:
             payment.status = new.value
             payment.client_secret = None
-            states.note(
+            orders.note(
                 session,
                 order,
                 "payment",
@@ -116,7 +115,7 @@ async def apply(
             payment.error = (intent.error if intent is not None and intent.error else error)[
                 :300
             ] or "declined"
-            states.note(
+            orders.note(
                 session,
                 order,
                 "payment",
@@ -157,7 +156,7 @@ async def _complete(session: AsyncSession, order: Order, checkout: Checkout, *, 
                 if short > 0 and line.variant_id is not None:  # not covered by a hold: sell from stock
                     await inventory.sell(session, line.variant_id, short, reference=f"order:{order.number}")
     except inventory.OutOfStock as exc:
-        states.transition(
+        orders.transition(
             session,
             order,
             OrderStatus.cancelled,
@@ -166,11 +165,9 @@ async def _complete(session: AsyncSession, order: Order, checkout: Checkout, *, 
         )
         checkout.status = CheckoutStatus.completed.value
         return False
-    states.transition(session, order, OrderStatus.paid, actor=actor, note="payment received")
+    orders.transition(session, order, OrderStatus.paid, actor=actor, note="payment received")
     checkout.status = CheckoutStatus.completed.value
-    await carts.remove_lines(
-        session, order.owner_key, [line.variant_id for line in order.lines if line.variant_id]
-    )
+    await remove_lines(session, order.owner_key, [line.variant_id for line in order.lines if line.variant_id])
     for line in order.lines:
         if line.variant_id is not None:
             await session.execute(

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce import inventory
-from commerce.orders import states
+from commerce import inventory, orders
 from commerce.orders.models import Order, OrderStatus
 from commerce.payments.providers.base import Intent, ProviderRefund, SavedMethod
 
@@ -72,7 +71,7 @@ async def close_uncharged(
                 )
                 line.returned_quantity += left
     to = OrderStatus.cancelled if cancel else OrderStatus.refunded
-    states.transition(session, order, to, actor=actor, note=reason or "refunded: no card was charged")
+    orders.transition(session, order, to, actor=actor, note=reason or "refunded: no card was charged")
 
 
 __all__ = ["NO_CHARGE", "NoCharge", "close_uncharged"]

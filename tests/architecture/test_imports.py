@@ -56,7 +56,7 @@ DOMAINS = (
     "bots.embeddings",
 )
 ENGAGEMENT = (*(d for d in DOMAINS if d.startswith("engage.") and d != "engage.auth"), "bots")
-DOOR_MODULES = {"http", "pages", "ws"}
+DOOR_MODULES = {"http", "pages", "ws", "routes"}
 AUTH_DOORS = {"engage.auth.middleware"}
 PUBLIC_MODULES = {"events", "models"}
 TRANSPORT = ("litestar", "arq")
@@ -154,3 +154,17 @@ def test_a_door_never_imports_another_areas_door() -> None:
 def test_commerce_imports_no_engagement_domain() -> None:
     wrong = [i for i in IMPORTS if i.module.startswith("commerce.") and _under(i.target, ENGAGEMENT)]
     assert not wrong, "\n".join(f"{i.module} imports {i.target}" for i in wrong)
+
+
+def test_every_area_with_doors_hands_its_routes_to_the_app() -> None:
+    from engage.app import AREAS
+
+    assembled = {area.__name__.rsplit(".", 1)[0] for area in AREAS}
+    with_doors = {
+        _module_name(path.parent / "__init__.py")
+        for top in ("engage", "commerce", "bots")
+        for name in ("http.py", "pages.py")
+        for path in (ROOT / top).rglob(name)
+        if _under(_module_name(path.parent / "__init__.py"), DOMAINS)
+    }
+    assert with_doors <= assembled, f"areas whose doors the app never mounts: {sorted(with_doors - assembled)}"

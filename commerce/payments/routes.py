@@ -1,0 +1,12 @@
+"""Payments: every route handler of the area, for the app factory."""
+
+from typing import Any
+
+from commerce.payments.http import (
+    PaymentController,
+    SavedMethodsController,
+    StaffRefundController,
+    WebhookController,
+)
+
+ROUTES: list[Any] = [PaymentController, SavedMethodsController, WebhookController, StaffRefundController]

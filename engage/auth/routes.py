@@ -1,0 +1,8 @@
+"""Auth: every route handler of the area, for the app factory."""
+
+from typing import Any
+
+from engage.auth.http import AuthController
+from engage.auth.pages import auth_pages
+
+ROUTES: list[Any] = [AuthController, *auth_pages]
