@@ -16,12 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, delete, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.platform.clock import utcnow
-from engage.platform.db import Base, dialect_of, rows_matched
+from engage.platform.db import Base, insert_for, rows_matched
 
 # Far longer than one batch takes (64 products: ~10 s on 2 busy cores), short enough that a crashed
 # drainer's backlog waits only minutes for the sweep.
@@ -45,7 +44,7 @@ def new_holder() -> str:
 async def take(session: AsyncSession, name: str, holder: str) -> bool:
     """Take the lease if nobody holds it (or the holder's time ran out). Does not commit."""
     now = utcnow()
-    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     stmt = insert(DrainLease).values(
         name=name, holder=holder, expires_at=now + timedelta(seconds=LEASE_SECONDS)
     )

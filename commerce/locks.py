@@ -44,12 +44,16 @@ def _for_update(query: Select[Any], *, of: Any = None) -> Select[Any]:
 
 
 async def _checkout(session: AsyncSession, checkout_id: str) -> Checkout | None:
-    return await session.scalar(_for_update(select(Checkout).where(Checkout.id == checkout_id)))
+    checkout: Checkout | None = await session.scalar(
+        _for_update(select(Checkout).where(Checkout.id == checkout_id))
+    )
+    return checkout
 
 
 async def _order(session: AsyncSession, *where: Any) -> Order | None:
     query = select(Order).where(*where).options(selectinload(Order.lines))
-    return await session.scalar(_for_update(query, of=Order))
+    order: Order | None = await session.scalar(_for_update(query, of=Order))
+    return order
 
 
 async def _payments(session: AsyncSession, *where: Any) -> list[Payment]:

@@ -196,7 +196,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=[lifespan],
         state=State({"runtime": runtime, "services": services}),
         dependencies={"services": Provide(provide_services, use_cache=True, sync_to_thread=False)},
-        stores=StoreRegistry(stores=runtime.stores),  # type: ignore[arg-type]
+        stores=StoreRegistry(stores=runtime.stores),
         plugins=[
             channels,
             SQLAlchemyPlugin(

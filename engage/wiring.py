@@ -7,6 +7,7 @@ from dataclasses import replace
 from bots.wiring import install as install_bots
 from commerce.catalog import CatalogCache
 from commerce.catalog.channel import product_kind
+from commerce.checkout import CheckoutAdjustment
 from commerce.checkout.policy import ShopPolicy
 from commerce.payments.providers import make_provider
 from commerce.shopper_panel import shopper_sections
@@ -44,7 +45,9 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
         raise SettingsError(f"engage: invalid configuration\n  {exc}") from None
     bots = install_bots(runtime)  # search and support bot: embedder, in-memory index, knowledge base
     # commerce's checkout adjustments, in order: points (a discount) first, then store credit (before the card)
-    adjustments = [PointsRedemption(), StoreCreditTender()] if settings.loyalty_enabled else []
+    adjustments: list[CheckoutAdjustment] = (
+        [PointsRedemption(), StoreCreditTender()] if settings.loyalty_enabled else []
+    )
     shop_policy = replace(shop_policy, adjustments=adjustments)
     services = Services(
         runtime=runtime,

@@ -37,7 +37,7 @@ class BotEvaluation:
     rows: list[tuple[BotCase, str, str | None, float]]
 
     def group(self, case: BotCase) -> str:
-        return case.target if case.type == "intent" else case.type
+        return case.target if case.type == "intent" and case.target else case.type
 
     def accuracy(self, cases: Sequence[tuple[BotCase, str, str | None, float]]) -> float:
         right = sum(1 for c, kind, target, _ in cases if label(kind, target) == label(c.type, c.target))
@@ -60,8 +60,8 @@ class BotEvaluation:
         return [r for r in self.rows if r[0].type == "none" and r[1] != "none"]
 
     def report(self, *, details: bool = True) -> str:
-        groups: dict[str, list] = defaultdict(list)
-        halves: dict[str, list] = defaultdict(list)
+        groups: dict[str, list[tuple[BotCase, str, str | None, float]]] = defaultdict(list)
+        halves: dict[str, list[tuple[BotCase, str, str | None, float]]] = defaultdict(list)
         for i, row in enumerate(self.rows):
             groups[self.group(row[0])].append(row)
             halves["A" if i % 2 == 0 else "B"].append(row)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bots.search.models import SearchQuery
 from bots.search.text import fold
 from engage.platform.clock import utcnow
+from engage.platform.db import rows_matched
 from engage.platform.errors import InvalidInput, NotFound
 
 CONVERSION_WINDOW = timedelta(hours=24)  # a purchase this soon after clicking a result counts for the search
@@ -60,7 +61,7 @@ async def record_conversion(
         .values(converted_at=utcnow(), order_ref=order_ref[:64])
     )
     await session.commit()
-    return result.rowcount or 0
+    return rows_matched(result)
 
 
 async def record_order_conversion(session: AsyncSession, order_id: int) -> int:

@@ -11,11 +11,11 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bots.search.models import IndexBacklog, SearchDocument
 from engage.platform.clock import utcnow
+from engage.platform.db import insert_for
 
 log = logging.getLogger("engage.search")
 
@@ -29,7 +29,7 @@ Taken = list[tuple[int, int]]  # (product id, generation)
 async def mark(session: AsyncSession, product_ids: Iterable[int]) -> int:
     """Queue these products for indexing (again). Does not commit."""
     ids = sorted(set(product_ids))
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     now = utcnow()
     for start in range(0, len(ids), MARK_CHUNK):
         stmt = insert(IndexBacklog).values(

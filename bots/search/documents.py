@@ -106,7 +106,7 @@ def card_of(product: Product, parent_category: Category | None) -> ProductCard:
         price_cents=min(prices),
         max_price_cents=max(prices),
         compare_at_cents=max(compare) if compare else None,
-        image=(product.images or [None])[0],
+        image=product.images[0] if product.images else None,
         popularity=product.popularity,
         created_at=product.created_at,
         status=product.status,

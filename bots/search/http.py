@@ -176,7 +176,9 @@ class SearchController(Controller):
             db_session, q, filters=filters, sort=sort, cursor=cursor, limit=limit
         )
         search_id = None
-        if cursor is None and not result.parsed.is_empty:  # one log row per search, not per page
+        if (
+            cursor is None and result.parsed is not None and not result.parsed.is_empty
+        ):  # one log row per search, not per page
             ident = identity_of(request)
             owner = ident.owner_key if (ident.user_id or ident.guest_id) else None
             search_id = await analytics.log_search(db_session, result.query, result.total, owner)

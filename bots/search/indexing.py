@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bots import draining
@@ -25,6 +24,7 @@ from bots.search.lexical import LexicalBackend
 from bots.search.models import ProductEmbedding, SearchDocument
 from commerce.catalog.models import Product
 from engage.platform.clock import utcnow
+from engage.platform.db import insert_for
 from engage.platform.events import record
 
 INDEXED_EVENT = Indexed.type
@@ -59,7 +59,7 @@ def _document_hash(card: ProductCard) -> str:
 
 
 def _upsert(session: AsyncSession, model: Any, rows: list[dict[str, Any]], key: str) -> Any:
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     stmt = insert(model).values(rows)
     return stmt.on_conflict_do_update(
         index_elements=[key], set_={c: stmt.excluded[c] for c in rows[0] if c != key}
@@ -89,7 +89,7 @@ async def index_products(
     lexicon: LexicalBackend,
     product_ids: Sequence[int],
     *,
-    settle: backlog.Taken = (),
+    settle: backlog.Taken | None = None,
 ) -> IndexReport:
     """Bring these products' search entries up to date (deleted products lose theirs) and commit, settling
     the backlog marks `settle` in the same transaction.
@@ -105,7 +105,8 @@ async def index_products(
     _, embedded_hashes = await _hashes(session, model, ids)
     await session.rollback()  # end the read before the slow part
     to_embed = [c for c in cards if embedded_hashes.get(c.id) != c.content_hash(model)]
-    vectors = await embedder.embed([c.embedding_text() for c in to_embed]) if to_embed else []
+    texts = [c.embedding_text() for c in to_embed]
+    vectors = list(await embedder.embed(texts)) if texts else []
     fresh = {c.content_hash(model): v for c, v in zip(to_embed, vectors, strict=True)}
 
     cards = await load_cards(session, ids)
@@ -129,7 +130,7 @@ async def index_products(
         await session.execute(_upsert(session, ProductEmbedding, rows, "product_id"))
         report.embedded = len(embedded)
 
-    await backlog.settle(session, settle)
+    await backlog.settle(session, settle or [])
     report.changed_ids += sorted({c.id for c in stale_documents} | {c.id for c in embedded})
     if report.changed_ids:
         record(session, Indexed(product_ids=report.changed_ids))

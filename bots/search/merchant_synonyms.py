@@ -44,9 +44,12 @@ def _clean(terms: Sequence[str], field: str) -> list[str]:
     return list(cleaned)
 
 
+def _terms(text: str) -> list[str]:
+    return [t for t in text.split(",") if t]
+
+
 def _of(row: SearchSynonym) -> MerchantSynonym:
-    split = lambda text: [t for t in text.split(",") if t]  # noqa: E731
-    return MerchantSynonym(row.id, split(row.terms), split(row.targets), row.created_at)
+    return MerchantSynonym(row.id, _terms(row.terms), _terms(row.targets), row.created_at)
 
 
 async def list_synonyms(session: AsyncSession) -> list[MerchantSynonym]:

@@ -8,7 +8,7 @@ import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -300,7 +300,7 @@ class SearchService:
         return suggestions
 
     # ---- search as you type -----------------------------------------------------------------------------
-    async def suggest(self, session: AsyncSession, prefix: str, limit: int = 8) -> dict[str, list]:
+    async def suggest(self, session: AsyncSession, prefix: str, limit: int = 8) -> dict[str, list[Any]]:
         """Completions of a partial query: catalog words that start with the last word, and products whose
         name contains what was typed."""
         await self.index.ensure_loaded(session)

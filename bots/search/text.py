@@ -41,7 +41,8 @@ def words(text: str) -> list[str]:
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+    stemmed: str = _stemmer.stemWord(word)
+    return stemmed
 
 
 def stems(text: str) -> list[str]:
@@ -249,7 +250,7 @@ class Synonyms:
         found: list[tuple[tuple[int, int], list[str]]] = []
         start = 0
         while start < len(query_stems):
-            end, indexes = start, []
+            end, indexes = start, list[int]()
             for phrase, index in self._by_first_stem.get(query_stems[start], []):
                 stop = start + len(phrase)
                 if tuple(query_stems[start:stop]) != phrase or stop < end:

@@ -23,6 +23,7 @@ from bots.embeddings import DIMENSIONS, Embedder, VectorIndex, from_bytes, to_by
 from bots.search import content_words, stem, stems
 from bots.support.events import HelpChanged, HelpEmbedded
 from bots.support.models import HelpArticle, HelpPassage
+from engage.platform.db import rows_matched
 from engage.platform.errors import InvalidInput, NotFound
 from engage.platform.events import record
 
@@ -192,7 +193,7 @@ async def embed_next_passages(session: AsyncSession, embedder: Embedder, *, limi
             .where(HelpPassage.id == passage_id, HelpPassage.content_hash == _hash(model, text))
             .values(vector=to_bytes(vector), model=model)
         )
-        done += result.rowcount or 0
+        done += rows_matched(result)
     record(session, HelpEmbedded(passages=done))
     await session.commit()
     return done
@@ -358,13 +359,13 @@ class KnowledgeBase:
             )
         ).all()
         passages = {p.id: Passage(p.id, slug, title, p.position, p.text) for p, slug, title in rows}
-        embedded = [p for p, _, _ in rows if p.model == self.model and p.vector is not None]
+        embedded = [(p.id, v) for p, _, _ in rows if p.model == self.model and (v := p.vector) is not None]
         matrix = (
-            np.vstack([from_bytes(p.vector) for p in embedded])
+            np.vstack([from_bytes(vector) for _, vector in embedded])
             if embedded
             else np.zeros((0, DIMENSIONS), np.float32)
         )
-        self.vectors.replace_all([p.id for p in embedded], matrix)
+        self.vectors.replace_all([passage_id for passage_id, _ in embedded], matrix)
         self.passages = passages
         self.words = PassageWords({p.id: embedding_text(title, p.text) for p, _, title in rows})
         self.articles = {slug: title for _, slug, title in rows}

@@ -148,12 +148,15 @@ _decode_cursor_json = msgspec.json.Decoder(_Cursor).decode
 def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        cursor_sort, value, row_id = _decode_cursor_json(raw)
+        cursor_sort, raw_value, row_id = _decode_cursor_json(raw)
         if cursor_sort != sort:
             raise ValueError
-        if sort == "newest":
-            value = datetime.fromisoformat(value)
-        elif not isinstance(value, int):
+        value: datetime | int
+        if sort == "newest" and isinstance(raw_value, str):
+            value = datetime.fromisoformat(raw_value)
+        elif sort != "newest" and isinstance(raw_value, int):
+            value = raw_value
+        else:
             raise ValueError
     except (ValueError, TypeError, binascii.Error, msgspec.DecodeError, msgspec.ValidationError):
         raise InvalidInput(

@@ -107,7 +107,7 @@ class PaymentController(Controller):
 
         def error_answer(exc: DomainError) -> Answer:
             problem = domain_problem(exc).to_response(request)
-            return Answer(problem.status_code, problem.content)
+            return Answer(problem.status_code or 400, problem.content)
 
         answer = await idempotency.run_once(
             db_session,

@@ -11,7 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce import inventory, orders
 from commerce.orders.models import Order, OrderStatus
-from commerce.payments.providers.base import Intent, ProviderRefund, SavedMethod
+from commerce.payments.providers.base import (
+    Intent,
+    InvalidSignature,
+    ProviderRefund,
+    SavedMethod,
+    WebhookNotice,
+)
 
 
 class NoCharge:
@@ -51,6 +57,9 @@ class NoCharge:
 
     async def saved_methods(self, customer: str) -> list[SavedMethod]:
         return []
+
+    def verify_webhook(self, payload: bytes, signature: str) -> WebhookNotice:
+        raise InvalidSignature("nothing is charged, so no webhook comes")
 
 
 NO_CHARGE = NoCharge()

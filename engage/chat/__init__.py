@@ -66,6 +66,7 @@ __all__ = [
     "MESSAGE",
     "RESOLVED",
     "Ack",
+    "Author",
     "BotProfile",
     "ChatEnv",
     "ChatLimits",

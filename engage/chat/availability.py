@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 
 import msgspec
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth import User
@@ -19,7 +18,7 @@ from engage.chat import events
 from engage.chat.models import ACTIVE_STATUSES, AgentState, Availability, Conversation, Owner, TeamMember
 from engage.chat.participants import is_staff
 from engage.platform.clock import utcnow
-from engage.platform.db import dialect_of
+from engage.platform.db import insert_for
 from engage.platform.errors import PermissionDenied
 from engage.platform.events import record
 from engage.platform.identity import Identity, Role
@@ -55,7 +54,7 @@ def present_since(now: datetime) -> datetime:
 
 
 async def _locked_state(session: AsyncSession, user_id: int) -> AgentState:
-    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     await session.execute(insert(AgentState).values(user_id=user_id).on_conflict_do_nothing())
     state = await session.get(AgentState, user_id, with_for_update=True, populate_existing=True)
     assert state is not None

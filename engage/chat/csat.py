@@ -6,7 +6,6 @@ from datetime import datetime
 
 import msgspec
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.chat import timeline
@@ -14,7 +13,7 @@ from engage.chat.models import Rating, Status
 from engage.chat.participants import access_as_shopper
 from engage.chat.text import clean_text
 from engage.platform.clock import utcnow
-from engage.platform.db import dialect_of
+from engage.platform.db import insert_for
 from engage.platform.errors import Conflict, InvalidInput
 from engage.platform.identity import Identity
 
@@ -44,7 +43,7 @@ async def rate(
     conversation = await access_as_shopper(session, ident, conversation_id, lock=True)
     if conversation.status != Status.resolved.value:
         raise Conflict("a conversation can be rated once it has ended", code="not_ended")
-    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     values = {
         "score": score,
         "comment": comment,

@@ -6,14 +6,13 @@ import re
 from collections.abc import Iterable
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.chat import timeline
 from engage.chat.announcements import announce_state
 from engage.chat.models import ConversationLabel
 from engage.chat.participants import access_as_staff
-from engage.platform.db import dialect_of
+from engage.platform.db import insert_for
 from engage.platform.errors import InvalidInput
 from engage.platform.identity import Identity
 
@@ -56,7 +55,7 @@ async def change_labels(
     if len(current | added) - len(removed) > MAX_LABELS:
         raise InvalidInput(f"at most {MAX_LABELS} labels per conversation", code="too_many_labels")
     if added:
-        insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+        insert = insert_for(session)
         await session.execute(
             insert(ConversationLabel)
             .values([{"conversation_id": conversation.id, "label": label} for label in sorted(added)])

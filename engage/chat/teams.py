@@ -10,14 +10,13 @@ import re
 
 import msgspec
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth import User
 from engage.chat.availability import SUPPORT_ROLES
 from engage.chat.models import Team, TeamMember
-from engage.platform.db import dialect_of
+from engage.platform.db import insert_for
 from engage.platform.errors import Conflict, InvalidInput, NotFound
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -74,7 +73,7 @@ async def set_member(session: AsyncSession, team_id: int, user_id: int, *, membe
         user = await session.get(User, user_id)
         if user is None or user.role not in SUPPORT_ROLES:
             raise InvalidInput("only support agents can join a team", code="not_an_agent", field="user_id")
-        insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+        insert = insert_for(session)
         await session.execute(
             insert(TeamMember).values(team_id=team_id, user_id=user_id).on_conflict_do_nothing()
         )

@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce import inventory
@@ -35,7 +34,7 @@ from engage.flash_sales.models import (
     SaleStatus,
 )
 from engage.platform.clock import utcnow
-from engage.platform.db import dialect_of
+from engage.platform.db import insert_for
 from engage.platform.errors import Conflict, NotAuthenticated, NotFound
 from engage.platform.events import record
 from engage.platform.identity import Identity
@@ -219,7 +218,7 @@ async def _take_unit(
     if taken is None:
         raise SoldOut("sold out")
     # 2. the shopper's count in this sale, under the limit (an upsert: the row is the per-shopper lock)
-    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     counted = (
         await session.execute(
             insert(FlashSaleBuyer)

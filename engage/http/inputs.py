@@ -13,9 +13,9 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
 
-from litestar.enums import RequestEncodingType
+from litestar.enums import RequestEncodingType, ScopeType
 from litestar.plugins.problem_details import ProblemDetailsException
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPRequestEvent, Receive, ReceiveMessage, Scope, Send
 
 from engage.http.params import BIGINT_MAX
 from engage.platform.wire import NUL_REFUSED, json_problem, query_has_nul
@@ -100,14 +100,15 @@ def replaying(body: bytes, receive: Receive) -> Receive:
     """A `receive` that gives the body read here once, then the connection's own messages (disconnect)."""
     given = False
 
-    async def replay() -> Message:
+    async def replay() -> ReceiveMessage:
         nonlocal given
         if not given:
             given = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            request: HTTPRequestEvent = {"type": "http.request", "body": body, "more_body": False}
+            return request
         return await receive()
 
-    return replay  # type: ignore[return-value]
+    return replay
 
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -147,7 +148,7 @@ class InputCheckMiddleware:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         if "\x00" in scope["path"] or query_has_nul(scope.get("query_string", b"")):

@@ -42,6 +42,11 @@ _PUBLIC_TTL = 1.0
 _NAMES_TTL = 10.0  # a new display name shows within this
 
 
+def _builtins(view: BoardStandings) -> dict[str, Any]:
+    data: dict[str, Any] = msgspec.to_builtins(view)
+    return data
+
+
 class Entry(msgspec.Struct):
     rank: int
     name: str
@@ -319,13 +324,13 @@ class Leaderboards:
     async def snapshot(self, board_id: int, user_id: int | None) -> dict[str, Any]:
         cached = self._public.get(board_id)
         if user_id is None and cached is not None and time.monotonic() - cached[0] < _PUBLIC_TTL:
-            return msgspec.to_builtins(cached[1])
+            return _builtins(cached[1])
         async with self._sessionmaker() as session:
             view = await self.standings_of(session, board_id, user_id)
             await session.commit()
         if user_id is None:
             self._public[board_id] = (time.monotonic(), view)
-        return msgspec.to_builtins(view)
+        return _builtins(view)
 
 
 async def set_profile(session: AsyncSession, user_id: int, *, display_name: str, anonymous: bool) -> Profile:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from commerce.catalog.models import Category, Product, Variant
 from commerce.orders.models import Order, OrderLine
@@ -25,7 +27,12 @@ Row = tuple[int, int, int]  # (user_id, value, reached_ms)
 _COUNTED = ("paid", "fulfilled", "shipped", "delivered", "partially_refunded")
 
 
-def _within(column: ColumnElement[datetime], window: Window) -> list[ColumnElement[bool]]:
+def _within(
+    column: ColumnElement[datetime | None]
+    | InstrumentedAttribute[datetime | None]
+    | InstrumentedAttribute[datetime],
+    window: Window,
+) -> list[ColumnElement[bool]]:
     where = []
     if window.start is not None:
         where.append(column >= window.start)
@@ -47,9 +54,7 @@ async def _subtree(session: AsyncSession, category_id: int) -> list[int]:
     return found
 
 
-async def _query(
-    session: AsyncSession, board: Leaderboard, window: Window
-) -> Select[tuple[int, int, datetime]]:
+async def _query(session: AsyncSession, board: Leaderboard, window: Window) -> Select[*tuple[Any, ...]]:
     metric = Metric(board.metric)
     if metric is Metric.points_earned:
         return (
@@ -98,7 +103,7 @@ async def _query(
     )
 
 
-def _user_column(query: Select[tuple[int, int, datetime]]) -> ColumnElement[int]:
+def _user_column(query: Select[*tuple[Any, ...]]) -> ColumnElement[int]:
     return query.selected_columns[0]
 
 

@@ -157,7 +157,7 @@ class RedisStandings:
 
     async def around(self, board: str, user_id: int, radius: int) -> tuple[Standing | None, list[Standing]]:
         z, h, _ = self._keys(board)
-        member = await self._redis.hget(h, str(user_id))
+        member: bytes | str | None = await self._redis.hget(h, str(user_id))  # type: ignore[misc]
         if member is None:
             return None, []
         rank = await self._redis.zrevrank(z, member)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.loyalty.events import BalanceChanged
 from engage.loyalty.models import Balance, Bucket, Kind, LedgerEntry, Unit
 from engage.platform.clock import utcnow
+from engage.platform.db import insert_for
 from engage.platform.errors import Conflict
 from engage.platform.events import record, user_channel
 
@@ -31,7 +31,7 @@ class InsufficientBalance(Conflict):
 
 async def lock(session: AsyncSession, user_id: int, unit: Unit) -> Balance:
     """The (user, unit) balance row, made if missing, locked for this transaction."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     await session.execute(
         insert(Balance)
         .values(user_id=user_id, unit=unit.value, available=0, pending=0)

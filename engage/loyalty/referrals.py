@@ -13,7 +13,6 @@ from functools import lru_cache
 from importlib import resources
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.orders.models import Order
@@ -32,6 +31,7 @@ from engage.loyalty.models import (
 from engage.loyalty.orders import OrderFacts, order_source
 from engage.loyalty.rules import Rules, add_months
 from engage.platform.clock import utcnow
+from engage.platform.db import insert_for
 from engage.platform.errors import Conflict, InvalidInput, NotFound
 from engage.platform.events import record
 
@@ -87,7 +87,7 @@ async def code_for(session: AsyncSession, user_id: int) -> str:
     code = await session.scalar(select(ReferralCode.code).where(ReferralCode.user_id == user_id))
     if code is not None:
         return code
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     for _ in range(10):
         candidate = "".join(secrets.choice(_ALPHABET) for _ in range(8))
         await session.execute(
@@ -106,7 +106,7 @@ async def note_device(session: AsyncSession, user_id: int, device: str | None) -
     """A browser id seen on this account (its own friends cannot sign up from it). Commits."""
     if not device:
         return
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     await session.execute(
         insert(ReferralDevice)
         .values(user_id=user_id, device=device[:64], seen_at=utcnow())

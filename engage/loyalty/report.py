@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.loyalty.models import Kind, LedgerEntry, Unit
 from engage.loyalty.rules import Rules
+from engage.platform.db import dialect_of
 
 
 class MonthLine(msgspec.Struct):
@@ -37,7 +38,7 @@ _SPENDING = {Kind.redeemed.value, Kind.used.value, Kind.restored.value}
 
 
 def _month(session: AsyncSession):  # type: ignore[no-untyped-def]
-    if session.bind.dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         return func.to_char(LedgerEntry.created_at, "YYYY-MM")
     return func.strftime("%Y-%m", LedgerEntry.created_at)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, CursorResult, DateTime, Integer, MetaData, Result, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -134,6 +135,13 @@ def rows_matched(result: Result[*tuple[Any, ...]]) -> int:
 def dialect_of(session: AsyncSession) -> str:
     """The database a session talks to: "postgresql" or "sqlite" (for dialect-specific statements)."""
     return session.get_bind().dialect.name
+
+
+def insert_for(session: AsyncSession) -> Callable[[Any], postgresql.Insert]:
+    """The database's INSERT with ON CONFLICT: PostgreSQL's, or SQLite's, which takes the same arguments."""
+    if dialect_of(session) == "postgresql":
+        return postgresql.insert
+    return cast("Callable[[Any], postgresql.Insert]", sqlite.insert)
 
 
 @asynccontextmanager

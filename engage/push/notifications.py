@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy import and_, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.chat import Conversation
 from engage.platform.clock import utcnow
+from engage.platform.db import insert_for
 from engage.platform.errors import Conflict, NotFound
 from engage.platform.events import Event, record
 from engage.push import campaigns, preferences
@@ -81,7 +81,7 @@ class Notice:
 
 
 def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    return insert_for(session)
 
 
 async def notify(

@@ -17,10 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from engage.platform.clock import utcnow
+from engage.platform.db import insert_for
 from engage.platform.errors import InvalidInput
 from engage.push.models import Channel, NotificationPreferences, Topic
 
@@ -35,10 +36,11 @@ DEFAULTS: dict[tuple[str, str], bool] = {
 }
 
 
-def column(topic: str, channel: str = "push") -> Any:
+def column(topic: str, channel: str = "push") -> InstrumentedAttribute[bool]:
     if topic not in TOPICS or channel not in CHANNELS:
         raise InvalidInput(f"unknown topic or channel {topic}/{channel}", code="unknown_topic", field="topic")
-    return getattr(NotificationPreferences, f"{topic}_{channel}")
+    attribute: InstrumentedAttribute[bool] = getattr(NotificationPreferences, f"{topic}_{channel}")
+    return attribute
 
 
 def zone(name: str | None) -> ZoneInfo | None:
@@ -143,7 +145,7 @@ async def get(session: AsyncSession, owner_key: str) -> dict[str, Any]:
 
 
 def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    return insert_for(session)
 
 
 async def locked_row(

@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.models import Product, Variant
 from engage.flash_sales.models import FlashSale, FlashSaleItem, SaleStatus
 from engage.platform.clock import utcnow
+from engage.platform.db import insert_for
 from engage.platform.errors import Conflict, NotFound
 from engage.push import notifications
 from engage.push.env import PushEnv
@@ -27,7 +27,7 @@ PAGE = 500
 
 
 def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    return insert_for(session)
 
 
 async def _published(session: AsyncSession, sale_id: int) -> FlashSale:

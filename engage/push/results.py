@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.platform.clock import utcnow
+from engage.platform.db import rows_matched
 from engage.platform.errors import NotFound
 from engage.platform.events import record
 from engage.push import campaigns, links
@@ -121,7 +122,7 @@ async def record_conversion(
             .values(converted_at=now, order_id=order_id)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount:
+        if rows_matched(result):
             done += 1
             await campaigns.add_figures(session, campaign_id, variant, converted=1)
     for campaign_id in sorted(seen):

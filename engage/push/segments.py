@@ -41,56 +41,56 @@ class _Rule(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, frozen
     pass
 
 
-class Ordered(_Rule, tag="ordered"):
+class Ordered(_Rule, tag="ordered", frozen=True):
     """Placed an order (paid) in the last `within_days` days."""
 
     within_days: Days
 
 
-class NeverOrdered(_Rule, tag="never_ordered"):
+class NeverOrdered(_Rule, tag="never_ordered", frozen=True):
     """Never placed a paid order."""
 
 
-class TotalSpent(_Rule, tag="total_spent"):
+class TotalSpent(_Rule, tag="total_spent", frozen=True):
     """Paid orders, minus refunds, add up to at least `min_cents` (and at most `max_cents`), minor units."""
 
     min_cents: Annotated[int, msgspec.Meta(ge=0, le=10**12)] = 0
     max_cents: Annotated[int, msgspec.Meta(ge=0, le=10**12)] | None = None
 
 
-class BoughtCategory(_Rule, tag="bought_category"):
+class BoughtCategory(_Rule, tag="bought_category", frozen=True):
     """Bought a product of the category (its slug) or of one below it, optionally in the last N days."""
 
     category: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
     within_days: Days | None = None
 
 
-class AbandonedCart(_Rule, tag="abandoned_cart"):
+class AbandonedCart(_Rule, tag="abandoned_cart", frozen=True):
     """Has items in the cart and added none for `idle_hours`."""
 
     idle_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 365)] = 24
 
 
-class SignedUp(_Rule, tag="signed_up"):
+class SignedUp(_Rule, tag="signed_up", frozen=True):
     """Has an account made in the last `within_days` days."""
 
     within_days: Days
 
 
-class OptedIn(_Rule, tag="opted_in"):
+class OptedIn(_Rule, tag="opted_in", frozen=True):
     """Has `topic` on for `channel`."""
 
     topic: str
     channel: Literal["push", "email"] = "push"
 
 
-class HasDevice(_Rule, tag="has_device"):
+class HasDevice(_Rule, tag="has_device", frozen=True):
     """Has at least `min_devices` push subscriptions (every push audience member has one)."""
 
     min_devices: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
 
 
-class InTimeZone(_Rule, tag="time_zone"):
+class InTimeZone(_Rule, tag="time_zone", frozen=True):
     """The shopper's time zone is one of `zones`; an entry ending in "/" is a region ("Europe/")."""
 
     zones: Annotated[
@@ -99,7 +99,7 @@ class InTimeZone(_Rule, tag="time_zone"):
     ]
 
 
-class InSegment(_Rule, tag="segment"):
+class InSegment(_Rule, tag="segment", frozen=True):
     """Matches the saved segment `id`."""
 
     id: int
@@ -136,7 +136,8 @@ def parse(data: Any) -> Segment:
 
 
 def to_data(segment: Segment) -> dict[str, Any]:
-    return msgspec.to_builtins(segment)
+    data: dict[str, Any] = msgspec.to_builtins(segment)
+    return data
 
 
 # ---- compiling ------------------------------------------------------------------------------------------
@@ -215,7 +216,7 @@ class _Compiler:
                 regions = [z for z in zones if z.endswith("/")]
                 for z in exact:
                     preferences.check_zone(z)
-                conditions = [tz.in_(exact)] if exact else []
+                conditions: list[ColumnElement[bool]] = [tz.in_(exact)] if exact else []
                 conditions += [tz.startswith(region, autoescape=True) for region in regions]
                 return or_(*conditions) if conditions else false()
             case InSegment(id=segment_id):

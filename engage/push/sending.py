@@ -37,14 +37,15 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import BigInteger, String, and_, any_, bindparam, delete, func, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from engage.platform.clock import epoch_ms, utcnow
+from engage.platform.db import dialect_of, insert_for, rows_matched
 from engage.platform.events import record
 from engage.push import campaigns, links, payloads, preferences, segments
 from engage.push.campaigns import HOLDOUT, PENDING, VARIANT_KEYS
@@ -54,6 +55,7 @@ from engage.push.delivery import (
     InvalidSubscription,
     PushMessage,
     PushTarget,
+    Urgency,
     backoff_delay,
 )
 from engage.push.env import PushEnv
@@ -88,11 +90,11 @@ PIPELINE = 2  # a driver's batches out at once
 
 
 def _is_pg(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
+    return dialect_of(session) == "postgresql"
 
 
 def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if _is_pg(session) else sqlite.insert
+    return insert_for(session)
 
 
 def _among(session: AsyncSession, column: Any, values: Sequence[Any], kind: Any = BigInteger) -> Any:
@@ -452,7 +454,8 @@ def pick_winner(figures: list[dict[str, Any]]) -> str:
         rate = f["clicked"] / f["accepted"] if f["accepted"] else -1.0
         return (rate, f["clicked"], -VARIANT_KEYS.index(f["key"]))
 
-    return max(tested, key=rank)["key"]
+    best: str = max(tested, key=rank)["key"]
+    return best
 
 
 async def load_audience(session: AsyncSession, env: PushEnv, campaign: PushCampaign) -> Audience:
@@ -606,7 +609,7 @@ async def _choose_winner(session: AsyncSession, campaign: PushCampaign, now: dat
         f"{f['key']} {f['click_rate']:.1%}" for f in data["variants"] if f["key"] in VARIANT_KEYS
     )
     campaigns.note(
-        session, campaign, "system", f"A/B winner {winner} ({rates}); {moved.rowcount} waiting get it"
+        session, campaign, "system", f"A/B winner {winner} ({rates}); {rows_matched(moved)} waiting get it"
     )
 
 
@@ -770,8 +773,8 @@ async def _send_one(
         message = PushMessage(
             _payload(env, claimed, contents),
             ttl=claimed.ttl,
-            urgency=claimed.urgency,
-            topic=claimed.topic_header,  # type: ignore[arg-type]
+            urgency=cast("Urgency", claimed.urgency),  # checked by PushMessage
+            topic=claimed.topic_header,
         )
     except (InvalidSubscription, ValueError) as exc:
         return claimed, DeliveryResult(DeliveryOutcome.REJECTED, None, f"cannot build: {exc}"[:300])
@@ -931,9 +934,9 @@ async def settle(
     for campaign_id, per_variant in deltas.items():
         if campaign_id in campaign_ids:
             await _add_deltas(session, campaign_id, per_variant)
-    for campaign_id, reason in unauthorized.items():
-        await _alert(session, campaign_id, reason, statuses.get(campaign_id or 0), now)
-        summary.stopped = summary.stopped or campaign_id is not None
+    for refused_id, reason in unauthorized.items():
+        await _alert(session, refused_id, reason, statuses.get(refused_id or 0), now)
+        summary.stopped = summary.stopped or refused_id is not None
     for campaign_id, campaign in statuses.items():
         await _progress(session, campaign_id, campaign.status)
     await session.commit()

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.platform.clock import utcnow
+from engage.platform.db import insert_for
 from engage.platform.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from engage.platform.identity import Identity
 from engage.push import preferences
@@ -58,7 +58,7 @@ class SubscriptionIn:
 
 
 def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    return insert_for(session)
 
 
 def check(env: PushEnv, data: SubscriptionIn) -> None:

@@ -167,4 +167,6 @@ def test_every_area_with_doors_hands_its_routes_to_the_app() -> None:
         for path in (ROOT / top).rglob(name)
         if _under(_module_name(path.parent / "__init__.py"), DOMAINS)
     }
-    assert with_doors <= assembled, f"areas whose doors the app never mounts: {sorted(with_doors - assembled)}"
+    assert with_doors <= assembled, (
+        f"areas whose doors the app never mounts: {sorted(with_doors - assembled)}"
+    )

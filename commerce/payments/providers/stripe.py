@@ -29,7 +29,7 @@ def _status(pi: Any) -> str:
         return "failed"
     if status in ("requires_capture",):
         return "processing"
-    return status
+    return str(status)
 
 
 def _error(pi: Any) -> str:
@@ -138,7 +138,7 @@ class StripeProvider:
             {"email": email, "name": name or email, "metadata": {"engage_user_id": str(user_id)}},
             options={"idempotency_key": f"customer:{user_id}"},
         )
-        return customer.id
+        return str(customer.id)
 
     async def save_method(self, customer: str, payment_method: str) -> None:
         try:
