@@ -410,6 +410,35 @@ async def test_forged_stale_and_unsigned_webhooks_are_refused(shop: StripeShop) 
     assert fresh.status_code == 200 and fresh.json() == {"result": "ignored"}  # not a payment of ours
 
 
+async def test_a_webhook_from_the_future_is_refused(shop: StripeShop) -> None:
+    payload = _event("pi_doesnotmatter")
+    ahead = await _deliver(shop, payload, _sign(payload, at=int(time.time()) + 3600))
+    assert ahead.status_code == 400 and ahead.json()["code"] == "invalid_signature"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[]",
+        b"not json at all",
+        b'{"id": 42, "type": "payment_intent.succeeded"}',
+        b'{"id": "evt_x1", "type": 7, "data": "object"}',
+        b'{"id": "evt_x2", "type": "charge.refunded", "data": {"object": ["payment_intent"]}}',
+        b'{"id": "evt_x3", "type": "payment_intent.succeeded", "data": {"object": {"object": "payment_intent", "id": {"a": 1}}}}',
+        b'{"id": "evt_x4", "type": "payment_intent.succeeded", "data": {"object": {"object": "payment_intent", "id": "pi_nobody_has_this"}}}',
+        b'{"id": "evt_x5", "type": "charge.succeeded", "data": {"object": {"payment_intent": "not an id"}}}',
+    ],
+)
+async def test_signed_but_malformed_webhooks_are_acknowledged_and_recorded_once(
+    shop: StripeShop, body: bytes
+) -> None:
+    first = await _deliver(shop, body, _sign(body))
+    assert first.status_code == 200, first.text
+    assert first.json() == {"result": "ignored"}
+    again = await _deliver(shop, body, _sign(body))
+    assert again.status_code == 200 and again.json() == {"result": "duplicate"}
+
+
 async def test_duplicate_and_out_of_order_webhooks_are_harmless(
     shop: StripeShop, localstripe: Localstripe
 ) -> None:

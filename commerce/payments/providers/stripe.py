@@ -3,7 +3,9 @@ confirmed; every call of one attempt carries that attempt's idempotency key."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 from typing import Any
 
 import stripe
@@ -114,7 +116,7 @@ class StripeProvider:
         try:
             return _intent(await self._call(self._client.v1.payment_intents.retrieve_async, intent_id))
         except stripe.InvalidRequestError as exc:
-            if exc.http_status == 404:
+            if exc.http_status in (400, 404):  # unknown, or not even the shape of an id
                 raise NotFound(f"Stripe has no payment {intent_id}") from None
             raise
 
@@ -158,22 +160,46 @@ class StripeProvider:
         ]
 
     def verify_webhook(self, payload: bytes, signature: str) -> WebhookNotice:
+        """A signed event, also when its body is not what Stripe sends (acknowledged, about nothing)."""
         if not self._webhook_secret:
             raise InvalidSignature("webhooks are not configured (ENGAGE_STRIPE_WEBHOOK_SECRET)")
         try:
             stripe.WebhookSignature.verify_header(
                 payload.decode("utf-8"), signature, self._webhook_secret, WEBHOOK_TOLERANCE_SECONDS
             )
-            event = json.loads(payload)
         except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as exc:
             raise InvalidSignature(f"invalid Stripe-Signature: {exc}") from None
-        if not isinstance(event, dict) or not isinstance(event.get("id"), str):
-            raise InvalidSignature("not a Stripe event")
-        obj = (event.get("data") or {}).get("object") or {}
-        intent_id = None
-        if isinstance(obj, dict):
-            if obj.get("object") == "payment_intent":
-                intent_id = obj.get("id")
-            elif isinstance(obj.get("payment_intent"), str):
-                intent_id = obj["payment_intent"]
-        return WebhookNotice(event_id=event["id"], type=str(event.get("type", "")), intent_id=intent_id)
+        if _signed_at(signature) > time.time() + WEBHOOK_TOLERANCE_SECONDS:
+            raise InvalidSignature("invalid Stripe-Signature: timestamped in the future")
+        return _notice(payload)
+
+
+def _signed_at(signature: str) -> int:
+    stamps = [part[2:] for part in signature.split(",") if part.startswith("t=")]
+    return int(stamps[0]) if stamps and stamps[0].isdigit() else 0
+
+
+def _short_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= 100 else None
+
+
+def _notice(payload: bytes) -> WebhookNotice:
+    """What a signed body says: its event id and the PaymentIntent it is about. A body of another shape is
+    still an event (recorded once under a hash of the body, so Stripe stops sending it), about nothing."""
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict) or (event_id := _short_id(event.get("id"))) is None:
+        digest = hashlib.sha256(payload).hexdigest()[:40]
+        return WebhookNotice(event_id=f"malformed:{digest}", type="malformed", intent_id=None)
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    intent_id = None
+    if isinstance(obj, dict):
+        if obj.get("object") == "payment_intent":
+            intent_id = _short_id(obj.get("id"))
+        else:
+            intent_id = _short_id(obj.get("payment_intent"))
+    kind = event.get("type")
+    return WebhookNotice(event_id=event_id, type=kind if isinstance(kind, str) else "", intent_id=intent_id)
