@@ -15,9 +15,10 @@ from commerce.payments import customers, idempotency, paying, refunds, webhooks
 from commerce.payments.idempotency import Answer
 from commerce.payments.providers.base import PaymentProvider, SavedMethod
 from commerce.payments.settlement import PayOutcome
+from engage.auth import refund_allowance
 from engage.http.guards import identity_of, public, shopper, signed_in, staff
 from engage.http.problems import domain_problem
-from engage.platform.errors import Conflict, DomainError, InvalidInput
+from engage.platform.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from engage.services import Services
 
 
@@ -207,13 +208,19 @@ class StaffRefundController(Controller):
         number: str,
         data: Cancellation,
     ) -> OrderView:
-        """Unpaid: stop the payment, give the stock back. Paid and not shipped: refund in full and restock."""
+        """Unpaid: stop the payment, give the stock back. Paid and not shipped: refund in full and restock
+        (which needs the refund permission)."""
+        try:
+            limit = (await refund_allowance(db_session, identity_of(request))).limit_cents
+        except PermissionDenied:
+            limit = 0  # may cancel what is unpaid, refund nothing
         return await refunds.cancel(
             db_session,
             number,
             actor=_actor(request),
             provider=services.payments,
             reason=data.reason,
+            limit_cents=limit,
         )
 
     @post("/{number:str}/refund", status_code=200)
@@ -225,7 +232,9 @@ class StaffRefundController(Controller):
         number: str,
         data: RefundRequest,
     ) -> OrderView:
-        """Refund through the payment provider; never more than is left. `restock` returns the lines' units."""
+        """Refund through the payment provider; never more than is left. `restock` returns the lines' units.
+        Admins, and agents an admin gave the refund permission (up to their limit per refund)."""
+        allowance = await refund_allowance(db_session, identity_of(request))
         return await refunds.refund(
             db_session,
             number,
@@ -235,4 +244,5 @@ class StaffRefundController(Controller):
             lines=[refunds.LineReturn(line.line_id, line.quantity) for line in data.lines],
             restock=data.restock,
             reason=data.reason,
+            limit_cents=allowance.limit_cents,
         )

@@ -21,7 +21,14 @@ from commerce.orders.models import Order, OrderStatus
 from commerce.payments.models import Payment, PaymentStatus, Refund
 from commerce.payments.providers.base import PaymentProvider, ProviderRefund
 from commerce.payments.uncharged import close_uncharged
-from engage.platform.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
+from engage.platform.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +74,11 @@ async def refund(
     restock: bool = False,
     reason: str = "",
     cancel: bool = False,
+    limit_cents: int | None = None,
 ) -> OrderView:
     """Refund all (no amount, no lines), an amount, or lines (their paid price); `restock` puts the lines'
-    units back in stock (all lines for a full refund). `cancel` ends the order as cancelled."""
+    units back in stock (all lines for a full refund). `cancel` ends the order as cancelled. A refund above
+    `limit_cents` (the asking staff member's; None: no limit, 0: no refunds at all) is refused."""
     order = await orders.load(session, number, lock=True)
     if not orders.refundable(order):
         raise Conflict(f"an order that is {order.status} cannot be refunded", code="not_refundable")
@@ -79,6 +88,16 @@ async def refund(
         return await orders.view_of(session, order, with_timeline=True)
     payment = await _paid_payment(session, order)
     amount, returns = _what_to_refund(order, amount_cents, lines, restock=restock, cancel=cancel)
+    if limit_cents is not None and amount > limit_cents:
+        if limit_cents == 0:
+            raise PermissionDenied(
+                "refunds need the refund permission; an admin can grant it", code="no_refunds"
+            )
+        raise PermissionDenied(
+            f"this refund of {amount} is above your limit of {limit_cents} per refund; ask an admin",
+            code="over_refund_limit",
+            limit_cents=limit_cents,
+        )
     claim = await _claim(
         session, order, payment, amount, returns, actor=actor, reason=reason, restock=restock
     )
@@ -239,15 +258,28 @@ async def _give_back_claim(session: AsyncSession, refund_id: int, why: str) -> N
 
 
 async def cancel(
-    session: AsyncSession, number: str, *, actor: str, provider: PaymentProvider, reason: str = ""
+    session: AsyncSession,
+    number: str,
+    *,
+    actor: str,
+    provider: PaymentProvider,
+    reason: str = "",
+    limit_cents: int | None = None,
 ) -> OrderView:
     """Cancel an order: unpaid ones stop their payment and give their stock back; paid, unshipped ones are
-    refunded in full and restocked."""
+    refunded in full (up to `limit_cents`, as `refund`) and restocked."""
     order = await orders.load(session, number, lock=True)
     if order.status in (OrderStatus.paid.value, OrderStatus.fulfilled.value):
         await session.rollback()
         return await refund(
-            session, number, actor=actor, provider=provider, restock=True, reason=reason, cancel=True
+            session,
+            number,
+            actor=actor,
+            provider=provider,
+            restock=True,
+            reason=reason,
+            cancel=True,
+            limit_cents=limit_cents,
         )
     if order.status != OrderStatus.pending_payment.value:
         raise Conflict(f"an order that is {order.status} cannot be cancelled", code="not_cancellable")

@@ -3,10 +3,21 @@
 For other areas: the `User` table, `normalise_email`, `create_user`, and `GuestHandover` (what a guest's
 resources do at sign-in: areas add theirs to `Services.guest_handovers`), and `SignUpHook` with
 `NewAccount` (what areas do when a shopper signs up: `Services.signups`). Who is asking is the kernel's
-`engage.platform.identity.Identity`; route guards are `engage.http.guards`.
+`engage.platform.identity.Identity`; route guards are `engage.http.guards`. Permissions beyond the role:
+`refund_allowance(session, identity)` (PermissionDenied, or the limit per refund).
 """
 
 from engage.auth.models import User
+from engage.auth.permissions import RefundAllowance, refund_allowance
 from engage.auth.service import GuestHandover, NewAccount, SignUpHook, create_user, normalise_email
 
-__all__ = ["GuestHandover", "NewAccount", "SignUpHook", "User", "create_user", "normalise_email"]
+__all__ = [
+    "GuestHandover",
+    "NewAccount",
+    "RefundAllowance",
+    "SignUpHook",
+    "User",
+    "create_user",
+    "normalise_email",
+    "refund_allowance",
+]

@@ -1,4 +1,4 @@
-"""Auth door: sign up, sign in, sign out, who am I, password, API tokens, socket tokens.
+"""Auth door: sign up, sign in, sign out, who am I, password, API tokens, socket tokens; admins: staff permissions.
 
 Browsers sign in with the session cookie only. API clients make a named bearer token with their
 credentials (`POST /api/auth/tokens`), shown once; they list and revoke them; a password change revokes
@@ -11,14 +11,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, delete, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth import service, signup, tokens
+from engage.auth import permissions, service, signup, tokens
 from engage.auth.middleware import forget_identity, forget_tokens, session_signed_in
 from engage.auth.throttle import LoginThrottle
 from engage.auth.tokens import SOCKET_TOKEN_TTL, BearerAuth, TokenService
-from engage.http.guards import identity_of, public, shopper, signed_in
+from engage.http.guards import admin, identity_of, public, shopper, signed_in
 from engage.http.me import Me, me_of
 from engage.http.params import Id
 from engage.http.sessions import rotate_session, start_guest
@@ -304,4 +304,31 @@ class AuthController(Controller):
         return SocketToken(token=token, expires_in=SOCKET_TOKEN_TTL)
 
 
-__all__ = ["AuthController", "Me", "me_of", "shopper"]
+class RefundGrant(msgspec.Struct, forbid_unknown_fields=True):
+    allowed: bool
+    # per refund, minor units; none: no limit
+    limit_cents: Annotated[int, msgspec.Meta(ge=1, le=10**12)] | None = None
+
+
+class StaffController(Controller):
+    """Admins: the staff and their permissions beyond the role."""
+
+    path = "/api/admin/staff"
+    tags = ["staff"]
+    guards = [admin]
+
+    @get()
+    async def all(self, db_session: AsyncSession) -> list[permissions.StaffMember]:
+        return await permissions.staff_members(db_session)
+
+    @put("/{user_id:int}/refunds")
+    async def refunds(
+        self, db_session: AsyncSession, user_id: Id, data: RefundGrant
+    ) -> permissions.StaffMember:
+        """Give an agent the refund permission, with a limit per refund or none, or take it away."""
+        return await permissions.grant_refunds(
+            db_session, user_id, allowed=data.allowed, limit_cents=data.limit_cents
+        )
+
+
+__all__ = ["AuthController", "Me", "StaffController", "me_of", "shopper"]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.platform.db import Base, BigId, IdMixin, TimestampMixin
@@ -20,6 +20,9 @@ class User(IdMixin, TimestampMixin, Base):
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
     # Set when the password changes: browser sessions signed in before it end.
     password_changed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # an agent's refund permission, granted by an admin; the limit is per refund, in minor units (None: none)
+    can_refund: Mapped[bool] = mapped_column(default=False)
+    refund_limit_cents: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
 class ApiToken(IdMixin, Base):

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from engage.auth.http import AuthController
+from engage.auth.http import AuthController, StaffController
 from engage.auth.pages import auth_pages
 
-ROUTES: list[Any] = [AuthController, *auth_pages]
+ROUTES: list[Any] = [AuthController, StaffController, *auth_pages]

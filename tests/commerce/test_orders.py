@@ -12,6 +12,16 @@ from engage.platform.clock import utcnow
 from engage.platform.identity import Role
 from engage.platform.runtime import Runtime
 from tests.commerce.conftest import Shopper, make_product
+from tests.conftest import Account
+
+
+async def _refunding_agent(client, make_account, limit_cents: int | None = None) -> Account:
+    """An agent an admin gave the refund permission."""
+    agent, admin = await make_account(Role.agent), await make_account(Role.admin)
+    grant = {"allowed": True, "limit_cents": limit_cents}
+    res = await client.put(f"/api/admin/staff/{agent.id}/refunds", json=grant, headers=admin.headers)
+    assert res.status_code == 200, res.text
+    return agent
 
 
 async def _buy(client, shopper: Shopper, variant_id: int, quantity: int = 1, **checkout) -> str:
@@ -132,7 +142,7 @@ async def test_order_updates_reach_the_shoppers_channel(client, make_account, ru
 async def test_refunds_partial_full_restock_and_never_more_than_paid(
     client, runtime: Runtime, make_account
 ) -> None:
-    agent = await make_account(Role.agent)
+    agent = await _refunding_agent(client, make_account)
     async with runtime.sessionmaker() as s:
         product = await make_product(s, stock=10, price=1000)
     vid = product.variants[0].id
@@ -178,7 +188,7 @@ async def test_refunds_partial_full_restock_and_never_more_than_paid(
 
 
 async def test_cancelling_paid_and_unpaid_orders(client, runtime: Runtime, make_account) -> None:
-    agent = await make_account(Role.agent)
+    agent = await _refunding_agent(client, make_account)
     async with runtime.sessionmaker() as s:
         product = await make_product(s, stock=4)
     vid = product.variants[0].id
@@ -208,6 +218,55 @@ async def test_cancelling_paid_and_unpaid_orders(client, runtime: Runtime, make_
     assert res.status_code == 409
     await paid_shopper.aclose()
     await unpaid_shopper.aclose()
+
+
+async def test_refunds_need_the_permission_an_admin_grants_with_a_limit(
+    client, runtime: Runtime, make_account
+) -> None:
+    plain_agent, marketer = await make_account(Role.agent), await make_account(Role.marketer)
+    limited = await _refunding_agent(client, make_account, limit_cents=1500)
+    async with runtime.sessionmaker() as s:
+        product = await make_product(s, stock=10, price=1000)
+    shopper = await Shopper.guest(client.app)
+    number = await _buy(client, shopper, product.variants[0].id, 3)
+
+    for who in (plain_agent, marketer):
+        res = await client.post(f"/api/staff/orders/{number}/refund", json={}, headers=who.headers)
+        assert res.status_code == 403 and res.json()["code"] == "no_refunds", res.text
+        res = await client.post(f"/api/staff/orders/{number}/cancel", json={}, headers=who.headers)
+        assert res.status_code == 403, res.text
+    over = await client.post(f"/api/staff/orders/{number}/refund", json={}, headers=limited.headers)
+    assert over.status_code == 403 and over.json()["code"] == "over_refund_limit"
+    assert over.json()["limit_cents"] == 1500
+    within = await client.post(
+        f"/api/staff/orders/{number}/refund", json={"amount_cents": 1500}, headers=limited.headers
+    )
+    assert within.status_code == 200 and within.json()["refunded_cents"] == 1500
+
+    # only admins grant it, only to agents, and it can be taken back
+    admin = await make_account(Role.admin)
+    res = await client.put(
+        f"/api/admin/staff/{plain_agent.id}/refunds", json={"allowed": True}, headers=limited.headers
+    )
+    assert res.status_code == 403
+    res = await client.put(
+        f"/api/admin/staff/{marketer.id}/refunds", json={"allowed": True}, headers=admin.headers
+    )
+    assert res.status_code == 422
+    staff = (await client.get("/api/admin/staff", headers=admin.headers)).json()
+    assert {m["id"]: m["refund_limit_cents"] for m in staff if m["can_refund"]}[limited.id] == 1500
+    res = await client.put(
+        f"/api/admin/staff/{limited.id}/refunds", json={"allowed": False}, headers=admin.headers
+    )
+    assert res.json()["can_refund"] is False
+    res = await client.post(
+        f"/api/staff/orders/{number}/refund", json={"amount_cents": 100}, headers=limited.headers
+    )
+    assert res.status_code == 403
+    # the admin refunds the rest, whatever it comes to
+    res = await client.post(f"/api/staff/orders/{number}/refund", json={}, headers=admin.headers)
+    assert res.status_code == 200 and res.json()["status"] == "refunded"
+    await shopper.aclose()
 
 
 async def test_the_public_api_for_the_bot_and_the_console(client, runtime: Runtime, make_account) -> None:
