@@ -42,6 +42,7 @@ from engage.config import Settings, get_settings
 from engage.flash_sales import routes as flash_sales
 from engage.http.csrf import SessionCSRFMiddleware
 from engage.http.guards import identity_of, metrics_scraper, public
+from engage.http.idempotency import IdempotencyMiddleware
 from engage.http.inputs import InputCheckMiddleware
 from engage.http.problems import exception_handlers, problem_details_plugin
 from engage.http.rate_limit import CountingRateLimitMiddleware
@@ -129,6 +130,8 @@ def _middleware(settings: Settings) -> list[Any]:
     if limit.count > 0:
         middleware.append(rate_limit.middleware)
     middleware.append(DefineMiddleware(SessionCSRFMiddleware, config=csrf))
+    # innermost: only a request that passed every check is keyed
+    middleware.append(DefineMiddleware(IdempotencyMiddleware, max_body_bytes=settings.max_body_bytes))
     return middleware
 
 

@@ -15,6 +15,7 @@ from engage.chat import models as _chat  # noqa: F401
 from engage.flash_sales import models as _flash_sales  # noqa: F401
 from engage.leaderboards import models as _leaderboards  # noqa: F401
 from engage.loyalty import models as _loyalty  # noqa: F401
+from engage.platform import idempotency as _idempotency  # noqa: F401
 from engage.platform.db import Base
 from engage.push import models as _push  # noqa: F401
 

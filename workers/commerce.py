@@ -38,7 +38,7 @@ async def release_expired_holds(ctx: dict[str, Any]) -> int:
 
 async def forget_old_idempotency_keys(ctx: dict[str, Any]) -> int:
     """Stored answers to `Idempotency-Key` requests are kept two days, then dropped."""
-    from commerce.payments.idempotency import forget_older_than
+    from engage.platform.idempotency import forget_older_than
 
     runtime: Runtime = ctx["runtime"]
     async with runtime.sessionmaker() as session:

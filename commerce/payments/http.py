@@ -6,19 +6,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.orders import OrderView
-from commerce.payments import customers, idempotency, paying, refunds, webhooks
-from commerce.payments.idempotency import Answer
+from commerce.payments import customers, paying, refunds, webhooks
 from commerce.payments.providers.base import PaymentProvider, SavedMethod
 from commerce.payments.settlement import PayOutcome
 from engage.auth import refund_allowance
 from engage.http.guards import identity_of, public, shopper, signed_in, staff
-from engage.http.problems import domain_problem
-from engage.platform.errors import Conflict, DomainError, InvalidInput, PermissionDenied
+from engage.platform.errors import Conflict, InvalidInput, PermissionDenied
 from engage.services import Services
 
 
@@ -84,45 +82,23 @@ class PaymentController(Controller):
         checkout_id: str,
         data: PayRequest,
         idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key")] = None,
-    ) -> Response[Any]:
+    ) -> PayOutcome:
         """Pay the checkout. Send an `Idempotency-Key` (one per pay button press): a repeat with it answers
-        the same. `status`: paid, requires_action (3-D Secure: use `client_secret`, then POST .../confirm),
-        processing, or failed (the stock was given back; pay again with another card)."""
+        the same, without paying twice (engage.http.idempotency). `status`: paid, requires_action (3-D
+        Secure: use `client_secret`, then POST .../confirm), processing, or failed (the stock was given
+        back; pay again with another card)."""
         if not idempotency_key:
             raise InvalidInput("send an Idempotency-Key header", field="Idempotency-Key")
-        payer = _payer(request)
-
-        async def handler() -> Answer:
-            outcome = await paying.pay(
-                db_session,
-                checkout_id,
-                payer,
-                payment_method=data.payment_method,
-                save_method=data.save_payment_method,
-                expected_total_cents=data.expected_total_cents,
-                policy=services.shop_policy,
-                provider=_provider(services),
-                promotions=services.promotions,
-            )
-            return Answer(200, msgspec.to_builtins(outcome))
-
-        def error_answer(exc: DomainError) -> Answer:
-            problem = domain_problem(exc).to_response(request)
-            return Answer(problem.status_code or 400, problem.content)
-
-        answer = await idempotency.run_once(
+        return await paying.pay(
             db_session,
-            scope=f"{payer.owner}|pay:{checkout_id}"[:120],
-            key=idempotency_key,
-            body=await request.body(),
-            handler=handler,
-            error_answer=error_answer,
-        )
-        return Response(
-            answer.body,
-            status_code=answer.status_code,
-            media_type="application/problem+json" if answer.status_code >= 400 else "application/json",
-            headers={"Idempotent-Replayed": "true"} if answer.replayed else None,
+            checkout_id,
+            _payer(request),
+            payment_method=data.payment_method,
+            save_method=data.save_payment_method,
+            expected_total_cents=data.expected_total_cents,
+            policy=services.shop_policy,
+            provider=_provider(services),
+            promotions=services.promotions,
         )
 
     @post("/confirm", status_code=200)

@@ -73,20 +73,6 @@ class WebhookEvent(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class IdempotentRequest(Base):
-    """The first answer to a request sent with an `Idempotency-Key`, replayed for every repeat."""
-
-    __tablename__ = "idempotent_requests"
-
-    scope: Mapped[str] = mapped_column(String(120), primary_key=True)  # who and what: "guest:x|pay:chk"
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(String(64))  # of the request body: a different body is refused
-    status_code: Mapped[int | None] = mapped_column(default=None)  # None while the first request runs
-    body: Mapped[Any | None] = mapped_column(JSON, default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    completed_at: Mapped[datetime | None] = mapped_column(default=None)
-
-
 class PaymentCustomer(TimestampMixin, Base):
     """A signed-in shopper's customer at the provider (saved cards live there, never here)."""
 

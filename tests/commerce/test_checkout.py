@@ -203,12 +203,53 @@ async def test_the_same_idempotency_key_replays_the_first_answer(client, runtime
     assert len({a.text for a in answers}) == 1
     assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == 19
     res = await shopper.pay(checkout["id"], DECLINED_CARD, key=key)
-    assert res.status_code == 409 and res.json()["code"] == "idempotency_key_reused"
+    assert res.status_code == 422 and res.json()["code"] == "idempotency_key_reused"
     async with runtime.sessionmaker() as s:
         orders = (await s.scalars(select(Order.id).where(Order.checkout_id == checkout["id"]))).all()
         assert len(orders) == 1
         assert await s.scalar(select(func.count(Payment.id)).where(Payment.order_id == orders[0])) == 1
     await shopper.aclose()
+
+
+async def test_an_idempotency_key_makes_a_retried_cart_change_happen_once(client, runtime: Runtime) -> None:
+    async with runtime.sessionmaker() as s:
+        product = await make_product(s, stock=10)
+    vid = product.variants[0].id
+    shopper, other = await Shopper.guest(client.app), await Shopper.guest(client.app)
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    line = {"variant_id": vid, "quantity": 1}
+
+    # the answer was lost and the storefront retried, five times at once: one line of one unit
+    answers = await asyncio.gather(
+        *[shopper.request("POST", "/api/cart/lines", json=line, headers=key) for _ in range(5)]
+    )
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.text for a in answers}) == 1
+    assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == 4
+    cart = (await shopper.request("GET", "/api/cart")).json()
+    assert [(li["variant_id"], li["quantity"]) for li in cart["lines"]] == [(vid, 1)]
+
+    res = await shopper.request("POST", "/api/cart/lines", json={**line, "quantity": 2}, headers=key)
+    assert res.status_code == 422 and res.json()["code"] == "idempotency_key_reused"
+    # keys belong to who sent them: the same key from another shopper is another request
+    assert (await other.request("POST", "/api/cart/lines", json=line, headers=key)).status_code == 200
+    assert (await other.request("GET", "/api/cart")).json()["lines"][0]["quantity"] == 1
+    # a refusal is an answer too, replayed as it was
+    bad = {"Idempotency-Key": uuid.uuid4().hex}
+    first = await shopper.request("POST", "/api/cart/lines", json={"variant_id": 999_999_999}, headers=bad)
+    again = await shopper.request("POST", "/api/cart/lines", json={"variant_id": 999_999_999}, headers=bad)
+    assert first.status_code == again.status_code == 404 and first.text == again.text
+    assert again.headers["content-type"].startswith("application/problem+json")
+    # without a key, two presses are two presses
+    for _ in range(2):
+        await shopper.add(vid)
+    assert (await shopper.request("GET", "/api/cart")).json()["lines"][0]["quantity"] == 3
+    too_long = await shopper.request(
+        "POST", "/api/cart/lines", json=line, headers={"Idempotency-Key": "k" * 256}
+    )
+    assert too_long.status_code == 422
+    for s in (shopper, other):
+        await s.aclose()
 
 
 async def test_a_guest_cart_follows_the_shopper_into_the_account(
@@ -336,7 +377,7 @@ async def test_abandoned_checkouts_give_their_stock_back(client, runtime: Runtim
 
 
 async def test_stored_idempotent_answers_are_forgotten_after_two_days(runtime: Runtime) -> None:
-    from commerce.payments.models import IdempotentRequest
+    from engage.platform.idempotency import IdempotentRequest
     from workers.commerce import forget_old_idempotency_keys
 
     scope = f"test|{uuid.uuid4().hex}"

@@ -13,15 +13,32 @@ export class ApiError extends Error {
   }
 }
 
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Every change carries an Idempotency-Key, so that when its answer is lost on the network the one retry
+// below cannot do it twice (the server replays the first answer). Sign-in and sign-up are not retried.
 export async function api(path, { method = "GET", body, headers = {}, raw = false } = {}) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
-  if (method !== "GET" && method !== "HEAD") init.headers["x-csrftoken"] = cookie("engage_csrf");
+  const unsafe = method !== "GET" && method !== "HEAD";
+  if (unsafe) {
+    init.headers["x-csrftoken"] = cookie("engage_csrf");
+    init.headers["Idempotency-Key"] = init.headers["Idempotency-Key"] || newKey();
+  }
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const res = await fetch(path, init);
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (lost) {
+    if (!unsafe || path.startsWith("/api/auth/")) throw lost;
+    res = await fetch(path, init);
+  }
   if (raw) return res;
   const text = await res.text();
   const data = text ? JSON.parse(text) : null;

@@ -1,7 +1,8 @@
-"""Our own idempotency for unsafe requests with an `Idempotency-Key`: the first answer is stored in the
-database and replayed for every repeat, concurrent repeats included (they wait for the first to finish).
-
-A key is scoped to who sent it and what it is for; the same key with a different body is refused.
+"""Idempotency for unsafe requests with an `Idempotency-Key`, as Stripe does it: the first answer is stored
+in the database and replayed for every repeat, concurrent repeats and other nodes included (they wait for the
+first to finish). A key is scoped to who sent it and what it is for; the same key with a different body is
+refused (422). A first request that failed on our side (5xx, or its process died) frees its key, so a retry
+runs again.
 """
 
 from __future__ import annotations
@@ -10,16 +11,17 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import JSON, String, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
-from commerce.payments.models import IdempotentRequest
 from engage.platform.clock import utcnow
-from engage.platform.errors import Conflict, DomainError, InvalidInput, Unavailable
+from engage.platform.db import Base, rows_matched
+from engage.platform.errors import Conflict, InvalidInput
 
 MAX_KEY_LENGTH = 255
 # A repeat waits this long for the first request to finish before answering "still in progress".
@@ -29,10 +31,25 @@ _POLL_SECONDS = 0.05
 STALE_AFTER = timedelta(minutes=5)
 
 
+class IdempotentRequest(Base):
+    """The first answer to a request sent with an `Idempotency-Key`, replayed for every repeat."""
+
+    __tablename__ = "idempotent_requests"
+
+    scope: Mapped[str] = mapped_column(String(120), primary_key=True)  # who and what: "guest:x|POST /api/..."
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # of the request body: a different body is refused
+    status_code: Mapped[int | None] = mapped_column(default=None)  # None while the first request runs
+    body: Mapped[Any | None] = mapped_column(JSON, default=None)  # {"media_type", "content"}
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     status_code: int
-    body: Any
+    media_type: str
+    content: str
     replayed: bool = False
 
 
@@ -61,38 +78,42 @@ async def _finished(session: AsyncSession, scope: str, key: str, digest: str) ->
     if row is None:
         return None
     if row.fingerprint != digest:
-        raise Conflict("this Idempotency-Key was used for a different request", code="idempotency_key_reused")
+        raise InvalidInput(
+            "this Idempotency-Key was used for a different request", code="idempotency_key_reused"
+        )
     if row.status_code is None:
         if utcnow() - row.created_at > STALE_AFTER:
             await _free(session, row.scope, row.key)
             return None
         raise _Running
-    return Answer(row.status_code, row.body, replayed=True)
+    stored = row.body if isinstance(row.body, dict) else {}
+    return Answer(
+        row.status_code,
+        str(stored.get("media_type", "application/json")),
+        str(stored.get("content", "")),
+        replayed=True,
+    )
 
 
 class _Running(Exception):
     pass
 
 
-async def run_once(
-    session: AsyncSession,
-    *,
-    scope: str,
-    key: str,
-    body: bytes,
-    handler: Callable[[], Awaitable[Answer]],
-    error_answer: Callable[[DomainError], Answer],
-) -> Answer:
-    """Run `handler` for the first request with `key`; replay its answer for the others.
-
-    Domain errors are answers too (`error_answer` shapes them) and are replayed, except `Unavailable`
-    (a provider outage) which, like a crash, frees the key so that a retry runs again.
-    """
+def check_key(key: str) -> str:
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(
             f"send an Idempotency-Key header of 1 to {MAX_KEY_LENGTH} characters", field="Idempotency-Key"
         )
+    return key
+
+
+async def run_once(
+    session: AsyncSession, *, scope: str, key: str, body: bytes, handler: Callable[[], Awaitable[Answer]]
+) -> Answer:
+    """Run `handler` for the first request with `key`; replay its answer for the others. An answer of 500 or
+    more, or an exception, is not kept: the key is freed so that a retry runs again."""
+    key = check_key(key)
     digest = fingerprint(body)
     deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
     while not await _claim(session, scope, key, digest):
@@ -108,17 +129,13 @@ async def run_once(
         # the first request failed and freed the key: try to claim it again
     try:
         answer = await handler()
-    except DomainError as exc:
-        if isinstance(exc, Unavailable):
-            await _free(session, scope, key)
-            raise
-        answer = error_answer(exc)
-        await _store(session, scope, key, answer)
-        return answer
     except BaseException:
         await _free(session, scope, key)
         raise
-    await _store(session, scope, key, answer)
+    if answer.status_code >= 500:
+        await _free(session, scope, key)
+    else:
+        await _store(session, scope, key, answer)
     return answer
 
 
@@ -135,7 +152,11 @@ async def _store(session: AsyncSession, scope: str, key: str, answer: Answer) ->
     await session.execute(
         update(IdempotentRequest)
         .where(IdempotentRequest.scope == scope, IdempotentRequest.key == key)
-        .values(status_code=answer.status_code, body=answer.body, completed_at=utcnow())
+        .values(
+            status_code=answer.status_code,
+            body={"media_type": answer.media_type, "content": answer.content},
+            completed_at=utcnow(),
+        )
     )
     await session.commit()
 
@@ -146,4 +167,4 @@ async def forget_older_than(session: AsyncSession, days: int = 2) -> int:
         delete(IdempotentRequest).where(IdempotentRequest.created_at < utcnow() - timedelta(days=days))
     )
     await session.commit()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_matched(result)
