@@ -69,9 +69,7 @@ async def _prepare(settings: Settings) -> None:
 @cli.command()
 def worker() -> None:
     """Run the arq worker (production mode: needs ENGAGE_REDIS_URL)."""
-    from arq.worker import run_worker
-
-    from workers.settings import worker_settings
+    from workers.settings import run_worker_forever
 
     settings = _settings()
     if settings.embedded:
@@ -84,7 +82,7 @@ def worker() -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:
         pass
-    run_worker(worker_settings(settings))
+    run_worker_forever(settings)
 
 
 @cli.group()

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from arq import cron as arq_cron
 from arq.cron import CronJob
+from arq.worker import run_worker
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from engage.config import Settings
 from engage.platform.jobs import CronTask
 from engage.platform.redis import arq_redis_settings
 from engage.platform.runtime import queue_name
 from workers import registry
+
+log = logging.getLogger("engage.worker")
 
 
 def _every(task: CronTask) -> CronJob:
@@ -48,3 +54,20 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "job_timeout": 600,
         "keep_result": 60,
     }
+
+
+def run_worker_forever(settings: Settings) -> None:
+    """`engage worker`: run arq's worker until it is told to stop (SIGINT, SIGTERM). When Redis stays away
+    longer than the queue connection's retries, the worker starts over once Redis is back, with a pause
+    that doubles up to 30 s (reset after a minute of good work). Durable work lives in PostgreSQL; the
+    periodic jobs find what a lost queue held."""
+    pause = 1.0
+    while True:
+        started = time.monotonic()
+        try:
+            run_worker(worker_settings(settings))
+            return
+        except (RedisConnectionError, OSError) as exc:
+            log.warning("worker: Redis is unreachable (%s); starting again in %.0f s", exc, pause)
+        time.sleep(pause)
+        pause = 1.0 if time.monotonic() - started > 60 else min(pause * 2, 30.0)

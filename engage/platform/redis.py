@@ -22,7 +22,20 @@ def make_redis(url: str, *, max_connections: int) -> Redis | None:
     return Redis(connection_pool=pool)
 
 
+# The job queue's connection rides over a Redis restart: each command retries on a lost connection with a
+# growing pause (about a minute and a half in all) before the worker gives up and `run_worker` starts over.
+QUEUE_RETRIES = 40
+QUEUE_BACKOFF_CAP_SECONDS = 3.0
+
+
 def arq_redis_settings(url: str) -> RedisSettings:
     from arq.connections import RedisSettings
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError, TimeoutError
 
-    return RedisSettings.from_dsn(url)
+    settings = RedisSettings.from_dsn(url)
+    settings.conn_retries = QUEUE_RETRIES
+    settings.retry_on_error = [ConnectionError, TimeoutError, OSError]
+    settings.retry = Retry(ExponentialBackoff(cap=QUEUE_BACKOFF_CAP_SECONDS, base=0.1), QUEUE_RETRIES)
+    return settings
