@@ -28,6 +28,19 @@ QUEUE_RETRIES = 40
 QUEUE_BACKOFF_CAP_SECONDS = 3.0
 
 
+async def persistence(redis: Redis) -> str:
+    """How Redis keeps its data across a restart: "aof", "rdb", "none", or "unknown" (CONFIG refused, as on
+    some managed services). Sessions live in Redis: with "none", a restart signs every shopper out."""
+    try:
+        appendonly = await redis.config_get("appendonly")
+        save = await redis.config_get("save")
+    except Exception:  # a managed Redis may refuse CONFIG
+        return "unknown"
+    if str(appendonly.get("appendonly", "")).lower() == "yes":
+        return "aof"
+    return "rdb" if str(save.get("save", "")).strip() else "none"
+
+
 def arq_redis_settings(url: str) -> RedisSettings:
     from arq.connections import RedisSettings
     from redis.asyncio.retry import Retry

@@ -21,7 +21,7 @@ from engage.platform.counters import WindowCounter, make_counter
 from engage.platform.db import make_engine, make_sessionmaker
 from engage.platform.events import EventPublisher, attach
 from engage.platform.jobs import ArqJobQueue, CronTask, InProcessJobQueue, JobQueue, Task
-from engage.platform.redis import arq_redis_settings, make_redis
+from engage.platform.redis import arq_redis_settings, make_redis, persistence
 from engage.platform.stores import make_stores
 
 log = logging.getLogger("engage.runtime")
@@ -60,6 +60,8 @@ class Runtime:
             await self.channels.on_startup()
         await self.publisher.start()
         await self.jobs.start()
+        if self.redis is not None and await persistence(self.redis) == "none":
+            log.warning("Redis keeps nothing on disk: a restart signs every shopper out (docs/deployment.md)")
         self._started = True
 
     async def stop(self, *, with_channels: bool = True) -> None:

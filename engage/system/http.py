@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from engage.http.guards import public
 from engage.platform.migrations import database_heads, script_heads
+from engage.platform.redis import persistence
 from engage.platform.runtime import Runtime
 
 _CHECK_TIMEOUT = 2.0
@@ -29,10 +30,13 @@ class Health(msgspec.Struct):
 class Readiness(msgspec.Struct):
     status: str
     checks: dict[str, str]
+    # what an operator should know and that does not stop this node serving (docs/deployment.md)
+    warnings: dict[str, str] = {}
 
 
 async def readiness(runtime: Runtime) -> Readiness:
     checks: dict[str, str] = {}
+    warnings: dict[str, str] = {}
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT), runtime.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
@@ -50,10 +54,14 @@ async def readiness(runtime: Runtime) -> Readiness:
             async with asyncio.timeout(_CHECK_TIMEOUT):
                 await runtime.redis.ping()
             checks["redis"] = "ok"
+            if await persistence(runtime.redis) == "none":
+                warnings["redis_persistence"] = (
+                    "Redis keeps nothing on disk: a restart signs every shopper out (docs/deployment.md)"
+                )
         except Exception as exc:
             checks["redis"] = f"unreachable: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
-    return Readiness(status="ready" if ok else "not ready", checks=checks)
+    return Readiness(status="ready" if ok else "not ready", checks=checks, warnings=warnings)
 
 
 class SystemController(Controller):

@@ -5,6 +5,7 @@ import logging
 
 from engage.http.guards import access_of
 from engage.platform.identity import Role
+from engage.platform.redis import persistence
 from tests.conftest import PASSWORD
 
 
@@ -13,6 +14,9 @@ async def test_health_ready_metrics_and_docs(client) -> None:
     ready = await client.get("/ready")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "redis": "ok"}
+    # sessions live in Redis: one that keeps nothing on disk is reported (this machine's test Redis may)
+    kept = await persistence(client.app.state.runtime.redis)
+    assert ("redis_persistence" in ready.json()["warnings"]) == (kept == "none")
     await client.get("/api/auth/me")  # a counted request (probes are not counted)
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200 and "engage_requests_total" in metrics.text
