@@ -31,7 +31,7 @@ from engage.push.subscriptions import Owner, SubscriptionIn
 from engage.push.vapid import generate_keys
 from engage.services import Services
 from engage.wiring import build
-from tests.conftest import PASSWORD, TEST_ENV, AppClient, running, settings_from
+from tests.conftest import PASSWORD, TEST_ENV, AppClient, api_token, running, settings_from
 from tests.push.push_service import PushService
 from workers import registry
 
@@ -205,9 +205,7 @@ async def make_users(services: Services, count: int, role: Role = Role.customer)
 
 
 async def sign_in(http: AppClient, person: Person) -> Person:
-    res = await http.post("/api/auth/login", json={"email": person.email, "password": PASSWORD})
-    assert res.status_code == 200, res.text
-    person.token = res.json()["token"]
+    person.token = await api_token(http, person.email)  # an API client's token (browsers get the cookie)
     return person
 
 
