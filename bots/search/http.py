@@ -13,6 +13,7 @@ from bots.search import analytics, merchant_synonyms
 from bots.search.live import refresh_synonyms
 from bots.search.service import Filters, Hit, SearchResult, SearchService
 from engage.http.guards import admin, identity_of, marketer, public
+from engage.http.params import Id, OptionalCents
 from engage.services import Services
 
 Money = Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
@@ -162,8 +163,8 @@ class SearchController(Controller):
         q: Annotated[str, Parameter(min_length=1, max_length=200)],
         category: Annotated[str | None, Parameter(max_length=120)] = None,
         brand: Annotated[str | None, Parameter(max_length=120)] = None,
-        min_price: Annotated[int | None, Parameter(ge=0, description="cents")] = None,
-        max_price: Annotated[int | None, Parameter(ge=0, description="cents")] = None,
+        min_price: OptionalCents = None,
+        max_price: OptionalCents = None,
         in_stock: bool | None = None,
         sort: Annotated[
             str, Parameter(description="relevance, price_asc, price_desc, newest, popular")
@@ -242,7 +243,7 @@ class SynonymController(Controller):
         return synonym_of(added)
 
     @delete("/{synonym_id:int}", guards=[marketer], status_code=204, summary="Remove a synonym group")
-    async def delete_synonym(self, services: Services, db_session: AsyncSession, synonym_id: int) -> None:
+    async def delete_synonym(self, services: Services, db_session: AsyncSession, synonym_id: Id) -> None:
         await merchant_synonyms.delete_synonym(db_session, synonym_id)
         await _applied(services)
 

@@ -15,6 +15,7 @@ from commerce.orders import fulfilment, views
 from commerce.orders.models import OrderStatus
 from commerce.orders.views import OrderPage, OrderView
 from engage.http.guards import identity_of, shopper, staff
+from engage.http.params import Offset
 from engage.services import Services
 
 
@@ -38,7 +39,7 @@ class OrderController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
     ) -> OrderPage:
         """The asking shopper's orders (a guest's, until they sign in: then the account's)."""
@@ -64,7 +65,7 @@ class StaffOrderController(Controller):
         db_session: AsyncSession,
         status: OrderStatus | None = None,
         q: str = "",
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
     ) -> OrderPage:
         """Every order, newest first; `q` is an order number or an email."""

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.announcements import service
 from engage.http.guards import identity_of, marketer, public
+from engage.http.params import Id
 
 
 class NewAnnouncement(msgspec.Struct, forbid_unknown_fields=True):
@@ -43,6 +44,6 @@ class AnnouncementController(Controller):
         return [service.as_dict(a) for a in await service.running(db_session, limit=100)]
 
     @post("/{announcement_id:int}/end", guards=[marketer], status_code=200)
-    async def end_announcement(self, announcement_id: int, db_session: AsyncSession) -> dict[str, Any]:
+    async def end_announcement(self, announcement_id: Id, db_session: AsyncSession) -> dict[str, Any]:
         """End a notice now: it leaves every open storefront tab."""
         return service.as_dict(await service.end(db_session, announcement_id))

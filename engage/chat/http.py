@@ -33,7 +33,9 @@ from engage.chat.models import Author, Availability, Status
 from engage.chat.participants import Side, access_conversation, shopper_key
 from engage.chat.views import Ack, MessageView, ShopperConversationView, StaffConversationView
 from engage.http.guards import admin, agent, identity_of, shopper
+from engage.http.params import Id, OptionalId
 from engage.platform.clock import as_utc, utcnow
+from engage.platform.db import BIGINT_MAX
 from engage.platform.errors import InvalidInput
 from engage.services import Services
 
@@ -231,8 +233,12 @@ class ConversationController(Controller):
         request: Request[Any, Any, Any],
         conversation_id: ConversationId,
         db_session: AsyncSession,
-        after: Annotated[int | None, Parameter(ge=0, description="replay what followed this seq")] = None,
-        before: Annotated[int | None, Parameter(ge=1, description="the page before this seq")] = None,
+        after: Annotated[
+            int | None, Parameter(ge=0, le=BIGINT_MAX, description="replay what followed this seq")
+        ] = None,
+        before: Annotated[
+            int | None, Parameter(ge=1, le=BIGINT_MAX, description="the page before this seq")
+        ] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> Page:
         """Paged history (newest page, or `before` a seq), or everything `after` a seq (resume)."""
@@ -489,7 +495,7 @@ class ConsoleController(Controller):
         view: inbox.View = inbox.View.all,
         status: inbox.StatusFilter = inbox.StatusFilter.open,
         label: Annotated[str | None, Parameter(max_length=40)] = None,
-        team_id: int | None = None,
+        team_id: OptionalId = None,
         cursor: Annotated[str | None, Parameter(max_length=80)] = None,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
     ) -> inbox.InboxPage:
@@ -652,14 +658,14 @@ class ConsoleController(Controller):
 
     @put("/canned/{canned_id:int}")
     async def update_canned(
-        self, request: Request[Any, Any, Any], canned_id: int, data: CannedIn, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], canned_id: Id, data: CannedIn, db_session: AsyncSession
     ) -> canned.CannedView:
         return await canned.save_canned(
             db_session, identity_of(request), shortcut=data.shortcut, body=data.body, canned_id=canned_id
         )
 
     @delete("/canned/{canned_id:int}", status_code=204)
-    async def delete_canned(self, canned_id: int, db_session: AsyncSession) -> None:
+    async def delete_canned(self, canned_id: Id, db_session: AsyncSession) -> None:
         await canned.delete_canned(db_session, canned_id)
 
     @get("/csat")
@@ -667,7 +673,7 @@ class ConsoleController(Controller):
         self,
         db_session: AsyncSession,
         days: Annotated[int, Parameter(ge=1, le=3650)] = 30,
-        agent_id: int | None = None,
+        agent_id: OptionalId = None,
     ) -> csat.CsatSummary:
         """CSAT over the last `days` (optionally one agent's)."""
         return await csat.summary(db_session, since=utcnow() - timedelta(days=days), agent_id=agent_id)
@@ -697,11 +703,11 @@ class TeamController(Controller):
         return TeamOut(id=team.id, slug=team.slug, name=team.name, is_default=team.is_default)
 
     @put("/{team_id:int}/members/{user_id:int}", status_code=204, guards=[admin])
-    async def add_member(self, team_id: int, user_id: int, db_session: AsyncSession) -> None:
+    async def add_member(self, team_id: Id, user_id: Id, db_session: AsyncSession) -> None:
         await teams.set_member(db_session, team_id, user_id, member=True)
 
     @delete("/{team_id:int}/members/{user_id:int}", status_code=204, guards=[admin])
-    async def remove_member(self, team_id: int, user_id: int, db_session: AsyncSession) -> None:
+    async def remove_member(self, team_id: Id, user_id: Id, db_session: AsyncSession) -> None:
         await teams.set_member(db_session, team_id, user_id, member=False)
 
 

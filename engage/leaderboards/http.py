@@ -10,6 +10,7 @@ from litestar import Controller, Request, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.http.guards import identity_of, marketer, public, signed_in
+from engage.http.params import Id, OptionalId
 from engage.leaderboards import boards, service
 from engage.leaderboards.models import Profile
 from engage.services import Services
@@ -36,7 +37,7 @@ class LeaderboardController(Controller):
 
     @get(guards=[public])
     async def boards(
-        self, db_session: AsyncSession, flash_sale_id: int | None = None
+        self, db_session: AsyncSession, flash_sale_id: OptionalId = None
     ) -> list[boards.BoardView]:
         """The active boards (`flash_sale_id`: a sale's own). Live: subscribe to `leaderboard:{id}`."""
         found = await (
@@ -46,7 +47,7 @@ class LeaderboardController(Controller):
 
     @get("/{board_id:int}", guards=[public])
     async def board(
-        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, board_id: int
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession, board_id: Id
     ) -> service.BoardStandings:
         """Top N, and (signed in) my rank and neighbours; the same as the channel's snapshot."""
         return await services.leaderboards.standings_of(db_session, board_id, identity_of(request).user_id)
@@ -96,7 +97,7 @@ class LeaderboardAdminController(Controller):
 
     @put("/{board_id:int}")
     async def update(
-        self, services: Services, db_session: AsyncSession, board_id: int, data: boards.BoardPlan
+        self, services: Services, db_session: AsyncSession, board_id: Id, data: boards.BoardPlan
     ) -> boards.BoardView:
         board = await boards.update(db_session, board_id, data)
         services.leaderboards.forget_boards()
@@ -104,13 +105,11 @@ class LeaderboardAdminController(Controller):
         return boards.view_of(board)
 
     @get("/{board_id:int}")
-    async def one(
-        self, services: Services, db_session: AsyncSession, board_id: int
-    ) -> service.BoardStandings:
+    async def one(self, services: Services, db_session: AsyncSession, board_id: Id) -> service.BoardStandings:
         return await services.leaderboards.standings_of(db_session, board_id, None, staff=True)
 
     @post("/{board_id:int}/rebuild", status_code=200)
-    async def rebuild(self, services: Services, db_session: AsyncSession, board_id: int) -> RebuildOut:
+    async def rebuild(self, services: Services, db_session: AsyncSession, board_id: Id) -> RebuildOut:
         """Recompute the board from the database and replace the store's standings."""
         await boards.get(db_session, board_id, active_only=False)
         await db_session.commit()

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.http.guards import admin, identity_of, signed_in
+from engage.http.params import Id, OptionalId
 from engage.loyalty import account, redemption, referrals, report
 from engage.loyalty import rules as loyalty_rules
 from engage.loyalty.models import Referral, ReferralReview, ReferralStatus, Unit
@@ -91,7 +92,7 @@ class LoyaltyController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
-        before: Annotated[int | None, Parameter(ge=1)] = None,
+        before: OptionalId = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         unit: Unit = Unit.points,
     ) -> LedgerPage:
@@ -230,7 +231,7 @@ def _referral_view(referral: Referral, trail: list[ReferralReview] | None = None
     )
 
 
-async def _referral_detail(session: AsyncSession, referral_id: int) -> ReferralAdminView:
+async def _referral_detail(session: AsyncSession, referral_id: Id) -> ReferralAdminView:
     found = await session.get(Referral, referral_id, populate_existing=True)
     if found is None:
         raise NotFound("no such referral")
@@ -282,7 +283,7 @@ class LoyaltyAdminController(Controller):
         )
 
     @get("/loyalty/members/{user_id:int}")
-    async def member(self, db_session: AsyncSession, user_id: int) -> MemberOut:
+    async def member(self, db_session: AsyncSession, user_id: Id) -> MemberOut:
         rules = await loyalty_rules.load(db_session)
         return MemberOut(
             user_id=user_id,
@@ -310,13 +311,13 @@ class LoyaltyAdminController(Controller):
         return [_referral_view(r) for r in await db_session.scalars(query)]
 
     @get("/referrals/{referral_id:int}")
-    async def referral(self, db_session: AsyncSession, referral_id: int) -> ReferralAdminView:
+    async def referral(self, db_session: AsyncSession, referral_id: Id) -> ReferralAdminView:
         """One referral with its audit trail."""
         return await _referral_detail(db_session, referral_id)
 
     @post("/referrals/{referral_id:int}/review", status_code=200)
     async def review(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, referral_id: int, data: Review
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, referral_id: Id, data: Review
     ) -> ReferralAdminView:
         """Approve (pays now if the friend's first order stands) or reject, with a reason."""
         rules = await loyalty_rules.load(db_session)

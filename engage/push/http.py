@@ -13,6 +13,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.http.guards import identity_of, marketer, public, shopper
+from engage.http.params import Id
 from engage.platform.errors import InvalidInput, NotAuthenticated, NotFound
 from engage.platform.identity import Identity
 from engage.push import (
@@ -30,7 +31,7 @@ from engage.services import Services
 
 Text = Annotated[str, msgspec.Meta(max_length=2048)]
 Short = Annotated[str, msgspec.Meta(max_length=200)]
-Id = Annotated[int, msgspec.Meta(ge=1, le=2**62)]
+BodyId = Annotated[int, msgspec.Meta(ge=1, le=2**62)]
 
 
 # ---- the browser ----------------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ class PushController(Controller):
 
     @delete("/subscriptions/{subscription_id:int}", guards=[shopper], status_code=204)
     async def unsubscribe(
-        self, request: Request[Any, Any, Any], subscription_id: int, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], subscription_id: Id, db_session: AsyncSession
     ) -> None:
         """Remove one of your subscriptions (anyone else's is 404)."""
         await subscriptions.unsubscribe(db_session, Owner.of(identity_of(request)), subscription_id)
@@ -295,7 +296,7 @@ class ReminderController(Controller):
 
     @post("/", guards=[shopper], status_code=201)
     async def remind(
-        self, request: Request[Any, Any, Any], sale_id: int, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], sale_id: Id, db_session: AsyncSession
     ) -> ReminderOut:
         """ "Remind me when it starts" (signed in or guest; idempotent): a push when the sale begins."""
         data = await reminders.remind(db_session, sale_id, Owner.of(identity_of(request)))
@@ -303,7 +304,7 @@ class ReminderController(Controller):
 
     @get("/", guards=[shopper])
     async def show(
-        self, request: Request[Any, Any, Any], sale_id: int, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], sale_id: Id, db_session: AsyncSession
     ) -> ReminderOut:
         return ReminderOut(
             sale_id=sale_id,
@@ -311,7 +312,7 @@ class ReminderController(Controller):
         )
 
     @delete("/", guards=[shopper], status_code=204)
-    async def forget(self, request: Request[Any, Any, Any], sale_id: int, db_session: AsyncSession) -> None:
+    async def forget(self, request: Request[Any, Any, Any], sale_id: Id, db_session: AsyncSession) -> None:
         await reminders.forget(db_session, sale_id, Owner.of(identity_of(request)))
 
 
@@ -349,7 +350,7 @@ class CampaignIn(ContentIn, forbid_unknown_fields=True):
     name: Short = ""
     variants: Annotated[list[ContentIn], msgspec.Meta(max_length=3)] = []
     segment: segments.Segment | None = None  # no segment: everyone opted in to offers
-    segment_id: Id | None = None  # a saved segment (with `segment`: both must match)
+    segment_id: BodyId | None = None  # a saved segment (with `segment`: both must match)
     ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=28 * 86400)] = 24 * 3600
     urgency: Literal["very-low", "low", "normal", "high"] = "normal"
     rate_per_minute: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
@@ -401,7 +402,7 @@ class TestIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class AudienceIn(msgspec.Struct, forbid_unknown_fields=True):
     segment: segments.Segment | None = None
-    segment_id: Id | None = None
+    segment_id: BodyId | None = None
 
 
 class SegmentIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -558,13 +559,13 @@ class CampaignController(Controller):
         return msgspec.convert(rows, list[CampaignSummaryOut])
 
     @get("/{campaign_id:int}")
-    async def show(self, campaign_id: int, db_session: AsyncSession) -> CampaignOut:
+    async def show(self, campaign_id: Id, db_session: AsyncSession) -> CampaignOut:
         """The campaign with its figures per variant and its history (every state change: who, when)."""
         return await _campaign(db_session, campaign_id)
 
     @put("/{campaign_id:int}")
     async def edit(
-        self, campaign_id: int, data: CampaignIn, db_session: AsyncSession, services: Services
+        self, campaign_id: Id, data: CampaignIn, db_session: AsyncSession, services: Services
     ) -> CampaignOut:
         """Replace a draft's content and audience (409 once scheduled)."""
         await campaigns.edit(db_session, services.push, campaign_id, data.draft())
@@ -572,14 +573,14 @@ class CampaignController(Controller):
 
     @post("/{campaign_id:int}/schedule", status_code=200)
     async def schedule(
-        self, request: Request[Any, Any, Any], campaign_id: int, data: ScheduleIn, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], campaign_id: Id, data: ScheduleIn, db_session: AsyncSession
     ) -> CampaignOut:
         await campaigns.schedule(db_session, campaign_id, identity_of(request), data.schedule())
         return await _campaign(db_session, campaign_id)
 
     @post("/{campaign_id:int}/send", status_code=200)
     async def send(
-        self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], campaign_id: Id, db_session: AsyncSession
     ) -> CampaignOut:
         """Send now. A campaign sending or sent is left alone: nothing is sent twice."""
         await campaigns.send_now(db_session, campaign_id, identity_of(request))
@@ -587,21 +588,21 @@ class CampaignController(Controller):
 
     @post("/{campaign_id:int}/pause", status_code=200)
     async def pause(
-        self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], campaign_id: Id, db_session: AsyncSession
     ) -> CampaignOut:
         await campaigns.pause(db_session, campaign_id, identity_of(request))
         return await _campaign(db_session, campaign_id)
 
     @post("/{campaign_id:int}/resume", status_code=200)
     async def resume(
-        self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], campaign_id: Id, db_session: AsyncSession
     ) -> CampaignOut:
         await campaigns.resume(db_session, campaign_id, identity_of(request))
         return await _campaign(db_session, campaign_id)
 
     @post("/{campaign_id:int}/cancel", status_code=200)
     async def cancel(
-        self, request: Request[Any, Any, Any], campaign_id: int, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], campaign_id: Id, db_session: AsyncSession
     ) -> CancelOut:
         """Stop for good, at once: how many went, how many are still in flight, how many never will."""
         return CancelOut(**await campaigns.cancel(db_session, campaign_id, identity_of(request)))
@@ -610,7 +611,7 @@ class CampaignController(Controller):
     async def test(
         self,
         request: Request[Any, Any, Any],
-        campaign_id: int,
+        campaign_id: Id,
         db_session: AsyncSession,
         services: Services,
         data: TestIn | None = None,
@@ -629,7 +630,7 @@ class CampaignController(Controller):
         return TestOut(queued=len(ids))
 
     @get("/{campaign_id:int}/audience")
-    async def audience(self, campaign_id: int, db_session: AsyncSession, services: Services) -> AudienceOut:
+    async def audience(self, campaign_id: Id, db_session: AsyncSession, services: Services) -> AudienceOut:
         """How many devices (and people) the campaign would reach now."""
         return AudienceOut(**await campaigns.audience_count(db_session, services.push, campaign_id))
 
@@ -677,15 +678,15 @@ class SegmentController(Controller):
         return [_segment_out(row) for row in await segments.all_saved(db_session)]
 
     @get("/{segment_id:int}")
-    async def show(self, segment_id: int, db_session: AsyncSession) -> SegmentOut:
+    async def show(self, segment_id: Id, db_session: AsyncSession) -> SegmentOut:
         return _segment_out(await segments.get_saved(db_session, segment_id))
 
     @put("/{segment_id:int}")
-    async def edit(self, segment_id: int, data: SegmentIn, db_session: AsyncSession) -> SegmentOut:
+    async def edit(self, segment_id: Id, data: SegmentIn, db_session: AsyncSession) -> SegmentOut:
         return _segment_out(await segments.change(db_session, segment_id, data.name, data.rules))
 
     @delete("/{segment_id:int}", status_code=204)
-    async def remove(self, segment_id: int, db_session: AsyncSession) -> None:
+    async def remove(self, segment_id: Id, db_session: AsyncSession) -> None:
         """Delete a saved segment (409 while a campaign uses it)."""
         await segments.remove(db_session, segment_id)
 

@@ -11,6 +11,8 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from commerce.inventory.events import StockChanged
+from commerce.orders.events import OrderUpdated
 from engage.platform.events import record
 from engage.platform.identity import Role
 from tests.conftest import PASSWORD, Server, start_server
@@ -82,14 +84,15 @@ async def test_stock_changes_recorded_by_another_process_reach_both_nodes_latest
         await on_b.subscribe(channel)
         async with runtime.sessionmaker() as session:
             for available in (9, 8, 7):
-                data = {
-                    "handle": "rt-two-nodes",
-                    "variant_id": 1,
-                    "sku": "RT-1",
-                    "available": available,
-                    "on_hand": 9,
-                }
-                record(session, "stock.changed", data, [channel])
+                change = StockChanged(
+                    handle="rt-two-nodes",
+                    variant_id=1,
+                    sku="RT-1",
+                    available=available,
+                    on_hand=9,
+                    previous_available=available + 1,
+                )
+                record(session, change, [channel])
             await session.commit()
         for sock in (on_a, on_b):
             seen = []
@@ -166,8 +169,8 @@ async def test_a_shopper_watches_only_its_own_user_channel(nodes, make_account, 
         assert (await as_bob.subscribe(f"user:{bob.id}"))["type"] == "subscribed"
 
         async with runtime.sessionmaker() as session:
-            record(session, "order.updated", {"order_id": 1, "status": "paid"}, [f"user:{alice.id}"])
-            record(session, "order.updated", {"order_id": 2, "status": "paid"}, [f"user:{bob.id}"])
+            record(session, _paid(1), [f"user:{alice.id}"])
+            record(session, _paid(2), [f"user:{bob.id}"])
             await session.commit()
         assert (await as_alice.next("event"))["data"]["order_id"] == 1
         assert (await as_bob.next("event"))["data"]["order_id"] == 2
@@ -281,3 +284,17 @@ async def test_the_socket_door_serves_websocket_clients_of_any_library(nodes) ->
         await ws.send(json.dumps({"type": "subscribe", "id": "s1", "channel": "product:aud-002"}))
         reply = json.loads(await ws.recv())
         assert reply["id"] == "s1" and reply["recovered"] is False and reply["seq"] >= 0
+
+
+def _paid(order_id: int) -> OrderUpdated:
+    return OrderUpdated(
+        order_id=order_id,
+        number=f"RT-{order_id}",
+        status="paid",
+        total_cents=1000,
+        refunded_cents=0,
+        currency="USD",
+        tracking_number=None,
+        carrier=None,
+        expected_delivery=None,
+    )
