@@ -13,13 +13,14 @@ import uvicorn
 from engage.app import create_app
 from engage.config import Settings
 from engage.realtime import Realtime
+from engage.wiring import build
 from tests.conftest import free_port
 
 
 @asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[tuple[str, Realtime]]:
+async def serving(settings: Settings, *, periodic_jobs: bool = True) -> AsyncIterator[tuple[str, Realtime]]:
     """The app on a free port; yields its base URL and its hub."""
-    app = create_app(settings)
+    app = create_app(settings, build(settings, run_cron=periodic_jobs))
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
