@@ -44,7 +44,7 @@ from engage.http.csrf import SessionCSRFMiddleware
 from engage.http.guards import identity_of, metrics_scraper, public
 from engage.http.idempotency import IdempotencyMiddleware
 from engage.http.inputs import InputCheckMiddleware
-from engage.http.problems import exception_handlers, problem_details_plugin
+from engage.http.problems import document_problems, exception_handlers, problem_details_plugin
 from engage.http.rate_limit import CountingRateLimitMiddleware
 from engage.http.request_id import RequestIdMiddleware
 from engage.http.security import SecurityHeadersMiddleware
@@ -173,7 +173,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     channels: ChannelsPlugin = services.realtime.plugin
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             SystemController,
             redoc_bundle,
@@ -227,3 +227,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ),
         debug=False,
     )
+    document_problems(app)
+    return app

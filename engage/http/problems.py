@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from litestar import Request, Response
+import msgspec
+from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
+from litestar.routes import HTTPRoute
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from engage.platform.errors import (
@@ -37,6 +40,43 @@ _STATUS: dict[type[DomainError], int] = {
     RateLimited: 429,
     Unavailable: 503,
 }
+
+
+class Problem(msgspec.Struct):
+    """An RFC 9457 problem details document, as every error answer carries it (application/problem+json)."""
+
+    type: str  # "urn:engage:problem:{code}"
+    title: str
+    status: int
+    detail: str
+    code: str  # also what a client branches on; more fields by problem (`field`, `limit_cents`, ...)
+
+
+_DOCUMENTED = {
+    400: "Malformed request: a parameter, header or body the operation cannot read (`invalid_request`, "
+    "`invalid_body`, `out_of_range`, field errors in `invalid_parameters`)",
+    401: "Not signed in (`not_authenticated`)",
+    403: "Signed in, not allowed (`permission_denied`, or the operation's own code)",
+    404: "Nothing of that id that the caller may see (`not_found`)",
+    409: "The current state forbids it (`conflict`, or the operation's own code)",
+    413: "Body larger than ENGAGE_MAX_BODY_BYTES (`body_too_large`)",
+    415: "Body not of the media type the operation reads (`unsupported_media_type`)",
+    422: "Well-formed, but not acceptable (`invalid_input`, `idempotency_key_reused`, ...)",
+    429: "Too many requests; `Retry-After` says when to try again (`rate_limited`)",
+    503: "A service it needs is unavailable; retry (`unavailable`)",
+}
+
+
+def document_problems(app: Litestar) -> None:
+    """Every operation's error answers in the OpenAPI schema, as the problem details they are."""
+    specs = {
+        status: ResponseSpec(data_container=Problem, description=text, media_type="application/problem+json")
+        for status, text in _DOCUMENTED.items()
+    }
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                handler.responses = {**specs, **(handler.responses or {})}
 
 
 def status_of(exc: DomainError) -> int:

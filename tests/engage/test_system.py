@@ -149,3 +149,24 @@ def test_metrics_without_a_token_are_refused_in_production(settings) -> None:
     scrape("test")
     with pytest.raises(PermissionDeniedException):
         scrape("production")
+
+
+async def test_every_operation_documents_its_errors_as_problem_details(client) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    problem = {"$ref": "#/components/schemas/Problem"}
+    undocumented = [
+        (method.upper(), path, status)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "responses" in operation
+        for status in ("400", "401", "403", "404", "422", "429")
+        if operation["responses"]
+        .get(status, {})
+        .get("content", {})
+        .get("application/problem+json", {})
+        .get("schema")
+        != problem
+    ]
+    assert not undocumented, undocumented[:10]
+    fields = schema["components"]["schemas"]["Problem"]["properties"]
+    assert {"type", "title", "status", "detail", "code"} <= set(fields)
