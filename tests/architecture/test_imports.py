@@ -91,7 +91,10 @@ def _under(name: str, prefixes: tuple[str, ...] | set[str]) -> str | None:
 
 
 def _is_door(module: str) -> bool:
-    return module.rsplit(".", 1)[-1] in DOOR_MODULES or module in AUTH_DOORS
+    """A door module (`engage.chat.ws`) or a module of a door package (`engage.chat.http.console`)."""
+    area = _under(module, DOMAINS)
+    inside = module[len(area) + 1 :].split(".") if area and module != area else [module.rsplit(".", 1)[-1]]
+    return any(part in DOOR_MODULES for part in inside) or module in AUTH_DOORS
 
 
 IMPORTS = _imports()
