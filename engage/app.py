@@ -217,7 +217,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         cors_config=CORSConfig(allow_origins=settings.cors_origins, allow_credentials=True)
         if settings.cors_origins
         else None,
-        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]  # handlers of subclasses, by design
         template_config=TemplateConfig(directory=web.TEMPLATES, engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(
             title="Engage API",

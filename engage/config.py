@@ -30,7 +30,7 @@ class RateLimit:
         """The Litestar rate-limit unit for this period (only whole units are allowed there)."""
         for unit, seconds in _UNIT_SECONDS.items():
             if seconds == self.seconds:
-                return unit  # type: ignore[return-value]
+                return unit  # type: ignore[return-value]  # a key of _UNIT_SECONDS: one of the units
         raise ValueError(f"period must be a second, minute, hour or day, not {self.seconds} s")
 
     @classmethod
@@ -332,7 +332,7 @@ class SettingsError(SystemExit):
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment; a bad value stops the program with a readable message."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)  # type: ignore[arg-type]  # names and values checked by pydantic
     except SourceError as exc:
         raise SettingsError(f"engage: invalid configuration: {exc}") from None
     except ValidationError as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bots.wiring import install as install_bots
 from commerce.catalog import CatalogCache
 from commerce.catalog.channel import product_kind
@@ -113,7 +115,7 @@ def _chat_env(runtime: Runtime, bot: BotProfile | None) -> ChatEnv:
     )
 
 
-async def _commerce_handover(session, guest_id: str, user_id: int) -> None:  # type: ignore[no-untyped-def]
+async def _commerce_handover(session: AsyncSession, guest_id: str, user_id: int) -> None:
     """At sign-in, a guest's cart, stock holds and orders follow them into their account."""
     from commerce import inventory
     from commerce.cart import merge

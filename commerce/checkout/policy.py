@@ -8,6 +8,7 @@ from typing import Any
 
 from commerce.checkout.shipping import ShippingRates
 from commerce.checkout.tax import TaxTable
+from engage.config import Settings
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class ShopPolicy:
     adjustments: Sequence[Any] = ()
 
     @classmethod
-    def from_settings(cls, settings) -> ShopPolicy:  # type: ignore[no-untyped-def]
+    def from_settings(cls, settings: Settings) -> ShopPolicy:
         """ValueError naming the setting when ENGAGE_SHIPPING_RATES or ENGAGE_TAX_RATES is malformed."""
         try:
             shipping = ShippingRates.parse(settings.shipping_rates)

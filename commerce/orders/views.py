@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -186,7 +186,7 @@ async def load(session: AsyncSession, number: str, *, lock: bool = False) -> Ord
     return order
 
 
-def _mine(owner: str, user_id: int | None):  # type: ignore[no-untyped-def]
+def _mine(owner: str, user_id: int | None) -> ColumnElement[bool]:
     return Order.user_id == user_id if user_id is not None else Order.owner_key == owner
 
 

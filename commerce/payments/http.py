@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.orders import OrderView
 from commerce.payments import customers, paying, refunds, webhooks
 from commerce.payments.providers.base import PaymentProvider, SavedMethod
+from commerce.payments.providers.simulated import TestProvider
 from commerce.payments.settlement import PayOutcome
 from engage.auth import refund_allowance
 from engage.http.guards import identity_of, public, shopper, signed_in, staff
@@ -126,7 +127,8 @@ class PaymentController(Controller):
         payer = _payer(request)
         intent_id = await paying.live_intent(db_session, checkout_id, payer.owner)
         await db_session.commit()
-        await provider.authenticate(intent_id, success=data.success)  # type: ignore[attr-defined]
+        assert isinstance(provider, TestProvider)  # the name says so
+        await provider.authenticate(intent_id, success=data.success)
         return await paying.confirm(db_session, checkout_id, payer, provider=provider)
 
 

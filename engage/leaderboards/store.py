@@ -157,7 +157,7 @@ class RedisStandings:
 
     async def around(self, board: str, user_id: int, radius: int) -> tuple[Standing | None, list[Standing]]:
         z, h, _ = self._keys(board)
-        member: bytes | str | None = await self._redis.hget(h, str(user_id))  # type: ignore[misc]
+        member: bytes | str | None = await self._redis.hget(h, str(user_id))  # type: ignore[misc]  # redis-py types async hget as sync-or-async
         if member is None:
             return None, []
         rank = await self._redis.zrevrank(z, member)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.loyalty.models import Kind, LedgerEntry, Unit
@@ -37,7 +37,7 @@ _EARNING = {Kind.pending.value, Kind.earned.value, Kind.granted.value}
 _SPENDING = {Kind.redeemed.value, Kind.used.value, Kind.restored.value}
 
 
-def _month(session: AsyncSession):  # type: ignore[no-untyped-def]
+def _month(session: AsyncSession) -> ColumnElement[str]:
     if dialect_of(session) == "postgresql":
         return func.to_char(LedgerEntry.created_at, "YYYY-MM")
     return func.strftime("%Y-%m", LedgerEntry.created_at)
