@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     rate_limit_api: Annotated[RateLimit, NoDecode] = RateLimit(100, 60)
     rate_limit_login: Annotated[RateLimit, NoDecode] = RateLimit(5, 15 * 60)
     rate_limit_login_ip: Annotated[RateLimit, NoDecode] = RateLimit(20, 15 * 60)
+    # Roles that may use their powers only after a second factor (TOTP): comma-separated, "" for none.
+    two_factor_roles: Annotated[list[str], NoDecode] = ["admin"]
 
     # Bearer token Prometheus sends to scrape /metrics; unset: /metrics is open outside production only.
     metrics_token: SecretStr | None = None
@@ -186,10 +188,18 @@ class Settings(BaseSettings):
     push_conversion_window_hours: int = Field(24, ge=1)
     push_default_timezone: str = "UTC"
 
-    @field_validator("cors_origins", "push_allowed_endpoints", mode="before")
+    @field_validator("cors_origins", "push_allowed_endpoints", "two_factor_roles", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         return _csv(value)
+
+    @field_validator("two_factor_roles")
+    @classmethod
+    def _check_two_factor_roles(cls, value: list[str]) -> list[str]:
+        staff = {"agent", "marketer", "admin"}
+        if unknown := [role for role in value if role not in staff]:
+            raise ValueError(f"two_factor_roles are staff roles ({', '.join(sorted(staff))}), not {unknown}")
+        return value
 
     @field_validator("push_allowed_endpoints")
     @classmethod

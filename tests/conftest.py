@@ -53,6 +53,8 @@ TEST_ENV = {
     "ENGAGE_RATE_LIMIT_API": "100000/minute",
     # every test client signs in from 127.0.0.1: the per-address allowance is tested with its own app
     "ENGAGE_RATE_LIMIT_LOGIN_IP": "100000/900",
+    # staff two-factor sign-in is tested on apps of its own (tests/engage/test_two_factor.py)
+    "ENGAGE_TWO_FACTOR_ROLES": "",
     "ENGAGE_CHAT_RATE_LIMIT": "100000/10",
     "ENGAGE_LOG_JSON": "true",
     "ENGAGE_LOG_LEVEL": "WARNING",

@@ -14,15 +14,15 @@ import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth import permissions, service, signup, tokens
-from engage.auth.middleware import forget_identity, forget_tokens, session_signed_in
+from engage.auth import permissions, service, signup, tokens, two_factor
+from engage.auth.middleware import forget_identity, forget_tokens, session_second_factor, session_signed_in
 from engage.auth.throttle import LoginThrottle
 from engage.auth.tokens import SOCKET_TOKEN_TTL, BearerAuth, TokenService
-from engage.http.guards import admin, identity_of, public, shopper, signed_in
+from engage.http.guards import SECOND_FACTOR_NEEDED, admin, identity_of, public, shopper, signed_in
 from engage.http.me import Me, me_of
 from engage.http.params import Id
 from engage.http.sessions import rotate_session, start_guest
-from engage.platform.errors import Unavailable
+from engage.platform.errors import Conflict, PermissionDenied, Unavailable
 from engage.platform.identity import Identity
 from engage.platform.mail import mail_configured
 from engage.services import Services
@@ -39,9 +39,13 @@ class SignUp(msgspec.Struct, forbid_unknown_fields=True):
     referral_code: Annotated[str, msgspec.Meta(max_length=32)] = ""
 
 
+OneTimeCode = Annotated[str, msgspec.Meta(max_length=40)]
+
+
 class Credentials(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
     password: Password
+    otp: OneTimeCode | None = None  # where two-factor sign-in is on: the app's code, or a recovery code
 
 
 class SignedIn(msgspec.Struct):
@@ -63,6 +67,22 @@ class NewToken(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
     password: Password
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+    otp: OneTimeCode | None = None
+
+
+class Code(msgspec.Struct, forbid_unknown_fields=True):
+    code: OneTimeCode
+
+
+class TwoFactorState(msgspec.Struct):
+    on: bool
+    required: bool  # by the account's role (ENGAGE_TWO_FACTOR_ROLES)
+    this_session: bool  # this browser session gave a second factor
+    recovery_codes_left: int
+
+
+class RecoveryCodes(msgspec.Struct):
+    recovery_codes: list[str]  # shown this once: each works one time
 
 
 class TokenView(msgspec.Struct):
@@ -133,7 +153,12 @@ def _throttle(services: Services) -> LoginThrottle:
 
 
 async def _sign_in(
-    request: Request[Any, Any, Any], services: Services, session: AsyncSession, user: Any
+    request: Request[Any, Any, Any],
+    services: Services,
+    session: AsyncSession,
+    user: Any,
+    *,
+    second_factor: bool = False,
 ) -> SignedIn:
     """Sign the browser session in (a fresh session id); API clients use tokens instead."""
     guest_id = identity_of(request).guest_id
@@ -141,7 +166,7 @@ async def _sign_in(
     if request.scope.get("session") is not None:
         rotate_session(request.scope)
         request.set_session({"guest_id": guest_id})
-        session_signed_in(request.session, user.id)
+        session_signed_in(request.session, user.id, second_factor=second_factor)
     return SignedIn(user=me_of(service.identity_of(user, guest_id)))
 
 
@@ -204,15 +229,17 @@ class AuthController(Controller):
     async def login(
         self, request: Request[Any, Any, Any], data: Credentials, db_session: AsyncSession, services: Services
     ) -> SignedIn:
-        """Sign a browser in: sets the session cookie. API clients make a token (`POST /api/auth/tokens`)."""
-        user = await service.authenticate(
+        """Sign a browser in: sets the session cookie. API clients make a token (`POST /api/auth/tokens`).
+        With two-factor sign-in on, `otp` too (without it: 401 `two_factor_required`)."""
+        signed = await service.authenticate(
             db_session,
             email=data.email,
             password=data.password,
             client=_client(request),
             throttle=_throttle(services),
+            otp=data.otp,
         )
-        return await _sign_in(request, services, db_session, user)
+        return await _sign_in(request, services, db_session, signed.user, second_factor=signed.second_factor)
 
     @post("/logout", guards=[public], status_code=204)
     async def logout(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> None:
@@ -256,14 +283,20 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: NewToken, db_session: AsyncSession, services: Services
     ) -> TokenCreated:
         """Make a bearer token for an API client, with the account's credentials and a name of your
-        choosing. The token is in this answer only; send it as `Authorization: Bearer <token>`."""
-        user = await service.authenticate(
+        choosing. The token is in this answer only; send it as `Authorization: Bearer <token>`. Accounts
+        with two-factor sign-in send `otp` too; roles that need it (ENGAGE_TWO_FACTOR_ROLES) must turn it on
+        first (403 `two_factor_required`)."""
+        signed = await service.authenticate(
             db_session,
             email=data.email,
             password=data.password,
             client=_client(request),
             throttle=_throttle(services),
+            otp=data.otp,
         )
+        user = signed.user
+        if two_factor.required(user.role, services.settings.two_factor_roles) and not signed.second_factor:
+            raise PermissionDenied(SECOND_FACTOR_NEEDED, code="two_factor_required")
         row, token = await tokens.create_api_token(db_session, user.id, data.name.strip() or "token")
         return TokenCreated(row.id, row.name, token, row.created_at, row.expires_at)
 
@@ -300,8 +333,75 @@ class AuthController(Controller):
         """A one-minute token for `/ws?token=...`, for clients that cannot send the session cookie."""
         ident = identity_of(request)
         assert ident.user_id is not None
+        if ident.needs_second_factor:  # the token would carry the role's powers without it
+            raise PermissionDenied(SECOND_FACTOR_NEEDED, code="two_factor_required")
         token = await TokenService(services.runtime.stores["tokens"]).issue(ident.user_id)
         return SocketToken(token=token, expires_in=SOCKET_TOKEN_TTL)
+
+
+class TwoFactorController(Controller):
+    """Two-factor sign-in of the asking account: turn it on (scan, confirm), give a code in this session,
+    turn it off."""
+
+    path = "/api/auth/two-factor"
+    tags = ["auth"]
+    guards = [signed_in]
+
+    @get()
+    async def state(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, services: Services
+    ) -> TwoFactorState:
+        ident = identity_of(request)
+        assert ident.user_id is not None
+        return TwoFactorState(
+            on=await two_factor.is_on(db_session, ident.user_id),
+            required=two_factor.required(ident.role, services.settings.two_factor_roles),
+            this_session=bool(request.scope.get("session") and request.session.get("second_factor")),
+            recovery_codes_left=await two_factor.recovery_codes_left(db_session, ident.user_id),
+        )
+
+    @post("/enrol", status_code=201)
+    async def enrol(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> two_factor.Enrolment:
+        """A new secret: scan `qr_svg` (or type `secret`) into an authenticator app, then confirm a code."""
+        user = await service.get_user(db_session, _user_id(request))
+        assert user is not None
+        return await two_factor.start(db_session, user)
+
+    @post("/confirm", status_code=200)
+    async def confirm(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: Code
+    ) -> RecoveryCodes:
+        """Turn it on with the app's first code; this session counts as signed in with it."""
+        codes = await two_factor.confirm(db_session, _user_id(request), data.code)
+        if request.scope.get("session") is not None:
+            session_second_factor(request.session)
+        return RecoveryCodes(recovery_codes=codes)
+
+    @post("/verify", status_code=204)
+    async def verify(self, request: Request[Any, Any, Any], db_session: AsyncSession, data: Code) -> None:
+        """Give a code in this browser session (signed in before two-factor sign-in was turned on)."""
+        user_id = _user_id(request)
+        if not await two_factor.is_on(db_session, user_id):
+            raise Conflict("two-factor sign-in is off for this account", code="two_factor_off")
+        await two_factor.verify(db_session, user_id, data.code)
+        if request.scope.get("session") is not None:
+            session_second_factor(request.session)
+
+    @post("/off", status_code=204)
+    async def off(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, services: Services, data: Code
+    ) -> None:
+        """Turn it off, with a current code. Roles that need it cannot."""
+        ident = identity_of(request)
+        if two_factor.required(ident.role, services.settings.two_factor_roles):
+            raise PermissionDenied("your role needs two-factor sign-in", code="two_factor_required_by_role")
+        await two_factor.turn_off(db_session, _user_id(request), data.code)
+
+
+def _user_id(request: Request[Any, Any, Any]) -> int:
+    user_id = identity_of(request).user_id
+    assert user_id is not None  # the signed_in guard
+    return user_id
 
 
 class RefundGrant(msgspec.Struct, forbid_unknown_fields=True):
@@ -331,4 +431,4 @@ class StaffController(Controller):
         )
 
 
-__all__ = ["AuthController", "Me", "StaffController", "me_of", "shopper"]
+__all__ = ["AuthController", "Me", "StaffController", "TwoFactorController", "me_of", "shopper"]

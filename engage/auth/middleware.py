@@ -14,7 +14,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from engage.auth import service
+from engage.auth import service, two_factor
 from engage.auth.tokens import BearerAuth, Resolved, TokenService, resolve_api_token, token_hash
 from engage.http.sessions import start_guest
 from engage.platform.identity import ANONYMOUS, Identity
@@ -82,10 +82,16 @@ def forget_tokens(*, digest: str | None = None, user_id: int | None = None) -> N
             _token_cache.pop(key, None)
 
 
-def session_signed_in(session: dict[str, Any], user_id: int) -> None:
-    """Mark a browser session as signed in to `user_id` now (a later password change ends it)."""
+def session_signed_in(session: dict[str, Any], user_id: int, *, second_factor: bool = False) -> None:
+    """Mark a browser session as signed in to `user_id` now (a later password change ends it), with or
+    without a second factor."""
     session["user_id"] = user_id
     session["signed_in_at"] = time.time()
+    session["second_factor"] = second_factor
+
+
+def session_second_factor(session: dict[str, Any]) -> None:
+    session["second_factor"] = True
 
 
 class EngageAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -121,8 +127,11 @@ class EngageAuthMiddleware(AbstractAuthenticationMiddleware):
             account = await _load_account(runtime, int(user_id))
             ident = account.identity
             if ident is not None and float(session.get("signed_in_at", 0)) >= account.password_changed_at:
+                needs = two_factor.required(
+                    ident.role, runtime.settings.two_factor_roles
+                ) and not session.get("second_factor")
                 return AuthenticationResult(
-                    user=Identity(ident.user_id, ident.role, guest_id, ident.email, ident.name),
+                    user=Identity(ident.user_id, ident.role, guest_id, ident.email, ident.name, needs),
                     auth="session",
                 )
             session.pop("user_id", None)  # gone, deactivated, or signed in before the password changed

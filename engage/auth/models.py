@@ -37,3 +37,26 @@ class ApiToken(IdMixin, Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class TwoFactor(Base):
+    """A user's TOTP secret (RFC 6238). Unconfirmed until the first code from the app is entered."""
+
+    __tablename__ = "two_factor"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # the last 30-second step a code was accepted for: a code is good once
+    last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime]
+
+
+class RecoveryCode(IdMixin, Base):
+    """One-time codes for when the authenticator is lost; only their SHA-256 is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(default=None)

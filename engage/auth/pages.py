@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
-from engage.http.guards import public
-from engage.http.pages import page, safe_next
+from engage.http.guards import identity_of, public
+from engage.http.pages import login_url, page, safe_next
 
 
 @get("/login", guards=[public], include_in_schema=False)
@@ -27,4 +27,12 @@ async def confirm_page(request: Request[Any, Any, Any], token: str = "") -> Temp
     return page(request, "auth/confirm.html", token=token[:128])
 
 
-auth_pages = [login_page, signup_page, confirm_page]
+@get("/account/security", guards=[public], include_in_schema=False)
+async def security_page(request: Request[Any, Any, Any]) -> Template | Redirect:
+    """Two-factor sign-in: turn it on (QR code), give a code for this session, turn it off."""
+    if not identity_of(request).is_authenticated:
+        return Redirect(login_url(request))
+    return page(request, "auth/security.html")
+
+
+auth_pages = [login_page, signup_page, confirm_page, security_page]

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from engage.auth.http import AuthController, StaffController
+from engage.auth.http import AuthController, StaffController, TwoFactorController
 from engage.auth.pages import auth_pages
 
-ROUTES: list[Any] = [AuthController, StaffController, *auth_pages]
+ROUTES: list[Any] = [AuthController, StaffController, TwoFactorController, *auth_pages]

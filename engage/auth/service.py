@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engage.auth import two_factor
 from engage.auth.models import User
 from engage.auth.passwords import MIN_LENGTH, hash_password, needs_rehash, password_problem, verify_password
 from engage.auth.throttle import LoginThrottle
@@ -104,10 +105,23 @@ async def find_user(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    user: User
+    second_factor: bool  # the account has two-factor sign-in on, and its code was given
+
+
 async def authenticate(
-    session: AsyncSession, *, email: str, password: str, client: str, throttle: LoginThrottle
-) -> User:
-    """Check credentials; failures count towards the throttle and never tell which part was wrong."""
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    client: str,
+    throttle: LoginThrottle,
+    otp: str | None = None,
+) -> Authenticated:
+    """Check credentials, and the one-time code where two-factor sign-in is on; failures of either count
+    towards the throttle, and a wrong password never tells which part was wrong."""
     email = email.strip().lower()
     await throttle.check(email, client)
     user = await find_user(session, email)
@@ -115,12 +129,20 @@ async def authenticate(
     if not ok or user is None or not user.is_active:
         await throttle.failed(email, client)
         raise NotAuthenticated("wrong email or password", code="bad_credentials")
+    second_factor = await two_factor.is_on(session, user.id)
+    if second_factor:
+        try:
+            await two_factor.verify(session, user.id, otp)
+        except NotAuthenticated as exc:
+            if exc.code != "two_factor_required":
+                await throttle.failed(email, client)
+            raise
     await throttle.succeeded(email, client)
     user.last_login_at = utcnow()
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
     await session.commit()
-    return user
+    return Authenticated(user, second_factor)
 
 
 async def change_password(

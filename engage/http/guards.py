@@ -12,7 +12,12 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from engage.http.sessions import start_guest
+from engage.platform.errors import PermissionDenied
 from engage.platform.identity import ANONYMOUS, Identity, Role
+
+SECOND_FACTOR_NEEDED = (
+    "this role's powers need two-factor sign-in: turn it on, or enter a code, at /account/security"
+)
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
 
@@ -73,6 +78,8 @@ def requires_role(*roles: Role) -> Guard:
             raise NotAuthorizedException("sign in required")
         if not ident.has_role(*roles):
             raise PermissionDeniedException(f"requires role {' or '.join(r.value for r in roles)}")
+        if ident.needs_second_factor:
+            raise PermissionDenied(SECOND_FACTOR_NEEDED, code="two_factor_required")
 
     return _named("+".join(r.value for r in roles), guard)
 

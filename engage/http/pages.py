@@ -67,8 +67,10 @@ def staff_page(
     ident = identity_of(request)
     if not ident.is_authenticated:
         return Redirect(login_url(request))
-    if not ident.has_role(*roles):
-        response = page(request, "forbidden.html", roles=[r.value for r in roles])
+    if not ident.has_role(*roles) or ident.needs_second_factor:
+        response = page(
+            request, "forbidden.html", roles=[r.value for r in roles], second_factor=ident.has_role(*roles)
+        )
         response.status_code = 403
         return response
     return page(request, template, **context)

@@ -26,6 +26,8 @@ class Identity:
     guest_id: str | None = None
     email: str | None = None
     name: str = ""
+    # signed in with a password only, in a role whose powers need a second factor: not usable as staff yet
+    needs_second_factor: bool = False
 
     @property
     def is_authenticated(self) -> bool:

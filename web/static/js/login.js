@@ -25,12 +25,17 @@ function bind(formId, errorId, path, done) {
     event.preventDefault();
     const error = document.getElementById(errorId);
     error.hidden = true;
-    const body = Object.fromEntries(new FormData(form).entries());
+    const body = Object.fromEntries([...new FormData(form).entries()].filter(([, value]) => value !== ""));
     try {
       done(form, await api(path, { method: "POST", body }));
     } catch (err) {
       error.textContent = err.message;
       error.hidden = false;
+      const otp = document.getElementById("otp-row");
+      if (otp && err.problem.code === "two_factor_required") {
+        otp.hidden = false;
+        otp.querySelector("input").focus();
+      }
     }
   });
 }
