@@ -221,7 +221,7 @@ async def test_a_card_payment_with_a_saved_customer_then_a_refund(
     ).customer == intent.customer
 
     # Staff refund part, then the rest; Stripe holds the same figures.
-    staff, _ = await _account_shopper(shop, runtime, Role.agent)
+    staff, _ = await _account_shopper(shop, runtime, Role.admin)
     number = paid["order_number"]
     res = await staff.request(
         "POST", f"/api/staff/orders/{number}/refund", json={"amount_cents": 1000, "reason": "scratch"}
