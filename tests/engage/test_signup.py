@@ -115,7 +115,7 @@ async def test_the_mails_on_an_embedded_server(sqlite_settings, inbox) -> None:
         assert box.messages[1]["Subject"] == "Someone tried to sign up with your email address"
 
 
-async def _wait_for(condition: Any, seconds: float = 10.0) -> None:
+async def _wait_for(condition: Any, seconds: float = 30.0) -> None:
     import asyncio
 
     async with asyncio.timeout(seconds):
