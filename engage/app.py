@@ -35,6 +35,8 @@ from commerce.checkout import routes as checkout
 from commerce.orders import routes as orders
 from commerce.payments import routes as payments
 from engage.announcements import routes as announcements
+from engage.audit import routes as audit
+from engage.audit.middleware import AuditMiddleware
 from engage.auth import routes as auth
 from engage.auth.middleware import EngageAuthMiddleware
 from engage.chat import routes as chat
@@ -81,6 +83,7 @@ AREAS = [
     checkout,
     payments,
     orders,
+    audit,
 ]
 
 _UNTHROTTLED = ["^/health$", "^/ready$", "^/metrics$", "^/static/", "^/schema", "^/media/"]
@@ -132,6 +135,8 @@ def _middleware(settings: Settings) -> list[Any]:
     middleware.append(DefineMiddleware(SessionCSRFMiddleware, config=csrf))
     # innermost: only a request that passed every check is keyed
     middleware.append(DefineMiddleware(IdempotencyMiddleware, max_body_bytes=settings.max_body_bytes))
+    # inside it: a replayed answer changed nothing more
+    middleware.append(DefineMiddleware(AuditMiddleware, max_body_bytes=settings.max_body_bytes))
     return middleware
 
 

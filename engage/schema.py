@@ -10,6 +10,7 @@ from commerce.inventory import models as _inventory  # noqa: F401
 from commerce.orders import models as _orders  # noqa: F401
 from commerce.payments import models as _payments  # noqa: F401
 from engage.announcements import models as _announcements  # noqa: F401
+from engage.audit import models as _audit  # noqa: F401
 from engage.auth import models as _auth  # noqa: F401
 from engage.chat import models as _chat  # noqa: F401
 from engage.flash_sales import models as _flash_sales  # noqa: F401

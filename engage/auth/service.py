@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engage.audit import record_sign_in
 from engage.auth import two_factor
 from engage.auth.models import User
 from engage.auth.passwords import MIN_LENGTH, hash_password, needs_rehash, password_problem, verify_password
@@ -18,7 +19,7 @@ from engage.auth.throttle import LoginThrottle
 from engage.auth.tokens import revoke_all_api_tokens
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotAuthenticated, PermissionDenied
-from engage.platform.identity import Identity, Role
+from engage.platform.identity import STAFF_ROLES, Identity, Role
 from engage.platform.text import one_line
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -128,6 +129,7 @@ async def authenticate(
     ok = await verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         await throttle.failed(email, client)
+        await _audit_sign_in(session, user, client, succeeded=False)
         raise NotAuthenticated("wrong email or password", code="bad_credentials")
     second_factor = await two_factor.is_on(session, user.id)
     if second_factor:
@@ -136,13 +138,21 @@ async def authenticate(
         except NotAuthenticated as exc:
             if exc.code != "two_factor_required":
                 await throttle.failed(email, client)
+                await _audit_sign_in(session, user, client, succeeded=False)
             raise
     await throttle.succeeded(email, client)
+    await _audit_sign_in(session, user, client, succeeded=True)
     user.last_login_at = utcnow()
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
     await session.commit()
     return Authenticated(user, second_factor)
+
+
+async def _audit_sign_in(session: AsyncSession, user: User | None, client: str, *, succeeded: bool) -> None:
+    """Staff accounts' sign-ins and failures go to the audit trail (shoppers' do not)."""
+    if user is not None and user.role in {r.value for r in STAFF_ROLES}:
+        await record_sign_in(session, actor=identity_of(user), address=client, succeeded=succeeded)
 
 
 async def change_password(

@@ -43,6 +43,7 @@ DOMAINS = (
     "commerce.pricing",
     "commerce.shopper_panel",
     "engage.auth",
+    "engage.audit",
     "engage.chat",
     "engage.flash_sales",
     "engage.announcements",
@@ -57,7 +58,7 @@ DOMAINS = (
 )
 ENGAGEMENT = (*(d for d in DOMAINS if d.startswith("engage.") and d != "engage.auth"), "bots")
 DOOR_MODULES = {"http", "pages", "ws", "routes"}
-AUTH_DOORS = {"engage.auth.middleware"}
+AUTH_DOORS = {"engage.auth.middleware", "engage.audit.middleware"}
 PUBLIC_MODULES = {"events", "models"}
 TRANSPORT = ("litestar", "arq")
 

@@ -1,0 +1,92 @@
+"""Records every change a member of staff makes through the API: an unsafe request (POST, PUT, PATCH,
+DELETE) by an agent, marketer or admin that was answered with success. Who (account, role, address), when,
+what (the route and its parameters) and the request as sent, secrets redacted."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPRequestEvent, Message, Receive, ReceiveMessage, Scope, Send
+
+from engage.audit.service import Change, record
+from engage.http.inputs import read_body, replaying
+from engage.platform.identity import Identity
+from engage.platform.runtime import Runtime
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# the sign-in door records its own entries (engage.auth): its body is a password
+NOT_RECORDED = ("/api/auth/login", "/api/auth/tokens", "/api/auth/two-factor")
+
+log = logging.getLogger("engage.audit")
+
+
+def _continuing(start: bytes, receive: Receive) -> Receive:
+    """The part already read, then the rest as the client sends it."""
+    given = False
+
+    async def next_message() -> ReceiveMessage:
+        nonlocal given
+        if not given:
+            given = True
+            part: HTTPRequestEvent = {"type": "http.request", "body": start, "more_body": True}
+            return part
+        return await receive()
+
+    return next_message
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return b"json" in value.lower()
+    return False
+
+
+class AuditMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ident = scope.get("user")
+        if (
+            scope["type"] != ScopeType.HTTP
+            or scope["method"] not in UNSAFE
+            or not isinstance(ident, Identity)
+            or not ident.is_staff
+            or scope["path"].startswith(NOT_RECORDED)
+        ):
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        if _is_json(scope):  # uploads stream through untouched; their entry has no detail
+            body, complete = await read_body(receive, self.max_body_bytes)
+            receive = replaying(body, receive) if complete else _continuing(body, receive)
+            if not complete:
+                body = b""  # too long to keep; the handler still gets all of it
+        status = 500
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        if status >= 400:
+            return
+        runtime: Runtime = scope["litestar_app"].state["runtime"]
+        client = scope.get("client")
+        change = Change(
+            actor=ident,
+            address=client[0] if client else "",
+            action=f"{scope['method']} {scope.get('path_template', scope['path'])}",
+            target=dict(scope.get("path_params") or {}),
+            status=status,
+            body=body,
+        )
+        try:
+            await record(runtime.sessionmaker, change)
+        except Exception:  # the change is done: losing its entry must not turn its answer into an error
+            log.exception("audit: could not record %s by user %s", change.action, ident.user_id)

@@ -1,0 +1,96 @@
+"""The audit trail: every change staff make through the API (and staff sign-ins) is recorded with who, when,
+from where and what, secrets redacted; shoppers' requests and refused changes are not; admins search and
+export it; nobody else reads it."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from engage.platform.identity import Role
+from tests.conftest import PASSWORD, AppClient
+
+
+async def _entries(client: AppClient, admin, **params) -> list[dict]:
+    res = await client.get("/api/admin/audit", params=params, headers=admin.headers)
+    assert res.status_code == 200, res.text
+    return res.json()["entries"]
+
+
+async def test_a_staff_change_is_recorded_with_who_what_and_the_request(
+    client: AppClient, make_account
+) -> None:
+    admin, agent, shopper = (
+        await make_account(Role.admin),
+        await make_account(Role.agent),
+        await make_account(Role.customer),
+    )
+    grant = {"allowed": True, "limit_cents": 2500}
+    res = await client.put(f"/api/admin/staff/{agent.id}/refunds", json=grant, headers=admin.headers)
+    assert res.status_code == 200
+    [entry] = await _entries(client, admin, actor_id=admin.id, q="refunds")
+    assert entry["action"] == "PUT /api/admin/staff/{user_id}/refunds"
+    assert entry["target"] == {"user_id": str(agent.id)}
+    assert entry["actor_email"] == admin.email and entry["actor_role"] == "admin"
+    assert entry["detail"]["body"] == grant and entry["status"] == 200 and entry["address"]
+
+    # refused changes and shoppers' requests leave nothing
+    refused = await client.put(f"/api/admin/staff/{agent.id}/refunds", json=grant, headers=agent.headers)
+    assert refused.status_code == 403
+    await client.post("/api/cart/lines", json={"variant_id": 1, "quantity": 1}, headers=shopper.headers)
+    changes = [e for e in await _entries(client, admin, actor_id=agent.id) if e["action"] != "sign_in"]
+    assert changes == []  # (its API token was made with a sign-in, which is recorded)
+    assert await _entries(client, admin, actor_id=shopper.id) == []
+
+
+async def test_secrets_are_never_kept(client: AppClient, make_account) -> None:
+    admin, reader = await make_account(Role.admin), await make_account(Role.admin)
+    change = {"current_password": PASSWORD, "new_password": "An0ther-long-passphrase!"}
+    assert (await client.post("/api/auth/password", json=change, headers=admin.headers)).status_code == 204
+    [entry] = await _entries(client, reader, actor_id=admin.id, q="/api/auth/password")
+    assert entry["detail"]["body"] == {"current_password": "[redacted]", "new_password": "[redacted]"}
+    assert PASSWORD not in str(entry)
+
+
+async def test_staff_sign_ins_and_failures_are_recorded_not_shoppers(
+    client: AppClient, browser_client: AppClient, make_account
+) -> None:
+    admin, agent, shopper = (
+        await make_account(Role.admin),
+        await make_account(Role.agent),
+        await make_account(Role.customer),
+    )
+    await browser_client.get("/api/auth/me")
+    csrf = {"x-csrftoken": browser_client.cookies.get("engage_csrf") or ""}
+    for who, password in ((agent, "wrong-password"), (agent, PASSWORD), (shopper, PASSWORD)):
+        await browser_client.post(
+            "/api/auth/login", json={"email": who.email, "password": password}, headers=csrf
+        )
+    actions = [e["action"] for e in await _entries(client, admin, actor_id=agent.id)]
+    assert actions[:2] == ["sign_in", "sign_in_failed"]
+    assert [
+        e for e in await _entries(client, admin, actor_id=shopper.id) if e["action"].startswith("sign_in")
+    ] == []
+
+
+async def test_only_admins_read_it_and_the_export_is_safe_in_a_spreadsheet(
+    client: AppClient, make_account
+) -> None:
+    admin, marketer, agent = (
+        await make_account(Role.admin),
+        await make_account(Role.marketer),
+        await make_account(Role.agent),
+    )
+    for who in (marketer, agent):
+        assert (await client.get("/api/admin/audit", headers=who.headers)).status_code == 403
+        assert (await client.get("/api/admin/audit/export.csv", headers=who.headers)).status_code == 403
+    assert (await client.get("/api/admin/audit")).status_code == 401
+    formula = {"allowed": True, "limit_cents": 100}
+    await client.put(f"/api/admin/staff/{agent.id}/refunds", json=formula, headers=admin.headers)
+    res = await client.get(
+        "/api/admin/audit/export.csv", params={"actor_id": admin.id}, headers=admin.headers
+    )
+    assert res.status_code == 200 and res.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(res.text)))
+    assert rows[0][:3] == ["id", "at", "actor_id"] and len(rows) >= 2
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
