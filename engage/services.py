@@ -18,6 +18,7 @@ from commerce.checkout.policy import ShopPolicy
 from commerce.payments.providers.base import PaymentProvider
 from commerce.pricing import Promotion
 from engage.auth import GuestHandover, SignUpHook
+from engage.auth.privacy import PersonalData
 from engage.chat.context import ContextSection
 from engage.chat.env import ChatEnv
 from engage.config import Settings
@@ -49,6 +50,8 @@ class Services:
     guest_handovers: list[GuestHandover] = field(default_factory=list)
     # the console's side panel of a shopper: name -> section
     context_sections: dict[str, ContextSection] = field(default_factory=dict)
+    # each area's part of a shopper's data, for privacy requests (export, erasure); the account's last
+    personal_data: list[PersonalData] = field(default_factory=list)
 
     @property
     def settings(self) -> Settings:

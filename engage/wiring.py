@@ -7,16 +7,21 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.wiring import install as install_bots
+from commerce.cart.privacy import personal_data as cart_data
 from commerce.catalog import CatalogCache
 from commerce.catalog.channel import product_kind
 from commerce.checkout import CheckoutAdjustment
 from commerce.checkout.policy import ShopPolicy
+from commerce.checkout.privacy import personal_data as checkout_data
+from commerce.orders.privacy import personal_data as orders_data
 from commerce.payments.providers import make_provider
 from commerce.shopper_panel import shopper_sections
 from engage.announcements.channel import announcements_kind
+from engage.auth.privacy import account_data
 from engage.chat import adopt_guest_conversations
 from engage.chat import ws as chat_ws
 from engage.chat.env import BotProfile, ChatEnv, ChatLimits
+from engage.chat.privacy import personal_data as chat_data
 from engage.chat.rate_limit import SenderRateLimit
 from engage.config import Settings, SettingsError
 from engage.flash_sales.channel import sale_kinds
@@ -26,10 +31,12 @@ from engage.flash_sales.timeline import sales_for_variants
 from engage.leaderboards import Leaderboards, make_standings
 from engage.leaderboards.channel import leaderboard_kind
 from engage.loyalty import PointsRedemption, StoreCreditTender, welcome
+from engage.loyalty.privacy import personal_data as loyalty_data
 from engage.platform.blobs import make_blob_storage
 from engage.platform.runtime import Runtime, build_runtime
 from engage.push.channel import push_kinds
 from engage.push.env import build_push_env
+from engage.push.privacy import personal_data as push_data
 from engage.push.subscriptions import hand_over as hand_over_push
 from engage.realtime import Realtime
 from engage.realtime.builtin import builtin_kinds
@@ -73,6 +80,17 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
     runtime.closing.extend([services.leaderboards, services.realtime, bots, push])
     runtime.job_context["services"] = services
     services.guest_handovers.extend([_commerce_handover, adopt_guest_conversations, hand_over_push])
+    services.personal_data.extend(
+        [
+            orders_data,
+            checkout_data,
+            cart_data,
+            chat_data,
+            push_data,
+            loyalty_data,
+            account_data,  # last: the others may read the account before it is anonymised
+        ]
+    )
     if settings.loyalty_enabled:
         services.signups.append(welcome)
     services.context_sections.update(shopper_sections(settings.currency, services.promotions))

@@ -5,11 +5,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from engage.auth.privacy import erase_pending
 from engage.auth.signup import MailKind, SignUpMail, sign_up_mail_text
 from engage.platform.mail import mail_configured, send_mail
 from engage.services import Services
 
 log = logging.getLogger("engage.auth")
+
+
+async def erase_requested_accounts(ctx: dict[str, Any]) -> int:
+    """Privacy: the erasures shoppers asked for (their accounts stopped working at once)."""
+    services: Services = ctx["services"]
+    done = await erase_pending(services.sessionmaker, services.personal_data)
+    if done:
+        log.info("erased %d accounts on request", done)
+    return done
 
 
 async def send_sign_up_mail(ctx: dict[str, Any], to: str, kind: MailKind, token: str, site: str) -> None:

@@ -10,6 +10,7 @@ from engage.services import Services
 from workers import auth, bot, chat, commerce, flash_sales, housekeeping, loyalty, push, search
 
 TASKS: list[Task] = [
+    auth.erase_requested_accounts,
     auth.send_sign_up_mail,
     housekeeping.purge_expired_store_keys,
     commerce.release_expired_holds,
@@ -48,6 +49,8 @@ CRON: list[CronTask] = [
     # a hold that ran out is also reclaimed at once when someone needs its units; this catches the rest
     CronTask(commerce.release_expired_holds, every_seconds=30),
     CronTask(commerce.forget_old_idempotency_keys, every_seconds=3600),
+    # accounts whose owners asked to be forgotten (docs/auth.md: within ten minutes)
+    CronTask(auth.erase_requested_accounts, every_seconds=600),
     CronTask(chat.chat_upkeep, every_seconds=30),
     CronTask(chat.purge_old_conversations, every_seconds=86400),
     # search and bot: backlogs no drainer works on (work a command left, e.g. the demo seed before the

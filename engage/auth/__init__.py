@@ -4,16 +4,20 @@ For other areas: the `User` table, `normalise_email`, `create_user`, and `GuestH
 resources do at sign-in: areas add theirs to `Services.guest_handovers`), and `SignUpHook` with
 `NewAccount` (what areas do when a shopper signs up: `Services.signups`). Who is asking is the kernel's
 `engage.platform.identity.Identity`; route guards are `engage.http.guards`. Permissions beyond the role:
-`refund_allowance(session, identity)` (PermissionDenied, or the limit per refund).
+`refund_allowance(session, identity)` (PermissionDenied, or the limit per refund). Privacy requests:
+`PersonalData` (an area's part of a shopper's data: export, erase) and `ERASED_TEXT`.
 """
 
 from engage.auth.models import User
 from engage.auth.permissions import RefundAllowance, refund_allowance
+from engage.auth.privacy import ERASED_TEXT, PersonalData
 from engage.auth.service import GuestHandover, NewAccount, SignUpHook, create_user, normalise_email
 
 __all__ = [
+    "ERASED_TEXT",
     "GuestHandover",
     "NewAccount",
+    "PersonalData",
     "RefundAllowance",
     "SignUpHook",
     "User",

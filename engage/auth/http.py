@@ -8,13 +8,13 @@ them all (docs/auth.md).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth import permissions, service, signup, tokens, two_factor
+from engage.auth import permissions, privacy, service, signup, tokens, two_factor
 from engage.auth.middleware import forget_identity, forget_tokens, session_second_factor, session_signed_in
 from engage.auth.throttle import LoginThrottle
 from engage.auth.tokens import SOCKET_TOKEN_TTL, BearerAuth, TokenService
@@ -404,6 +404,83 @@ def _user_id(request: Request[Any, Any, Any]) -> int:
     return user_id
 
 
+class Erasure(msgspec.Struct, forbid_unknown_fields=True):
+    password: Password  # asked again: this cannot be undone
+    otp: OneTimeCode | None = None
+
+
+class PrivacyController(Controller):
+    """The asking account's own data: download all of it, or have it erased."""
+
+    path = "/api/account/privacy"
+    tags = ["privacy"]
+    guards = [signed_in]
+
+    @get("/export")
+    async def export(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, services: Services
+    ) -> Response[Any]:
+        """Everything Engage holds about you (account, orders, checkouts, cart, chats, notifications, points),
+        as a JSON file."""
+        data = await privacy.export(db_session, _user_id(request), services.personal_data)
+        return Response(
+            data,
+            media_type="application/json",
+            headers={"Content-Disposition": 'attachment; filename="my-engage-data.json"'},
+        )
+
+    @post("/erasure", status_code=202)
+    async def erasure(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, services: Services, data: Erasure
+    ) -> privacy.RequestView:
+        """Erase my account: it stops working now (signed out everywhere); its personal data is erased
+        within ten minutes. Orders stay for the shop's accounts, with nothing that names you."""
+        ident = identity_of(request)
+        await service.authenticate(
+            db_session,
+            email=ident.email or "",
+            password=data.password,
+            client=_client(request),
+            throttle=_throttle(services),
+            otp=data.otp,
+        )
+        answer = await privacy.request_erasure(db_session, _user_id(request))
+        forget_identity(answer.user_id)
+        forget_tokens(user_id=answer.user_id)
+        if request.scope.get("session") is not None:
+            rotate_session(request.scope)
+            request.clear_session()
+        return answer
+
+    @get("/requests")
+    async def mine(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession
+    ) -> list[privacy.RequestView]:
+        return await privacy.mine(db_session, _user_id(request))
+
+
+class PrivacyAdminController(Controller):
+    """Admins: privacy requests, and erasing a pending one now."""
+
+    path = "/api/admin/privacy"
+    tags = ["privacy"]
+    guards = [admin]
+
+    @get("/requests")
+    async def requests(
+        self, db_session: AsyncSession, status: Literal["pending", "done"] | None = None
+    ) -> list[privacy.RequestView]:
+        return await privacy.requests(db_session, status=status)
+
+    @post("/requests/{request_id:int}/erase", status_code=200)
+    async def erase_now(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, services: Services, request_id: Id
+    ) -> privacy.RequestView:
+        return await privacy.erase(
+            db_session, request_id, services.personal_data, done_by=f"user:{_user_id(request)}"
+        )
+
+
 class RefundGrant(msgspec.Struct, forbid_unknown_fields=True):
     allowed: bool
     # per refund, minor units; none: no limit
@@ -431,4 +508,13 @@ class StaffController(Controller):
         )
 
 
-__all__ = ["AuthController", "Me", "StaffController", "TwoFactorController", "me_of", "shopper"]
+__all__ = [
+    "AuthController",
+    "Me",
+    "PrivacyAdminController",
+    "PrivacyController",
+    "StaffController",
+    "TwoFactorController",
+    "me_of",
+    "shopper",
+]

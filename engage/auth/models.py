@@ -60,3 +60,18 @@ class RecoveryCode(IdMixin, Base):
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PrivacyRequest(IdMixin, Base):
+    """A shopper's request for their data (done at once) or for erasure (done by the erasure job, or by an
+    admin, soon after)."""
+
+    __tablename__ = "privacy_requests"
+
+    # kept after erasure (the user row stays, anonymised): who asked is what the log is for
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "export" or "erasure"
+    status: Mapped[str] = mapped_column(String(16))  # "pending" or "done"
+    requested_at: Mapped[datetime]
+    done_at: Mapped[datetime | None] = mapped_column(default=None)
+    done_by: Mapped[str] = mapped_column(String(40), default="")  # "user:{id}" of an admin, or "job"

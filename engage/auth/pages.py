@@ -35,4 +35,12 @@ async def security_page(request: Request[Any, Any, Any]) -> Template | Redirect:
     return page(request, "auth/security.html")
 
 
-auth_pages = [login_page, signup_page, confirm_page, security_page]
+@get("/account/privacy", guards=[public], include_in_schema=False)
+async def privacy_page(request: Request[Any, Any, Any]) -> Template | Redirect:
+    """Download all my data; delete my account."""
+    if not identity_of(request).is_authenticated:
+        return Redirect(login_url(request))
+    return page(request, "auth/privacy.html")
+
+
+auth_pages = [login_page, signup_page, confirm_page, security_page, privacy_page]

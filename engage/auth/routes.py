@@ -2,7 +2,20 @@
 
 from typing import Any
 
-from engage.auth.http import AuthController, StaffController, TwoFactorController
+from engage.auth.http import (
+    AuthController,
+    PrivacyAdminController,
+    PrivacyController,
+    StaffController,
+    TwoFactorController,
+)
 from engage.auth.pages import auth_pages
 
-ROUTES: list[Any] = [AuthController, StaffController, TwoFactorController, *auth_pages]
+ROUTES: list[Any] = [
+    AuthController,
+    StaffController,
+    TwoFactorController,
+    PrivacyController,
+    PrivacyAdminController,
+    *auth_pages,
+]
