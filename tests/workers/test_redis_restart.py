@@ -1,5 +1,7 @@
-"""`engage worker` against a Redis that restarts empty (no persistence): it reconnects and goes on taking
-jobs, and it stops when told to. Its own Redis server, so the run's other tests keep theirs."""
+"""Redis restarting under the product, on a Redis server of the test's own (the run's other tests keep
+theirs): `engage worker` reconnects and goes on taking jobs, even from a Redis that came back empty; with
+Redis keeping its data as docs/deployment.md asks, shoppers stay signed in and nothing of carts, chats or a
+flash sale is lost while a node and a worker serve traffic."""
 
 from __future__ import annotations
 
@@ -14,17 +16,22 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from arq import create_pool
 from redis.asyncio import Redis
 from sqlalchemy import select
 
+from engage.auth import create_user
+from engage.auth.tokens import create_api_token
 from engage.platform.clock import utcnow
 from engage.platform.db import make_engine, make_sessionmaker
 from engage.platform.idempotency import IdempotentRequest
 from engage.platform.redis import arq_redis_settings
-from engage.platform.runtime import queue_name
-from tests.conftest import ROOT, settings_from
+from engage.platform.runtime import Runtime, queue_name
+from tests.commerce.conftest import make_product
+from tests.conftest import PASSWORD, ROOT, settings_from, start_server, unique_email
+from tests.flash_sales.conftest import make_sale
 
 pytestmark = pytest.mark.nodes
 
@@ -36,9 +43,10 @@ def _free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, appendonly: bool = False) -> None:
         self.port = _free_port()
         self.workdir = workdir
+        self.appendonly = appendonly
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -56,7 +64,7 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.appendonly else "no",
                 "--dir",
                 str(self.workdir),
             ],
@@ -65,7 +73,7 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.kill()
+            self.process.terminate()  # as an operator's restart: with AOF, what was written is on disk
             self.process.wait(10)
             self.process = None
 
@@ -173,3 +181,100 @@ async def test_the_worker_rides_over_a_redis_restart_and_takes_jobs_again(
             worker.kill()
             raise
     assert worker.returncode is not None
+
+
+async def test_shoppers_carts_chats_and_a_flash_sale_ride_over_a_redis_restart(
+    prod_env: dict[str, str], tmp_path: Path, runtime: Runtime
+) -> None:
+    """As docs/deployment.md asks, Redis keeps its data (appendonly): restarted under traffic, shoppers stay
+    signed in, carts and chats lose nothing, the flash sale sells exactly its units, the worker goes on."""
+    redis = RedisServer(tmp_path, appendonly=True)
+    redis.start()
+    await redis.ready()
+    env = {**prod_env, "ENGAGE_REDIS_URL": redis.url, "ENGAGE_REDIS_PREFIX": f"restart-{os.urandom(4).hex()}"}
+    node = await asyncio.to_thread(start_server, env, tmp_path)
+    worker = _start_worker(env)
+    async with runtime.sessionmaker() as s:
+        product = await make_product(s, stock=[40], price=2000)
+    variant = product.variants[0].id
+    sale_id = await make_sale(runtime, [variant], units=20, limit=1)
+    shopper = await _person(runtime)
+    claimers = [await _person(runtime) for _ in range(30)]
+    try:
+        async with httpx.AsyncClient(base_url=node.url, timeout=30) as browser:
+            await browser.get("/api/auth/me")
+            csrf = {"x-csrftoken": browser.cookies.get("engage_csrf") or ""}
+            login = await browser.post(
+                "/api/auth/login", json={"email": shopper[1], "password": PASSWORD}, headers=csrf
+            )
+            assert login.status_code == 200
+            csrf = {"x-csrftoken": browser.cookies.get("engage_csrf") or ""}
+            assert (
+                await browser.post("/api/cart/lines", json={"variant_id": variant}, headers=csrf)
+            ).status_code == 200
+            started = await browser.post("/api/chat/conversations", json={"text": "message 0"}, headers=csrf)
+            cid = started.json()["conversation"]["id"]
+
+            async def say(n: int) -> None:
+                res = await browser.post(
+                    f"/api/chat/conversations/{cid}/messages", json={"text": f"message {n}"}, headers=csrf
+                )
+                assert res.status_code == 201, res.text
+
+            async def claim(token: str) -> int:
+                async with httpx.AsyncClient(base_url=node.url, timeout=30) as api:
+                    for _ in range(50):  # a 503 while Redis is away is an answer to retry
+                        res = await api.post(
+                            f"/api/flash-sales/{sale_id}/claims",
+                            json={"variant_id": variant},
+                            headers={"Authorization": f"Bearer {token}"},
+                        )
+                        if res.status_code != 503:
+                            return res.status_code
+                        await asyncio.sleep(0.2)
+                    return 503
+
+            for n in range(1, 5):
+                await say(n)
+            before = await asyncio.gather(*(claim(token) for _, _, token in claimers[:10]))
+
+            redis.stop()
+            await asyncio.sleep(1.0)
+            redis.start()
+            await redis.ready()
+            for _ in range(100):
+                if (await browser.get("/ready")).status_code == 200:
+                    break
+                await asyncio.sleep(0.2)
+
+            me = (await browser.get("/api/auth/me")).json()
+            assert me["authenticated"] and me["user_id"] == shopper[0], "the shopper is still signed in"
+            for n in range(5, 10):
+                await say(n)
+            after = await asyncio.gather(*(claim(token) for _, _, token in claimers[10:]))
+            cart = (await browser.get("/api/cart")).json()
+            assert [(line["variant_id"], line["quantity"]) for line in cart["lines"]] == [(variant, 1)]
+            messages = (await browser.get(f"/api/chat/conversations/{cid}/messages")).json()
+            texts = [m["text"] for m in messages["items"] if m["author"] == "shopper"]
+            assert texts == [f"message {n}" for n in range(10)], "nothing lost, nothing reordered"
+
+        outcome = sorted(before + after)
+        assert outcome.count(201) == 20 and set(outcome) <= {201, 409}, outcome
+        assert worker.poll() is None, "the worker died with Redis"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        node.stop()
+        redis.stop()
+
+
+async def _person(runtime: Runtime) -> tuple[int, str, str]:
+    """A shopper's id, email and API token."""
+    email = unique_email("restart")
+    async with runtime.sessionmaker() as s:
+        user = await create_user(s, email=email, password=PASSWORD)
+        _, token = await create_api_token(s, user.id, "restart-test")
+    return user.id, email, token
