@@ -3,5 +3,6 @@
 from typing import Any
 
 from engage.push.http import push_routes
+from engage.push.pages import push_pages
 
-ROUTES: list[Any] = [*push_routes]
+ROUTES: list[Any] = [*push_routes, *push_pages]

@@ -19,10 +19,13 @@ HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0
 
 
 def page_routes(app: Any) -> list[str]:
-    """GET routes outside the API: the server-rendered pages (not the API docs, not product pictures)."""
+    """GET routes outside the API: the server-rendered pages (not the API docs, not product pictures, not
+    scripts such as the service worker)."""
     paths = []
     for route in app.routes:
         if not isinstance(route, HTTPRoute) or route.path.startswith(("/api", "/schema", "/media/")):
+            continue
+        if route.path.endswith(".js"):
             continue
         for handler in route.route_handlers:
             if "GET" in handler.http_methods and not handler.include_in_schema:

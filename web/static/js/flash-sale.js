@@ -195,6 +195,8 @@ function fillSale(node, sale, phase, now) {
   const [status, clock] = clockLine(sale, phase, now);
   setText(node.querySelector("[data-flash-status]"), status);
   setText(node.querySelector("[data-flash-countdown]"), clock);
+  const remind = node.querySelector("[data-flash-remind]");
+  if (remind) remind.hidden = phase !== "upcoming"; // "remind me" only before it starts
 }
 
 function startBanner(root) {
@@ -322,6 +324,20 @@ function boxSale(sale, items, signedIn, onClaim) {
       ),
     ),
     el("p", { class: "muted small", "data-flash-note": true }),
+    el(
+      "p",
+      { class: "flash-remind", "data-flash-remind": true },
+      el(
+        "button",
+        {
+          type: "button",
+          "data-push-optin": "flash_sales",
+          "data-push-then": `remind:${sale.id}`,
+          "data-push-done": "We will notify you when it starts.",
+        },
+        "Remind me",
+      ),
+    ),
     el("p", { class: "flash-message", role: "status", "data-flash-message": true }),
   );
 }
