@@ -34,6 +34,7 @@ from commerce.catalog import routes as catalog
 from commerce.checkout import routes as checkout
 from commerce.orders import routes as orders
 from commerce.payments import routes as payments
+from engage.alerts import routes as alerts
 from engage.announcements import routes as announcements
 from engage.audit import routes as audit
 from engage.audit.middleware import AuditMiddleware
@@ -84,6 +85,7 @@ AREAS = [
     payments,
     orders,
     audit,
+    alerts,
 ]
 
 _UNTHROTTLED = ["^/health$", "^/ready$", "^/metrics$", "^/static/", "^/schema", "^/media/"]

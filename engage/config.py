@@ -185,6 +185,10 @@ class Settings(BaseSettings):
     push_max_attempts: int = Field(5, ge=1, le=50)
     push_request_timeout_seconds: float = Field(10.0, gt=0, le=60)
     push_chat_delay_seconds: int = Field(30, ge=0)
+    # back-in-stock alerts: signups told per unit back in stock, per wave; the pause before the next wave
+    alerts_wave_factor: float = Field(3.0, gt=0, le=1000)
+    alerts_wave_seconds: int = Field(60, ge=1, le=86400)
+    alerts_everyone_at_once: bool = False  # tell every signup at the first restock, not in waves
     push_conversion_window_hours: int = Field(24, ge=1)
     push_default_timezone: str = "UTC"
 

@@ -16,6 +16,8 @@ from commerce.checkout.privacy import personal_data as checkout_data
 from commerce.orders.privacy import personal_data as orders_data
 from commerce.payments.providers import make_provider
 from commerce.shopper_panel import shopper_sections
+from engage.alerts import hand_over as hand_over_alerts
+from engage.alerts import personal_data as alerts_data
 from engage.announcements.channel import announcements_kind
 from engage.auth.privacy import account_data
 from engage.chat import adopt_guest_conversations
@@ -79,7 +81,9 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
     )
     runtime.closing.extend([services.leaderboards, services.realtime, bots, push])
     runtime.job_context["services"] = services
-    services.guest_handovers.extend([_commerce_handover, adopt_guest_conversations, hand_over_push])
+    services.guest_handovers.extend(
+        [_commerce_handover, adopt_guest_conversations, hand_over_push, hand_over_alerts]
+    )
     services.personal_data.extend(
         [
             orders_data,
@@ -88,6 +92,7 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
             chat_data,
             push_data,
             loyalty_data,
+            alerts_data,
             account_data,  # last: the others may read the account before it is anonymised
         ]
     )

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from engage.platform.events import Sink
 from engage.platform.jobs import CronTask, Task
 from engage.services import Services
-from workers import auth, bot, chat, commerce, flash_sales, housekeeping, loyalty, push, search
+from workers import alerts, auth, bot, chat, commerce, flash_sales, housekeeping, loyalty, push, search
 
 TASKS: list[Task] = [
+    alerts.stock_alert_wave,
+    alerts.reconcile_stock_alerts,
     auth.erase_requested_accounts,
     auth.send_sign_up_mail,
     housekeeping.purge_expired_store_keys,
@@ -49,6 +51,8 @@ CRON: list[CronTask] = [
     # a hold that ran out is also reclaimed at once when someone needs its units; this catches the rest
     CronTask(commerce.release_expired_holds, every_seconds=30),
     CronTask(commerce.forget_old_idempotency_keys, every_seconds=3600),
+    # restocks whose event was lost, waves that died: their alerts go out (docs/alerts.md)
+    CronTask(alerts.reconcile_stock_alerts, every_seconds=300),
     # accounts whose owners asked to be forgotten (docs/auth.md: within ten minutes)
     CronTask(auth.erase_requested_accounts, every_seconds=600),
     CronTask(chat.chat_upkeep, every_seconds=30),
@@ -88,6 +92,7 @@ SINKS: list[Callable[[Services], Sink]] = [
     bot.chat_bot_sink,
     bot.conversion_sink,
     flash_sales.flash_sale_sink,  # a claim's hold ended: sold, or back on sale
+    alerts.stock_alert_sink,  # a restock's waves of back-in-stock alerts
     push.push_sink,  # campaigns to drive, messages to deliver, orders/chat/sales to notify, conversions
     loyalty.loyalty_sink,  # orders into the points and credit ledger
     loyalty.leaderboard_sink,  # last: standings follow the ledger, referrals, orders and flash-sale claims

@@ -144,6 +144,11 @@ async def get(session: AsyncSession, owner_key: str) -> dict[str, Any]:
     return view(await session.get(NotificationPreferences, owner_key))
 
 
+async def wants(session: AsyncSession, owner_key: str, topic: str, channel: str) -> bool:
+    """Whether this owner has `topic` on for `channel` (the default when they never chose)."""
+    return bool((await get(session, owner_key))["topics"][topic][channel])
+
+
 def _insert(session: AsyncSession) -> Any:
     return insert_for(session)
 

@@ -50,6 +50,7 @@ def _overrides(service: PushService, data_dir: Any) -> dict[str, Any]:
         "data_dir": data_dir,
         "push_lease_seconds": 5,
         "push_chat_delay_seconds": 0,
+        "alerts_wave_seconds": 1,
         "push_frequency_cap": "0/day",
         "public_url": "https://shop.example",
     }

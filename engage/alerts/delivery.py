@@ -1,0 +1,71 @@
+"""Telling a wave's shoppers: a push to their devices (through engage.push: preferences and quiet hours are
+honoured when it is sent, deferred, never dropped; the marketing frequency cap does not apply: they asked),
+else an email; each names the variant, links to it and carries the preferences link."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engage.alerts.service import Recipient, VariantInfo
+from engage.push import Notice, PushEnv, Topic, notify, preferences_link, wants
+from engage.push.models import PushMessageRecord
+
+ALERT_TTL = 2 * 86400
+SendMail = Callable[[str, str, str], Awaitable[None]]  # (to, subject, text)
+
+
+def notice(info: VariantInfo, recipient: Recipient) -> Notice:
+    return Notice(
+        topic=Topic.back_in_stock.value,
+        key=f"stock-alert:{recipient.alert_id}",
+        title="Back in stock",
+        body=f"{info.name} is back. It may not last: the first to come get it.",
+        url=f"/products/{info.handle}?variant={info.variant_id}",
+        tag=f"stock-{info.variant_id}",
+        ttl=ALERT_TTL,
+        urgency="high",
+    )
+
+
+async def tell(
+    session: AsyncSession,
+    env: PushEnv,
+    info: VariantInfo,
+    recipients: Sequence[Recipient],
+    send_mail: SendMail | None,
+) -> dict[int, str]:
+    """Each recipient's channel ("push", "email", or "" when there is none they allow)."""
+    channels: dict[int, str] = {}
+    for r in recipients:
+        pushed = await notify(session, env, [r.owner_key], notice(info, r), commit=True)
+        if pushed or await _pushed_before(session, env, info, r):
+            channels[r.alert_id] = "push"
+        elif (
+            r.email
+            and send_mail is not None
+            and await wants(session, r.owner_key, Topic.back_in_stock.value, "email")
+        ):
+            link = f"{env.policy.public_url}/products/{info.handle}?variant={info.variant_id}"
+            text = (
+                f"{info.name} is back in stock: {link}\n\n"
+                "You asked us to tell you. Units are limited: the first to come get them.\n\n"
+                f"Stop or change these emails: {preferences_link(env, r.owner_key)}\n"
+            )
+            await send_mail(r.email, f"Back in stock: {info.name}", text)
+            channels[r.alert_id] = "email"
+        else:
+            channels[r.alert_id] = ""
+    return channels
+
+
+async def _pushed_before(session: AsyncSession, env: PushEnv, info: VariantInfo, r: Recipient) -> bool:
+    """A wave that died after writing this alert's pushes: they exist (the same key writes nothing new)."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(PushMessageRecord)
+        .where(PushMessageRecord.dedupe_key == f"stock-alert:{r.alert_id}")
+    )
+    return bool(count)

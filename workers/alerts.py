@@ -1,0 +1,88 @@
+"""Back-in-stock alerts' jobs and sink: thin doors onto engage.alerts.
+
+- The sink: any `stock.changed` that raised a variant's sellable stock (an admin's adjustment, an import, a
+  return, a released hold, a flash sale's units going back) queues one wave job per variant, a second later,
+  so a burst of changes makes one wave plan.
+- `stock_alert_wave`: one wave; while alerts wait and the variant is in stock, the next follows after
+  ENGAGE_ALERTS_WAVE_SECONDS.
+- `reconcile_stock_alerts` (periodic): variants in stock with waiting alerts nobody is sending.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from commerce.inventory.events import StockChanged
+from engage.alerts import delivery, service
+from engage.platform.clock import epoch_ms, utcnow
+from engage.platform.events import DomainEvent, Sink
+from engage.platform.mail import mail_configured, send_mail
+from engage.services import Services
+
+log = logging.getLogger("engage.alerts")
+COALESCE_SECONDS = 1.0
+
+
+def _policy(services: Services) -> service.WavePolicy:
+    s = services.settings
+    return service.WavePolicy(factor=s.alerts_wave_factor, everyone=s.alerts_everyone_at_once)
+
+
+def _job_id(services: Services, *parts: object) -> str:
+    return ":".join([services.runtime.queue_name, "stock-alerts", *(str(p) for p in parts)])
+
+
+async def queue_wave(
+    services: Services, variant_id: int, *, after: float = COALESCE_SECONDS, tag: object = ""
+) -> None:
+    await services.runtime.jobs.enqueue(
+        "stock_alert_wave", variant_id, job_id=_job_id(services, variant_id, tag), defer_seconds=after
+    )
+
+
+async def stock_alert_wave(ctx: dict[str, Any], variant_id: int) -> str:
+    services: Services = ctx["services"]
+    settings = services.settings
+
+    async def mail(to: str, subject: str, text: str) -> None:
+        await send_mail(settings, to=to, subject=subject, text=text)
+
+    async with services.sessionmaker() as session:
+        wave, recipients, waiting = await service.take_wave(session, variant_id, _policy(services))
+        if not recipients:
+            return "nothing to send"
+        info = await service.variant_info(session, variant_id)
+        channels = await delivery.tell(
+            session, services.push, info, recipients, mail if mail_configured(settings) else None
+        )
+        await service.mark_notified(session, wave, channels)
+    if waiting > 0:
+        at = utcnow() + timedelta(seconds=settings.alerts_wave_seconds)
+        await queue_wave(services, variant_id, after=settings.alerts_wave_seconds, tag=epoch_ms(at))
+    log.info("stock alerts: variant %s, %d told, %d waiting", variant_id, len(recipients), waiting)
+    return f"{len(recipients)} told, {waiting} waiting"
+
+
+async def reconcile_stock_alerts(ctx: dict[str, Any]) -> int:
+    services: Services = ctx["services"]
+    async with services.sessionmaker() as session:
+        variants = await service.to_reconcile(session)
+    for variant_id in variants:
+        await queue_wave(services, variant_id, tag=f"reconcile-{int(utcnow().timestamp())}")
+    return len(variants)
+
+
+def stock_alert_sink(services: Services) -> Sink:
+    async def sink(events: list[DomainEvent]) -> None:
+        raised = set()
+        for event in events:
+            stock = StockChanged.of(event)
+            if stock is not None and stock.available > max(0, stock.previous_available):
+                raised.add(stock.variant_id)
+        second = int(utcnow().timestamp())  # a burst within a second: one wave (a later one: its own)
+        for variant_id in sorted(raised):
+            await queue_wave(services, variant_id, tag=second)
+
+    return sink
