@@ -239,3 +239,74 @@ async def test_without_a_device_the_alert_goes_by_email(push_services: Services,
     )
     assert f"/products/{info.handle}?variant={variant}" in body and "preferences?token=" in body
     assert (await _states(push_services, variant)) == {AlertState.notified.value: 1}
+
+
+@pytest.mark.parametrize("mode", ["embedded"])
+async def test_notify_me_on_a_sold_out_product_then_the_email_after_a_restock(
+    browser: Any, app: Any, push_services: Services
+) -> None:
+    from playwright.async_api import expect
+
+    from tests.commerce.conftest import serving
+    from tests.web.conftest import sign_in
+
+    async with push_services.sessionmaker() as s:
+        product = await make_product(s, stock=[0, 3])
+    sold_out = product.variants[0].id
+    [admin] = await make_users(push_services, 1, Role.admin)
+    inbox: list[email.message.Message] = []
+
+    class Box:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            inbox.append(email.message_from_bytes(envelope.content))
+            return "250 OK"
+
+    controller = Controller(Box(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings = push_services.settings
+    saved = (settings.smtp_host, settings.smtp_port, settings.mail_from)
+    settings.smtp_host, settings.smtp_port, settings.mail_from = (
+        "127.0.0.1",
+        controller.port,
+        "shop@luxia.test",
+    )
+    try:
+        async with serving(app) as site:
+            context = await browser.new_context(base_url=site)
+            page = await context.new_page()
+            await page.goto(f"/products/{product.handle}")
+            await expect(page.locator("#stock-alert")).to_be_visible()
+            options = page.locator("#stock-alert-variant option")
+            await expect(options).to_have_count(1)  # only the sold-out one
+            assert await options.first.get_attribute("value") == str(sold_out)
+            await page.get_by_label("Your email").fill("ada@example.test")
+            await page.get_by_role("button", name="Notify me").click()
+            await expect(page.locator("#stock-alert-message")).to_contain_text("we will tell you")
+
+            staff = await (await browser.new_context(base_url=site)).new_page()
+            await sign_in(staff, admin)
+            restocked = await staff.evaluate(
+                """async (variant) => {
+                    const csrf = document.cookie.split("; ").find((c) => c.startsWith("engage_csrf="))?.split("=")[1];
+                    const res = await fetch(`/api/admin/variants/${variant}/stock`, {method: "POST",
+                      headers: {"Content-Type": "application/json", "x-csrftoken": decodeURIComponent(csrf || "")},
+                      body: JSON.stringify({restock: 4})});
+                    return res.status;
+                }""",
+                sold_out,
+            )
+            assert restocked == 200
+            await eventually(lambda: any(m["To"] == "ada@example.test" for m in inbox), within=20)
+            [mail] = [m for m in inbox if m["To"] == "ada@example.test"]
+            text = (
+                mail.get_payload(decode=True).decode()
+                if not mail.is_multipart()
+                else mail.get_payload()[0].get_payload(decode=True).decode()
+            )
+            link = next(word for word in text.split() if f"variant={sold_out}" in word)
+            await page.goto(link.replace("https://shop.example", site))
+            await expect(page.locator(f"[data-stock-variant='{sold_out}']")).not_to_have_text("Sold out")
+            await context.close()
+    finally:
+        settings.smtp_host, settings.smtp_port, settings.mail_from = saved
+        controller.stop()
