@@ -14,7 +14,15 @@ machine's `can`, `refundable`, `transition` and `note`, and `load` / `view_of` o
 from commerce.orders.models import Order, OrderAdjustment, OrderLine, OrderStatus
 from commerce.orders.placing import place
 from commerce.orders.states import can, note, refundable, transition
-from commerce.orders.views import OrderSummary, OrderView, find_order, load, recent_orders, view_of
+from commerce.orders.views import (
+    OrderSummary,
+    OrderView,
+    find_order,
+    load,
+    recent_orders,
+    shopper_order,
+    view_of,
+)
 
 __all__ = [
     "Order",
@@ -30,6 +38,7 @@ __all__ = [
     "place",
     "recent_orders",
     "refundable",
+    "shopper_order",
     "transition",
     "view_of",
 ]

@@ -10,6 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce import orders
 from commerce.orders import OrderView
 from commerce.payments import customers, paying, refunds, webhooks
 from commerce.payments.providers.base import PaymentProvider, SavedMethod
@@ -170,6 +171,34 @@ class WebhookController(Controller):
             db_session, provider, await request.body(), request.headers.get("stripe-signature", "")
         )
         return WebhookAnswer(result=result)
+
+
+class ShopperCancelController(Controller):
+    path = "/api/orders"
+    tags = ["orders"]
+    guards = [shopper]
+
+    @post("/{number:str}/cancel", status_code=200)
+    async def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        db_session: AsyncSession,
+        number: str,
+        data: Cancellation,
+    ) -> OrderView:
+        """Cancel my order while it is not shipped: an unpaid one stops its payment; a paid one is refunded
+        in full and its stock goes back. Another shopper's order is 404; a shipped one 409."""
+        ident = identity_of(request)
+        await orders.shopper_order(db_session, number, owner=ident.owner_key, user_id=ident.user_id)
+        await db_session.rollback()
+        return await refunds.cancel(
+            db_session,
+            number,
+            actor=f"user:{ident.user_id}" if ident.user_id is not None else ident.owner_key,
+            provider=services.payments,
+            reason=data.reason or "cancelled by the shopper",
+        )
 
 
 class StaffRefundController(Controller):

@@ -5,8 +5,15 @@ from typing import Any
 from commerce.payments.http import (
     PaymentController,
     SavedMethodsController,
+    ShopperCancelController,
     StaffRefundController,
     WebhookController,
 )
 
-ROUTES: list[Any] = [PaymentController, SavedMethodsController, WebhookController, StaffRefundController]
+ROUTES: list[Any] = [
+    PaymentController,
+    SavedMethodsController,
+    WebhookController,
+    StaffRefundController,
+    ShopperCancelController,
+]

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth import permissions, privacy, service, signup, tokens, two_factor
@@ -68,6 +68,10 @@ class NewToken(msgspec.Struct, forbid_unknown_fields=True):
     password: Password
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
     otp: OneTimeCode | None = None
+
+
+class Profile(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(max_length=120)]
 
 
 class Code(msgspec.Struct, forbid_unknown_fields=True):
@@ -318,6 +322,24 @@ class AuthController(Controller):
         ident = identity_of(request)
         assert ident.user_id is not None
         forget_tokens(digest=await tokens.revoke_api_token(db_session, ident.user_id, token_id))
+
+    @post("/logout-everywhere", guards=[signed_in], status_code=204)
+    async def logout_everywhere(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> None:
+        """End every session of my account, on every browser, and revoke all my API tokens."""
+        user_id = _user_id(request)
+        await service.sign_out_everywhere(db_session, user_id)
+        forget_identity(user_id)
+        forget_tokens(user_id=user_id)
+        if request.scope.get("session") is not None:
+            rotate_session(request.scope)
+            request.clear_session()
+
+    @patch("/me", guards=[signed_in])
+    async def update_me(self, request: Request[Any, Any, Any], db_session: AsyncSession, data: Profile) -> Me:
+        """Change my name (the email is the account: it does not change here)."""
+        user = await service.rename(db_session, _user_id(request), data.name)
+        forget_identity(user.id)
+        return me_of(service.identity_of(user, identity_of(request).guest_id))
 
     @get("/me", guards=[public])
     async def me(self, request: Request[Any, Any, Any]) -> Me:

@@ -43,4 +43,13 @@ async def privacy_page(request: Request[Any, Any, Any]) -> Template | Redirect:
     return page(request, "auth/privacy.html")
 
 
-auth_pages = [login_page, signup_page, confirm_page, security_page, privacy_page]
+@get("/account", guards=[public], include_in_schema=False)
+async def account_page(request: Request[Any, Any, Any]) -> Template | Redirect:
+    """The shopper's account: profile, password, sign out everywhere, and the places for orders, rewards,
+    notifications, sign-in security and their data."""
+    if not identity_of(request).is_authenticated:
+        return Redirect(login_url(request))
+    return page(request, "auth/account.html")
+
+
+auth_pages = [login_page, signup_page, confirm_page, security_page, privacy_page, account_page]

@@ -177,6 +177,25 @@ async def change_password(
     return user
 
 
+async def sign_out_everywhere(session: AsyncSession, user_id: int) -> None:
+    """End every browser session of the account (signed in before now) and revoke its API tokens. Commits."""
+    user = await get_user(session, user_id)
+    if user is None:
+        raise NotAuthenticated("sign in required")
+    user.password_changed_at = utcnow()  # (the moment before which sessions end; not only for passwords)
+    await revoke_all_api_tokens(session, user.id)
+    await session.commit()
+
+
+async def rename(session: AsyncSession, user_id: int, name: str) -> User:
+    user = await get_user(session, user_id)
+    if user is None:
+        raise NotAuthenticated("sign in required")
+    user.name = one_line(name)[:120]
+    await session.commit()
+    return user
+
+
 async def hand_over_guest(
     session: AsyncSession, guest_id: str | None, user: User, handovers: list[GuestHandover]
 ) -> None:
