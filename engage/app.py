@@ -34,6 +34,7 @@ from commerce.catalog import routes as catalog
 from commerce.checkout import routes as checkout
 from commerce.orders import routes as orders
 from commerce.payments import routes as payments
+from commerce.returns import routes as returns
 from engage.alerts import routes as alerts
 from engage.announcements import routes as announcements
 from engage.audit import routes as audit
@@ -84,6 +85,7 @@ AREAS = [
     checkout,
     payments,
     orders,
+    returns,
     audit,
     alerts,
 ]

@@ -188,6 +188,8 @@ class Settings(BaseSettings):
     # back-in-stock alerts: signups told per unit back in stock, per wave; the pause before the next wave
     alerts_wave_factor: float = Field(3.0, gt=0, le=1000)
     alerts_wave_seconds: int = Field(60, ge=1, le=86400)
+    returns_window_days: int = Field(30, ge=0, le=3650)  # after delivery
+    returns_address: str = ""  # where parcels go back to; empty: "the address on your delivery note"
     alerts_everyone_at_once: bool = False  # tell every signup at the first restock, not in waves
     push_conversion_window_hours: int = Field(24, ge=1)
     push_default_timezone: str = "UTC"

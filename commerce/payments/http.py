@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce import orders
+from commerce import orders, returns
 from commerce.orders import OrderView
 from commerce.payments import customers, paying, refunds, webhooks
 from commerce.payments.providers.base import PaymentProvider, SavedMethod
@@ -18,6 +18,7 @@ from commerce.payments.providers.simulated import TestProvider
 from commerce.payments.settlement import PayOutcome
 from engage.auth import refund_allowance
 from engage.http.guards import identity_of, public, shopper, signed_in, staff
+from engage.http.params import Id
 from engage.platform.errors import Conflict, InvalidInput, PermissionDenied
 from engage.services import Services
 
@@ -171,6 +172,46 @@ class WebhookController(Controller):
             db_session, provider, await request.body(), request.headers.get("stripe-signature", "")
         )
         return WebhookAnswer(result=result)
+
+
+class Receipt(msgspec.Struct, forbid_unknown_fields=True):
+    restock: bool = True  # the units go back on sale (false: damaged, kept aside)
+
+
+class ReturnReceiptController(Controller):
+    path = "/api/staff/returns"
+    tags = ["returns"]
+    guards = [staff]
+
+    @post("/{return_id:int}/receive", status_code=200)
+    async def receive(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        db_session: AsyncSession,
+        return_id: Id,
+        data: Receipt,
+    ) -> returns.ReturnView:
+        """The parcel arrived: refund its lines at the price paid (the refund permission applies) and put
+        the units back on sale unless `restock` is false. A return closed already: 409."""
+        allowance = await refund_allowance(db_session, identity_of(request))
+        row = await returns.close(db_session, return_id, returns.ReturnStatus.refunded, actor=_actor(request))
+        try:
+            await refunds.refund(
+                db_session,
+                row.order_number,
+                actor=_actor(request),
+                provider=services.payments,
+                lines=[refunds.LineReturn(item["line_id"], item["quantity"]) for item in row.lines],
+                restock=data.restock,
+                reason=f"return RMA-{row.id}",
+                limit_cents=allowance.limit_cents,
+            )
+        except Exception:
+            await db_session.rollback()
+            await returns.reopen(db_session, return_id)
+            raise
+        return returns.view(row, services.settings.returns_address or "the address on your delivery note")
 
 
 class ShopperCancelController(Controller):

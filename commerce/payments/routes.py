@@ -4,6 +4,7 @@ from typing import Any
 
 from commerce.payments.http import (
     PaymentController,
+    ReturnReceiptController,
     SavedMethodsController,
     ShopperCancelController,
     StaffRefundController,
@@ -16,4 +17,5 @@ ROUTES: list[Any] = [
     WebhookController,
     StaffRefundController,
     ShopperCancelController,
+    ReturnReceiptController,
 ]

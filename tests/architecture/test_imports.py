@@ -41,6 +41,7 @@ DOMAINS = (
     "commerce.orders",
     "commerce.payments",
     "commerce.pricing",
+    "commerce.returns",
     "commerce.shopper_panel",
     "engage.auth",
     "engage.audit",
