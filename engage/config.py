@@ -145,6 +145,8 @@ class Settings(BaseSettings):
     chat_agent_capacity: int = Field(5, gt=0)
     chat_first_response_seconds: int = Field(120, gt=0)
     chat_retention_days: int = Field(365, gt=0)
+    # shown in the chat widget when nobody of the team is online
+    chat_office_hours: str = Field("Monday to Friday, 9:00 to 18:00 (UTC)", max_length=200)
     attachment_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
     s3_endpoint_url: str = ""
     s3_bucket: str = ""

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from engage.chat import assignment, availability, conversations, retention, transcripts
+from engage.chat import (
+    MESSAGE,
+    Author,
+    assignment,
+    availability,
+    conversation_channel,
+    conversations,
+    offline,
+    retention,
+    transcripts,
+)
 from engage.chat.env import ChatEnv
 from engage.chat.participants import Side
 from engage.platform.clock import utcnow
+from engage.platform.events import DomainEvent, Sink
 from engage.platform.runtime import Runtime
 from engage.services import Services
 
@@ -22,6 +33,44 @@ async def send_chat_transcript(ctx: dict[str, Any], conversation_id: int, to: st
     runtime, _ = _parts(ctx)
     async with runtime.sessionmaker() as session:
         await transcripts.email_transcript(session, runtime.settings, conversation_id, to=to, side=Side(side))
+
+
+async def chat_reply_by_email(ctx: dict[str, Any], conversation_id: int, message: dict[str, Any]) -> bool:
+    """An agent's reply that no open widget received, to the email the shopper left (nobody was online)."""
+    runtime, _ = _parts(ctx)
+    async with runtime.sessionmaker() as session:
+        return await offline.email_unseen_reply(
+            session,
+            runtime.settings,
+            conversation_id=conversation_id,
+            public_seq=int(message["public_seq"]),
+            author_name=str(message.get("author_name") or ""),
+            text=str(message.get("text") or ""),
+        )
+
+
+def reply_email_sink(services: Services) -> Sink:
+    """Agents' public replies: mailed later to a shopper who left an email, if no widget got them."""
+
+    async def sink(events: list[DomainEvent]) -> None:
+        for e in events:
+            if e.type != MESSAGE:
+                continue
+            conversation_id = int(e.data["conversation_id"])
+            message = e.data["message"]
+            if conversation_channel(conversation_id) not in e.channels:
+                continue  # the staff channel's copy
+            if message.get("author") != Author.agent.value or message.get("private"):
+                continue
+            await services.runtime.jobs.enqueue(
+                "chat_reply_by_email",
+                conversation_id,
+                {k: message.get(k) for k in ("public_seq", "author_name", "text")},
+                job_id=f"{services.runtime.queue_name}:chat-mail:{message['id']}",
+                defer_seconds=services.settings.push_chat_delay_seconds,
+            )
+
+    return sink
 
 
 async def chat_upkeep(ctx: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ TASKS: list[Task] = [
     bot.note_shopper_handoff,
     bot.record_search_conversion,
     chat.send_chat_transcript,
+    chat.chat_reply_by_email,
     chat.chat_upkeep,
     chat.purge_old_conversations,
     flash_sales.announce_sale_transitions,
@@ -93,6 +94,7 @@ SINKS: list[Callable[[Services], Sink]] = [
     bot.conversion_sink,
     flash_sales.flash_sale_sink,  # a claim's hold ended: sold, or back on sale
     alerts.stock_alert_sink,  # a restock's waves of back-in-stock alerts
+    chat.reply_email_sink,  # replies mailed to shoppers who left an email when nobody was online
     push.push_sink,  # campaigns to drive, messages to deliver, orders/chat/sales to notify, conversions
     loyalty.loyalty_sink,  # orders into the points and credit ledger
     loyalty.leaderboard_sink,  # last: standings follow the ledger, referrals, orders and flash-sale claims

@@ -8,7 +8,7 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.chat import timeline
+from engage.chat import offline, timeline
 from engage.chat.models import Rating, Status
 from engage.chat.participants import access_as_shopper
 from engage.chat.text import clean_text
@@ -43,6 +43,7 @@ async def rate(
     conversation = await access_as_shopper(session, ident, conversation_id, lock=True)
     if conversation.status != Status.resolved.value:
         raise Conflict("a conversation can be rated once it has ended", code="not_ended")
+    await offline.check_can_be_rated(session, conversation.id)
     insert = insert_for(session)
     values = {
         "score": score,

@@ -19,16 +19,17 @@ from engage.chat import (
     csat,
     inbox,
     messages,
+    offline,
     transcripts,
 )
 from engage.chat.indicators import typing
 from engage.chat.models import Author, Status
 from engage.chat.participants import Side, access_conversation, shopper_key
 from engage.chat.views import Ack, MessageView, ShopperConversationView, StaffConversationView
-from engage.http.guards import identity_of, shopper
+from engage.http.guards import identity_of, public, shopper
 from engage.platform.clock import as_utc
 from engage.platform.db import BIGINT_MAX
-from engage.platform.errors import InvalidInput
+from engage.platform.errors import InvalidInput, PermissionDenied
 from engage.services import Services
 
 ConversationId = Annotated[int, Parameter(gt=0, le=2**62, description="conversation id")]
@@ -41,6 +42,10 @@ class StartChat(msgspec.Struct, forbid_unknown_fields=True):
     client_id: ClientId | None = None
     team: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     human: bool = False
+
+
+class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
 class Started(msgspec.Struct):
@@ -286,6 +291,27 @@ class ConversationController(Controller):
         )
         _, side = await access_conversation(db_session, ident, conversation.id)
         return await inbox.describe(db_session, services.chat, conversation, side)
+
+    @get("/support-status", guards=[public])
+    async def support_status(self, services: Services, db_session: AsyncSession) -> offline.SupportStatus:
+        """Whether anyone of the team is online, the expected wait, the office hours."""
+        return await offline.support_status(db_session, services.settings)
+
+    @post("/conversations/{conversation_id:int}/contact", status_code=204)
+    async def leave_email(
+        self,
+        request: Request[Any, Any, Any],
+        conversation_id: ConversationId,
+        data: ContactIn,
+        db_session: AsyncSession,
+    ) -> None:
+        """Nobody online: the shopper leaves an email; a reply no open widget received is mailed there."""
+        conversation, side = await access_conversation(
+            db_session, identity_of(request), conversation_id, lock=True
+        )
+        if side is not Side.shopper:
+            raise PermissionDenied("only the shopper leaves their email here")
+        await offline.leave_email(db_session, conversation, data.email)
 
     @post("/conversations/{conversation_id:int}/rating", status_code=200)
     async def rate(

@@ -320,3 +320,78 @@ async def test_retention_exports_then_purges_old_conversations(runtime, env, tmp
         assert await session.get(Conversation, fresh.id) is not None
     with pytest.raises(LookupError):
         await env.blobs.get(key)
+
+
+async def test_nobody_online_the_shopper_leaves_an_email_and_the_later_reply_arrives_there(
+    app_with, make_account, smtp_server, prod_env
+) -> None:
+    controller, inbox = smtp_server
+    overrides = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": controller.port,
+        "mail_from": "help@luxia.test",
+        "push_chat_delay_seconds": 0,
+    }
+    client = await app_with(**overrides)
+    shopper, agent = await make_account(Role.customer), await make_account(Role.agent)
+    status = (await client.get("/api/chat/support-status")).json()
+    assert status["agents_online"] == 0 and status["expected_wait_minutes"] is None
+    assert status["office_hours"] and status["can_leave_email"] is True
+    cid = (
+        await client.post(
+            "/api/chat/conversations",
+            json={"text": "my parcel never came", "human": True},
+            headers=shopper.headers,
+        )
+    ).json()["conversation"]["id"]
+    bad = await client.post(
+        f"/api/chat/conversations/{cid}/contact", json={"email": "nope"}, headers=shopper.headers
+    )
+    assert bad.status_code == 400
+    left = await client.post(
+        f"/api/chat/conversations/{cid}/contact", json={"email": "Ada@Example.test"}, headers=shopper.headers
+    )
+    assert left.status_code == 204
+    assert (
+        await client.post(
+            f"/api/chat/conversations/{cid}/contact", json={"email": "x@y.zz"}, headers=agent.headers
+        )
+    ).status_code in (403, 404)
+
+    # the next morning an agent answers; no widget is open: the answer goes to the email
+    await client.post(f"/api/chat/conversations/{cid}/take", headers=agent.headers)
+    await client.post(
+        f"/api/chat/conversations/{cid}/messages",
+        json={"text": "It is on its way: 1Z999"},
+        headers=agent.headers,
+    )
+    settings = worker_settings(settings_from(prod_env, **overrides))
+    worker = Worker(**{**settings, "cron_jobs": []}, burst=True, poll_delay=0.05)
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+    mails = [m for m in inbox.messages if m["To"] == "ada@example.test"]
+    assert len(mails) == 1, [m["To"] for m in inbox.messages]
+    body = (
+        mails[0].get_payload(decode=True).decode()
+        if not mails[0].is_multipart()
+        else mails[0].get_payload()[0].get_payload(decode=True).decode()
+    )
+    assert "It is on its way: 1Z999" in body
+
+
+async def test_a_conversation_nobody_answered_is_not_rated(client, make_account) -> None:
+    shopper = await make_account(Role.customer)
+    cid = (
+        await client.post(
+            "/api/chat/conversations", json={"text": "hello?", "human": True}, headers=shopper.headers
+        )
+    ).json()["conversation"]["id"]
+    await client.post(
+        f"/api/chat/conversations/{cid}/status", json={"status": "resolved"}, headers=shopper.headers
+    )
+    res = await client.post(
+        f"/api/chat/conversations/{cid}/rating", json={"score": 1}, headers=shopper.headers
+    )
+    assert res.status_code == 409 and res.json()["code"] == "not_answered", res.text

@@ -69,6 +69,7 @@ class ChatWidget {
     this.end = el("button", { type: "button", class: "link", hidden: true, onclick: () => this.endChat() }, "End chat");
     this.error = el("p", { class: "error", role: "alert", hidden: true });
     this.ending = el("div", { class: "chat-end", hidden: true });
+    this.away = el("div", { class: "chat-away stack", hidden: true, role: "status" });
     this.panel = el(
       "section",
       { class: "chat-panel", hidden: true, "aria-label": "Chat" },
@@ -76,6 +77,7 @@ class ChatWidget {
       this.connection,
       this.messages,
       this.typingLine,
+      this.away,
       this.error,
       el("div", { class: "row chat-actions" }, this.human, this.end),
       this.composer,
@@ -201,6 +203,8 @@ class ChatWidget {
     if (c.agent) this.who.textContent = `You're chatting with ${c.agent.name}`;
     else if (c.owner === "bot") this.who.textContent = "Our assistant answers right away";
     else this.who.textContent = "Waiting for a person from our team…";
+    if (!c.agent && c.owner === "queue" && !resolved) this.showAway(c);
+    else this.away.hidden = true;
     this.human.hidden = c.owner !== "bot" || resolved;
     this.end.hidden = resolved;
     this.ending.hidden = !resolved;
@@ -345,6 +349,48 @@ class ChatWidget {
     }
   }
 
+  // ---- nobody online: say so, the office hours, an email for the reply -----------------------------
+
+  async showAway(c) {
+    let status;
+    try {
+      status = await api("/api/chat/support-status");
+    } catch {
+      return;
+    }
+    if (this.conversation !== c) return;
+    if (status.agents_online > 0) {
+      this.who.textContent = `Waiting for a person from our team: about ${status.expected_wait_minutes} min`;
+      this.away.hidden = true;
+      return;
+    }
+    this.who.textContent = "Nobody of our team is online right now";
+    const email = el("input", { type: "email", required: true, placeholder: "you@example.com", "aria-label": "Your email for our answer" });
+    const done = el("p", { class: "ok", hidden: true }, "Thank you: our answer will also come to that address.");
+    const form = el(
+      "form",
+      {
+        class: "row",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            await api(`/api/chat/conversations/${c.id}/contact`, { method: "POST", body: { email: email.value } });
+            done.hidden = false;
+            form.hidden = true;
+          } catch (err) {
+            this.showError(err.message);
+          }
+        },
+      },
+      email,
+      el("button", { type: "submit" }, "Send"),
+    );
+    const children = [el("p", {}, `We are here ${status.office_hours}. Your message waits for us; leave your email and we will answer there too.`)];
+    if (status.can_leave_email) children.push(form, done);
+    this.away.replaceChildren(...children);
+    this.away.hidden = false;
+  }
+
   // ---- the end: rating and transcript -------------------------------------------------------------
 
   renderEnding() {
@@ -408,7 +454,7 @@ class ChatWidget {
       el("button", { type: "submit" }, "Email transcript"),
     );
     this.ending.replaceChildren(
-      rate,
+      ...(c.agent ? [rate] : []), // nobody of the team answered: nothing to rate
       el("p", {}, el("a", { href: `/api/chat/conversations/${id}/transcript`, download: "" }, "Download the transcript")),
       mail,
       mailed,
