@@ -28,11 +28,25 @@ pytestmark = [
 ]
 
 
+class _Outbox:
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        return "250 OK"
+
+
 @pytest.fixture(scope="module")
 def node(prod_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_server(prod_env, tmp_path_factory.mktemp("chat-browser"))
+    """A node that can send mail (to a local SMTP server): the widget offers to answer by email."""
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import free_port
+
+    smtp = Controller(_Outbox(), hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    env = {**prod_env, "ENGAGE_SMTP_HOST": "127.0.0.1", "ENGAGE_SMTP_PORT": str(smtp.port)}
+    server = start_server(env, tmp_path_factory.mktemp("chat-browser"))
     yield server
     server.stop()
+    smtp.stop()
 
 
 async def test_agent_answers_with_a_canned_response_and_the_shopper_rates_it(
@@ -72,7 +86,12 @@ async def test_agent_answers_with_a_canned_response_and_the_shopper_rates_it(
             await expect(panel.locator(".msg.mine a")).to_have_attribute("href", "https://example.com/track")
             await expect(panel.locator(".who")).to_contain_text("Our assistant answers right away")
             await panel.get_by_role("button", name="Talk to a person").click()
-            await expect(panel.locator(".who")).to_contain_text("Waiting for a person")
+            # nobody of the team is online yet: the widget says so, with the office hours, and takes an email
+            await expect(panel.locator(".who")).to_contain_text("Nobody of our team is online right now")
+            await expect(panel.locator(".chat-away")).to_contain_text("We are here")
+            await panel.get_by_label("Your email for our answer").fill("shopper@example.test")
+            await panel.locator(".chat-away").get_by_role("button", name="Send").click()
+            await expect(panel.get_by_text("our answer will also come to that address")).to_be_visible()
 
             console = await agent_ctx.new_page()
             console.on("pageerror", lambda exc: errors.append(str(exc)))
