@@ -36,6 +36,7 @@ from commerce.orders import routes as orders
 from commerce.payments import routes as payments
 from commerce.returns import routes as returns
 from engage.alerts import routes as alerts
+from engage.analytics import routes as analytics
 from engage.announcements import routes as announcements
 from engage.audit import routes as audit
 from engage.audit.middleware import AuditMiddleware
@@ -88,6 +89,7 @@ AREAS = [
     returns,
     audit,
     alerts,
+    analytics,
 ]
 
 _UNTHROTTLED = ["^/health$", "^/ready$", "^/metrics$", "^/static/", "^/schema", "^/media/"]

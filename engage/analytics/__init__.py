@@ -1,0 +1,1 @@
+"""Sales analytics for marketers and admins (docs/backoffice.md)."""
