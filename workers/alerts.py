@@ -81,8 +81,12 @@ def stock_alert_sink(services: Services) -> Sink:
             stock = StockChanged.of(event)
             if stock is not None and stock.available > max(0, stock.previous_available):
                 raised.add(stock.variant_id)
+        if not raised:
+            return
+        async with services.sessionmaker() as session:  # only variants someone waits for
+            waited = await service.waited_for(session, raised)
         second = int(utcnow().timestamp())  # a burst within a second: one wave (a later one: its own)
-        for variant_id in sorted(raised):
+        for variant_id in sorted(waited):
             await queue_wave(services, variant_id, tag=second)
 
     return sink

@@ -212,6 +212,17 @@ async def mark_notified(session: AsyncSession, wave: str, by_channel: dict[int, 
     await session.commit()
 
 
+async def waited_for(session: AsyncSession, variant_ids: set[int]) -> set[int]:
+    """Those of these variants with alerts waiting."""
+    rows = await session.scalars(
+        select(StockAlert.variant_id)
+        .where(StockAlert.variant_id.in_(sorted(variant_ids)), StockAlert.state == AlertState.waiting.value)
+        .group_by(StockAlert.variant_id)
+    )
+    await session.rollback()
+    return set(rows)
+
+
 async def _waiting(session: AsyncSession, variant_id: int) -> int:
     return int(
         await session.scalar(

@@ -32,12 +32,14 @@ class _Account:
     password_changed_at: float  # epoch seconds; 0 when never changed
 
 
-_identity_cache: dict[int, tuple[float, _Account]] = {}
+# keyed by database and user: a process may host runtimes of several databases (the test suite does)
+_identity_cache: dict[tuple[str, int], tuple[float, _Account]] = {}
 _token_cache: dict[str, tuple[float, Resolved | None]] = {}
 
 
 async def _load_account(runtime: Runtime, user_id: int) -> _Account:
-    hit = _identity_cache.get(user_id)
+    key = (runtime.settings.db_url, user_id)
+    hit = _identity_cache.get(key)
     now = time.monotonic()
     if hit is not None and now - hit[0] < _CACHE_SECONDS:
         return hit[1]
@@ -47,7 +49,7 @@ async def _load_account(runtime: Runtime, user_id: int) -> _Account:
     account = _Account(service.identity_of(user) if user is not None else None, changed)
     if len(_identity_cache) > _CACHE_LIMIT:
         _identity_cache.clear()
-    _identity_cache[user_id] = (now, account)
+    _identity_cache[key] = (now, account)
     return account
 
 
@@ -70,7 +72,8 @@ async def _resolve_token(runtime: Runtime, token: str) -> Resolved | None:
 
 
 def forget_identity(user_id: int) -> None:
-    _identity_cache.pop(user_id, None)
+    for key in [k for k in _identity_cache if k[1] == user_id]:
+        _identity_cache.pop(key, None)
 
 
 def forget_tokens(*, digest: str | None = None, user_id: int | None = None) -> None:
