@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, HTTPRequestEvent, Message, Receive, ReceiveMessage, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from engage.audit.service import Change, record
-from engage.http.inputs import read_body, replaying
+from engage.http.inputs import read_up_to, rest_of
 from engage.platform.identity import Identity
 from engage.platform.runtime import Runtime
 
@@ -19,21 +19,6 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOT_RECORDED = ("/api/auth/login", "/api/auth/tokens", "/api/auth/two-factor")
 
 log = logging.getLogger("engage.audit")
-
-
-def _continuing(start: bytes, receive: Receive) -> Receive:
-    """The part already read, then the rest as the client sends it."""
-    given = False
-
-    async def next_message() -> ReceiveMessage:
-        nonlocal given
-        if not given:
-            given = True
-            part: HTTPRequestEvent = {"type": "http.request", "body": start, "more_body": True}
-            return part
-        return await receive()
-
-    return next_message
 
 
 def _is_json(scope: Scope) -> bool:
@@ -61,9 +46,9 @@ class AuditMiddleware:
             return
         body = b""
         if _is_json(scope):  # uploads stream through untouched; their entry has no detail
-            body, complete = await read_body(receive, self.max_body_bytes)
-            receive = replaying(body, receive) if complete else _continuing(body, receive)
-            if not complete:
+            body, within, more = await read_up_to(receive, self.max_body_bytes)
+            receive = rest_of(body, more, receive)
+            if not within:
                 body = b""  # too long to keep; the handler still gets all of it
         status = 500
 

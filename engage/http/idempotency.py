@@ -3,7 +3,8 @@ and a repeat with the same key and body gets it again, without running twice; th
 body is a 422. Scoped to who asks (their account or guest session) and to the method and path.
 
 Sign-in and sign-up are left out (their answers set cookies, which are never stored), and so are Stripe's
-webhooks (deduplicated by event id). Requests by nobody (no session, no token) are not keyed.
+webhooks (deduplicated by event id). Requests by nobody (no session, no token) are not keyed, nor bodies
+longer than ENGAGE_MAX_BODY_BYTES (uploads such as a catalog import go through whole, unkeyed).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from engage.http.inputs import read_body, replaying
+from engage.http.inputs import read_up_to, replaying, rest_of
 from engage.platform.idempotency import Answer, check_key, run_once
 from engage.platform.identity import Identity
 from engage.platform.runtime import Runtime
@@ -47,7 +48,10 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         key = check_key(key)
-        body, _ = await read_body(receive, self.max_body_bytes)  # InputCheckMiddleware bounded it
+        body, within, more = await read_up_to(receive, self.max_body_bytes)
+        if not within:  # an upload too long to keep a copy of: it goes through, not keyed
+            await self.app(scope, rest_of(body, more, receive), send)
+            return
         runtime: Runtime = scope["litestar_app"].state["runtime"]
         async with runtime.sessionmaker() as session:
             answer = await run_once(

@@ -79,21 +79,50 @@ def out_of_range(scope: Scope) -> str | None:
     return None
 
 
-async def read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
-    """The whole body, or (what was read, False) as soon as it passes `limit` bytes."""
+async def read_up_to(receive: Receive, limit: int) -> tuple[bytes, bool, bool]:
+    """(what was read, whether it is within `limit`, whether more of it is still to come): reading stops
+    as soon as the body passes `limit` bytes."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return b"".join(chunks), True
+            return b"".join(chunks), True, False
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > limit:
-            return b"", False
         chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks), True
+        more = bool(message.get("more_body", False))
+        if size > limit:
+            return b"".join(chunks), False, more
+        if not more:
+            return b"".join(chunks), True, False
+
+
+async def read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """The whole body, or (what was read, False) as soon as it passes `limit` bytes."""
+    body, within, _ = await read_up_to(receive, limit)
+    return body, within
+
+
+def rest_of(body: bytes, more: bool, receive: Receive) -> Receive:
+    """A `receive` for the app after `read_up_to`: what was read, then what is still to come."""
+    return continuing(body, receive) if more else replaying(body, receive)
+
+
+def continuing(start: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the part of a body read here first (more to come), then the rest as the client
+    sends it: for a body too long to keep, which the handler must still get whole."""
+    given = False
+
+    async def next_message() -> ReceiveMessage:
+        nonlocal given
+        if not given:
+            given = True
+            part: HTTPRequestEvent = {"type": "http.request", "body": start, "more_body": True}
+            return part
+        return await receive()
+
+    return next_message
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:

@@ -25,7 +25,7 @@ from tests.commerce.conftest import (
     Shopper,
     make_product,
 )
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, AppClient
 
 
 async def _available(runtime: Runtime, variant_id: int) -> int:
@@ -398,3 +398,25 @@ async def test_stored_idempotent_answers_are_forgotten_after_two_days(runtime: R
     async with runtime.sessionmaker() as s:
         keys = (await s.scalars(select(IdempotentRequest.key).where(IdempotentRequest.scope == scope))).all()
         assert keys == ["new"]
+
+
+async def test_an_upload_longer_than_the_body_limit_goes_through_whole_with_a_key(
+    client: AppClient, make_account
+) -> None:
+    """The pages send an Idempotency-Key with every change, uploads included: a catalog file longer than
+    ENGAGE_MAX_BODY_BYTES is not keyed, and reaches the importer whole."""
+    admin = await make_account(Role.admin)
+    header = "product_id,name,brand,category,subcategory,tags,description,sku,option_color,option_size,option_other,price_cents,compare_at_cents,stock,weight_grams\n"
+    rows = [
+        f"big-{n:05d},Big {n},Brand,Category,Sub,,{'long description ' * 8},SKU-BIG-{n:05d},,,,not-a-price,,1,100\n"
+        for n in range(6000)
+    ]
+    content = (header + "".join(rows)).encode()
+    assert len(content) > client.app.state.services.settings.max_body_bytes
+    res = await client.post(
+        "/api/admin/catalog/import",
+        files={"file": ("big.csv", content, "text/csv")},
+        headers={**admin.headers, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert res.status_code == 200, res.text[:300]
+    assert len(res.json()["problems"]) == 6000 and res.json()["created"] == []
