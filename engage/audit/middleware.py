@@ -1,6 +1,8 @@
-"""Records every change a member of staff makes through the API: an unsafe request (POST, PUT, PATCH,
-DELETE) by an agent, marketer or admin that was answered with success. Who (account, role, address), when,
-what (the route and its parameters) and the request as sent, secrets redacted."""
+"""Records every change a member of staff makes through the staff doors of the API: an unsafe request
+(POST, PUT, PATCH, DELETE) by an agent, marketer or admin to a staff route that was answered with success.
+Who (account, role, address), when, what (the route and its parameters) and the request as sent, secrets
+redacted. What staff do as shoppers (a cart, an order of their own) and the conversation traffic of the
+console (messages, typing, receipts, presence) are not staff changes and are not recorded."""
 
 from __future__ import annotations
 
@@ -15,8 +17,22 @@ from engage.platform.identity import Identity
 from engage.platform.runtime import Runtime
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# the sign-in door records its own entries (engage.auth): its body is a password
-NOT_RECORDED = ("/api/auth/login", "/api/auth/tokens", "/api/auth/two-factor")
+# the staff doors (the sign-in door records its own entries: engage.auth)
+RECORDED = (
+    "/api/admin/",
+    "/api/staff/",
+    "/api/marketing/",
+    "/api/announcements",
+    "/api/chat/canned",
+    "/api/chat/teams",
+    "/api/help/",
+    "/api/search/synonyms",
+    "/api/search/reindex",
+    "/api/auth/password",
+    "/api/auth/logout-everywhere",
+)
+# a marketing audience count changes nothing
+NOT_RECORDED = ("/api/marketing/audience/",)
 
 log = logging.getLogger("engage.audit")
 
@@ -40,6 +56,7 @@ class AuditMiddleware:
             or scope["method"] not in UNSAFE
             or not isinstance(ident, Identity)
             or not ident.is_staff
+            or not scope["path"].startswith(RECORDED)
             or scope["path"].startswith(NOT_RECORDED)
         ):
             await self.app(scope, receive, send)
