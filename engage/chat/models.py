@@ -106,6 +106,8 @@ class Conversation(IdMixin, TimestampMixin, Base):
     user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     contact_name: Mapped[str] = mapped_column(String(120), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
+    # left by the shopper when nobody was online: replies no open widget received are mailed there
+    reply_email: Mapped[str] = mapped_column(String(254), default="")
 
     status: Mapped[str] = mapped_column(String(16), default=Status.open.value)
     snoozed_until: Mapped[datetime | None] = mapped_column(default=None)

@@ -48,7 +48,7 @@ async def support_status(
 
 
 async def leave_email(session: AsyncSession, conversation: Conversation, email: str) -> None:
-    conversation.contact_email = email.strip().lower()[:254]
+    conversation.reply_email = email.strip().lower()[:254]
     await session.commit()
 
 
@@ -81,14 +81,14 @@ async def email_unseen_reply(
 ) -> bool:
     """Mail an agent's reply to the email the shopper left, unless an open widget received it. True if sent."""
     conversation = await session.get(Conversation, conversation_id)
-    if conversation is None or not conversation.contact_email or not mail_configured(settings):
+    if conversation is None or not conversation.reply_email or not mail_configured(settings):
         return False
     if max(conversation.shopper_delivered_seq, conversation.shopper_read_seq) >= public_seq:
         return False
     link = f"{settings.public_url}/?chat={conversation_id}" if settings.public_url else "our shop's chat"
     await send_mail(
         settings,
-        to=conversation.contact_email,
+        to=conversation.reply_email,
         subject=f"{author_name or 'Our team'} answered you",
         text=f"{author_name or 'Our team'} wrote:\n\n{text}\n\nReply in the chat: {link}\n",
     )

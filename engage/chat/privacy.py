@@ -69,7 +69,7 @@ async def _erase(session: AsyncSession, user_id: int) -> None:
     await session.execute(
         update(Conversation)
         .where(_theirs(user_id))
-        .values(contact_email="")
+        .values(contact_email="", reply_email="")
         .execution_options(synchronize_session=False)
     )
 
