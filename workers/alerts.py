@@ -50,19 +50,16 @@ async def stock_alert_wave(ctx: dict[str, Any], variant_id: int) -> str:
         await send_mail(settings, to=to, subject=subject, text=text)
 
     async with services.sessionmaker() as session:
-        wave, recipients, waiting = await service.take_wave(session, variant_id, _policy(services))
-        if not recipients:
-            return "nothing to send"
-        info = await service.variant_info(session, variant_id)
-        channels = await delivery.tell(
-            session, services.push, info, recipients, mail if mail_configured(settings) else None
+        told, waiting = await delivery.send_wave(
+            session, services.push, variant_id, _policy(services), mail if mail_configured(settings) else None
         )
-        await service.mark_notified(session, wave, channels)
+    if not told:
+        return "nothing to send"
     if waiting > 0:
         at = utcnow() + timedelta(seconds=settings.alerts_wave_seconds)
         await queue_wave(services, variant_id, after=settings.alerts_wave_seconds, tag=epoch_ms(at))
-    log.info("stock alerts: variant %s, %d told, %d waiting", variant_id, len(recipients), waiting)
-    return f"{len(recipients)} told, {waiting} waiting"
+    log.info("stock alerts: variant %s, %d told, %d waiting", variant_id, told, waiting)
+    return f"{told} told, {waiting} waiting"
 
 
 async def reconcile_stock_alerts(ctx: dict[str, Any]) -> int:

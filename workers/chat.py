@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from engage.chat import (
-    MESSAGE,
-    Author,
+    agent_reply,
     assignment,
     availability,
-    conversation_channel,
     conversations,
     offline,
     retention,
@@ -54,14 +52,9 @@ def reply_email_sink(services: Services) -> Sink:
 
     async def sink(events: list[DomainEvent]) -> None:
         for e in events:
-            if e.type != MESSAGE:
+            if (reply := agent_reply(e)) is None:
                 continue
-            conversation_id = int(e.data["conversation_id"])
-            message = e.data["message"]
-            if conversation_channel(conversation_id) not in e.channels:
-                continue  # the staff channel's copy
-            if message.get("author") != Author.agent.value or message.get("private"):
-                continue
+            conversation_id, message = reply
             await services.runtime.jobs.enqueue(
                 "chat_reply_by_email",
                 conversation_id,

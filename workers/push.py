@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from commerce.orders.events import OrderUpdated
-from engage.chat import MESSAGE, Author, conversation_channel
+from engage.chat import agent_reply, conversation_channel
 from engage.flash_sales.events import SaleStarted
 from engage.platform.clock import epoch_ms, utcnow
 from engage.platform.events import DomainEvent, Sink
@@ -174,13 +174,8 @@ def push_sink(services: Services) -> Sink:
                         int(e.data["order_id"]),
                         job_id=_job_id(services, "conversion", e.data["order_id"]),
                     )
-            elif e.type == MESSAGE:
-                conversation_id = int(e.data["conversation_id"])
-                if conversation_channel(conversation_id) not in e.channels:
-                    continue  # the staff channel's copy (notes included): the shopper's copy decides
-                message = e.data["message"]
-                if message.get("author") != Author.agent.value or message.get("private"):
-                    continue
+            elif (reply := agent_reply(e)) is not None:
+                conversation_id, message = reply
                 await jobs.enqueue(
                     "push_chat_reply",
                     conversation_id,

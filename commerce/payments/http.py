@@ -10,16 +10,16 @@ from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce import orders, returns
+from commerce import returns
 from commerce.orders import OrderView
 from commerce.payments import customers, paying, refunds, webhooks
 from commerce.payments.providers.base import PaymentProvider, SavedMethod
 from commerce.payments.providers.simulated import TestProvider
 from commerce.payments.settlement import PayOutcome
-from engage.auth import refund_allowance
+from engage.auth import refund_allowance, refund_limit
 from engage.http.guards import identity_of, public, shopper, signed_in, staff
 from engage.http.params import Id
-from engage.platform.errors import Conflict, InvalidInput, PermissionDenied
+from engage.platform.errors import Conflict, InvalidInput
 from engage.services import Services
 
 
@@ -195,23 +195,15 @@ class ReturnReceiptController(Controller):
         """The parcel arrived: refund its lines at the price paid (the refund permission applies) and put
         the units back on sale unless `restock` is false. A return closed already: 409."""
         allowance = await refund_allowance(db_session, identity_of(request))
-        row = await returns.close(db_session, return_id, returns.ReturnStatus.refunded, actor=_actor(request))
-        try:
-            await refunds.refund(
-                db_session,
-                row.order_number,
-                actor=_actor(request),
-                provider=services.payments,
-                lines=[refunds.LineReturn(item["line_id"], item["quantity"]) for item in row.lines],
-                restock=data.restock,
-                reason=f"return RMA-{row.id}",
-                limit_cents=allowance.limit_cents,
-            )
-        except Exception:
-            await db_session.rollback()
-            await returns.reopen(db_session, return_id)
-            raise
-        return returns.view(row, services.settings.returns_address or "the address on your delivery note")
+        row = await refunds.refund_return(
+            db_session,
+            return_id,
+            actor=_actor(request),
+            provider=services.payments,
+            restock=data.restock,
+            limit_cents=allowance.limit_cents,
+        )
+        return returns.view(row, services.settings.returns_address)
 
 
 class ShopperCancelController(Controller):
@@ -231,14 +223,13 @@ class ShopperCancelController(Controller):
         """Cancel my order while it is not shipped: an unpaid one stops its payment; a paid one is refunded
         in full and its stock goes back. Another shopper's order is 404; a shipped one 409."""
         ident = identity_of(request)
-        await orders.shopper_order(db_session, number, owner=ident.owner_key, user_id=ident.user_id)
-        await db_session.rollback()
-        return await refunds.cancel(
+        return await refunds.cancel_own(
             db_session,
             number,
-            actor=f"user:{ident.user_id}" if ident.user_id is not None else ident.owner_key,
+            owner=ident.owner_key,
+            user_id=ident.user_id,
             provider=services.payments,
-            reason=data.reason or "cancelled by the shopper",
+            reason=data.reason,
         )
 
 
@@ -258,17 +249,13 @@ class StaffRefundController(Controller):
     ) -> OrderView:
         """Unpaid: stop the payment, give the stock back. Paid and not shipped: refund in full and restock
         (which needs the refund permission)."""
-        try:
-            limit = (await refund_allowance(db_session, identity_of(request))).limit_cents
-        except PermissionDenied:
-            limit = 0  # may cancel what is unpaid, refund nothing
         return await refunds.cancel(
             db_session,
             number,
             actor=_actor(request),
             provider=services.payments,
             reason=data.reason,
-            limit_cents=limit,
+            limit_cents=await refund_limit(db_session, identity_of(request)),
         )
 
     @post("/{number:str}/refund", status_code=200)

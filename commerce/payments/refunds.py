@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce import inventory, locks, orders
+from commerce import inventory, locks, orders, returns
 from commerce.checkout import LIVE_PAYMENT, own_source
 from commerce.checkout.models import Checkout, CheckoutStatus
 from commerce.orders import OrderView
@@ -311,6 +311,57 @@ async def cancel(
     )
     await session.commit()
     return await orders.view_of(session, current, with_timeline=True)
+
+
+async def cancel_own(
+    session: AsyncSession,
+    number: str,
+    *,
+    owner: str,
+    user_id: int | None,
+    provider: PaymentProvider,
+    reason: str = "",
+) -> OrderView:
+    """A shopper cancels their own order, as `cancel` (another shopper's order is NotFound)."""
+    await orders.shopper_order(session, number, owner=owner, user_id=user_id)
+    await session.rollback()
+    return await cancel(
+        session,
+        number,
+        actor=f"user:{user_id}" if user_id is not None else owner,
+        provider=provider,
+        reason=reason or "cancelled by the shopper",
+    )
+
+
+async def refund_return(
+    session: AsyncSession,
+    return_id: int,
+    *,
+    actor: str,
+    provider: PaymentProvider,
+    restock: bool,
+    limit_cents: int | None,
+) -> returns.ReturnRequest:
+    """A return's parcel arrived: close the return (once: a second receipt is a Conflict) and refund its
+    lines at the price paid, restocking them if asked. A refund that fails opens the return again."""
+    row = await returns.close(session, return_id, returns.ReturnStatus.refunded, actor=actor)
+    try:
+        await refund(
+            session,
+            row.order_number,
+            actor=actor,
+            provider=provider,
+            lines=[LineReturn(item["line_id"], item["quantity"]) for item in row.lines],
+            restock=restock,
+            reason=f"return RMA-{row.id}",
+            limit_cents=limit_cents,
+        )
+    except Exception:
+        await session.rollback()
+        await returns.reopen(session, return_id)
+        raise
+    return row
 
 
 async def end_checkout(

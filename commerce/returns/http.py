@@ -30,10 +30,6 @@ class Rejection(msgspec.Struct, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(max_length=300)] = ""
 
 
-def ship_to(services: Services) -> str:
-    return services.settings.returns_address or "the address on your delivery note"
-
-
 class ReturnController(Controller):
     path = "/api/orders/{number:str}/returns"
     tags = ["returns"]
@@ -60,7 +56,7 @@ class ReturnController(Controller):
             reason=data.reason,
             window_days=services.settings.returns_window_days,
         )
-        return service.view(row, ship_to(services))
+        return service.view(row, services.settings.returns_address)
 
     @get("/")
     async def mine(
@@ -68,7 +64,7 @@ class ReturnController(Controller):
     ) -> list[service.ReturnView]:
         ident = identity_of(request)
         rows = await service.of_order(db_session, number, owner=ident.owner_key, user_id=ident.user_id)
-        return [service.view(row, ship_to(services)) for row in rows]
+        return [service.view(row, services.settings.returns_address) for row in rows]
 
 
 class StaffReturnController(Controller):
@@ -83,7 +79,10 @@ class StaffReturnController(Controller):
         db_session: AsyncSession,
         status: Literal["requested", "refunded", "rejected"] | None = None,
     ) -> list[service.ReturnView]:
-        return [service.view(row, ship_to(services)) for row in await service.staff_list(db_session, status)]
+        return [
+            service.view(row, services.settings.returns_address)
+            for row in await service.staff_list(db_session, status)
+        ]
 
     @post("/{return_id:int}/reject", status_code=200)
     async def reject(
@@ -101,4 +100,4 @@ class StaffReturnController(Controller):
             actor=f"user:{identity_of(request).user_id}",
             note=data.note,
         )
-        return service.view(row, ship_to(services))
+        return service.view(row, services.settings.returns_address)

@@ -44,12 +44,14 @@ class ReturnView(msgspec.Struct):
 
 def _instructions(rma: str, ship_to: str) -> str:
     return (
-        f"Pack the items with a note saying {rma}, and send the parcel to: {ship_to}. "
+        f"Pack the items with a note saying {rma}, and send the parcel to: "
+        f"{ship_to or 'the address on your delivery note'}. "
         "We refund the items to your card when they arrive."
     )
 
 
 def view(row: ReturnRequest, ship_to: str) -> ReturnView:
+    """`ship_to`: ENGAGE_RETURNS_ADDRESS (empty: the delivery note's)."""
     rma = f"RMA-{row.id}"
     return ReturnView(
         row.id, rma, row.order_number, list(row.lines), row.reason, row.status, row.created_at, row.closed_at,

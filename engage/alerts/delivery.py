@@ -9,7 +9,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.alerts.service import Recipient, VariantInfo
+from engage.alerts.service import (
+    Recipient,
+    VariantInfo,
+    WavePolicy,
+    mark_notified,
+    take_wave,
+    variant_info,
+)
 from engage.push import Notice, PushEnv, Topic, notify, preferences_link, wants
 from engage.push.models import PushMessageRecord
 
@@ -69,3 +76,16 @@ async def _pushed_before(session: AsyncSession, env: PushEnv, info: VariantInfo,
         .where(PushMessageRecord.dedupe_key == f"stock-alert:{r.alert_id}")
     )
     return bool(count)
+
+
+async def send_wave(
+    session: AsyncSession, env: PushEnv, variant_id: int, policy: WavePolicy, send_mail: SendMail | None
+) -> tuple[int, int]:
+    """One wave of the variant's alerts: take it, tell each, mark them. (told, still waiting)."""
+    wave, recipients, waiting = await take_wave(session, variant_id, policy)
+    if not recipients:
+        return 0, waiting
+    info = await variant_info(session, variant_id)
+    channels = await tell(session, env, info, recipients, send_mail)
+    await mark_notified(session, wave, channels)
+    return len(recipients), waiting

@@ -12,11 +12,10 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from engage.audit.service import Change, record
-from engage.http.inputs import read_up_to, rest_of
+from engage.http.inputs import UNSAFE, read_up_to, replaying
 from engage.platform.identity import Identity
 from engage.platform.runtime import Runtime
 
-UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # the staff doors (the sign-in door records its own entries: engage.auth)
 RECORDED = (
     "/api/admin/",
@@ -64,7 +63,7 @@ class AuditMiddleware:
         body = b""
         if _is_json(scope):  # uploads stream through untouched; their entry has no detail
             body, within, more = await read_up_to(receive, self.max_body_bytes)
-            receive = rest_of(body, more, receive)
+            receive = replaying(body, receive, more=more)
             if not within:
                 body = b""  # too long to keep; the handler still gets all of it
         status = 500

@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from engage.audit.models import AuditEntry
+from engage.platform.clock import as_utc
 from engage.platform.identity import Identity
 
 MAX_DETAIL_BYTES = 4096
@@ -121,7 +122,8 @@ async def search(
     before: int | None = None,
     limit: int = 50,
 ) -> EntryPage:
-    """Newest first; `q` matches the action or the actor's email (a part of either)."""
+    """Newest first; `q` matches the action or the actor's email (a part of either). Times without an
+    offset are UTC."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if q:
         pattern = f"%{q.replace('%', '').replace('_', '')}%"
@@ -129,9 +131,9 @@ async def search(
     if actor_id is not None:
         query = query.where(AuditEntry.actor_id == actor_id)
     if since is not None:
-        query = query.where(AuditEntry.at >= since)
+        query = query.where(AuditEntry.at >= as_utc(since))
     if until is not None:
-        query = query.where(AuditEntry.at < until)
+        query = query.where(AuditEntry.at < as_utc(until))
     if before is not None:
         query = query.where(AuditEntry.id < before)
     rows = (await session.scalars(query)).all()

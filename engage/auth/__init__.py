@@ -9,7 +9,7 @@ resources do at sign-in: areas add theirs to `Services.guest_handovers`), and `S
 """
 
 from engage.auth.models import User
-from engage.auth.permissions import RefundAllowance, refund_allowance
+from engage.auth.permissions import RefundAllowance, refund_allowance, refund_limit
 from engage.auth.privacy import ERASED_TEXT, PersonalData
 from engage.auth.service import GuestHandover, NewAccount, SignUpHook, create_user, normalise_email
 
@@ -24,4 +24,5 @@ __all__ = [
     "create_user",
     "normalise_email",
     "refund_allowance",
+    "refund_limit",
 ]

@@ -54,6 +54,15 @@ async def refund_allowance(session: AsyncSession, ident: Identity) -> RefundAllo
     return RefundAllowance(limit_cents=user.refund_limit_cents)
 
 
+async def refund_limit(session: AsyncSession, ident: Identity) -> int | None:
+    """What one refund of this member of staff may come to: None is no limit, 0 is no refunds at all (they
+    may still cancel what is unpaid)."""
+    try:
+        return (await refund_allowance(session, ident)).limit_cents
+    except PermissionDenied:
+        return 0
+
+
 async def staff_members(session: AsyncSession) -> list[StaffMember]:
     staff = [r.value for r in (Role.agent, Role.marketer, Role.admin)]
     users = await session.scalars(select(User).where(User.role.in_(staff)).order_by(User.id))

@@ -34,6 +34,7 @@ from engage.chat.events import (
     HANDOFF,
     MESSAGE,
     RESOLVED,
+    agent_reply,
     conversation_channel,
     staff_channel,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "Owner",
     "Status",
     "adopt_guest_conversations",
+    "agent_reply",
     "conversation_channel",
     "conversation_transcript",
     "hand_off",

@@ -16,12 +16,13 @@ typing, receipts, context) are live hints; a client refetches the conversation a
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 
+from engage.chat.models import Author
 from engage.chat.views import MessageView
-from engage.platform.events import Event
+from engage.platform.events import DomainEvent, Event
 
 AGENTS = "agents"
 CONVERSATION_KIND = "conversation"
@@ -174,3 +175,17 @@ def conversation_of(channel: str) -> int | None:
     if kind not in (CONVERSATION_KIND, STAFF_KIND) or not ident.isdigit() or len(ident) > 18:
         return None
     return int(ident)
+
+
+def agent_reply(event: DomainEvent) -> tuple[int, dict[str, Any]] | None:
+    """(conversation id, message) of an agent's public reply as the shopper's channel carries it (the staff
+    channel's copy, notes included, is not it); None for any other event."""
+    if event.type != MESSAGE:
+        return None
+    conversation_id = int(event.data["conversation_id"])
+    message: dict[str, Any] = event.data["message"]
+    if conversation_channel(conversation_id) not in event.channels:
+        return None
+    if message.get("author") != Author.agent.value or message.get("private"):
+        return None
+    return conversation_id, message

@@ -13,12 +13,11 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from engage.http.inputs import read_up_to, replaying, rest_of
+from engage.http.inputs import UNSAFE, read_up_to, replaying
 from engage.platform.idempotency import Answer, check_key, run_once
 from engage.platform.identity import Identity
 from engage.platform.runtime import Runtime
 
-UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOT_KEYED = ("/api/auth/", "/api/webhooks/")
 HEADER = b"idempotency-key"
 
@@ -50,7 +49,7 @@ class IdempotencyMiddleware:
         key = check_key(key)
         body, within, more = await read_up_to(receive, self.max_body_bytes)
         if not within:  # an upload too long to keep a copy of: it goes through, not keyed
-            await self.app(scope, rest_of(body, more, receive), send)
+            await self.app(scope, replaying(body, receive, more=more), send)
             return
         runtime: Runtime = scope["litestar_app"].state["runtime"]
         async with runtime.sessionmaker() as session:

@@ -104,36 +104,16 @@ async def read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
     return body, within
 
 
-def rest_of(body: bytes, more: bool, receive: Receive) -> Receive:
-    """A `receive` for the app after `read_up_to`: what was read, then what is still to come."""
-    return continuing(body, receive) if more else replaying(body, receive)
-
-
-def continuing(start: bytes, receive: Receive) -> Receive:
-    """A `receive` that gives the part of a body read here first (more to come), then the rest as the client
-    sends it: for a body too long to keep, which the handler must still get whole."""
-    given = False
-
-    async def next_message() -> ReceiveMessage:
-        nonlocal given
-        if not given:
-            given = True
-            part: HTTPRequestEvent = {"type": "http.request", "body": start, "more_body": True}
-            return part
-        return await receive()
-
-    return next_message
-
-
-def replaying(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that gives the body read here once, then the connection's own messages (disconnect)."""
+def replaying(body: bytes, receive: Receive, *, more: bool = False) -> Receive:
+    """A `receive` that gives the body read here first, then the connection's own messages: the rest of the
+    body when `more` (one too long to keep, that the handler must still get whole), or the disconnect."""
     given = False
 
     async def replay() -> ReceiveMessage:
         nonlocal given
         if not given:
             given = True
-            request: HTTPRequestEvent = {"type": "http.request", "body": body, "more_body": False}
+            request: HTTPRequestEvent = {"type": "http.request", "body": body, "more_body": more}
             return request
         return await receive()
 

@@ -85,6 +85,9 @@ async def test_only_admins_read_it_and_the_export_is_safe_in_a_spreadsheet(
         assert (await client.get("/api/admin/audit", headers=who.headers)).status_code == 403
         assert (await client.get("/api/admin/audit/export.csv", headers=who.headers)).status_code == 403
     assert (await client.get("/api/admin/audit")).status_code == 401
+    # times without an offset are UTC, not a 500
+    naive = "/api/admin/audit?since=2020-01-01T00:00:00&until=2020-01-02T00:00:00"
+    assert (await client.get(naive, headers=admin.headers)).json()["entries"] == []
     formula = {"allowed": True, "limit_cents": 100}
     await client.put(f"/api/admin/staff/{agent.id}/refunds", json=formula, headers=admin.headers)
     res = await client.get(
