@@ -44,6 +44,7 @@ from engage.auth import routes as auth
 from engage.auth.middleware import EngageAuthMiddleware
 from engage.chat import routes as chat
 from engage.config import Settings, get_settings
+from engage.customers import routes as customers
 from engage.flash_sales import routes as flash_sales
 from engage.http.csrf import SessionCSRFMiddleware
 from engage.http.guards import identity_of, metrics_scraper, public
@@ -90,6 +91,7 @@ AREAS = [
     audit,
     alerts,
     analytics,
+    customers,
 ]
 
 _UNTHROTTLED = ["^/health$", "^/ready$", "^/metrics$", "^/static/", "^/schema", "^/media/"]

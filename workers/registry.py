@@ -7,7 +7,19 @@ from collections.abc import Callable
 from engage.platform.events import Sink
 from engage.platform.jobs import CronTask, Task
 from engage.services import Services
-from workers import alerts, auth, bot, chat, commerce, flash_sales, housekeeping, loyalty, push, search
+from workers import (
+    alerts,
+    analytics,
+    auth,
+    bot,
+    chat,
+    commerce,
+    flash_sales,
+    housekeeping,
+    loyalty,
+    push,
+    search,
+)
 
 TASKS: list[Task] = [
     alerts.stock_alert_wave,
@@ -97,5 +109,6 @@ SINKS: list[Callable[[Services], Sink]] = [
     chat.reply_email_sink,  # replies mailed to shoppers who left an email when nobody was online
     push.push_sink,  # campaigns to drive, messages to deliver, orders/chat/sales to notify, conversions
     loyalty.loyalty_sink,  # orders into the points and credit ledger
+    analytics.sales_today_sink,  # today's tiles on the marketers' dashboard
     loyalty.leaderboard_sink,  # last: standings follow the ledger, referrals, orders and flash-sale claims
 ]

@@ -12,7 +12,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Body, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.catalog import backoffice
+from commerce.catalog import backoffice, stock_room
 from commerce.catalog.drafts import HANDLE_PATTERN, Handle, ProductDraft
 from commerce.catalog.importing import detect_format, import_catalog
 from commerce.catalog.listing import (
@@ -23,7 +23,7 @@ from commerce.catalog.listing import (
 )
 from commerce.catalog.storefront import categories_json, listing_json, product_with_stock
 from engage.http.guards import identity_of, marketer, public
-from engage.http.params import Id, Offset, OptionalCents
+from engage.http.params import Id, Offset, OptionalCents, OptionalId
 from engage.platform.errors import InvalidInput
 from engage.services import Services
 
@@ -231,6 +231,22 @@ class CatalogAdminController(Controller):
             note=data.note,
         )
         return StockLevelOut(variant_id, level.on_hand, level.reserved, level.available, level.threshold)
+
+    @get("/stock")
+    async def stock_room(
+        self,
+        db_session: AsyncSession,
+        showing: stock_room.Showing = "all",
+        q: Annotated[str, Parameter(max_length=200, description="part of a product name, or a SKU")] = "",
+        after: OptionalId = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        cover_days: Annotated[int, Parameter(ge=1, le=365, description="days of sales to reorder for")] = 30,
+    ) -> stock_room.StockPage:
+        """Variants with on hand, reserved, available and threshold (`showing`: all, low or out), what sold
+        in the last 30 days and a suggested reorder quantity."""
+        return await stock_room.stock_room(
+            db_session, showing=showing, q=q, after=after, limit=limit, cover_days=cover_days
+        )
 
     @get("/variants/{variant_id:int}/ledger")
     async def ledger(

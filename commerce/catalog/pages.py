@@ -150,4 +150,10 @@ async def admin_catalog_page(request: Request[Any, Any, Any], services: Services
     )
 
 
-catalog_pages = [shop_page, product_page, product_picture, admin_catalog_page]
+@get("/admin/stock", guards=[public], include_in_schema=False)
+async def admin_stock_page(request: Request[Any, Any, Any]) -> Template | Redirect:
+    """The stock room: levels, low and out-of-stock lists, receive, count and adjust, each variant's ledger."""
+    return staff_page(request, "admin/stock.html", (Role.marketer,))
+
+
+catalog_pages = [shop_page, product_page, product_picture, admin_catalog_page, admin_stock_page]

@@ -4,6 +4,8 @@ For other areas (the support bot, the agent console):
 
 - `recent_orders(session, user_id, limit=5)` -> list[OrderView], newest first
 - `find_order(session, number, email)` -> OrderView | None (both must match)
+- `customer_orders(session, user_id)` -> OrderPage and `spend_by_user(session, user_ids)` -> {id: Spend}
+  (the back office's customers)
 
 An `OrderView` carries status, lines, totals, `tracking_number`, `carrier` and `expected_delivery`.
 
@@ -15,12 +17,16 @@ from commerce.orders.models import Order, OrderAdjustment, OrderLine, OrderStatu
 from commerce.orders.placing import place
 from commerce.orders.states import can, note, refundable, transition
 from commerce.orders.views import (
+    OrderPage,
     OrderSummary,
     OrderView,
+    Spend,
+    customer_orders,
     find_order,
     load,
     recent_orders,
     shopper_order,
+    spend_by_user,
     view_of,
 )
 
@@ -28,10 +34,13 @@ __all__ = [
     "Order",
     "OrderAdjustment",
     "OrderLine",
+    "OrderPage",
     "OrderStatus",
     "OrderSummary",
     "OrderView",
+    "Spend",
     "can",
+    "customer_orders",
     "find_order",
     "load",
     "note",
@@ -39,6 +48,7 @@ __all__ = [
     "recent_orders",
     "refundable",
     "shopper_order",
+    "spend_by_user",
     "transition",
     "view_of",
 ]

@@ -8,7 +8,8 @@ from engage.platform.events import Event
 
 
 class OrderUpdated(Event):
-    """Every status change of an order (and tracking updates), on `user:{id}`; guests' orders record none."""
+    """Every status change of an order (and tracking updates): on `user:{id}` for a signed-in shopper's
+    order, on no channel for a guest's (sinks still see it: sales figures, search conversions)."""
 
     type: ClassVar[str] = "order.updated"
     order_id: int

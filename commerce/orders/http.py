@@ -3,19 +3,19 @@ commerce.payments.http)."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.orders import fulfilment, views
+from commerce.orders import fulfilment, notes, views
 from commerce.orders.models import OrderStatus
-from commerce.orders.views import OrderPage, OrderView
+from commerce.orders.views import OrderFilter, OrderPage, OrderView
 from engage.http.guards import identity_of, shopper, staff
-from engage.http.params import Offset
+from engage.http.params import Offset, OptionalId
 from engage.services import Services
 
 
@@ -23,6 +23,10 @@ class Shipment(msgspec.Struct, forbid_unknown_fields=True):
     tracking_number: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     carrier: Annotated[str, msgspec.Meta(max_length=40)] = ""
     expected_delivery: date | None = None  # default: the shipping method's slowest promise
+
+
+class Note(msgspec.Struct, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
 def _actor(request: Request[Any, Any, Any]) -> str:
@@ -64,18 +68,37 @@ class StaffOrderController(Controller):
         self,
         db_session: AsyncSession,
         status: OrderStatus | None = None,
-        q: str = "",
+        q: Annotated[str, Parameter(max_length=200)] = "",
+        since: Annotated[datetime | None, Parameter(query="from", description="placed at or after")] = None,
+        until: Annotated[datetime | None, Parameter(query="to", description="placed before")] = None,
+        payment: Literal["unpaid", "paid", "refunded", "partially_refunded"] | None = None,
+        fulfilment: Literal["unfulfilled", "fulfilled", "shipped", "delivered"] | None = None,
+        before: OptionalId = None,
         offset: Offset = 0,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
     ) -> OrderPage:
-        """Every order, newest first; `q` is an order number or an email."""
-        return await views.staff_orders(
-            db_session, status=status.value if status else None, q=q, offset=offset, limit=limit
+        """Every order, newest first. `q`: an order number, an email, or a product's name or SKU. Pages
+        with `before` = the previous page's `next_before`."""
+        found = OrderFilter(
+            status=status.value if status else None,
+            q=q,
+            since=since,
+            until=until,
+            payment=payment,
+            fulfilment=fulfilment,
         )
+        return await views.staff_orders(db_session, found, before=before, offset=offset, limit=limit)
 
     @get("/{number:str}")
     async def one(self, db_session: AsyncSession, number: str) -> OrderView:
         return await views.staff_order(db_session, number)
+
+    @post("/{number:str}/notes", status_code=200)
+    async def add_note(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, number: str, data: Note
+    ) -> OrderView:
+        """A note for staff on the order's timeline (shoppers never see it)."""
+        return await notes.add_note(db_session, number, data.text, actor=_actor(request))
 
     @post("/{number:str}/fulfil", status_code=200)
     async def fulfil(

@@ -30,6 +30,7 @@ class Order(IdMixin, TimestampMixin, Base):
         Index("ix_orders_user_created", "user_id", "created_at"),
         Index("ix_orders_owner_created", "owner_key", "created_at"),
         Index("ix_orders_status_created", "status", "created_at"),
+        Index("ix_orders_paid_at", "paid_at"),
     )
 
     number: Mapped[str] = mapped_column(String(16), unique=True)

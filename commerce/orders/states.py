@@ -92,9 +92,7 @@ def note(
 
 
 def announce(session: AsyncSession, order: Order) -> None:
-    """`order.updated` on `user:{id}` (guests have no user channel)."""
-    if order.user_id is None:
-        return
+    """`order.updated`, on `user:{id}` for a signed-in shopper's order (guests have no channel)."""
     record(
         session,
         OrderUpdated(
@@ -108,5 +106,5 @@ def announce(session: AsyncSession, order: Order) -> None:
             carrier=order.carrier,
             expected_delivery=order.expected_delivery.isoformat() if order.expected_delivery else None,
         ),
-        channels=[user_channel(order.user_id)],
+        channels=[user_channel(order.user_id)] if order.user_id is not None else [],
     )

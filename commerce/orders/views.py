@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from commerce import locks
 from commerce.orders.models import Order, OrderAdjustment, OrderEvent, OrderLine, OrderStatus
+from engage.platform.clock import as_utc
 from engage.platform.errors import NotFound
 
 
@@ -86,15 +87,18 @@ class OrderSummary(msgspec.Struct):
     carrier: str
     expected_delivery: date | None
     email: str = ""
+    paid_at: datetime | None = None
 
 
 class OrderPage(msgspec.Struct):
     items: list[OrderSummary]
     total: int
+    next_before: int | None = None  # the next (older) page: `?before=` this
 
 
 def _summary(order: Order, items: int) -> OrderSummary:
     return OrderSummary(
+        paid_at=order.paid_at,
         number=order.number,
         status=order.status,
         total_cents=order.total_cents,
@@ -108,12 +112,18 @@ def _summary(order: Order, items: int) -> OrderSummary:
     )
 
 
-async def view_of(session: AsyncSession, order: Order, *, with_timeline: bool) -> OrderView:
+STAFF_NOTE = "note"  # an entry staff wrote for each other: never in a shopper's answer
+
+
+async def view_of(
+    session: AsyncSession, order: Order, *, with_timeline: bool, staff_notes: bool = False
+) -> OrderView:
     timeline: list[TimelineEntry] = []
     if with_timeline:
-        events = await session.scalars(
-            select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
-        )
+        query = select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
+        if not staff_notes:
+            query = query.where(OrderEvent.kind != STAFF_NOTE)
+        events = await session.scalars(query)
         timeline = [
             TimelineEntry(
                 e.kind, e.from_status, e.to_status, e.actor, e.note, e.created_at, dict(e.data or {})
@@ -199,7 +209,9 @@ async def shopper_order(session: AsyncSession, number: str, *, owner: str, user_
     return await view_of(session, order, with_timeline=True)
 
 
-async def _page(session: AsyncSession, where: list[Any], *, offset: int, limit: int) -> OrderPage:
+async def _page(
+    session: AsyncSession, where: list[Any], *, offset: int, limit: int, before: int | None = None
+) -> OrderPage:
     items = func.coalesce(
         select(func.sum(OrderLine.quantity))
         .where(OrderLine.order_id == Order.id)
@@ -207,15 +219,25 @@ async def _page(session: AsyncSession, where: list[Any], *, offset: int, limit: 
         .scalar_subquery(),
         0,
     )
-    rows = await session.execute(
-        select(Order, items.label("items"))
-        .where(*where)
-        .order_by(Order.created_at.desc(), Order.id.desc())
-        .offset(max(offset, 0))
-        .limit(min(max(limit, 1), 100))
-    )
+    size = min(max(limit, 1), 100)
+    keyset = [Order.id < before] if before else []
+    rows = (
+        await session.execute(
+            select(Order, items.label("items"))
+            .where(*where, *keyset)
+            .order_by(Order.id.desc())
+            .offset(max(offset, 0))
+            .limit(size + 1)
+        )
+    ).all()
     total = await session.scalar(select(func.count(Order.id)).where(*where))
-    return OrderPage(items=[_summary(r.Order, int(r.items)) for r in rows], total=int(total or 0))
+    more = len(rows) > size
+    rows = rows[:size]
+    return OrderPage(
+        items=[_summary(r.Order, int(r.items)) for r in rows],
+        total=int(total or 0),
+        next_before=rows[-1].Order.id if more else None,
+    )
 
 
 async def shopper_orders(
@@ -226,20 +248,92 @@ async def shopper_orders(
     return await _page(session, [_mine(owner, user_id), not_(abandoned)], offset=offset, limit=limit)
 
 
-async def staff_orders(
-    session: AsyncSession, *, status: str | None = None, q: str = "", offset: int = 0, limit: int = 50
-) -> OrderPage:
+class OrderFilter(msgspec.Struct):
+    """What staff look for in the order list; every field narrows it."""
+
+    status: str | None = None
+    q: str = ""  # an order number, an email, or a word of a product's name or SKU
+    since: datetime | None = None  # placed at or after
+    until: datetime | None = None  # placed before
+    payment: str | None = None  # unpaid | paid | refunded | partially_refunded
+    fulfilment: str | None = None  # unfulfilled | fulfilled | shipped | delivered
+
+
+PAYMENT_STATES: dict[str, list[str]] = {
+    "unpaid": [OrderStatus.pending_payment.value],
+    "paid": [
+        OrderStatus.paid.value,
+        OrderStatus.fulfilled.value,
+        OrderStatus.shipped.value,
+        OrderStatus.delivered.value,
+    ],
+    "refunded": [OrderStatus.refunded.value],
+    "partially_refunded": [OrderStatus.partially_refunded.value],
+}
+FULFILMENT_STATES = ("unfulfilled", "fulfilled", "shipped", "delivered")
+
+
+def _fulfilment(state: str) -> ColumnElement[bool]:
+    if state == "unfulfilled":
+        return and_(
+            Order.paid_at.is_not(None),
+            Order.shipped_at.is_(None),
+            Order.status.in_([OrderStatus.paid.value, OrderStatus.partially_refunded.value]),
+        )
+    if state == "fulfilled":
+        return Order.status == OrderStatus.fulfilled.value
+    if state == "shipped":
+        return and_(Order.shipped_at.is_not(None), Order.delivered_at.is_(None))
+    return Order.delivered_at.is_not(None)
+
+
+def _matching(q: str) -> ColumnElement[bool]:
+    term = q.strip().lower()
+    product = select(OrderLine.id).where(
+        OrderLine.order_id == Order.id,
+        or_(OrderLine.name.icontains(term, autoescape=True), func.lower(OrderLine.sku) == term),
+    )
+    return or_(Order.number == term.upper(), func.lower(Order.email) == term, product.exists())
+
+
+def _where(found: OrderFilter) -> list[Any]:
     where: list[Any] = []
-    if status:
-        where.append(Order.status == status)
-    if q.strip():
-        term = q.strip().lower()
-        where.append(or_(Order.number == term.upper(), func.lower(Order.email) == term))
-    return await _page(session, where, offset=offset, limit=limit)
+    if found.status:
+        where.append(Order.status == found.status)
+    if found.q.strip():
+        where.append(_matching(found.q))
+    if found.since is not None:
+        where.append(Order.created_at >= as_utc(found.since))
+    if found.until is not None:
+        where.append(Order.created_at < as_utc(found.until))
+    if found.payment:
+        where.append(Order.status.in_(PAYMENT_STATES[found.payment]))
+    if found.fulfilment:
+        where.append(_fulfilment(found.fulfilment))
+    return where
+
+
+async def staff_orders(
+    session: AsyncSession,
+    found: OrderFilter | None = None,
+    *,
+    before: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> OrderPage:
+    """Newest first. Pages by `before` (the `next_before` of the previous page: stays fast however deep)
+    or by `offset`."""
+    where = _where(found or OrderFilter())
+    return await _page(session, where, offset=0 if before else offset, limit=limit, before=before)
 
 
 async def staff_order(session: AsyncSession, number: str) -> OrderView:
-    return await view_of(session, await load(session, number), with_timeline=True)
+    return await view_of(session, await load(session, number), with_timeline=True, staff_notes=True)
+
+
+async def customer_orders(session: AsyncSession, user_id: int, *, limit: int = 50) -> OrderPage:
+    """An account's orders for staff (the customer page), newest first, abandoned ones included."""
+    return await _page(session, [Order.user_id == user_id], offset=0, limit=limit)
 
 
 # ---- for other domains (support bot, agent console) ------------------------------------------------------
@@ -265,3 +359,30 @@ async def find_order(session: AsyncSession, number: str, email: str) -> OrderVie
         .options(selectinload(Order.lines))
     )
     return await view_of(session, order, with_timeline=False) if order is not None else None
+
+
+class Spend(msgspec.Struct):
+    orders: int  # paid orders
+    spent_cents: int  # paid minus refunded
+    last_order_at: datetime | None
+
+
+async def spend_by_user(session: AsyncSession, user_ids: list[int]) -> dict[int, Spend]:
+    """Lifetime figures per account (the customers list and page)."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            Order.user_id,
+            func.count(Order.id),
+            func.coalesce(func.sum(Order.total_cents - Order.refunded_cents), 0),
+            func.max(Order.paid_at),
+        )
+        .where(Order.user_id.in_(user_ids), Order.paid_at.is_not(None))
+        .group_by(Order.user_id)
+    )
+    return {
+        user_id: Spend(int(count), int(spent), as_utc(last) if last else None)
+        for user_id, count, spent, last in rows
+        if user_id is not None
+    }

@@ -5,13 +5,25 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engage import chat
 from engage.analytics import service
 from engage.http.guards import marketer
 from engage.services import Services
+
+From = Annotated[date, Parameter(query="from", description="first day, in the shop's time zone")]
+To = Annotated[date, Parameter(query="to", description="last day (inclusive)")]
+
+
+def _csv(text: str, name: str) -> Response[str]:
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
 
 
 class AnalyticsController(Controller):
@@ -24,9 +36,50 @@ class AnalyticsController(Controller):
         self,
         services: Services,
         db_session: AsyncSession,
-        start: Annotated[date, Parameter(query="from", description="first day, in the shop's time zone")],
-        end: Annotated[date, Parameter(query="to", description="last day (inclusive)")],
+        start: From,
+        end: To,
     ) -> service.Summary:
         """Revenue (minor units, paid minus refunded), orders, average order value and refunds of the
-        period, by day, with the previous period of the same length and the top products."""
+        period, by day, with the previous period of the same length, the top products, new and returning
+        buyers."""
         return await service.summary(db_session, start, end, timezone=services.settings.push_default_timezone)
+
+    @get("/sales.csv", media_type="text/csv")
+    async def sales_csv(
+        self, services: Services, db_session: AsyncSession, start: From, end: To
+    ) -> Response[str]:
+        """The sales chart's data, a row per day beside the previous period's."""
+        found = await service.summary(
+            db_session, start, end, timezone=services.settings.push_default_timezone
+        )
+        return _csv(service.days_csv(found), f"sales-{start}-{end}.csv")
+
+    @get("/products.csv", media_type="text/csv")
+    async def products_csv(
+        self, services: Services, db_session: AsyncSession, start: From, end: To
+    ) -> Response[str]:
+        found = await service.summary(
+            db_session, start, end, timezone=services.settings.push_default_timezone, top=1000
+        )
+        return _csv(service.products_csv(found), f"products-{start}-{end}.csv")
+
+    @get("/support")
+    async def support(
+        self, services: Services, db_session: AsyncSession, start: From, end: To
+    ) -> chat.SupportFigures:
+        """Conversations started in the period: answered, resolved, median times (seconds), SLA breaches
+        against the first-response target, what the bot kept and why it handed over."""
+        return await service.support(
+            db_session,
+            start,
+            end,
+            timezone=services.settings.push_default_timezone,
+            sla_seconds=services.chat.limits.first_response_seconds,
+        )
+
+    @get("/today")
+    async def today(self, services: Services, db_session: AsyncSession) -> service.Today:
+        """Today so far (the tiles; `sales-today` on the hub brings each change)."""
+        return await service.today(
+            db_session, timezone=services.settings.push_default_timezone, currency=services.settings.currency
+        )

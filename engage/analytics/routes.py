@@ -3,5 +3,6 @@
 from typing import Any
 
 from engage.analytics.http import AnalyticsController
+from engage.analytics.pages import analytics_pages
 
-ROUTES: list[Any] = [AnalyticsController]
+ROUTES: list[Any] = [AnalyticsController, *analytics_pages]

@@ -18,6 +18,8 @@ Bot handoff contract (the bot area builds on it):
 - `hand_off(session, env, conversation_id, by="bot" | "shopper", reason=...)` moves it to the human queue
   with a reason (agents see the reason and everything the bot said), then dispatches it to an agent.
 - `conversation_transcript(session, conversation_id, after_seq=0)`: the stored items (bot context).
+- `of_customer(session, user_id, email=...)`: a customer's conversations (the back office's customer page).
+- `support_figures(session, since, until, sla_seconds=..., now=...)`: a period's support figures.
 - `env` is `Services.chat` (a `ChatEnv`); a job gets the services from `ctx["services"]`.
 """
 
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.chat.conversations import adopt_guest_conversations, hand_off
+from engage.chat.conversations import CustomerConversation, adopt_guest_conversations, hand_off, of_customer
 from engage.chat.env import BotProfile, ChatEnv, ChatLimits
 from engage.chat.events import (
     AGENTS,
@@ -42,6 +44,7 @@ from engage.chat.indicators import typing
 from engage.chat.messages import post_as_bot
 from engage.chat.models import Author, Conversation, Owner, Status
 from engage.chat.participants import Side
+from engage.chat.reports import SupportFigures, support_figures
 from engage.chat.timeline import replay_after
 from engage.chat.views import Ack, MessageView
 
@@ -72,15 +75,19 @@ __all__ = [
     "ChatEnv",
     "ChatLimits",
     "Conversation",
+    "CustomerConversation",
     "MessageView",
     "Owner",
     "Status",
+    "SupportFigures",
     "adopt_guest_conversations",
     "agent_reply",
     "conversation_channel",
     "conversation_transcript",
     "hand_off",
+    "of_customer",
     "post_as_bot",
     "set_bot_typing",
     "staff_channel",
+    "support_figures",
 ]

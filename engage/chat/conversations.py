@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+import msgspec
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -268,3 +269,28 @@ async def adopt_guest_conversations(session: AsyncSession, guest_id: str, user_i
         .where(Conversation.owner_key == guest_key)
         .values(owner_key=user_key, user_id=user_id, contact_name=user.name, contact_email=user.email)
     )
+
+
+class CustomerConversation(msgspec.Struct):
+    id: int
+    status: str
+    owner: str  # bot | queue | agent
+    assignee_name: str
+    started_at: datetime
+    last_activity_at: datetime
+
+
+async def of_customer(
+    session: AsyncSession, user_id: int, *, email: str = "", limit: int = 20
+) -> list[CustomerConversation]:
+    """A customer's conversations, newest activity first: signed in, or left their email as a guest."""
+    whose = Conversation.user_id == user_id
+    if email:
+        whose = or_(whose, func.lower(Conversation.contact_email) == email.lower())
+    rows = await session.scalars(
+        select(Conversation).where(whose).order_by(Conversation.last_activity_at.desc()).limit(limit)
+    )
+    return [
+        CustomerConversation(c.id, c.status, c.owner, c.assignee_name, c.created_at, c.last_activity_at)
+        for c in rows
+    ]

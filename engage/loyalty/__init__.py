@@ -9,6 +9,7 @@ For other areas and the assembly:
   `order.updated` events end in the same ledger. `release_due`, `expire_due`, `birthday_bonuses`: the clock.
 - `welcome(session, NewAccount)`: a new account's sign-up bonus and the referral it came through.
 - `check_ledger(session)`: every cached balance recomputed from the entries (mismatches, normally none).
+- `standing(session, user_id)`: a member's points and store credit (the back office's customer page).
 - `points_earned(...)`/`referrals_completed(...)` for leaderboards: see engage.loyalty.standings.
 """
 
@@ -16,11 +17,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth import NewAccount
 from engage.loyalty import expiry, orders, referrals
 from engage.loyalty import rules as _rules
+from engage.loyalty.account import CreditSummary, PointsSummary, credit_summary, points_summary
 from engage.loyalty.ledger import Mismatch, check_ledger
 from engage.loyalty.redemption import PointsRedemption, StoreCreditTender
 from engage.loyalty.rules import Rules
@@ -60,15 +63,29 @@ async def expire_due(session: AsyncSession, *, now: datetime | None = None) -> i
     return await expiry.expire_due(session, rules, now=now)
 
 
+class Standing(msgspec.Struct):
+    points: PointsSummary
+    credit: CreditSummary
+
+
+async def standing(session: AsyncSession, user_id: int) -> Standing:
+    rules = await _rules.load(session)
+    return Standing(await points_summary(session, user_id, rules), await credit_summary(session, user_id))
+
+
 __all__ = [
+    "CreditSummary",
     "Mismatch",
     "NewAccount",
     "PointsRedemption",
+    "PointsSummary",
     "Rules",
+    "Standing",
     "StoreCreditTender",
     "check_ledger",
     "expire_due",
     "release_due",
     "settle",
+    "standing",
     "welcome",
 ]

@@ -53,6 +53,7 @@ DOMAINS = (
     "engage.loyalty",
     "engage.leaderboards",
     "engage.analytics",
+    "engage.customers",
     "bots.search",
     "bots.support",
     "bots.embeddings",

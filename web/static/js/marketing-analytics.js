@@ -1,0 +1,126 @@
+import { api, el, money } from "/static/js/api.js";
+import { realtime } from "/static/js/realtime.js";
+
+// The marketers' dashboard: today's tiles live over the hub (`sales-today`), a period's sales beside the
+// one before (chart, top products, CSV), support and search figures.
+const $ = (x) => document.getElementById(x);
+const root = $("analytics");
+const currency = root.dataset.currency || "USD";
+const zone = root.dataset.timezone;
+const period = $("period");
+let chart = null;
+
+function fail(err) {
+  $("analytics-error").textContent = err.message;
+  $("analytics-error").hidden = false;
+}
+
+function tile(label, value, before) {
+  return el("div", { class: "tile" }, el("span", { class: "muted" }, label), el("strong", {}, value), before ? el("small", { class: "muted" }, `before: ${before}`) : "");
+}
+
+function showToday(t) {
+  const fmt = (c) => money(c, t.currency || currency);
+  $("today-date").textContent = t.date;
+  $("tile-revenue").textContent = fmt(t.totals.revenue_cents);
+  $("tile-orders").textContent = String(t.totals.orders);
+  $("tile-aov").textContent = fmt(t.totals.average_order_cents);
+  $("tile-refunds").textContent = fmt(t.totals.refunds_cents);
+  $("tile-chats").textContent = String(t.conversations);
+}
+
+// "YYYY-MM-DD" of a moment in the shop's zone
+function shopDay(date) {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(date);
+}
+
+function seconds(s) {
+  if (s === null || s === undefined) return "—";
+  return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
+}
+
+function showSales(s) {
+  const fmt = (c) => money(c, s.currency);
+  const t = s.totals;
+  const p = s.previous;
+  $("period-tiles").replaceChildren(
+    tile("Revenue", fmt(t.revenue_cents), fmt(p.revenue_cents)),
+    tile("Orders", String(t.orders), String(p.orders)),
+    tile("Average order", fmt(t.average_order_cents), fmt(p.average_order_cents)),
+    tile("Refunds", fmt(t.refunds_cents), fmt(p.refunds_cents)),
+    tile("New buyers", String(s.customers.new)),
+    tile("Returning buyers", String(s.customers.returning)),
+  );
+  $("top-products").querySelector("tbody").replaceChildren(
+    ...s.top_products.map((x) =>
+      el("tr", {}, el("td", { "data-label": "Product" }, el("a", { href: `/products/${x.handle}` }, x.name)), el("td", { "data-label": "Units" }, String(x.units)), el("td", { "data-label": "Revenue" }, fmt(x.revenue_cents))),
+    ),
+  );
+  const labels = s.days.map((d) => d.date);
+  const sets = [
+    { label: "Revenue", data: s.days.map((d) => d.revenue_cents / 100) },
+    { label: "Previous period", data: s.previous_days.map((d) => d.revenue_cents / 100), borderDash: [6, 4] },
+  ];
+  if (!window.Chart) return;
+  if (chart) chart.destroy();
+  chart = new window.Chart($("sales-chart"), {
+    type: "line",
+    data: { labels, datasets: sets },
+    options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true, title: { display: true, text: s.currency } } } },
+  });
+}
+
+function showSupport(f) {
+  $("support-tiles").replaceChildren(
+    tile("Conversations", String(f.conversations)),
+    tile("Resolved", String(f.resolved)),
+    tile("First answer (median)", seconds(f.median_first_response_seconds)),
+    tile("Resolution (median)", seconds(f.median_resolution_seconds)),
+    tile("SLA breaches", String(f.sla_breaches)),
+    tile("Kept by the bot", String(f.bot_contained)),
+  );
+  $("handoffs").replaceChildren(...f.handoffs.map((h) => el("li", {}, `Handed over: ${h.reason} (${h.conversations})`)));
+}
+
+function showSearch(s) {
+  const pct = (r) => `${(100 * r).toFixed(1)}%`;
+  $("search-tiles").replaceChildren(
+    tile("Searches", String(s.searches)),
+    tile("Click-through", pct(s.click_through_rate)),
+    tile("Conversion", pct(s.conversion_rate)),
+    tile("No results", pct(s.zero_result_rate)),
+  );
+}
+
+async function loadPeriod() {
+  $("analytics-error").hidden = true;
+  const q = new URLSearchParams({ from: period.elements.from.value, to: period.elements.to.value });
+  $("sales-csv").href = `/api/admin/analytics/sales.csv?${q}`;
+  $("products-csv").href = `/api/admin/analytics/products.csv?${q}`;
+  const [sales, support, search] = await Promise.all([
+    api(`/api/admin/analytics/summary?${q}`),
+    api(`/api/admin/analytics/support?${q}`),
+    api("/api/search/analytics/summary?days=30"),
+  ]);
+  showSales(sales);
+  showSupport(support);
+  showSearch(search);
+}
+
+const now = new Date();
+period.elements.to.value = shopDay(now);
+period.elements.from.value = shopDay(new Date(now.getTime() - 29 * 86400000));
+period.addEventListener("submit", (e) => {
+  e.preventDefault();
+  loadPeriod().catch(fail);
+});
+
+realtime.subscribe("sales-today", (msg) => {
+  if (msg.type === "snapshot") showToday(msg.snapshot);
+  else if (msg.event === "analytics.today") showToday(msg.data);
+});
+realtime.addEventListener("state", (e) => {
+  $("connection").textContent = e.detail.state === "open" ? "live" : `${e.detail.state}…`;
+});
+api("/api/admin/analytics/today").then(showToday).catch(fail);
+loadPeriod().catch(fail);
