@@ -213,7 +213,8 @@ async def test_new_and_returning_buyers_and_the_csv_of_a_period(client: AppClien
     products = await client.get(
         "/api/admin/analytics/products.csv?from=2003-07-14&to=2003-07-14", headers=marketer.headers
     )
-    assert list(csv.DictReader(io.StringIO(products.text)))[0]["units"] == "2"
+    (top,) = csv.DictReader(io.StringIO(products.text))
+    assert top["units"] == "2"
     assert service.minor(123456) == "1234.56" and service.minor(-5) == "-0.05" and service.minor(0) == "0.00"
     for path in ("sales.csv", "products.csv", "support", "today"):
         refused = await client.get(
@@ -249,7 +250,10 @@ async def _socket_token(client: AppClient, account) -> str:
 async def test_todays_tiles_move_live_when_a_guest_pays(client: AppClient, make_account) -> None:
     marketer, buyer = await make_account(Role.marketer), await make_account(Role.customer)
     variant = (await _product(client, price=4321)).variants[0]
-    async with serving(client.app) as base, Socket.open(base, token=await _socket_token(client, marketer)) as sock:
+    async with (
+        serving(client.app) as base,
+        Socket.open(base, token=await _socket_token(client, marketer)) as sock,
+    ):
         answer = await sock.subscribe("sales-today")
         assert answer["type"] == "subscribed", answer
         orders_before = answer["snapshot"]["totals"]["orders"]
@@ -265,6 +269,9 @@ async def test_todays_tiles_move_live_when_a_guest_pays(client: AppClient, make_
             if event["data"]["totals"]["orders"] > orders_before:
                 break
         assert event["event"] == "analytics.today" and event["data"]["totals"]["revenue_cents"] >= 4321
-    async with serving(client.app) as base, Socket.open(base, token=await _socket_token(client, buyer)) as sock:
+    async with (
+        serving(client.app) as base,
+        Socket.open(base, token=await _socket_token(client, buyer)) as sock,
+    ):
         refused = await sock.subscribe("sales-today")
         assert refused["type"] == "error", refused
