@@ -193,6 +193,8 @@ class Settings(BaseSettings):
     returns_window_days: int = Field(30, ge=0, le=3650)  # after delivery
     returns_address: str = ""  # where parcels go back to; empty: "the address on your delivery note"
     alerts_everyone_at_once: bool = False  # tell every signup at the first restock, not in waves
+    # the hour (shop's time zone) the daily low-stock digest is mailed to admins and marketers; none: off
+    low_stock_digest_hour: int | None = Field(8, ge=0, le=23)
     push_conversion_window_hours: int = Field(24, ge=1)
     push_default_timezone: str = "UTC"
 

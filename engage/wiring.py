@@ -18,6 +18,7 @@ from commerce.payments.providers import make_provider
 from commerce.shopper_panel import shopper_sections
 from engage.alerts import hand_over as hand_over_alerts
 from engage.alerts import personal_data as alerts_data
+from engage.alerts.channel import low_stock_kind
 from engage.analytics.live import sales_kind
 from engage.announcements.channel import announcements_kind
 from engage.auth.privacy import account_data
@@ -112,6 +113,7 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
         *sale_kinds(runtime),
         *push_kinds(runtime),
         sales_kind(runtime),
+        low_stock_kind(runtime),
     ]
     for kind in [*kinds, boards]:
         services.realtime.register_kind(kind)

@@ -6,16 +6,20 @@
 - `stock_alert_wave`: one wave; while alerts wait and the variant is in stock, the next follows after
   ENGAGE_ALERTS_WAVE_SECONDS.
 - `reconcile_stock_alerts` (periodic): variants in stock with waiting alerts nobody is sending.
+- Staff: a `stock.low` (availability fell to the threshold: once per crossing, not per unit sold) queues
+  `low_stock_alert`: live on `stock-low` and mailed to admins and marketers. `low_stock_digest` (hourly)
+  mails everything low once a day, at ENGAGE_LOW_STOCK_DIGEST_HOUR in the shop's time zone.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from commerce.inventory.events import StockChanged
-from engage.alerts import delivery, service
+from commerce.inventory.events import StockChanged, StockLow
+from engage.alerts import delivery, low_stock, service
 from engage.platform.clock import epoch_ms, utcnow
 from engage.platform.events import DomainEvent, Sink
 from engage.platform.mail import mail_configured, send_mail
@@ -71,6 +75,49 @@ async def reconcile_stock_alerts(ctx: dict[str, Any]) -> int:
     return len(variants)
 
 
+async def _mail_staff(services: Services, subject: str, text: str) -> int:
+    settings = services.settings
+    if not mail_configured(settings):
+        return 0
+    async with services.sessionmaker() as session:
+        recipients = await low_stock.staff_emails(session)
+    for to in recipients:
+        await send_mail(settings, to=to, subject=subject, text=text)
+    return len(recipients)
+
+
+async def low_stock_alert(ctx: dict[str, Any], variant_id: int) -> str:
+    services: Services = ctx["services"]
+    async with services.sessionmaker() as session:
+        alert = await low_stock.raise_alert(session, variant_id)
+    if alert is None:
+        return "back above its threshold"
+    subject, text = low_stock.alert_mail(alert, services.settings.public_url)
+    mailed = await _mail_staff(services, subject, text)
+    return f"{alert.sku}: {alert.available} left, mailed {mailed}"
+
+
+async def low_stock_digest(ctx: dict[str, Any], *, now: datetime | None = None) -> str:
+    services: Services = ctx["services"]
+    settings = services.settings
+    local = (now or utcnow()).astimezone(ZoneInfo(settings.push_default_timezone))
+    if settings.low_stock_digest_hour is None or local.hour != settings.low_stock_digest_hour:
+        return "not the hour"
+    await services.runtime.jobs.enqueue(
+        "send_low_stock_digest", job_id=_job_id(services, "digest", local.date().isoformat())
+    )
+    return "queued"
+
+
+async def send_low_stock_digest(ctx: dict[str, Any]) -> str:
+    services: Services = ctx["services"]
+    async with services.sessionmaker() as session:
+        found = await low_stock.digest(session, services.settings.public_url)
+    if found is None:
+        return "nothing low"
+    return f"mailed {await _mail_staff(services, *found)}"
+
+
 def stock_alert_sink(services: Services) -> Sink:
     async def sink(events: list[DomainEvent]) -> None:
         raised = set()
@@ -78,6 +125,12 @@ def stock_alert_sink(services: Services) -> Sink:
             stock = StockChanged.of(event)
             if stock is not None and stock.available > max(0, stock.previous_available):
                 raised.add(stock.variant_id)
+            if (low := StockLow.of(event)) is not None:
+                await services.runtime.jobs.enqueue(
+                    "low_stock_alert",
+                    low.variant_id,
+                    job_id=_job_id(services, "low", low.variant_id, event.ts),
+                )
         if not raised:
             return
         async with services.sessionmaker() as session:  # only variants someone waits for

@@ -24,6 +24,9 @@ from workers import (
 TASKS: list[Task] = [
     alerts.stock_alert_wave,
     alerts.reconcile_stock_alerts,
+    alerts.low_stock_alert,
+    alerts.low_stock_digest,
+    alerts.send_low_stock_digest,
     auth.erase_requested_accounts,
     auth.send_sign_up_mail,
     housekeeping.purge_expired_store_keys,
@@ -66,6 +69,8 @@ CRON: list[CronTask] = [
     CronTask(commerce.forget_old_idempotency_keys, every_seconds=3600),
     # restocks whose event was lost, waves that died: their alerts go out (docs/alerts.md)
     CronTask(alerts.reconcile_stock_alerts, every_seconds=300),
+    # the daily low-stock digest goes out in its hour (ENGAGE_LOW_STOCK_DIGEST_HOUR)
+    CronTask(alerts.low_stock_digest, every_seconds=3600),
     # accounts whose owners asked to be forgotten (docs/auth.md: within ten minutes)
     CronTask(auth.erase_requested_accounts, every_seconds=600),
     CronTask(chat.chat_upkeep, every_seconds=30),

@@ -4,6 +4,7 @@ out-of-stock lists, and a suggested reorder from what sold lately."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -77,39 +78,22 @@ def _showing(showing: Showing) -> list[Any]:
     return []
 
 
-async def stock_room(
-    session: AsyncSession,
-    *,
-    showing: Showing = "all",
-    q: str = "",
-    after: int | None = None,
-    limit: int = 50,
-    cover_days: int = 30,
-) -> StockPage:
+def _select() -> Any:
     level = inventory.StockLevel
-    query = (
+    return (
         select(Variant, Product.handle, Product.name, level)
         .join(Product, Product.id == Variant.product_id)
         .join(level, level.variant_id == Variant.id)
-        .where(*_showing(showing))
     )
-    if q.strip():
-        term = q.strip()
-        query = query.where(
-            or_(Product.name.icontains(term, autoescape=True), func.lower(Variant.sku) == term.lower())
-        )
-    if after:
-        query = query.where(Variant.id > after)
-    size = min(max(limit, 1), 200)
-    rows = (await session.execute(query.order_by(Variant.id).limit(size + 1))).all()
-    more = len(rows) > size
-    rows = rows[:size]
-    sold = await _sold(session, [r.Variant.id for r in rows])
-    items = []
-    for variant, handle, name, stock in rows:
+
+
+async def _rows(session: AsyncSession, found: Sequence[Any], cover_days: int) -> list[StockRow]:
+    sold = await _sold(session, [r.Variant.id for r in found])
+    rows = []
+    for variant, handle, name, stock in found:
         available = stock.on_hand - stock.reserved
         units = sold.get(variant.id, 0)
-        items.append(
+        rows.append(
             StockRow(
                 variant_id=variant.id,
                 sku=variant.sku,
@@ -127,6 +111,53 @@ async def stock_room(
                 ),
             )
         )
+    return rows
+
+
+async def stock_of(
+    session: AsyncSession, variant_ids: Sequence[int], *, cover_days: int = 30
+) -> list[StockRow]:
+    """These variants' rows (an alert about one of them), in id order."""
+    found = (
+        await session.execute(_select().where(Variant.id.in_(list(variant_ids))).order_by(Variant.id))
+    ).all()
+    return await _rows(session, found, cover_days)
+
+
+async def low_and_out(session: AsyncSession, *, cover_days: int = 30, limit: int = 500) -> list[StockRow]:
+    """Every variant at or under its threshold, sold out first (the daily digest)."""
+    level = inventory.StockLevel
+    left = level.on_hand - level.reserved
+    found = (
+        await session.execute(
+            _select().where(left <= level.low_stock_threshold).order_by(left, Variant.id).limit(limit)
+        )
+    ).all()
+    return await _rows(session, found, cover_days)
+
+
+async def stock_room(
+    session: AsyncSession,
+    *,
+    showing: Showing = "all",
+    q: str = "",
+    after: int | None = None,
+    limit: int = 50,
+    cover_days: int = 30,
+) -> StockPage:
+    level = inventory.StockLevel
+    query = _select().where(*_showing(showing))
+    if q.strip():
+        term = q.strip()
+        query = query.where(
+            or_(Product.name.icontains(term, autoescape=True), func.lower(Variant.sku) == term.lower())
+        )
+    if after:
+        query = query.where(Variant.id > after)
+    size = min(max(limit, 1), 200)
+    found = (await session.execute(query.order_by(Variant.id).limit(size + 1))).all()
+    more = len(found) > size
+    found = found[:size]
     left = level.on_hand - level.reserved
     counts = (
         await session.execute(
@@ -136,4 +167,9 @@ async def stock_room(
             )
         )
     ).one()
-    return StockPage(items, rows[-1].Variant.id if more else None, int(counts[0]), int(counts[1]))
+    return StockPage(
+        await _rows(session, found, cover_days),
+        found[-1].Variant.id if more else None,
+        int(counts[0]),
+        int(counts[1]),
+    )

@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.alerts import service
-from engage.http.guards import identity_of, shopper
+from engage.alerts import low_stock, report, service
+from engage.http.guards import identity_of, marketer, shopper
 from engage.http.params import Id
+from engage.platform.errors import InvalidInput
 
 
 class AlertIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -41,3 +43,40 @@ class StockAlertController(Controller):
     @delete("/{alert_id:int}", status_code=204)
     async def remove(self, request: Request[Any, Any, Any], db_session: AsyncSession, alert_id: Id) -> None:
         await service.remove(db_session, identity_of(request), alert_id)
+
+
+Days = Annotated[int, Parameter(ge=1, le=365, description="signups made in the last N days")]
+
+
+class StaffStockAlertController(Controller):
+    """Marketers and admins: what shoppers wait for, and what the alerts brought."""
+
+    path = "/api/admin/stock-alerts"
+    tags = ["stock alerts"]
+    guards = [marketer]
+
+    @get("/demand")
+    async def demand(self, db_session: AsyncSession, days: Days = 90) -> report.DemandReport:
+        """Per variant: signups, waiting, notified, clicked (pushes opened), bought within 7 days of the
+        alert, and the conversion (bought / notified); most wanted first."""
+        return await report.demand(db_session, days=days)
+
+    @get("/demand.csv", media_type="text/csv")
+    async def demand_csv(self, db_session: AsyncSession, days: Days = 90) -> Response[str]:
+        return Response(
+            report.demand_csv(await report.demand(db_session, days=days)),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="stock-alerts-{days}d.csv"'},
+        )
+
+    @get("/waiting")
+    async def waiting(
+        self,
+        db_session: AsyncSession,
+        variant_id: Annotated[list[int], Parameter(max_items=200, description="variant ids")],
+    ) -> dict[str, int]:
+        """Signups waiting per variant (the stock room shows them beside each variant)."""
+        if any(not 0 < v < 2**62 for v in variant_id):
+            raise InvalidInput("variant ids are positive integers", field="variant_id")
+        counts = await low_stock.waiting_by_variant(db_session, variant_id)
+        return {str(v): counts.get(v, 0) for v in variant_id}

@@ -2,6 +2,6 @@
 
 from typing import Any
 
-from engage.alerts.http import StockAlertController
+from engage.alerts.http import StaffStockAlertController, StockAlertController
 
-ROUTES: list[Any] = [StockAlertController]
+ROUTES: list[Any] = [StockAlertController, StaffStockAlertController]

@@ -6,7 +6,7 @@ const $ = (x) => document.getElementById(x);
 const form = $("stock-filter");
 const body = document.querySelector("#stock tbody");
 const dialog = $("stock-dialog");
-let showing = "all";
+let showing = new URLSearchParams(window.location.search).get("showing") || "all";
 let next = null;
 let current = null;
 
@@ -30,6 +30,7 @@ function row(r) {
     el("td", { "data-label": "Available" }, String(r.available)),
     el("td", { "data-label": "Threshold" }, String(r.low_stock_threshold)),
     el("td", { "data-label": "Sold (30 d)" }, String(r.sold_last_30_days), r.days_of_cover !== null ? el("div", { class: "muted" }, `${r.days_of_cover} days of cover`) : ""),
+    el("td", { "data-label": "Waiting", class: "waiting" }, "—"),
     el("td", { "data-label": "Suggested reorder" }, r.suggested_reorder ? String(r.suggested_reorder) : "—"),
     el("td", { "data-label": "" }, el("button", { type: "button", onclick: () => open(r) }, "Stock…")),
   );
@@ -44,10 +45,22 @@ async function load(more = false) {
     else body.replaceChildren(...page.items.map(row));
     next = page.next_after;
     $("stock-more").hidden = !next;
+    await waiting(page.items.map((r) => r.variant_id));
     $("low-count").textContent = String(page.low);
     $("out-count").textContent = String(page.out);
   } catch (err) {
     say(err.message, false);
+  }
+}
+
+// shoppers waiting to hear it is back (back-in-stock signups), beside each variant shown
+async function waiting(ids) {
+  if (!ids.length) return;
+  const params = new URLSearchParams(ids.map((id) => ["variant_id", id]));
+  const counts = await api(`/api/admin/stock-alerts/waiting?${params}`);
+  for (const [id, n] of Object.entries(counts)) {
+    const cell = body.querySelector(`tr[data-variant="${id}"] .waiting`);
+    if (cell) cell.textContent = String(n);
   }
 }
 
@@ -83,6 +96,7 @@ $("stock-form").addEventListener("submit", async (e) => {
   }
 });
 $("stock-close").addEventListener("click", () => dialog.close());
+document.querySelectorAll("[data-showing]").forEach((t) => t.setAttribute("aria-selected", String(t.dataset.showing === showing)));
 for (const tab of document.querySelectorAll("[data-showing]")) {
   tab.addEventListener("click", () => {
     showing = tab.dataset.showing;

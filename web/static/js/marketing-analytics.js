@@ -9,6 +9,7 @@ const currency = root.dataset.currency || "USD";
 const zone = root.dataset.timezone;
 const period = $("period");
 let chart = null;
+let alertsChart = null;
 
 function fail(err) {
   $("analytics-error").textContent = err.message;
@@ -92,19 +93,60 @@ function showSearch(s) {
   );
 }
 
+function showAlerts(r) {
+  const pct = (x) => (x === null ? "—" : `${(100 * x).toFixed(1)}%`);
+  const t = r.totals;
+  $("alerts-tiles").replaceChildren(
+    tile("Signups", String(t.signups)),
+    tile("Waiting", String(t.waiting)),
+    tile("Notified", String(t.notified)),
+    tile("Bought", String(t.bought)),
+    tile("Conversion", pct(t.conversion)),
+  );
+  const name = (v) => `${v.product_name}${Object.keys(v.options).length ? ` (${Object.values(v.options).join(" / ")})` : ""}`;
+  $("alerts-demand").querySelector("tbody").replaceChildren(
+    ...r.variants.map((v) =>
+      el(
+        "tr",
+        {},
+        el("td", { "data-label": "Variant" }, el("a", { href: `/products/${v.handle}` }, name(v)), el("div", { class: "muted" }, v.sku)),
+        ...[v.signups, v.waiting, v.notified, v.clicked, v.bought].map((n, i) => el("td", { "data-label": ["Signups", "Waiting", "Notified", "Clicked", "Bought"][i] }, String(n))),
+        el("td", { "data-label": "Conversion" }, pct(v.conversion)),
+      ),
+    ),
+  );
+  if (!window.Chart) return;
+  const top = r.variants.slice(0, 12);
+  if (alertsChart) alertsChart.destroy();
+  alertsChart = new window.Chart($("alerts-chart"), {
+    type: "bar",
+    data: {
+      labels: top.map((v) => v.sku),
+      datasets: [
+        { label: "Signups", data: top.map((v) => v.signups) },
+        { label: "Notified", data: top.map((v) => v.notified) },
+        { label: "Bought", data: top.map((v) => v.bought) },
+      ],
+    },
+    options: { animation: false, responsive: true, maintainAspectRatio: false },
+  });
+}
+
 async function loadPeriod() {
   $("analytics-error").hidden = true;
   const q = new URLSearchParams({ from: period.elements.from.value, to: period.elements.to.value });
   $("sales-csv").href = `/api/admin/analytics/sales.csv?${q}`;
   $("products-csv").href = `/api/admin/analytics/products.csv?${q}`;
-  const [sales, support, search] = await Promise.all([
+  const [sales, support, search, alerts] = await Promise.all([
     api(`/api/admin/analytics/summary?${q}`),
     api(`/api/admin/analytics/support?${q}`),
     api("/api/search/analytics/summary?days=30"),
+    api("/api/admin/stock-alerts/demand?days=90"),
   ]);
   showSales(sales);
   showSupport(support);
   showSearch(search);
+  showAlerts(alerts);
 }
 
 const now = new Date();
