@@ -249,6 +249,11 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Paris)") from None
         return value
 
+    @field_validator("low_stock_digest_hour", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator(
         "rate_limit_api",
         "rate_limit_login",

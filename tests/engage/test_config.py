@@ -25,6 +25,7 @@ def test_defaults_are_embedded(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Non
         ({"ENGAGE_RATE_LIMIT_API": "5/7"}, "period must be"),
         ({"ENGAGE_DATABASE_URL": "mysql://x"}, "ENGAGE_DATABASE_URL"),
         ({"ENGAGE_ENV": "production"}, "ENGAGE_SECRET_KEY"),
+        ({"ENGAGE_LOW_STOCK_DIGEST_HOUR": "25"}, "ENGAGE_LOW_STOCK_DIGEST_HOUR"),
     ],
 )
 def test_bad_values_stop_with_a_clear_message(
@@ -43,3 +44,10 @@ def test_rate_limits_parse() -> None:
     settings = load_settings(rate_limit_api="250/minute", rate_limit_login="3/600")
     assert (settings.rate_limit_api.count, settings.rate_limit_api.unit) == (250, "minute")
     assert (settings.rate_limit_login.count, settings.rate_limit_login.seconds) == (3, 600)
+
+
+def test_an_empty_digest_hour_turns_the_digest_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENGAGE_LOW_STOCK_DIGEST_HOUR", "")
+    assert load_settings().low_stock_digest_hour is None
+    monkeypatch.setenv("ENGAGE_LOW_STOCK_DIGEST_HOUR", "6")
+    assert load_settings().low_stock_digest_hour == 6
