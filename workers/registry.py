@@ -27,6 +27,8 @@ TASKS: list[Task] = [
     alerts.low_stock_alert,
     alerts.low_stock_digest,
     alerts.send_low_stock_digest,
+    analytics.roll_up_sales,
+    analytics.sweep_sales_rollup,
     auth.erase_requested_accounts,
     auth.send_sign_up_mail,
     housekeeping.purge_expired_store_keys,
@@ -69,6 +71,8 @@ CRON: list[CronTask] = [
     CronTask(commerce.forget_old_idempotency_keys, every_seconds=3600),
     # restocks whose event was lost, waves that died: their alerts go out (docs/alerts.md)
     CronTask(alerts.reconcile_stock_alerts, every_seconds=300),
+    # sales kept per quarter hour: orders changed lately (an event lost), the first build at start
+    CronTask(analytics.sweep_sales_rollup, every_seconds=60, run_at_startup=True),
     # the daily low-stock digest goes out in its hour (ENGAGE_LOW_STOCK_DIGEST_HOUR)
     CronTask(alerts.low_stock_digest, every_seconds=3600),
     # accounts whose owners asked to be forgotten (docs/auth.md: within ten minutes)

@@ -31,6 +31,7 @@ class Order(IdMixin, TimestampMixin, Base):
         Index("ix_orders_owner_created", "owner_key", "created_at"),
         Index("ix_orders_status_created", "status", "created_at"),
         Index("ix_orders_paid_at", "paid_at"),
+        Index("ix_orders_updated_at", "updated_at"),
     )
 
     number: Mapped[str] = mapped_column(String(16), unique=True)

@@ -293,7 +293,7 @@ def _matching(q: str) -> ColumnElement[bool]:
         OrderLine.order_id == Order.id,
         or_(OrderLine.name.icontains(term, autoescape=True), func.lower(OrderLine.sku) == term),
     )
-    return or_(Order.number == term.upper(), func.lower(Order.email) == term, product.exists())
+    return or_(Order.number == term.upper(), Order.email == term, product.exists())
 
 
 def _where(found: OrderFilter) -> list[Any]:

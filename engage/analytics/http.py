@@ -18,6 +18,15 @@ From = Annotated[date, Parameter(query="from", description="first day, in the sh
 To = Annotated[date, Parameter(query="to", description="last day (inclusive)")]
 
 
+async def _summary(
+    services: Services, session: AsyncSession, start: date, end: date, *, top: int = 10
+) -> service.Summary:
+    settings = services.settings
+    return await service.summary(
+        session, start, end, timezone=settings.push_default_timezone, currency=settings.currency, top=top
+    )
+
+
 def _csv(text: str, name: str) -> Response[str]:
     return Response(
         text,
@@ -42,25 +51,21 @@ class AnalyticsController(Controller):
         """Revenue (minor units, paid minus refunded), orders, average order value and refunds of the
         period, by day, with the previous period of the same length, the top products, new and returning
         buyers."""
-        return await service.summary(db_session, start, end, timezone=services.settings.push_default_timezone)
+        return await _summary(services, db_session, start, end)
 
     @get("/sales.csv", media_type="text/csv")
     async def sales_csv(
         self, services: Services, db_session: AsyncSession, start: From, end: To
     ) -> Response[str]:
         """The sales chart's data, a row per day beside the previous period's."""
-        found = await service.summary(
-            db_session, start, end, timezone=services.settings.push_default_timezone
-        )
+        found = await _summary(services, db_session, start, end)
         return _csv(service.days_csv(found), f"sales-{start}-{end}.csv")
 
     @get("/products.csv", media_type="text/csv")
     async def products_csv(
         self, services: Services, db_session: AsyncSession, start: From, end: To
     ) -> Response[str]:
-        found = await service.summary(
-            db_session, start, end, timezone=services.settings.push_default_timezone, top=1000
-        )
+        found = await _summary(services, db_session, start, end, top=1000)
         return _csv(service.products_csv(found), f"products-{start}-{end}.csv")
 
     @get("/support")

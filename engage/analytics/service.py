@@ -13,19 +13,14 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.orders import Order, OrderLine, OrderStatus
+from commerce.orders import Order, OrderLine
 from engage import chat
+from engage.analytics import rollup
+from engage.analytics.models import SalesQuarter
 from engage.platform.clock import as_utc, utcnow
 from engage.platform.errors import InvalidInput
 
-COUNTED = [
-    OrderStatus.paid.value,
-    OrderStatus.fulfilled.value,
-    OrderStatus.shipped.value,
-    OrderStatus.delivered.value,
-    OrderStatus.refunded.value,
-    OrderStatus.partially_refunded.value,
-]
+COUNTED = rollup.COUNTED
 MAX_DAYS = 366
 
 
@@ -71,21 +66,39 @@ def _bounds(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]
     return datetime.combine(start, time(), zone), datetime.combine(end + timedelta(days=1), time(), zone)
 
 
-async def _orders(
-    session: AsyncSession, since: datetime, until: datetime
-) -> list[tuple[datetime, int, int, str]]:
-    rows = await session.execute(
-        select(Order.paid_at, Order.total_cents, Order.refunded_cents, Order.currency).where(
-            Order.paid_at >= since, Order.paid_at < until, Order.status.in_(COUNTED)
+Sale = tuple[datetime, int, int, int]  # (when, orders, paid minus refunded, refunded)
+
+
+async def _sales(session: AsyncSession, since: datetime, until: datetime) -> list[Sale]:
+    """The period's sales: kept quarters, and the orders of the last half hour read as they are now (the
+    roll-up job may not have run for them yet)."""
+    fresh = rollup.quarter_of(utcnow()) - rollup.QUARTER
+    kept = await session.execute(
+        select(
+            SalesQuarter.starts_at,
+            SalesQuarter.orders,
+            SalesQuarter.revenue_cents,
+            SalesQuarter.refunds_cents,
         )
+        .where(SalesQuarter.starts_at >= since, SalesQuarter.starts_at < min(until, fresh))
+        .order_by(SalesQuarter.starts_at)
     )
-    return [(r[0], r[1], r[2], r[3]) for r in rows if r[0] is not None]
+    sales: list[Sale] = [(as_utc(at), n, revenue, refunds) for at, n, revenue, refunds in kept]
+    if until > fresh:
+        live = await session.execute(
+            select(Order.paid_at, Order.total_cents, Order.refunded_cents).where(
+                Order.paid_at >= max(since, fresh), Order.paid_at < until, Order.status.in_(COUNTED)
+            )
+        )
+        sales += [(as_utc(paid), 1, total - refunded, refunded) for paid, total, refunded in live if paid]
+    return sales
 
 
-def _totals(rows: list[tuple[datetime, int, int, str]]) -> Totals:
-    revenue = sum(total - refunded for _, total, refunded, _ in rows)
-    refunds = sum(refunded for _, _, refunded, _ in rows)
-    return Totals(revenue, len(rows), revenue // len(rows) if rows else 0, refunds)
+def _totals(sales: list[Sale]) -> Totals:
+    orders = sum(n for _, n, _, _ in sales)
+    revenue = sum(revenue for _, _, revenue, _ in sales)
+    refunds = sum(refunds for _, _, _, refunds in sales)
+    return Totals(revenue, orders, revenue // orders if orders else 0, refunds)
 
 
 def check_period(start: date, end: date) -> None:
@@ -95,27 +108,26 @@ def check_period(start: date, end: date) -> None:
         raise InvalidInput(f"at most {MAX_DAYS} days at once", field="to")
 
 
-def _by_day(rows: list[tuple[datetime, int, int, str]], start: date, days: int, zone: ZoneInfo) -> list[Day]:
+def _by_day(sales: list[Sale], start: date, days: int, zone: ZoneInfo) -> list[Day]:
     by_day: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    for paid_at, total, refunded, _ in rows:
-        day = as_utc(paid_at).astimezone(zone).date()
-        by_day[day][0] += total - refunded
-        by_day[day][1] += 1
+    for at, orders, revenue, _ in sales:
+        day = at.astimezone(zone).date()
+        by_day[day][0] += revenue
+        by_day[day][1] += orders
     return [
         Day(start + timedelta(days=n), *by_day.get(start + timedelta(days=n), [0, 0])) for n in range(days)
     ]
 
 
 async def _customers(session: AsyncSession, since: datetime, until: datetime) -> Customers:
-    buyer = func.lower(Order.email)
     in_period = (
-        select(buyer.label("buyer"))
+        select(Order.email.label("buyer"))
         .where(Order.paid_at >= since, Order.paid_at < until, Order.status.in_(COUNTED))
         .distinct()
         .subquery()
     )
-    earlier = select(Order.id).where(
-        func.lower(Order.email) == in_period.c.buyer, Order.paid_at < since, Order.paid_at.is_not(None)
+    earlier = select(Order.id).where(  # emails are kept lower-case (checkout normalises them)
+        Order.email == in_period.c.buyer, Order.paid_at < since, Order.paid_at.is_not(None)
     )
     rows = (
         await session.execute(
@@ -127,14 +139,16 @@ async def _customers(session: AsyncSession, since: datetime, until: datetime) ->
     return Customers(new=int(rows[0]), returning=int(rows[1]))
 
 
-async def summary(session: AsyncSession, start: date, end: date, *, timezone: str, top: int = 10) -> Summary:
+async def summary(
+    session: AsyncSession, start: date, end: date, *, timezone: str, currency: str, top: int = 10
+) -> Summary:
     check_period(start, end)
     zone = ZoneInfo(timezone)
     since, until = _bounds(start, end, zone)
     length = end - start + timedelta(days=1)
     before_since, before_until = _bounds(start - length, start - timedelta(days=1), zone)
-    rows = await _orders(session, since, until)
-    previous = await _orders(session, before_since, before_until)
+    rows = await _sales(session, since, until)
+    previous = await _sales(session, before_since, before_until)
     days = _by_day(rows, start, length.days, zone)
     previous_days = _by_day(previous, start - length, length.days, zone)
     kept = (
@@ -154,12 +168,11 @@ async def summary(session: AsyncSession, start: date, end: date, *, timezone: st
         .limit(top)
     )
     products = [TopProduct(r[0], r[1], int(r[2] or 0), int(r[3] or 0)) for r in top_rows]
-    currency = rows[0][3].upper() if rows else "USD"
     return Summary(
         start,
         end,
         timezone,
-        currency,
+        currency.upper(),
         _totals(rows),
         _totals(previous),
         days,
@@ -182,9 +195,9 @@ async def today(session: AsyncSession, *, timezone: str, currency: str, now: dat
     zone = ZoneInfo(timezone)
     day = (now or utcnow()).astimezone(zone).date()
     since, until = _bounds(day, day, zone)
-    rows = await _orders(session, since, until)
+    rows = await _sales(session, since, until)
     support = await chat.support_figures(session, since, until, sla_seconds=1 << 30, now=until)
-    return Today(day, rows[0][3].upper() if rows else currency.upper(), _totals(rows), support.conversations)
+    return Today(day, currency.upper(), _totals(rows), support.conversations)
 
 
 async def support(

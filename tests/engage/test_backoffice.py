@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import update
 
 from commerce.orders import Order
-from engage.analytics import service
+from engage.analytics import rollup, service
 from engage.platform.identity import Role
 from tests.commerce.conftest import Shopper, make_product, serving
 from tests.conftest import AppClient
@@ -198,7 +198,10 @@ async def test_new_and_returning_buyers_and_the_csv_of_a_period(client: AppClien
         for number, at in ((earlier, day - timedelta(days=40)), (again, day), (fresh, day)):
             await s.execute(update(Order).where(Order.number == number).values(paid_at=at))
         await s.commit()
-        figures = await service.summary(s, date(2003, 7, 14), date(2003, 7, 14), timezone="UTC")
+        await rollup.rebuild(s, datetime(2003, 5, 1, tzinfo=UTC), datetime(2003, 8, 1, tzinfo=UTC))
+        figures = await service.summary(
+            s, date(2003, 7, 14), date(2003, 7, 14), timezone="UTC", currency="usd"
+        )
     assert (figures.customers.new, figures.customers.returning) == (1, 1)
     res = await client.get(
         "/api/admin/analytics/sales.csv?from=2003-07-13&to=2003-07-14", headers=marketer.headers
