@@ -92,8 +92,12 @@ class OrderSummary(msgspec.Struct):
 
 class OrderPage(msgspec.Struct):
     items: list[OrderSummary]
-    total: int
+    total: int  # at most COUNT_UP_TO for staff lists (then `total_capped`)
     next_before: int | None = None  # the next (older) page: `?before=` this
+    total_capped: bool = False  # there are more than `total`
+
+
+COUNT_UP_TO = 10_000  # staff lists count this far (a million orders are not counted on every page)
 
 
 def _summary(order: Order, items: int) -> OrderSummary:
@@ -210,7 +214,13 @@ async def shopper_order(session: AsyncSession, number: str, *, owner: str, user_
 
 
 async def _page(
-    session: AsyncSession, where: list[Any], *, offset: int, limit: int, before: int | None = None
+    session: AsyncSession,
+    where: list[Any],
+    *,
+    offset: int,
+    limit: int,
+    before: int | None = None,
+    count_up_to: int | None = None,
 ) -> OrderPage:
     items = func.coalesce(
         select(func.sum(OrderLine.quantity))
@@ -230,13 +240,18 @@ async def _page(
             .limit(size + 1)
         )
     ).all()
-    total = await session.scalar(select(func.count(Order.id)).where(*where))
+    matching = select(Order.id).where(*where)
+    if count_up_to is not None:
+        matching = matching.limit(count_up_to + 1)
+    total = int(await session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
+    capped = count_up_to is not None and total > count_up_to
     more = len(rows) > size
     rows = rows[:size]
     return OrderPage(
         items=[_summary(r.Order, int(r.items)) for r in rows],
-        total=int(total or 0),
+        total=min(total, count_up_to) if capped and count_up_to is not None else total,
         next_before=rows[-1].Order.id if more else None,
+        total_capped=capped,
     )
 
 
@@ -288,12 +303,15 @@ def _fulfilment(state: str) -> ColumnElement[bool]:
 
 
 def _matching(q: str) -> ColumnElement[bool]:
+    """An email (kept lower-case) or an order number by its index; anything else a product's name or SKU."""
     term = q.strip().lower()
+    if "@" in term:
+        return Order.email == term
     product = select(OrderLine.id).where(
         OrderLine.order_id == Order.id,
         or_(OrderLine.name.icontains(term, autoescape=True), func.lower(OrderLine.sku) == term),
     )
-    return or_(Order.number == term.upper(), Order.email == term, product.exists())
+    return or_(Order.number == term.upper(), product.exists())
 
 
 def _where(found: OrderFilter) -> list[Any]:
@@ -324,7 +342,9 @@ async def staff_orders(
     """Newest first. Pages by `before` (the `next_before` of the previous page: stays fast however deep)
     or by `offset`."""
     where = _where(found or OrderFilter())
-    return await _page(session, where, offset=0 if before else offset, limit=limit, before=before)
+    return await _page(
+        session, where, offset=0 if before else offset, limit=limit, before=before, count_up_to=COUNT_UP_TO
+    )
 
 
 async def staff_order(session: AsyncSession, number: str) -> OrderView:

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import update
 
-from commerce.orders import Order
+from commerce.orders import Order, views
 from engage.analytics import rollup, service
 from engage.platform.identity import Role
 from tests.commerce.conftest import Shopper, make_product, serving
@@ -34,7 +34,7 @@ async def _buy(client: AppClient, account, variant_id: int, quantity: int = 1) -
 
 
 async def test_orders_are_found_by_product_email_state_and_date_in_keyset_pages(
-    client: AppClient, make_account
+    client: AppClient, make_account, monkeypatch
 ) -> None:
     buyer, agent = await make_account(Role.customer), await make_account(Role.agent)
     product = await _product(client)
@@ -78,6 +78,10 @@ async def test_orders_are_found_by_product_email_state_and_date_in_keyset_pages(
     in_may = await found(f"q={buyer.email}&from=2002-05-01T00:00:00Z&to=2002-05-02T00:00:00Z")
     assert [o["number"] for o in in_may["items"]] == [numbers[2]]
     assert (await client.get("/api/staff/orders?payment=lost", headers=agent.headers)).status_code == 400
+    monkeypatch.setattr(views, "COUNT_UP_TO", 2)  # staff lists count so far, then say "more"
+    capped = await found(f"q={product.name}")
+    assert (capped["total"], capped["total_capped"], len(capped["items"])) == (2, True, 3)
+    assert (await found(f"q={numbers[1]}"))["total_capped"] is False
     assert (await client.get("/api/staff/orders", headers=buyer.headers)).status_code == 403
 
 

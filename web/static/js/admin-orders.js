@@ -41,7 +41,8 @@ async function load(more = false) {
     else body.replaceChildren(...rows);
     next = page.next_before;
     $("orders-more").hidden = !next;
-    $("orders-count").textContent = `${page.total} order${page.total === 1 ? "" : "s"}`;
+    const count = `${page.total.toLocaleString()}${page.total_capped ? "+" : ""}`;
+    $("orders-count").textContent = `${count} order${page.total === 1 && !page.total_capped ? "" : "s"}`;
   } catch (err) {
     $("orders-error").textContent = err.message;
     $("orders-error").hidden = false;
