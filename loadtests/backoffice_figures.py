@@ -6,7 +6,8 @@ server (`/api/auth/me`: the same middleware, sessions and auth, no figures) meas
 
 What runs (all on 127.0.0.1; the scratch database and Redis keys are removed at the end):
 - a scratch database at head, filled in SQL: 100,000 customers, 200 variants, `--orders` paid orders spread
-  over the last 365 days (one to three lines each, 4 % refunded in part), and 5,000 conversations;
+  over the last 365 days (one or two units on one line, 4 % refunded in part);
+- the sales quarters built from the orders (as a worker's first start does on an existing shop), timed;
 - `engage serve` in production mode (PostgreSQL, Redis), one worker; an admin signs in with a token;
 - per endpoint, `--requests` requests, four at a time (a handful of staff with the dashboard open).
 
@@ -71,9 +72,9 @@ FILL = [
               'usd', 5000, 0, 500, 400, 5900, CASE WHEN o % 25 = 0 THEN 1000 ELSE 0 END, '{}', 'standard',
               '', '', at, at, at
        FROM (SELECT o, now() - (o::float / :orders) * interval '365 days' AS at,
-                    1 + (o * 7919) % 100000 AS buyer
+                    (SELECT min(id) FROM users) + (o::bigint * 7919) % 100000 AS buyer
              FROM generate_series(1, :orders) o) g
-       JOIN users u ON u.email = 'buyer' || g.buyer || '@bench.test'""",
+       JOIN users u ON u.id = g.buyer""",
     """INSERT INTO order_lines (order_id, variant_id, product_handle, sku, name, options, quantity,
                                unit_price_cents, line_total_cents, discount_label, returned_quantity)
        SELECT o.id, v.id, p.handle, v.sku, p.name, '{}', 1 + o.id % 2, 2500, 2500 * (1 + o.id % 2), '', 0
@@ -88,6 +89,7 @@ async def fill(url: str, orders: int) -> None:
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
+    from engage.analytics import rollup
     from engage.auth import create_user
     from engage.platform.db import make_sessionmaker
     from engage.platform.identity import Role
@@ -103,6 +105,9 @@ async def fill(url: str, orders: int) -> None:
             print(f"  {' '.join(statement.split()[:3])}: {time.monotonic() - started:.1f} s", flush=True)
     async with make_sessionmaker(engine)() as session:
         await create_user(session, email="admin@bench.test", password=PASSWORD, role=Role.admin)
+        started = time.monotonic()
+        quarters = await rollup.rebuild(session)  # what a worker's first start does on an existing shop
+        print(f"  sales quarters built: {quarters:,} in {time.monotonic() - started:.1f} s", flush=True)
     await engine.dispose()
 
 

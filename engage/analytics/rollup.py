@@ -61,15 +61,26 @@ async def _write(
     await session.execute(
         delete(SalesQuarter).where(SalesQuarter.starts_at >= since, SalesQuarter.starts_at < until)
     )
+    if not sums:
+        return
     now = utcnow()
-    insert = insert_for(session)
-    for starts_at, (orders, revenue, refunds) in sorted(sums.items()):
-        values = {"orders": orders, "revenue_cents": revenue, "refunds_cents": refunds, "updated_at": now}
-        await session.execute(
-            insert(SalesQuarter)
-            .values(starts_at=starts_at, **values)
-            .on_conflict_do_update(index_elements=[SalesQuarter.starts_at], set_=values)
+    rows = [
+        {"starts_at": at, "orders": n, "revenue_cents": revenue, "refunds_cents": refunds, "updated_at": now}
+        for at, (n, revenue, refunds) in sorted(sums.items())
+    ]
+    statement = insert_for(session)(SalesQuarter).values(rows)
+    excluded = statement.excluded  # a racing recompute of the same quarter wrote it meanwhile: ours wins
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[SalesQuarter.starts_at],
+            set_={
+                "orders": excluded.orders,
+                "revenue_cents": excluded.revenue_cents,
+                "refunds_cents": excluded.refunds_cents,
+                "updated_at": excluded.updated_at,
+            },
         )
+    )
 
 
 async def refresh(session: AsyncSession, quarters: Iterable[datetime]) -> int:
