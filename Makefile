@@ -17,9 +17,10 @@ test: install-dev
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-# the inner loop: no browser, no server processes, no embedding model, no load tests
+# the inner loop: no browser, no server processes, no embedding model, no load or multi-second scenario
+# tests; two processes (pytest-xdist), each with its own database, Redis prefix and data dir
 test-fast: install-dev
-	$(BIN)/python -m pytest -m "not browser and not nodes and not model and not load"
+	$(BIN)/python -m pytest -n 2 -m "not browser and not nodes and not model and not load and not slow"
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -7,6 +7,8 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bots.draining import Kicker
 from bots.embeddings import Embedder
 from bots.search import backlog
@@ -70,11 +72,18 @@ def install(runtime: Runtime) -> Bots:
     embedder = Embedder(settings.embedding_model, threads=settings.embedding_threads)
     llm = make_answerer(settings)
     drains = Kicker(runtime.sessionmaker, runtime.jobs, in_process=runtime.redis is None)
+    search = install_search(runtime, embedder)
+
+    async def find_products(session: AsyncSession, text: str) -> list[str]:
+        """The bot's way to a product a shopper names: the shop's own search, its best matches."""
+        found = await search.search(session, text, limit=3)
+        return [] if found.no_match else [hit.card.handle for hit in found.items]
+
     return Bots(
         embedder=embedder,
         drains=drains,
-        search=install_search(runtime, embedder),
-        bot=install_support(runtime, embedder, llm),
+        search=search,
+        bot=install_support(runtime, embedder, llm, find_products=find_products),
         llm=llm,
         notes=IndexNotes(runtime.redis, settings.redis_prefix),
         changes=backlog.ChangeCollector(

@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bots.embeddings import Embedder
-from bots.support import intents
+from bots.support import intents, stock
 from bots.support.intent_bank import INTENTS, NOT_AN_INTENT, IntentBank, IntentScores, focus
 from bots.support.intent_bank import OUT_OF_SCOPE as BEYOND_THE_SHOP
 from bots.support.knowledge import KnowledgeBase, PassageHit, plain
@@ -76,6 +76,7 @@ class Decision:
     reason: str | None = None  # why it was handed off
     clarifying: bool = False  # the bot asked the shopper to say more
     by_words: bool = False  # retrieval was by words: the semantic leg was warming up
+    offered_variant_id: int | None = None  # sold out: the bot offered to tell the shopper when it is back
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -152,6 +153,8 @@ class SupportBot:
         order_status: OrderStatus | None = None,
         config: BotConfig | None = None,
         intent_bank: IntentBank | None = None,
+        find_products: stock.Finder | None = None,
+        currency: str = "usd",
     ) -> None:
         self.knowledge = knowledge
         self.intent_bank = intent_bank or IntentBank()
@@ -160,6 +163,8 @@ class SupportBot:
         self.answerer = answerer
         self.order_status_answer = order_status
         self.config = config or BotConfig()
+        self.find_products = find_products
+        self.currency = currency
 
     def semantic_ready(self) -> bool:
         """Retrieval by meaning needs the model (it starts loading here if nobody asked yet) and vectors for
@@ -205,6 +210,8 @@ class SupportBot:
             intent = intents.detect(text)
             if intent is not None:
                 return await self._intent(session, intent, text, shopper, context=context)
+            if (about_stock := await self.stock(session, text)) is not None:
+                return about_stock
             return await self._decide_by_words(session, text, use_llm=use_llm)
 
         if session.in_transaction():
@@ -222,6 +229,8 @@ class SupportBot:
         intent = self._recognise(text, question, views)
         if intent is not None:
             return await self._intent(session, intent, text, shopper, context=context)
+        if (about_stock := await self.stock(session, text)) is not None:
+            return about_stock
 
         # a long message is retrieved by its question as much as by its story
         vector = whole if asked is None else (whole + asked) / np.linalg.norm(whole + asked)
@@ -372,6 +381,16 @@ class SupportBot:
             hello = f"Hi {shopper.name.split()[0]}! " if shopper.name else ""
             return Decision("intent", (hello + GREETING[4:]) if hello else GREETING, 1.0, intent="greeting")
         return await self.order_status(session, shopper, context or text)
+
+    async def stock(self, session: AsyncSession, text: str) -> Decision | None:
+        """A question about a product's stock, answered from live stock when the product is found (None
+        otherwise: the help articles answer it, e.g. how alerts work)."""
+        if self.find_products is None or not stock.asks_about_stock(text):
+            return None
+        reply = await stock.answer(session, self.find_products, text, currency=self.currency)
+        if reply.answer == stock.NOT_FOUND:
+            return None
+        return Decision("intent", reply.answer, 1.0, intent="stock", offered_variant_id=reply.variant_id)
 
     async def order_status(self, session: AsyncSession, shopper: Shopper, text: str) -> Decision:
         answer = ORDER_STATUS_SIGN_IN

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bots.support import intents
+from bots.support import intents, stock
 from bots.support.bot import HANDOFF, Decision, Shopper, SupportBot
 from bots.support.models import BotAnswer
 from engage.chat import (
@@ -40,6 +40,7 @@ DECLINED = (
     "No problem. Is there anything about orders, delivery, returns, payments or your account I can help with?"
 )
 OFFER_REPLIES = ["Yes, connect me with a person", "No thanks"]
+NOT_TOLD = "No problem. Is there anything else I can help with?"
 CONTEXT_ITEMS = 40  # transcript items read for one turn
 ORDER_CONTEXT_MESSAGES = 6  # shopper messages an order lookup may combine (number in one, email in another)
 
@@ -65,6 +66,8 @@ async def _previous_answer(session: AsyncSession, conversation_id: int) -> BotAn
 def _meta(decision: Decision) -> dict[str, Any]:
     if decision.reason == "out of scope":
         return {"suggestions": OFFER_REPLIES}
+    if decision.offered_variant_id is not None:
+        return {"suggestions": stock.NOTIFY_REPLIES}
     articles: dict[str, dict[str, str]] = {}
     for p in decision.passages:
         articles.setdefault(p["article_id"], {"title": p["title"], "url": p["url"]})
@@ -151,6 +154,13 @@ async def _decide(
             )
         if accepted is False:
             return Decision("fallback", DECLINED, 1.0, reason="declined a person")
+    if previous is not None and previous.offered_variant_id is not None:
+        accepted = intents.answer_to_offer(text)
+        if accepted is True:
+            told = await stock.notify(session, shopper.user_id, previous.offered_variant_id)
+            return Decision("intent", told, 1.0, intent="stock")
+        if accepted is False:
+            return Decision("intent", NOT_TOLD, 1.0, intent="stock")
     detected = intents.detect(text)
     if (
         detected is None
@@ -194,6 +204,7 @@ async def _record(
         passages=_compact(decision.passages),
         clarifying=decision.clarifying,
         offered_human=decision.reason == "out of scope",
+        offered_variant_id=decision.offered_variant_id,
         handed_off=decision.handoff,
         handoff_reason=(decision.reason or "")[:300] if decision.handoff else None,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engage.platform.clock import utcnow
@@ -68,6 +68,8 @@ class BotAnswer(IdMixin, Base):
     passages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     clarifying: Mapped[bool] = mapped_column(default=False)  # asked the shopper to say more
     offered_human: Mapped[bool] = mapped_column(default=False)  # out of scope: offered a person
+    # sold out: the variant the bot offered to tell the shopper about (a "yes" next signs them up)
+    offered_variant_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     handed_off: Mapped[bool] = mapped_column(default=False)
     handoff_reason: Mapped[str | None] = mapped_column(String(300), default=None)
     # the shopper's next move was to ask for a person (a sign this answer did not help)

@@ -7,6 +7,7 @@ from bots.support import orders
 from bots.support.bot import OrderStatus, SupportBot
 from bots.support.knowledge import KnowledgeBase
 from bots.support.llm import GroundedAnswerer
+from bots.support.stock import Finder
 from engage.config import Settings
 from engage.platform.runtime import Runtime
 
@@ -28,6 +29,8 @@ def install(
     embedder: Embedder,
     answerer: GroundedAnswerer | None,
     order_status: OrderStatus | None = None,
+    *,
+    find_products: Finder | None = None,
 ) -> SupportBot:
     return SupportBot(
         knowledge=KnowledgeBase(runtime.settings.embedding_model),
@@ -35,4 +38,6 @@ def install(
         sessionmaker=runtime.sessionmaker,
         answerer=answerer,
         order_status=order_status or orders.answer,
+        find_products=find_products,
+        currency=runtime.settings.currency,
     )

@@ -7,7 +7,14 @@ Other domains read products through `commerce.catalog.models` and the functions 
 from commerce.catalog.cache import CatalogCache
 from commerce.catalog.editing import load as load_product
 from commerce.catalog.importing import ImportReport, detect_format, import_catalog
-from commerce.catalog.listing import ListingQuery, ProductCard, ProductView, list_products, product_view
+from commerce.catalog.listing import (
+    ListingQuery,
+    ProductCard,
+    ProductView,
+    VariantView,
+    list_products,
+    product_view,
+)
 from commerce.catalog.models import Category, Product, Variant
 from commerce.catalog.stock_room import StockRow, low_and_out, stock_of
 
@@ -21,6 +28,7 @@ __all__ = [
     "ProductView",
     "StockRow",
     "Variant",
+    "VariantView",
     "detect_format",
     "import_catalog",
     "list_products",

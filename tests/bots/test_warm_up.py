@@ -9,6 +9,7 @@ queries are answered by the hybrid ranking. SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,15 +19,19 @@ from bots.search import backlog
 from bots.search.indexing import document_backlog
 from bots.search.models import ProductEmbedding
 from bots.support import knowledge
-from bots.support.bot import HANDOFF, OUT_OF_SCOPE, WARMING_UP
+from bots.support.bot import HANDOFF, OUT_OF_SCOPE, WARMING_UP, Decision, Shopper
+from bots.support.conversation import NOT_TOLD, _decide
+from bots.support.models import BotAnswer
 from bots.wiring import leave_indexing_to_server
-from commerce.catalog import import_catalog
+from commerce.catalog import Product, Variant, import_catalog
+from engage.alerts.models import StockAlert
+from engage.auth import create_user
 from engage.demo import DATA
 from engage.platform.migrations import upgrade
 from engage.services import Services
 from engage.wiring import build
 from tests.bots.conftest import fresh_postgres, settle
-from tests.conftest import TEST_ENV, settings_from
+from tests.conftest import PASSWORD, TEST_ENV, settings_from
 from workers.bot import kick_passage_embedder
 from workers.search import kick_indexer
 
@@ -144,3 +149,59 @@ async def test_the_search_api_says_when_it_ranks_by_words(client) -> None:
     fields = schema["components"]["schemas"]["SearchResponse"]["properties"]
     assert set(fields["semantic"]["enum"]) == {"ready", "warming_up"}
     assert "lexical" in fields["semantic"]["description"] and "degraded" in fields
+
+
+async def test_the_bot_answers_stock_from_the_shelf_and_a_yes_signs_the_shopper_up(shop: Services) -> None:
+    await document_backlog(shop.sessionmaker, shop.bots.search.lexicon)  # words are enough to find products
+    await settle(shop)
+    bot = shop.bots.bot
+    async with shop.sessionmaker() as session:
+        speaker = await session.scalar(select(Product).where(Product.handle == "aud-007"))
+        assert speaker is not None
+        variants = {
+            v.options["color"]: v.id
+            for v in await session.scalars(select(Variant).where(Variant.product_id == speaker.id))
+        }
+        user = await create_user(
+            session, email=f"keen-{uuid.uuid4().hex[:6]}@example.test", password=PASSWORD
+        )
+
+        async def ask(text: str) -> Decision:
+            return await bot.decide(session, text, use_llm=False, by_words=True)
+
+        stocked = await ask("Is the Drift bluetooth speaker in stock in Sunset Orange?")
+        gone = await ask("can you tell me when the drift speaker in glacier blue is back")
+        which = await ask("is the Drift portable speaker available?")
+        help_page = await ask("How do back in stock alerts work?")
+    assert (
+        stocked.intent == "stock"
+        and "Sunset Orange" in stocked.answer
+        and "in stock (13 left)" in stocked.answer
+    )
+    assert f"/products/aud-007?variant={variants['Sunset Orange']}" in stocked.answer
+    assert stocked.offered_variant_id is None
+    assert (
+        gone.intent == "stock"
+        and "sold out" in gone.answer
+        and gone.offered_variant_id == variants["Glacier Blue"]
+    )
+    assert (
+        which.intent == "stock" and "sold out in Glacier Blue" in which.answer and "Charcoal" in which.answer
+    )
+    assert help_page.intent != "stock"  # no product named: the help centre answers it
+
+    offer = BotAnswer(
+        conversation_id=0, kind="intent", intent="stock", offered_variant_id=variants["Glacier Blue"]
+    )
+    async with shop.sessionmaker() as session:
+        yes = await _decide(session, bot, "Yes, tell me when it's back", "", Shopper(user_id=user.id), offer)
+        guest = await _decide(session, bot, "yes please", "", Shopper(), offer)
+        no = await _decide(session, bot, "no thanks", "", Shopper(user_id=user.id), offer)
+        alerts = (await session.scalars(select(StockAlert).where(StockAlert.user_id == user.id))).all()
+    assert yes.answer.startswith("Done") and [a.variant_id for a in alerts] == [variants["Glacier Blue"]]
+    assert alerts[0].email == user.email
+    assert (
+        f"/products/aud-007?variant={variants['Glacier Blue']}" in guest.answer
+        and "Notify me" in guest.answer
+    )
+    assert no.answer == NOT_TOLD

@@ -54,6 +54,7 @@ async def _snapshot(session) -> dict[str, dict]:
     }
 
 
+@pytest.mark.slow
 async def test_demo_catalog_and_csv_import_cleanly_and_agree(tmp_path) -> None:
     """Into a database of its own: JSON first, then the CSV of the same catalog changes nothing."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'import.db'}"
@@ -147,6 +148,7 @@ async def test_json_problems_name_the_product_and_sku_clashes_are_refused(runtim
     assert problems[3] == "product 5 (cheap): cheap: SKU ODD-1: compare_at_cents must be above price_cents"
 
 
+@pytest.mark.slow
 def test_cli_prints_the_report(tmp_path) -> None:
     env = {
         **os.environ,

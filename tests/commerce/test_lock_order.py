@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import msgspec
+import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
@@ -328,20 +329,24 @@ async def _rounds(services: Services, race: Round, allowed: set[str]) -> set[str
     return endings
 
 
+@pytest.mark.slow
 async def test_abandonment_races_the_webhook_of_a_payment_still_processing(services: Services) -> None:
     # The bank cannot stop that payment: the job leaves the checkout for later instead of cancelling it.
     assert await _rounds(services, _abandon_vs_late_webhook, {"paid"}) == {"paid"}
 
 
+@pytest.mark.slow
 async def test_abandonment_races_the_shopper_finishing_three_d_secure(services: Services) -> None:
     await _rounds(services, _abandon_vs_three_d_secure, {"paid", "abandoned"})
 
 
+@pytest.mark.slow
 async def test_cancelling_an_unpaid_order_races_its_three_d_secure_confirmation(services: Services) -> None:
     # too late, the cancellation refunds the order instead
     await _rounds(services, _cancel_vs_three_d_secure, {"paid", "abandoned", "refunded"})
 
 
+@pytest.mark.slow
 async def test_a_refund_races_a_redelivered_success_webhook(services: Services) -> None:
     assert await _rounds(services, _refund_vs_redelivered_webhook, {"refunded"}) == {"refunded"}
 

@@ -20,6 +20,7 @@ def shop(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     return request.getfixturevalue("client" if request.param == "postgresql" else "sqlite_client")
 
 
+@pytest.mark.slow
 async def test_two_hundred_buyers_fifty_units(shop) -> None:  # type: ignore[no-untyped-def]
     client = shop
     runtime = client.app.state.runtime

@@ -184,6 +184,7 @@ async def test_expired_subscriptions_are_deleted(push_services: Services, push_s
     assert (total["accepted"], total["failed"]) == (2, 3)
 
 
+@pytest.mark.slow
 async def test_429_and_500_are_retried_with_backoff_then_delivered(
     push_services: Services, push_service: PushService
 ) -> None:
@@ -203,6 +204,7 @@ async def test_429_and_500_are_retried_with_backoff_then_delivered(
     assert all(m.status == "sent" for m in rows.values())
 
 
+@pytest.mark.slow
 async def test_retries_are_bounded(push_services: Services, push_service: PushService) -> None:
     stubborn = await audience(push_services, push_service, 1, behaviour="error500", failures=100)
     campaign_id = await compose(push_services)
@@ -247,6 +249,7 @@ async def test_unauthorized_stops_the_campaign_and_alerts_staff(
     assert len(mine(push_service, people)) <= 3
 
 
+@pytest.mark.slow
 async def test_a_preference_changed_mid_send_is_honoured(
     push_services: Services, push_service: PushService
 ) -> None:
@@ -269,6 +272,7 @@ async def test_a_preference_changed_mid_send_is_honoured(
     assert (await figures(push_services, campaign_id))["skipped"] == 2
 
 
+@pytest.mark.slow
 async def test_throttling_spreads_the_sends(push_services: Services, push_service: PushService) -> None:
     people = await audience(push_services, push_service, 12)
     campaign_id = await compose(push_services, rate_per_minute=120)  # 2 per second: steps of 4 every 2 s
@@ -485,6 +489,7 @@ async def test_two_senders_racing_deliver_once_each(
     )
 
 
+@pytest.mark.slow
 async def test_a_sender_killed_midway_resumes_and_everyone_gets_it_once(
     push_services: Services, push_service: PushService
 ) -> None:
@@ -535,6 +540,7 @@ async def test_a_row_whose_sender_died_is_sent_again_after_its_lease(
     assert {m.attempts for m in await messages(push_services, campaign_id)} == {2}
 
 
+@pytest.mark.slow
 async def test_pause_resume_and_cancel(push_services: Services, push_service: PushService) -> None:
     people = await audience(push_services, push_service, 12)
     campaign_id = await compose(push_services, rate_per_minute=120)

@@ -27,6 +27,7 @@ def mode() -> str:
     return "production"
 
 
+@pytest.mark.slow
 async def test_a_killed_sender_resends_at_most_what_it_had_unsettled(
     push_services: Services, push_service: PushService, tmp_path: Path
 ) -> None:

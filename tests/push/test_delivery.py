@@ -390,6 +390,7 @@ def test_racing_threads_get_the_same_keys(tmp_path: Path) -> None:
     assert keys_from_text(path.read_text()) == found[0]
 
 
+@pytest.mark.slow
 def test_racing_processes_get_the_same_keys(tmp_path: Path) -> None:
     path, go = tmp_path / "vapid.key", tmp_path / "go"
     script = (

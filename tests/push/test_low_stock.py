@@ -77,6 +77,7 @@ async def _token(client: AppClient, account: Any) -> str:
     return str(res.json()["token"])
 
 
+@pytest.mark.slow
 async def test_one_alert_per_crossing_live_and_by_mail_then_the_digest(shop) -> None:
     client, inbox = shop
     admin, marketer, agent = (

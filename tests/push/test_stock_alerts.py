@@ -115,6 +115,7 @@ async def _wait_states(services: Services, variant_id: int, expected: dict[str, 
     return states
 
 
+@pytest.mark.slow
 async def test_a_restock_is_told_in_waves_until_it_sells_out_again(
     push_services: Services, push_service: PushService, worker: None, slow_waves: None
 ) -> None:
@@ -162,6 +163,7 @@ async def test_a_restock_is_told_in_waves_until_it_sells_out_again(
     assert await _wait_states(push_services, variant, {"notified": 20}) == {"notified": 20}
 
 
+@pytest.mark.slow
 async def test_racing_and_dying_waves_tell_each_signup_once(
     push_services: Services, push_service: PushService, worker: None
 ) -> None:

@@ -62,6 +62,7 @@ async def test_two_workers_and_duplicate_jobs_deliver_once(
     assert shown["status"] == "sent" and shown["figures"]["total"]["accepted"] == 80
 
 
+@pytest.mark.slow
 async def test_redis_losing_the_queue_mid_send_is_recovered_by_upkeep(
     http, push_services: Services, push_service: PushService, arq_workers
 ) -> None:

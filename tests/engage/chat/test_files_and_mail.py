@@ -157,6 +157,7 @@ def s3_server() -> Any:
     server.stop()
 
 
+@pytest.mark.slow
 async def test_attachments_in_s3_compatible_storage(app_with, make_account, s3_server, tmp_path) -> None:
     bucket = f"chat-{uuid.uuid4().hex[:8]}"
     client = await app_with(
@@ -199,6 +200,7 @@ def smtp_server() -> Any:
     controller.stop()
 
 
+@pytest.mark.slow
 async def test_transcript_by_email(app_with, make_account, smtp_server, prod_env) -> None:
     controller, inbox = smtp_server
     # the agent's reply also queues a "reply while you were away" push, deferred: a second, not half a minute
@@ -251,6 +253,7 @@ async def test_transcript_by_email(app_with, make_account, smtp_server, prod_env
     assert mail.get_payload()[1].get_filename().startswith(f"conversation-{cid}-")
 
 
+@pytest.mark.slow
 async def test_retention_exports_then_purges_old_conversations(runtime, env, tmp_path, prod_env) -> None:
     old_shopper, fresh_shopper = guest(), guest()
     async with runtime.sessionmaker() as session:
