@@ -162,3 +162,28 @@ async def test_customers_and_their_page_for_an_agent_and_403_for_a_shopper(
     ):
         answer = await shopper_page.goto(path)
         assert answer is not None and answer.status == 403, path
+
+
+async def test_an_admin_acts_on_a_pending_erasure_from_the_customers_page(
+    browser, site, sqlite_client, web_runtime
+) -> None:
+    from playwright.async_api import expect
+
+    from engage.auth import privacy
+
+    leaving = await make_person(web_runtime, Role.customer, "Lee Leaving")
+    admin = await make_person(web_runtime, Role.admin, "Ada")
+    async with web_runtime.sessionmaker() as s:
+        request = await privacy.request_erasure(s, leaving.id)
+    page = await (await browser.new_context(base_url=site, viewport=DESKTOP)).new_page()
+    errors = watch_errors(page)
+    page.on("dialog", lambda dialog: dialog.accept())
+    await sign_in(page, admin, then="/admin/customers")
+    item = page.locator("#privacy-pending li", has_text=f"Customer {leaving.id}")
+    await expect(item).to_be_visible()
+    await item.get_by_role("button", name="Erase now").click()
+    await expect(item).to_have_count(0)
+    async with web_runtime.sessionmaker() as s:
+        [done] = [r for r in await privacy.mine(s, leaving.id) if r.id == request.id]
+    assert done.status == "done" and done.done_by == f"user:{admin.id}"
+    assert errors == []

@@ -34,9 +34,44 @@ async function load(more = false) {
   }
 }
 
+// admins: pending erasure requests, each linked to its customer, with "Erase now"
+async function privacyQueue() {
+  if (!$("customers-root").dataset.admin) return;
+  const pending = await api("/api/admin/privacy/requests?status=pending");
+  $("privacy-queue").hidden = false;
+  $("privacy-pending").replaceChildren(
+    ...(pending.length
+      ? pending.map((r) =>
+          el(
+            "li",
+            {},
+            el("a", { href: `/admin/customers/${r.user_id}` }, `Customer ${r.user_id}`),
+            ` · ${r.kind} · asked ${new Date(r.requested_at).toLocaleString()} `,
+            el("button", { type: "button", class: "danger", onclick: () => erase(r) }, "Erase now"),
+          ),
+        )
+      : [el("li", { class: "muted" }, "None pending.")]),
+  );
+}
+
+async function erase(r) {
+  if (!window.confirm(`Erase customer ${r.user_id}'s personal data now? This cannot be undone.`)) return;
+  try {
+    await api(`/api/admin/privacy/requests/${r.id}/erase`, { method: "POST" });
+    await Promise.all([privacyQueue(), load()]);
+  } catch (err) {
+    $("customers-error").textContent = err.message;
+    $("customers-error").hidden = false;
+  }
+}
+
 form.addEventListener("submit", (e) => {
   e.preventDefault();
   load();
 });
 $("customers-more").addEventListener("click", () => load(true));
 load();
+privacyQueue().catch((err) => {
+  $("customers-error").textContent = err.message;
+  $("customers-error").hidden = false;
+});
