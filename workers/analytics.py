@@ -1,15 +1,17 @@
-"""Analytics' jobs and sink: sales kept per quarter hour follow the orders; today's tiles move when orders
-and conversations do.
+"""Analytics' jobs and sink: the kept figures (sales per quarter hour, products per day, buyers) follow the
+orders; today's tiles move when orders and conversations do.
 
 - The sink: each batch of `order.updated` queues `roll_up_sales` for those orders (recomputing a quarter is
   idempotent, so duplicates and reordering do no harm), and publishes today's tiles on `sales-today`.
-- `sweep_sales_rollup` (every minute, and at start): quarters of orders changed in the last 20 minutes (an
-  event lost in a crash); at the first start on a shop with orders, every quarter is built.
+- `sweep_sales_rollup` (every minute, and at start): what the orders changed in the last 20 minutes touch
+  (an event lost in a crash); at the first start on a shop with orders, or after the shop's time zone
+  changed, everything is built.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from commerce.orders.events import OrderUpdated
 from engage.analytics import rollup
@@ -18,18 +20,23 @@ from engage.platform.events import DomainEvent, Sink
 from engage.services import Services
 
 
+def _zone(services: Services) -> ZoneInfo:
+    return ZoneInfo(services.settings.push_default_timezone)
+
+
 async def roll_up_sales(ctx: dict[str, Any], order_ids: list[int]) -> int:
     services: Services = ctx["services"]
     async with services.sessionmaker() as session:
-        return await rollup.refresh_orders(session, order_ids)
+        return await rollup.refresh_orders(session, order_ids, zone=_zone(services))
 
 
 async def sweep_sales_rollup(ctx: dict[str, Any]) -> int:
     services: Services = ctx["services"]
+    zone = _zone(services)
     async with services.sessionmaker() as session:
-        if await rollup.needs_rebuild(session):
-            return await rollup.rebuild(session)
-        return await rollup.sweep(session)
+        if await rollup.needs_rebuild(session, zone):
+            return await rollup.rebuild(session, zone=zone)
+        return await rollup.sweep(session, zone=zone)
 
 
 def sales_today_sink(services: Services) -> Sink:

@@ -1,11 +1,12 @@
-"""Sales kept per quarter hour (UTC), so that a period's figures read a few thousand rows, not every order.
-Every time zone's day starts on a quarter hour, so any shop's days are sums of these."""
+"""Figures kept as orders change, so that a period reads a few thousand rows, not every order: sales per
+quarter hour (UTC; every time zone's day starts on a quarter hour, so any shop's days are sums of these),
+products per day of the shop's time zone, and each buyer's first payment."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, Date, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.platform.clock import utcnow
@@ -20,3 +21,27 @@ class SalesQuarter(Base):
     revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # paid minus refunded
     refunds_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProductDay(Base):
+    """Units and revenue of a product on a day of the shop's time zone (`zone`: rows of another zone are
+    left behind when the setting changes, and rebuilt for the new one)."""
+
+    __tablename__ = "product_days"
+
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    product_handle: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    units: Mapped[int] = mapped_column(default=0)  # sold minus returned
+    revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # of the units kept
+
+
+class Buyer(Base):
+    """When each buyer (by email) first paid: new against returning buyers of a period."""
+
+    __tablename__ = "buyers"
+    __table_args__ = (Index("ix_buyers_first_paid_at", "first_paid_at"),)
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    first_paid_at: Mapped[datetime]

@@ -7,16 +7,17 @@ import csv
 import io
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.orders import Order, OrderLine
+from commerce.orders import Order
 from engage import chat
 from engage.analytics import rollup
-from engage.analytics.models import SalesQuarter
+from engage.analytics.models import Buyer, ProductDay, SalesQuarter
 from engage.platform.clock import as_utc, utcnow
 from engage.platform.errors import InvalidInput
 
@@ -120,23 +121,54 @@ def _by_day(sales: list[Sale], start: date, days: int, zone: ZoneInfo) -> list[D
 
 
 async def _customers(session: AsyncSession, since: datetime, until: datetime) -> Customers:
-    in_period = (
-        select(Order.email.label("buyer"))
-        .where(Order.paid_at >= since, Order.paid_at < until, Order.status.in_(COUNTED))
-        .distinct()
-        .subquery()
+    """New: buyers whose first payment (kept in `buyers`) is in the period; returning: the period's other
+    buyers (emails are kept lower-case: checkout normalises them)."""
+    new = await session.scalar(
+        select(func.count())
+        .select_from(Buyer)
+        .where(Buyer.first_paid_at >= since, Buyer.first_paid_at < until)
     )
-    earlier = select(Order.id).where(  # emails are kept lower-case (checkout normalises them)
-        Order.email == in_period.c.buyer, Order.paid_at < since, Order.paid_at.is_not(None)
-    )
-    rows = (
-        await session.execute(
-            select(func.count().filter(~earlier.exists()), func.count().filter(earlier.exists())).select_from(
-                in_period
-            )
+    buyers = await session.scalar(
+        select(func.count(func.distinct(Order.email))).where(
+            Order.paid_at >= since, Order.paid_at < until, Order.status.in_(COUNTED)
         )
-    ).one()
-    return Customers(new=int(rows[0]), returning=int(rows[1]))
+    )
+    new, buyers = int(new or 0), int(buyers or 0)
+    return Customers(new=min(new, buyers), returning=max(buyers - new, 0))
+
+
+async def _top_products(
+    session: AsyncSession, start: date, end: date, zone: ZoneInfo, top: int
+) -> list[TopProduct]:
+    """Days before today from the kept product days, today from its orders as they are now."""
+    today = utcnow().astimezone(zone).date()
+    sums: dict[str, list[Any]] = {}
+    if start < today:
+        kept = await session.execute(
+            select(
+                ProductDay.product_handle,
+                func.max(ProductDay.name),
+                func.sum(ProductDay.units),
+                func.sum(ProductDay.revenue_cents),
+            )
+            .where(
+                ProductDay.zone == zone.key,
+                ProductDay.day >= start,
+                ProductDay.day <= min(end, today - timedelta(days=1)),
+            )
+            .group_by(ProductDay.product_handle)
+        )
+        for handle, name, units, cents in kept:
+            sums[handle] = [name, int(units or 0), int(cents or 0)]
+    if end >= today >= start:
+        for handle, name, units, cents in await rollup.products_sold(
+            session, *rollup.day_bounds(today, zone)
+        ):
+            seen = sums.setdefault(handle, [name, 0, 0])
+            seen[1] += units
+            seen[2] += cents
+    ranked = sorted(sums.items(), key=lambda item: (-item[1][2], item[0]))[:top]
+    return [TopProduct(name, handle, units, cents) for handle, (name, units, cents) in ranked]
 
 
 async def summary(
@@ -151,23 +183,7 @@ async def summary(
     previous = await _sales(session, before_since, before_until)
     days = _by_day(rows, start, length.days, zone)
     previous_days = _by_day(previous, start - length, length.days, zone)
-    kept = (
-        OrderLine.line_total_cents * (OrderLine.quantity - OrderLine.returned_quantity) / OrderLine.quantity
-    )
-    top_rows = await session.execute(
-        select(
-            OrderLine.name,
-            OrderLine.product_handle,
-            func.sum(OrderLine.quantity - OrderLine.returned_quantity),
-            func.sum(kept),
-        )
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(Order.paid_at >= since, Order.paid_at < until, Order.status.in_(COUNTED))
-        .group_by(OrderLine.name, OrderLine.product_handle)
-        .order_by(func.sum(kept).desc())
-        .limit(top)
-    )
-    products = [TopProduct(r[0], r[1], int(r[2] or 0), int(r[3] or 0)) for r in top_rows]
+    products = await _top_products(session, start, end, zone, top)
     return Summary(
         start,
         end,

@@ -4,6 +4,7 @@ period, top products; empty periods; only marketers and admins."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
@@ -15,6 +16,8 @@ from engage.platform.clock import utcnow
 from engage.platform.identity import Role
 from tests.commerce.conftest import Shopper, make_product
 from tests.conftest import AppClient
+
+UTC_ZONE = ZoneInfo("UTC")
 
 
 async def _summary(session, start: date, end: date, zone: str) -> service.Summary:
@@ -50,7 +53,9 @@ async def test_a_past_period_to_the_cent_and_across_a_time_zone(client: AppClien
         )
         await s.commit()
         # moved behind the services' back: the quarters are rebuilt as a new install's first start does
-        await rollup.rebuild(s, datetime(2001, 1, 1, tzinfo=UTC), datetime(2001, 4, 1, tzinfo=UTC))
+        await rollup.rebuild(
+            s, zone=UTC_ZONE, since=datetime(2001, 1, 1, tzinfo=UTC), until=datetime(2001, 4, 1, tzinfo=UTC)
+        )
         utc = await _summary(s, date(2001, 3, 10), date(2001, 3, 10), "UTC")
         new_york = await _summary(s, date(2001, 3, 9), date(2001, 3, 10), "America/New_York")
         empty = await _summary(s, date(2001, 1, 1), date(2001, 1, 31), "UTC")
@@ -106,7 +111,13 @@ async def test_the_kept_quarters_follow_refunds_and_a_lost_event_and_equal_the_o
             )
         await s.commit()
         assert (
-            await rollup.rebuild(s, datetime(2004, 2, 1, tzinfo=UTC), datetime(2004, 4, 1, tzinfo=UTC)) == 2
+            await rollup.rebuild(
+                s,
+                zone=UTC_ZONE,
+                since=datetime(2004, 2, 1, tzinfo=UTC),
+                until=datetime(2004, 4, 1, tzinfo=UTC),
+            )
+            == 2
         )
         before = await _summary(s, date(2004, 2, 29), date(2004, 3, 1), "UTC")
     assert [d.orders for d in before.days] == [1, 2]
@@ -118,7 +129,7 @@ async def test_the_kept_quarters_follow_refunds_and_a_lost_event_and_equal_the_o
         # the job the order event queues (a worker runs it in production; here, by hand)
         assert (
             await rollup.refresh_orders(
-                s, [(await s.scalar(select(Order.id).where(Order.number == numbers[1])))]
+                s, [(await s.scalar(select(Order.id).where(Order.number == numbers[1])))], zone=UTC_ZONE
             )
             == 1
         )
@@ -132,7 +143,7 @@ async def test_the_kept_quarters_follow_refunds_and_a_lost_event_and_equal_the_o
             update(Order).where(Order.number == numbers[2]).values(refunded_cents=100, updated_at=utcnow())
         )
         await s.commit()
-        assert await rollup.sweep(s) >= 1
+        assert await rollup.sweep(s, zone=UTC_ZONE) >= 1
         swept = await _summary(s, date(2004, 2, 29), date(2004, 3, 1), "UTC")
         kept = (
             await s.execute(

@@ -8,6 +8,7 @@ import csv
 import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
@@ -17,6 +18,8 @@ from engage.platform.identity import Role
 from tests.commerce.conftest import Shopper, make_product, serving
 from tests.conftest import AppClient
 from tests.realtime.client import Socket
+
+UTC_ZONE = ZoneInfo("UTC")
 
 
 async def _product(client: AppClient, *, stock: int | list[int] = 10, price: int = 2000, threshold: int = 3):
@@ -202,7 +205,9 @@ async def test_new_and_returning_buyers_and_the_csv_of_a_period(client: AppClien
         for number, at in ((earlier, day - timedelta(days=40)), (again, day), (fresh, day)):
             await s.execute(update(Order).where(Order.number == number).values(paid_at=at))
         await s.commit()
-        await rollup.rebuild(s, datetime(2003, 5, 1, tzinfo=UTC), datetime(2003, 8, 1, tzinfo=UTC))
+        await rollup.rebuild(
+            s, zone=UTC_ZONE, since=datetime(2003, 5, 1, tzinfo=UTC), until=datetime(2003, 8, 1, tzinfo=UTC)
+        )
         figures = await service.summary(
             s, date(2003, 7, 14), date(2003, 7, 14), timezone="UTC", currency="usd"
         )
