@@ -49,9 +49,17 @@ class AnalyticsController(Controller):
         end: To,
     ) -> service.Summary:
         """Revenue (minor units, paid minus refunded), orders, average order value and refunds of the
-        period, by day, with the previous period of the same length, the top products, new and returning
-        buyers."""
+        period, by day, with the previous period of the same length, and the top products."""
         return await _summary(services, db_session, start, end)
+
+    @get("/customers")
+    async def customers(
+        self, services: Services, db_session: AsyncSession, start: From, end: To
+    ) -> service.Customers:
+        """New buyers (first paid order in the period, by email) and returning ones."""
+        return await service.customers(
+            db_session, start, end, timezone=services.settings.push_default_timezone
+        )
 
     @get("/sales.csv", media_type="text/csv")
     async def sales_csv(

@@ -40,7 +40,7 @@ function seconds(s) {
   return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 }
 
-function showSales(s) {
+function showSales(s, buyers) {
   const fmt = (c) => money(c, s.currency);
   const t = s.totals;
   const p = s.previous;
@@ -49,8 +49,8 @@ function showSales(s) {
     tile("Orders", String(t.orders), String(p.orders)),
     tile("Average order", fmt(t.average_order_cents), fmt(p.average_order_cents)),
     tile("Refunds", fmt(t.refunds_cents), fmt(p.refunds_cents)),
-    tile("New buyers", String(s.customers.new)),
-    tile("Returning buyers", String(s.customers.returning)),
+    tile("New buyers", String(buyers.new)),
+    tile("Returning buyers", String(buyers.returning)),
   );
   $("top-products").querySelector("tbody").replaceChildren(
     ...s.top_products.map((x) =>
@@ -137,13 +137,14 @@ async function loadPeriod() {
   const q = new URLSearchParams({ from: period.elements.from.value, to: period.elements.to.value });
   $("sales-csv").href = `/api/admin/analytics/sales.csv?${q}`;
   $("products-csv").href = `/api/admin/analytics/products.csv?${q}`;
-  const [sales, support, search, alerts] = await Promise.all([
+  const [sales, buyers, support, search, alerts] = await Promise.all([
     api(`/api/admin/analytics/summary?${q}`),
+    api(`/api/admin/analytics/customers?${q}`),
     api(`/api/admin/analytics/support?${q}`),
     api("/api/search/analytics/summary?days=30"),
     api("/api/admin/stock-alerts/demand?days=90"),
   ]);
-  showSales(sales);
+  showSales(sales, buyers);
   showSupport(support);
   showSearch(search);
   showAlerts(alerts);
