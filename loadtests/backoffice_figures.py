@@ -7,7 +7,7 @@ server (`/api/auth/me`: the same middleware, sessions and auth, no figures) meas
 What runs (all on 127.0.0.1; the scratch database and Redis keys are removed at the end):
 - a scratch database at head, filled in SQL: 100,000 customers, 200 variants, `--orders` paid orders spread
   over the last 365 days (one or two units on one line, 4 % refunded in part);
-- the sales quarters, product days and buyers built from the orders (as a worker's first start does on an existing shop), timed;
+- the kept days (sales, products) and buyers built from the orders (as a worker's first start does on an existing shop), timed;
 - `engage serve` in production mode (PostgreSQL, Redis), one worker; an admin signs in with a token;
 - per endpoint, `--requests` requests, four at a time (a handful of staff with the dashboard open).
 
@@ -107,11 +107,11 @@ async def fill(url: str, orders: int) -> None:
     async with make_sessionmaker(engine)() as session:
         await create_user(session, email="admin@bench.test", password=PASSWORD, role=Role.admin)
         started = time.monotonic()
-        quarters = await rollup.rebuild(
+        days = await rollup.rebuild(
             session, zone=ZoneInfo("UTC")
         )  # what a worker's first start does on an existing shop
         print(
-            f"  sales quarters, product days and buyers built: {quarters:,} in {time.monotonic() - started:.1f} s",
+            f"  kept days and buyers built: {days:,} days in {time.monotonic() - started:.1f} s",
             flush=True,
         )
     await engine.dispose()

@@ -1,7 +1,7 @@
-"""Analytics' jobs and sink: the kept figures (sales per quarter hour, products per day, buyers) follow the
+"""Analytics' jobs and sink: the kept figures (sales and products per day, buyers) follow the
 orders; today's tiles move when orders and conversations do.
 
-- The sink: each batch of `order.updated` queues `roll_up_sales` for those orders (recomputing a quarter is
+- The sink: each batch of `order.updated` queues `roll_up_sales` for those orders (recomputing a day is
   idempotent, so duplicates and reordering do no harm), and publishes today's tiles on `sales-today`.
 - `sweep_sales_rollup` (every minute, and at start): what the orders changed in the last 20 minutes touch
   (an event lost in a crash); at the first start on a shop with orders, or after the shop's time zone

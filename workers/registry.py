@@ -71,7 +71,7 @@ CRON: list[CronTask] = [
     CronTask(commerce.forget_old_idempotency_keys, every_seconds=3600),
     # restocks whose event was lost, waves that died: their alerts go out (docs/alerts.md)
     CronTask(alerts.reconcile_stock_alerts, every_seconds=300),
-    # sales kept per quarter hour: orders changed lately (an event lost), the first build at start
+    # kept sales, products and buyers: orders changed lately (an event lost), the first build at start
     CronTask(analytics.sweep_sales_rollup, every_seconds=60, run_at_startup=True),
     # the daily low-stock digest goes out in its hour (ENGAGE_LOW_STOCK_DIGEST_HOUR)
     CronTask(alerts.low_stock_digest, every_seconds=3600),

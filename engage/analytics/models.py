@@ -1,6 +1,5 @@
-"""Figures kept as orders change, so that a period reads a few thousand rows, not every order: sales per
-quarter hour (UTC; every time zone's day starts on a quarter hour, so any shop's days are sums of these),
-products per day of the shop's time zone, and each buyer's first payment."""
+"""Figures kept as orders change, so that a period reads a row per day, not every order: sales and products
+per day of the shop's time zone, and each buyer's first payment."""
 
 from __future__ import annotations
 
@@ -13,11 +12,15 @@ from engage.platform.clock import utcnow
 from engage.platform.db import Base
 
 
-class SalesQuarter(Base):
-    __tablename__ = "sales_quarters"
+class SalesDay(Base):
+    """Orders paid on a day of the shop's time zone (`zone`: rows of another zone are left behind when the
+    setting changes, and rebuilt for the new one)."""
 
-    starts_at: Mapped[datetime] = mapped_column(primary_key=True)  # UTC, on :00, :15, :30 or :45
-    orders: Mapped[int] = mapped_column(default=0)  # paid in the quarter (and not cancelled unpaid)
+    __tablename__ = "sales_days"
+
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    orders: Mapped[int] = mapped_column(default=0)  # paid that day (and not cancelled unpaid)
     revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # paid minus refunded
     refunds_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,12 +1,11 @@
-"""Keeping the kept figures true to the orders: sales per quarter hour, products per day of the shop's time
-zone, and each buyer's first payment. Whatever an order's change touches (its quarter, its day, its buyer)
-is recomputed from the orders, by a job each order event queues and by a sweep of the orders changed lately
-(an event lost in a crash). Recomputing is idempotent: a figure always ends equal to its orders, whoever
-recomputes it and however often."""
+"""Keeping the kept figures true to the orders: sales and products per day of the shop's time zone, and
+each buyer's first payment. Whatever an order's change touches (its day, its buyer) is recomputed from the
+orders, by a job each order event queues and by a sweep of the orders changed lately (an event lost in a
+crash). Recomputing is idempotent: a figure always ends equal to its orders, whoever recomputes it and
+however often."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -15,11 +14,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.orders import Order, OrderLine, OrderStatus
-from engage.analytics.models import Buyer, ProductDay, SalesQuarter
+from engage.analytics.models import Buyer, ProductDay, SalesDay
 from engage.platform.clock import as_utc, utcnow
 from engage.platform.db import insert_for
 
-QUARTER = timedelta(minutes=15)
 COUNTED = [
     OrderStatus.paid.value,
     OrderStatus.fulfilled.value,
@@ -29,79 +27,27 @@ COUNTED = [
     OrderStatus.partially_refunded.value,
 ]
 SWEEP_BACK = timedelta(minutes=20)  # the sweep looks at orders changed this long ago or later
-BACKFILL_DAYS = 7  # a rebuild reads the orders a week at a time
 # what a line kept is worth: its total for the units not returned
 KEPT_UNITS = OrderLine.quantity - OrderLine.returned_quantity
 KEPT_CENTS = OrderLine.line_total_cents * KEPT_UNITS / OrderLine.quantity
-
-
-def quarter_of(moment: datetime) -> datetime:
-    moment = as_utc(moment)
-    return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return datetime.combine(day, time(), zone), datetime.combine(day + timedelta(days=1), time(), zone)
 
 
-# ---- sales per quarter hour ---------------------------------------------------------------------------------
-
-
-async def _paid(session: AsyncSession, since: datetime, until: datetime) -> list[tuple[datetime, int, int]]:
-    rows = await session.execute(
-        select(Order.paid_at, Order.total_cents, Order.refunded_cents).where(
-            Order.paid_at >= since, Order.paid_at < until, Order.status.in_(COUNTED)
+async def sales_of(session: AsyncSession, since: datetime, until: datetime) -> tuple[int, int, int]:
+    """(orders, paid minus refunded, refunded) of the orders paid in [since, until), read from the orders."""
+    orders, revenue, refunds = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(Order.total_cents - Order.refunded_cents), 0),
+                func.coalesce(func.sum(Order.refunded_cents), 0),
+            ).where(Order.paid_at >= since, Order.paid_at < until, Order.status.in_(COUNTED))
         )
-    )
-    return [(as_utc(paid), total, refunded) for paid, total, refunded in rows if paid is not None]
-
-
-def _sums(rows: Iterable[tuple[datetime, int, int]]) -> dict[datetime, list[int]]:
-    sums: dict[datetime, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for paid_at, total, refunded in rows:
-        quarter = sums[quarter_of(paid_at)]
-        quarter[0] += 1
-        quarter[1] += total - refunded
-        quarter[2] += refunded
-    return sums
-
-
-async def _write_quarters(
-    session: AsyncSession, since: datetime, until: datetime, sums: dict[datetime, list[int]]
-) -> None:
-    """The quarters of [since, until) become `sums` (quarters with no order: no row)."""
-    await session.execute(
-        delete(SalesQuarter).where(SalesQuarter.starts_at >= since, SalesQuarter.starts_at < until)
-    )
-    if not sums:
-        return
-    now = utcnow()
-    rows = [
-        {"starts_at": at, "orders": n, "revenue_cents": revenue, "refunds_cents": refunds, "updated_at": now}
-        for at, (n, revenue, refunds) in sorted(sums.items())
-    ]
-    statement = insert_for(session)(SalesQuarter).values(rows)
-    excluded = statement.excluded  # a racing recompute of the same quarter wrote it meanwhile: ours wins
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[SalesQuarter.starts_at],
-            set_={
-                "orders": excluded.orders,
-                "revenue_cents": excluded.revenue_cents,
-                "refunds_cents": excluded.refunds_cents,
-                "updated_at": excluded.updated_at,
-            },
-        )
-    )
-
-
-async def _quarters(session: AsyncSession, quarters: Iterable[datetime]) -> None:
-    for starts_at in sorted({quarter_of(q) for q in quarters}):
-        until = starts_at + QUARTER
-        await _write_quarters(session, starts_at, until, _sums(await _paid(session, starts_at, until)))
-
-
-# ---- products per day ---------------------------------------------------------------------------------------
+    ).one()
+    return int(orders), int(revenue), int(refunds)
 
 
 async def products_sold(
@@ -117,31 +63,47 @@ async def products_sold(
     return [(handle, name, int(units or 0), int(cents or 0)) for handle, name, units, cents in rows]
 
 
-async def _days(session: AsyncSession, days: Iterable[date], zone: ZoneInfo) -> None:
+async def _days(session: AsyncSession, days: Iterable[date], zone: ZoneInfo) -> int:
+    """These days' sales and products become what their orders say (a day with no order: no row)."""
     insert = insert_for(session)
+    done = 0
     for day in sorted(set(days)):
+        since, until = day_bounds(day, zone)
+        await session.execute(delete(SalesDay).where(SalesDay.zone == zone.key, SalesDay.day == day))
         await session.execute(delete(ProductDay).where(ProductDay.zone == zone.key, ProductDay.day == day))
-        sold = await products_sold(session, *day_bounds(day, zone))
-        if not sold:
+        orders, revenue, refunds = await sales_of(session, since, until)
+        done += 1
+        if not orders:
             continue
+        values = {
+            "orders": orders,
+            "revenue_cents": revenue,
+            "refunds_cents": refunds,
+            "updated_at": utcnow(),
+        }
+        # a racing recompute of the same day wrote it meanwhile: both read the same orders, ours wins
+        await session.execute(
+            insert(SalesDay)
+            .values(zone=zone.key, day=day, **values)
+            .on_conflict_do_update(index_elements=[SalesDay.zone, SalesDay.day], set_=values)
+        )
         rows = [
             {"zone": zone.key, "day": day, "product_handle": h, "name": n, "units": u, "revenue_cents": c}
-            for h, n, u, c in sold
+            for h, n, u, c in await products_sold(session, since, until)
         ]
-        statement = insert(ProductDay).values(rows)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[ProductDay.zone, ProductDay.day, ProductDay.product_handle],
-                set_={
-                    "name": statement.excluded.name,
-                    "units": statement.excluded.units,
-                    "revenue_cents": statement.excluded.revenue_cents,
-                },
+        if rows:
+            statement = insert(ProductDay).values(rows)
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[ProductDay.zone, ProductDay.day, ProductDay.product_handle],
+                    set_={
+                        "name": statement.excluded.name,
+                        "units": statement.excluded.units,
+                        "revenue_cents": statement.excluded.revenue_cents,
+                    },
+                )
             )
-        )
-
-
-# ---- buyers -------------------------------------------------------------------------------------------------
+    return done
 
 
 async def _buyers(session: AsyncSession, emails: Iterable[str]) -> None:
@@ -161,21 +123,17 @@ async def _buyers(session: AsyncSession, emails: Iterable[str]) -> None:
         )
 
 
-# ---- what the jobs call -------------------------------------------------------------------------------------
-
-
 async def _touched(session: AsyncSession, rows: Iterable[tuple[datetime | None, str]], zone: ZoneInfo) -> int:
     paid = [(as_utc(at), email) for at, email in rows if at is not None]
-    await _quarters(session, [at for at, _ in paid])
-    await _days(session, [at.astimezone(zone).date() for at, _ in paid], zone)
+    done = await _days(session, [at.astimezone(zone).date() for at, _ in paid], zone)
     await _buyers(session, [email for _, email in paid])
     await session.commit()
-    return len({quarter_of(at) for at, _ in paid})
+    return done
 
 
 async def refresh_orders(session: AsyncSession, order_ids: Iterable[int], *, zone: ZoneInfo) -> int:
-    """What these orders touch (a paid, refunded or cancelled order moves its quarter, day and buyer); the
-    number of quarters recomputed. Commits."""
+    """What these orders touch (a paid, refunded or cancelled order moves its day and its buyer); the number
+    of days recomputed. Commits."""
     ids = sorted(set(order_ids))
     if not ids:
         return 0
@@ -195,25 +153,19 @@ async def sweep(session: AsyncSession, *, zone: ZoneInfo, now: datetime | None =
 async def rebuild(
     session: AsyncSession, *, zone: ZoneInfo, since: datetime | None = None, until: datetime | None = None
 ) -> int:
-    """Everything kept between `since` and `until` (default: all the orders there are) recomputed, a week at
-    a time, and every buyer; the number of quarters written. Commits after each week."""
+    """Every day between `since` and `until` (default: all the orders there are) recomputed, committed a
+    week at a time, then every buyer; the number of days."""
     first = await session.scalar(select(func.min(Order.paid_at)))
     if first is None:
         return 0
-    start = quarter_of(since or first)
-    end = until or utcnow() + QUARTER
-    written = 0
-    while start < end:
-        stop = min(start + timedelta(days=BACKFILL_DAYS), end)
-        sums = _sums(await _paid(session, start, stop))
-        await _write_quarters(session, start, stop, sums)
-        first_day, last_day = start.astimezone(zone).date(), (stop - QUARTER).astimezone(zone).date()
-        await _days(
-            session, [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)], zone
-        )
+    day = as_utc(since or first).astimezone(zone).date()
+    last = as_utc(until or utcnow()).astimezone(zone).date()
+    done = 0
+    while day <= last:
+        week = [day + timedelta(days=n) for n in range(min(7, (last - day).days + 1))]
+        done += await _days(session, week, zone)
         await session.commit()
-        written += len(sums)
-        start = stop
+        day = week[-1] + timedelta(days=1)
     await session.execute(delete(Buyer))
     await session.execute(
         insert_for(session)(Buyer).from_select(
@@ -224,15 +176,12 @@ async def rebuild(
         )
     )
     await session.commit()
-    return written
+    return done
 
 
 async def needs_rebuild(session: AsyncSession, zone: ZoneInfo) -> bool:
     """Orders were paid but nothing is kept for this time zone yet (a new install on an existing shop, or the
     shop's time zone changed)."""
     paid = await session.scalar(select(Order.id).where(Order.paid_at.is_not(None)).limit(1))
-    if paid is None:
-        return False
-    quarters = await session.scalar(select(SalesQuarter.starts_at).limit(1))
-    days = await session.scalar(select(ProductDay.day).where(ProductDay.zone == zone.key).limit(1))
-    return quarters is None or days is None
+    kept = await session.scalar(select(SalesDay.day).where(SalesDay.zone == zone.key).limit(1))
+    return paid is not None and kept is None

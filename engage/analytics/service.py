@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.orders import Order
 from engage import chat
 from engage.analytics import rollup
-from engage.analytics.models import Buyer, ProductDay, SalesQuarter
-from engage.platform.clock import as_utc, utcnow
+from engage.analytics.models import Buyer, ProductDay, SalesDay
+from engage.platform.clock import utcnow
 from engage.platform.errors import InvalidInput
 
 COUNTED = rollup.COUNTED
@@ -69,38 +68,39 @@ def _bounds(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]
     return datetime.combine(start, time(), zone), datetime.combine(end + timedelta(days=1), time(), zone)
 
 
-Sale = tuple[datetime, int, int, int]  # (when, orders, paid minus refunded, refunded)
-
-
-async def _sales(session: AsyncSession, since: datetime, until: datetime) -> list[Sale]:
-    """The period's sales: kept quarters, and the orders of the last half hour read as they are now (the
-    roll-up job may not have run for them yet)."""
-    fresh = rollup.quarter_of(utcnow()) - rollup.QUARTER
+async def _days(session: AsyncSession, start: date, end: date, zone: ZoneInfo) -> tuple[list[Day], int]:
+    """Each day of [start, end] and the refunds: kept days before today, today from its orders as they are now (the roll-up
+    job may not have run for its latest ones)."""
+    today = utcnow().astimezone(zone).date()
     kept = await session.execute(
-        select(
-            SalesQuarter.starts_at,
-            SalesQuarter.orders,
-            SalesQuarter.revenue_cents,
-            SalesQuarter.refunds_cents,
+        select(SalesDay.day, SalesDay.revenue_cents, SalesDay.orders).where(
+            SalesDay.zone == zone.key,
+            SalesDay.day >= start,
+            SalesDay.day <= min(end, today - timedelta(days=1)),
         )
-        .where(SalesQuarter.starts_at >= since, SalesQuarter.starts_at < min(until, fresh))
-        .order_by(SalesQuarter.starts_at)
     )
-    sales: list[Sale] = [(as_utc(at), n, revenue, refunds) for at, n, revenue, refunds in kept]
-    if until > fresh:
-        live = await session.execute(
-            select(Order.paid_at, Order.total_cents, Order.refunded_cents).where(
-                Order.paid_at >= max(since, fresh), Order.paid_at < until, Order.status.in_(COUNTED)
-            )
+    found = {day: (revenue, orders) for day, revenue, orders in kept}
+    refunds = await session.scalar(
+        select(func.coalesce(func.sum(SalesDay.refunds_cents), 0)).where(
+            SalesDay.zone == zone.key,
+            SalesDay.day >= start,
+            SalesDay.day <= min(end, today - timedelta(days=1)),
         )
-        sales += [(as_utc(paid), 1, total - refunded, refunded) for paid, total, refunded in live if paid]
-    return sales
+    )
+    days = [
+        Day(d, *found.get(d, (0, 0)))
+        for d in (start + timedelta(days=n) for n in range((end - start).days + 1))
+    ]
+    live_refunds = 0
+    if start <= today <= end:
+        orders, revenue, live_refunds = await rollup.sales_of(session, *rollup.day_bounds(today, zone))
+        days[(today - start).days] = Day(today, revenue, orders)
+    return days, int(refunds or 0) + live_refunds
 
 
-def _totals(sales: list[Sale]) -> Totals:
-    orders = sum(n for _, n, _, _ in sales)
-    revenue = sum(revenue for _, _, revenue, _ in sales)
-    refunds = sum(refunds for _, _, _, refunds in sales)
+def _totals(days: list[Day], refunds: int) -> Totals:
+    orders = sum(d.orders for d in days)
+    revenue = sum(d.revenue_cents for d in days)
     return Totals(revenue, orders, revenue // orders if orders else 0, refunds)
 
 
@@ -109,17 +109,6 @@ def check_period(start: date, end: date) -> None:
         raise InvalidInput("`to` is before `from`", field="to")
     if (end - start).days + 1 > MAX_DAYS:
         raise InvalidInput(f"at most {MAX_DAYS} days at once", field="to")
-
-
-def _by_day(sales: list[Sale], start: date, days: int, zone: ZoneInfo) -> list[Day]:
-    by_day: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    for at, orders, revenue, _ in sales:
-        day = at.astimezone(zone).date()
-        by_day[day][0] += revenue
-        by_day[day][1] += orders
-    return [
-        Day(start + timedelta(days=n), *by_day.get(start + timedelta(days=n), [0, 0])) for n in range(days)
-    ]
 
 
 async def customers(session: AsyncSession, start: date, end: date, *, timezone: str) -> Customers:
@@ -185,24 +174,19 @@ async def summary(
 ) -> Summary:
     check_period(start, end)
     zone = ZoneInfo(timezone)
-    since, until = _bounds(start, end, zone)
     length = end - start + timedelta(days=1)
-    before_since, before_until = _bounds(start - length, start - timedelta(days=1), zone)
-    rows = await _sales(session, since, until)
-    previous = await _sales(session, before_since, before_until)
-    days = _by_day(rows, start, length.days, zone)
-    previous_days = _by_day(previous, start - length, length.days, zone)
-    products = await _top_products(session, start, end, zone, top)
+    days, refunds = await _days(session, start, end, zone)
+    previous_days, previous_refunds = await _days(session, start - length, start - timedelta(days=1), zone)
     return Summary(
         start,
         end,
         timezone,
         currency.upper(),
-        _totals(rows),
-        _totals(previous),
+        _totals(days, refunds),
+        _totals(previous_days, previous_refunds),
         days,
         previous_days,
-        products,
+        await _top_products(session, start, end, zone, top),
     )
 
 
@@ -219,9 +203,10 @@ async def today(session: AsyncSession, *, timezone: str, currency: str, now: dat
     zone = ZoneInfo(timezone)
     day = (now or utcnow()).astimezone(zone).date()
     since, until = _bounds(day, day, zone)
-    rows = await _sales(session, since, until)
+    orders, revenue, refunds = await rollup.sales_of(session, since, until)
     support = await chat.support_figures(session, since, until, sla_seconds=1 << 30, now=until)
-    return Today(day, currency.upper(), _totals(rows), support.conversations)
+    totals = Totals(revenue, orders, revenue // orders if orders else 0, refunds)
+    return Today(day, currency.upper(), totals, support.conversations)
 
 
 async def support(

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from commerce.orders import Order
 from engage.analytics import rollup, service
-from engage.analytics.models import SalesQuarter
+from engage.analytics.models import SalesDay
 from engage.platform.clock import utcnow
 from engage.platform.identity import Role
 from tests.commerce.conftest import Shopper, make_product
@@ -52,10 +52,11 @@ async def test_a_past_period_to_the_cent_and_across_a_time_zone(client: AppClien
             .values(paid_at=datetime(2001, 3, 10, 12, 0, tzinfo=UTC))
         )
         await s.commit()
-        # moved behind the services' back: the quarters are rebuilt as a new install's first start does
-        await rollup.rebuild(
-            s, zone=UTC_ZONE, since=datetime(2001, 1, 1, tzinfo=UTC), until=datetime(2001, 4, 1, tzinfo=UTC)
-        )
+        # moved behind the services' back: the kept days are rebuilt as a new install's first start does
+        for zone in (UTC_ZONE, ZoneInfo("America/New_York")):  # a shop in each zone keeps its own days
+            await rollup.rebuild(
+                s, zone=zone, since=datetime(2001, 1, 1, tzinfo=UTC), until=datetime(2001, 4, 1, tzinfo=UTC)
+            )
         utc = await _summary(s, date(2001, 3, 10), date(2001, 3, 10), "UTC")
         new_york = await _summary(s, date(2001, 3, 9), date(2001, 3, 10), "America/New_York")
         empty = await _summary(s, date(2001, 1, 1), date(2001, 1, 31), "UTC")
@@ -101,7 +102,7 @@ async def test_the_kept_quarters_follow_refunds_and_a_lost_event_and_equal_the_o
     app_client, make = (client, make_account) if db == "postgres" else (sqlite_client, sqlite_make_account)
     buyer, admin = await make(Role.customer), await make(Role.admin)
     numbers = [await _bought(app_client, buyer, 1500) for _ in range(3)]
-    past = datetime(2004, 2, 29, 23, 50, tzinfo=UTC)  # two quarters: 23:45 and 00:00 the next day
+    past = datetime(2004, 2, 29, 23, 50, tzinfo=UTC)  # two days: one order on the 29th, two on March 1st
     runtime = app_client.app.state.runtime
     async with runtime.sessionmaker() as s:
         for n, number in enumerate(numbers):
@@ -115,9 +116,9 @@ async def test_the_kept_quarters_follow_refunds_and_a_lost_event_and_equal_the_o
                 s,
                 zone=UTC_ZONE,
                 since=datetime(2004, 2, 1, tzinfo=UTC),
-                until=datetime(2004, 4, 1, tzinfo=UTC),
+                until=datetime(2004, 3, 31, tzinfo=UTC),
             )
-            == 2
+            == 60  # every day of February (a leap year) and March
         )
         before = await _summary(s, date(2004, 2, 29), date(2004, 3, 1), "UTC")
     assert [d.orders for d in before.days] == [1, 2]
@@ -138,7 +139,7 @@ async def test_the_kept_quarters_follow_refunds_and_a_lost_event_and_equal_the_o
             after.totals.revenue_cents == before.totals.revenue_cents - 300
             and after.totals.refunds_cents == 300
         )
-        # an event lost: the order changed, nobody queued its quarter; the sweep finds it by `updated_at`
+        # an event lost: the order changed, nobody queued its day; the sweep finds it by `updated_at`
         await s.execute(
             update(Order).where(Order.number == numbers[2]).values(refunded_cents=100, updated_at=utcnow())
         )
@@ -147,9 +148,10 @@ async def test_the_kept_quarters_follow_refunds_and_a_lost_event_and_equal_the_o
         swept = await _summary(s, date(2004, 2, 29), date(2004, 3, 1), "UTC")
         kept = (
             await s.execute(
-                select(func.sum(SalesQuarter.orders), func.sum(SalesQuarter.revenue_cents)).where(
-                    SalesQuarter.starts_at >= datetime(2004, 2, 29, tzinfo=UTC),
-                    SalesQuarter.starts_at < datetime(2004, 3, 2, tzinfo=UTC),
+                select(func.sum(SalesDay.orders), func.sum(SalesDay.revenue_cents)).where(
+                    SalesDay.zone == "UTC",
+                    SalesDay.day >= date(2004, 2, 29),
+                    SalesDay.day <= date(2004, 3, 1),
                 )
             )
         ).one()

@@ -1,4 +1,4 @@
-"""analytics: sales kept per quarter hour; orders: an index on updated_at (what changed lately)
+"""analytics: sales kept per day of the shop's time zone; orders: an index on updated_at (what changed lately)
 
 Revision ID: u009
 Revises: u008
@@ -20,17 +20,18 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "sales_quarters",
-        sa.Column("starts_at", UTCDateTime(timezone=True), nullable=False),
+        "sales_days",
+        sa.Column("zone", sa.String(length=64), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
         sa.Column("orders", sa.Integer(), nullable=False),
         sa.Column("revenue_cents", sa.BigInteger(), nullable=False),
         sa.Column("refunds_cents", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("starts_at", name=op.f("pk_sales_quarters")),
+        sa.PrimaryKeyConstraint("zone", "day", name=op.f("pk_sales_days")),
     )
     op.create_index("ix_orders_updated_at", "orders", ["updated_at"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_orders_updated_at", table_name="orders")
-    op.drop_table("sales_quarters")
+    op.drop_table("sales_days")
