@@ -28,7 +28,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from engage.app import create_app
-from engage.auth import service as accounts
+from engage.auth import User, normalise_email
+from engage.auth.passwords import hash_password
 from engage.config import Settings, load_settings
 from engage.platform.identity import Role
 from engage.platform.migrations import upgrade
@@ -261,11 +262,24 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+_PASSWORD_HASH: dict[str, str] = {}
+
+
+async def password_hash() -> str:
+    """PASSWORD hashed once per process: accounts made for a test share it (hashing is slow on purpose and
+    is tested where it is under test: tests/engage/test_passwords.py, test_signup.py)."""
+    if "hash" not in _PASSWORD_HASH:
+        _PASSWORD_HASH["hash"] = await hash_password(PASSWORD)
+    return _PASSWORD_HASH["hash"]
+
+
 async def account_on(client: AppClient, role: Role = Role.customer, email: str | None = None) -> Account:
     """Create an account of a role in the app's database and make it an API token over HTTP."""
-    email = email or unique_email(role.value)
+    email = normalise_email(email or unique_email(role.value))
     async with client.app.state.services.runtime.sessionmaker() as session:
-        user = await accounts.create_user(session, email=email, password=PASSWORD, role=role)
+        user = User(email=email, password_hash=await password_hash(), role=role.value)
+        session.add(user)
+        await session.commit()
     return Account(id=user.id, email=email, role=role, token=await api_token(client, email))
 
 

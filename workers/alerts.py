@@ -50,8 +50,19 @@ async def stock_alert_wave(ctx: dict[str, Any], variant_id: int) -> str:
     services: Services = ctx["services"]
     settings = services.settings
 
-    async def mail(to: str, subject: str, text: str) -> None:
-        await send_mail(settings, to=to, subject=subject, text=text)
+    async def mail(to: str, subject: str, text: str, not_before: datetime | None) -> None:
+        if not_before is None:
+            await send_mail(settings, to=to, subject=subject, text=text)
+            return
+        wait = max(1.0, (not_before - utcnow()).total_seconds())
+        await services.runtime.jobs.enqueue(
+            "stock_alert_mail",
+            to,
+            subject,
+            text,
+            job_id=_job_id(services, "mail", to, subject),
+            defer_seconds=wait,
+        )
 
     async with services.sessionmaker() as session:
         told, waiting = await delivery.send_wave(
@@ -64,6 +75,12 @@ async def stock_alert_wave(ctx: dict[str, Any], variant_id: int) -> str:
         await queue_wave(services, variant_id, after=settings.alerts_wave_seconds, tag=epoch_ms(at))
     log.info("stock alerts: variant %s, %d told, %d waiting", variant_id, told, waiting)
     return f"{told} told, {waiting} waiting"
+
+
+async def stock_alert_mail(ctx: dict[str, Any], to: str, subject: str, text: str) -> str:
+    """A back-in-stock mail that waited for the end of the shopper's quiet hours."""
+    await send_mail(ctx["services"].settings, to=to, subject=subject, text=text)
+    return "sent"
 
 
 async def reconcile_stock_alerts(ctx: dict[str, Any]) -> int:

@@ -24,6 +24,7 @@ from workers import (
 TASKS: list[Task] = [
     alerts.stock_alert_wave,
     alerts.reconcile_stock_alerts,
+    alerts.stock_alert_mail,
     alerts.low_stock_alert,
     alerts.low_stock_digest,
     alerts.send_low_stock_digest,

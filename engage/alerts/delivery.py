@@ -1,10 +1,12 @@
 """Telling a wave's shoppers: a push to their devices (through engage.push: preferences and quiet hours are
 honoured when it is sent, deferred, never dropped; the marketing frequency cap does not apply: they asked),
-else an email; each names the variant, links to it and carries the preferences link."""
+else an email (in the shopper's quiet hours: sent when they end); each names the variant, links to it and
+carries the preferences link."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,11 +19,13 @@ from engage.alerts.service import (
     take_wave,
     variant_info,
 )
-from engage.push import Notice, PushEnv, Topic, notify, preferences_link, wants
+from engage.platform.clock import utcnow
+from engage.push import Notice, PushEnv, Topic, notify, preferences_link, quiet_ends, wants
 from engage.push.models import PushMessageRecord
 
 ALERT_TTL = 2 * 86400
-SendMail = Callable[[str, str, str], Awaitable[None]]  # (to, subject, text)
+# (to, subject, text, not before): a mail for someone in their quiet hours waits until they end
+SendMail = Callable[[str, str, str, datetime | None], Awaitable[None]]
 
 
 def notice(info: VariantInfo, recipient: Recipient) -> Notice:
@@ -61,7 +65,8 @@ async def tell(
                 "You asked us to tell you. Units are limited: the first to come get them.\n\n"
                 f"Stop or change these emails: {preferences_link(env, r.owner_key)}\n"
             )
-            await send_mail(r.email, f"Back in stock: {info.name}", text)
+            later = await quiet_ends(session, r.owner_key, utcnow(), env.policy.zone)
+            await send_mail(r.email, f"Back in stock: {info.name}", text, later)
             channels[r.alert_id] = "email"
         else:
             channels[r.alert_id] = ""

@@ -2,7 +2,8 @@
 
 For other areas (back-in-stock alerts): `notify(session, env, owner_keys, Notice(...))` queues a
 transactional push for every device of these owners whose topic is on (unique per `Notice.key` and device),
-`wants(session, owner_key, topic, channel)` reads a preference (`preferences_of` all of them), `preferences_link(env, owner_key)` is the
+`wants(session, owner_key, topic, channel)` reads a preference (`preferences_of` all of them;
+`quiet_ends(session, owner_key, now, zone)` when the owner's quiet hours end, if they are in them), `preferences_link(env, owner_key)` is the
 signed link to the preference centre, and `Topic` names the topics.
 """
 
@@ -11,6 +12,15 @@ from engage.push.links import preferences_link
 from engage.push.models import Topic
 from engage.push.notifications import Notice, notify
 from engage.push.preferences import get as preferences_of
-from engage.push.preferences import wants
+from engage.push.preferences import quiet_ends, wants
 
-__all__ = ["Notice", "PushEnv", "Topic", "notify", "preferences_link", "preferences_of", "wants"]
+__all__ = [
+    "Notice",
+    "PushEnv",
+    "Topic",
+    "notify",
+    "preferences_link",
+    "preferences_of",
+    "quiet_ends",
+    "wants",
+]

@@ -144,6 +144,16 @@ async def get(session: AsyncSession, owner_key: str) -> dict[str, Any]:
     return view(await session.get(NotificationPreferences, owner_key))
 
 
+async def quiet_ends(
+    session: AsyncSession, owner_key: str, now: datetime, default_zone: ZoneInfo
+) -> datetime | None:
+    """When the owner's quiet hours around `now` end (UTC), or None when they are not in them."""
+    row = await session.get(NotificationPreferences, owner_key)
+    if row is None:
+        return None
+    return quiet_until(now, row.timezone, row.quiet_start_minute, row.quiet_end_minute, default_zone)
+
+
 async def wants(session: AsyncSession, owner_key: str, topic: str, channel: str) -> bool:
     """Whether this owner has `topic` on for `channel` (the default when they never chose)."""
     return bool((await get(session, owner_key))["topics"][topic][channel])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import email.message
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -220,7 +220,8 @@ async def test_without_a_device_the_alert_goes_by_email(push_services: Services,
             update={"smtp_host": "127.0.0.1", "smtp_port": controller.port, "mail_from": "shop@luxia.test"}
         )
 
-        async def mail(to: str, subject: str, text: str) -> None:
+        async def mail(to: str, subject: str, text: str, not_before: datetime | None) -> None:
+            assert not_before is None  # no quiet hours: now
             await send_mail(settings, to=to, subject=subject, text=text)
 
         await _restock(push_services, variant, 1)
@@ -312,3 +313,38 @@ async def test_notify_me_on_a_sold_out_product_then_the_email_after_a_restock(
     finally:
         settings.smtp_host, settings.smtp_port, settings.mail_from = saved
         controller.stop()
+
+
+async def test_an_alert_mail_waits_for_the_end_of_the_shoppers_quiet_hours(
+    push_services: Services, http
+) -> None:
+    variant = await _sold_out_variant(push_services)
+    [person] = await make_users(push_services, 1)
+    await sign_in(http, person)
+    now = datetime.now(UTC)
+    start, end = (now - timedelta(hours=1)).strftime("%H:%M"), (now + timedelta(hours=2)).strftime("%H:%M")
+    res = await http.put(
+        "/api/notifications/preferences",
+        json={"timezone": "UTC", "quiet_hours": {"start": start, "end": end}},
+        headers=person.headers,
+    )
+    assert res.status_code == 200, res.text
+    res = await http.post(
+        "/api/stock-alerts", json={"variant_id": variant, "email": person.email}, headers=person.headers
+    )
+    assert res.status_code == 201
+    asked: list[tuple[str, datetime | None]] = []
+
+    async def mail(to: str, subject: str, text: str, not_before: datetime | None) -> None:
+        asked.append((to, not_before))
+
+    await _restock(push_services, variant, 1)
+    async with push_services.sessionmaker() as s:
+        wave, recipients, _ = await service.take_wave(s, variant, service.WavePolicy(3.0, False))
+        info = await service.variant_info(s, variant)
+        channels = await delivery.tell(s, push_services.push, info, recipients, mail)
+        await service.mark_notified(s, wave, channels)
+    [(to, not_before)] = asked
+    ends = (now + timedelta(hours=2)).replace(second=0, microsecond=0)
+    assert to == person.email and not_before is not None and abs((not_before - ends).total_seconds()) < 61
+    assert channels == {res.json()["id"]: "email"}  # deferred, not dropped

@@ -11,15 +11,13 @@ from typing import Any
 import pytest
 
 from engage.auth.models import User
-from engage.auth.passwords import hash_password
 from engage.platform.identity import Role
 from engage.platform.runtime import Runtime
 from tests.commerce.conftest import make_product, serving  # noqa: F401 - shared helpers
-from tests.conftest import PASSWORD, api_token
+from tests.conftest import PASSWORD, api_token, password_hash
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
-_HASH: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -32,10 +30,8 @@ class Person:
 
 async def make_person(runtime: Runtime, role: Role = Role.customer, name: str = "") -> Person:
     """An account of `role` (one password hash for all: hashing is slow and not under test here)."""
-    if "hash" not in _HASH:
-        _HASH["hash"] = await hash_password(PASSWORD)
     email = f"{role.value}-{uuid.uuid4().hex[:10]}@example.test"
-    user = User(email=email, password_hash=_HASH["hash"], role=role.value, name=name)
+    user = User(email=email, password_hash=await password_hash(), role=role.value, name=name)
     async with runtime.sessionmaker() as session:
         session.add(user)
         await session.commit()
