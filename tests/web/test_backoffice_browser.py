@@ -187,3 +187,27 @@ async def test_an_admin_acts_on_a_pending_erasure_from_the_customers_page(
         [done] = [r for r in await privacy.mine(s, leaving.id) if r.id == request.id]
     assert done.status == "done" and done.done_by == f"user:{admin.id}"
     assert errors == []
+
+
+async def test_a_sold_out_search_result_opens_its_notify_me(
+    browser, site, sqlite_client, web_runtime
+) -> None:
+    from playwright.async_api import expect
+
+    async with web_runtime.sessionmaker() as s:
+        product = await make_product(s, stock=[0])
+    page = await (await browser.new_context(base_url=site)).new_page()
+    errors = watch_errors(page)
+    tile = page.locator(f'.product-tile[data-handle="{product.handle}"]')
+    for _ in range(50):  # the product's words reach the index within moments of its save
+        await page.goto(f"/search?q={product.handle}")
+        if await tile.count():
+            break
+        await page.wait_for_timeout(200)
+    await expect(tile).to_contain_text("Out of stock · Notify me")
+    await tile.click()
+    await page.wait_for_url(f"**/products/{product.handle}#stock-alert")
+    form = page.locator("#stock-alert")
+    await expect(form).to_be_visible()
+    await expect(form.get_by_label("Email")).to_be_focused()
+    assert errors == []

@@ -16,12 +16,28 @@ function soldOut() {
     }));
 }
 
+// opened from a search result's "Notify me": the form is brought into view once the stock shows it
+let pointedAt = window.location.hash === "#stock-alert";
+
 function refresh() {
   const options = soldOut();
   const before = select.value;
   select.replaceChildren(...options.map((o) => el("option", { value: o.id }, o.name)));
   if (options.some((o) => o.id === before)) select.value = before;
   form.hidden = options.length === 0;
+  if (pointedAt && !form.hidden) {
+    pointedAt = false;
+    afterLoad(() => {
+      form.scrollIntoView({ block: "center" });
+      (form.elements.email || select).focus();
+    });
+  }
+}
+
+// the browser's own jump to the #fragment on load would take the focus back
+function afterLoad(then) {
+  if (document.readyState === "complete") setTimeout(then);
+  else window.addEventListener("load", () => setTimeout(then), { once: true });
 }
 
 if (form && variants) {
