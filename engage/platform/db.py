@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -90,7 +91,9 @@ POOL_WAIT_SECONDS = 10
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url, echo=echo, connect_args={"timeout": 30, "factory": _SQLiteConnection}
+        )
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
@@ -101,6 +104,19 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
         pool_timeout=POOL_WAIT_SECONDS,
         pool_pre_ping=True,
     )
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """Rolls back before it closes. A task cancelled mid-transaction can leave a cursor behind; closing then
+    only makes the connection a zombie, still holding the write lock (and every writer waiting) until the
+    garbage collector finds that cursor."""
+
+    def close(self) -> None:
+        try:
+            if self.in_transaction:
+                self.rollback()
+        finally:
+            super().close()
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
