@@ -22,12 +22,12 @@ from commerce.catalog.listing import (
     Sort,
 )
 from commerce.catalog.storefront import categories_json, listing_json, product_with_stock
+from engage.http.conditional import conditional_json
 from engage.http.guards import identity_of, marketer, public
 from engage.http.params import Id, Offset, OptionalCents, OptionalId
 from engage.platform.errors import InvalidInput
 from engage.services import Services
 
-JSON = "application/json"
 # A handle in a path that names a product to create: the same rule as a created product's `handle`.
 HandleParam = Annotated[str, Parameter(pattern=HANDLE_PATTERN, description="public id, e.g. aud-001")]
 
@@ -39,10 +39,14 @@ class CatalogController(Controller):
     @get(
         "/products",
         guards=[public],
-        responses={200: ResponseSpec(data_container=ListingPage, description="a page of published products")},
+        responses={
+            200: ResponseSpec(data_container=ListingPage, description="a page of published products"),
+            304: ResponseSpec(None, description="unchanged since the ETag sent in If-None-Match"),
+        },
     )
     async def listing(
         self,
+        request: Request[Any, Any, Any],
         services: Services,
         db_session: AsyncSession,
         category: str | None = None,
@@ -57,12 +61,10 @@ class CatalogController(Controller):
         """Published products: filter by category (with its subcategories), price range in minor units,
         availability and tag; sort by newest, price or popularity; `next_cursor` fetches the next page."""
         query = ListingQuery(category, min_price, max_price, in_stock, tag, sort, cursor, limit)
-        return Response(
-            await listing_json(
-                services.catalog_cache, db_session, query, currency=services.settings.currency
-            ),
-            media_type=JSON,
+        body = await listing_json(
+            services.catalog_cache, db_session, query, currency=services.settings.currency
         )
+        return conditional_json(request, body)
 
     @get("/products/{handle:str}", guards=[public])
     async def product(self, services: Services, db_session: AsyncSession, handle: str) -> ProductView:
@@ -72,9 +74,11 @@ class CatalogController(Controller):
         )
 
     @get("/categories", guards=[public])
-    async def categories(self, services: Services, db_session: AsyncSession) -> Response[bytes]:
+    async def categories(
+        self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
+    ) -> Response[bytes]:
         """The category tree (slugs filter the listing)."""
-        return Response(await categories_json(services.catalog_cache, db_session), media_type=JSON)
+        return conditional_json(request, await categories_json(services.catalog_cache, db_session))
 
 
 # ---- staff ---------------------------------------------------------------------------------------------------

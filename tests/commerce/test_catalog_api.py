@@ -109,9 +109,16 @@ async def test_cached_pages_never_show_a_stale_price(client, runtime: Runtime, m
     assert res.status_code == 200, res.text
     variant_id = res.json()["variants"][0]["id"]
 
-    listing = (await client.get("/api/products", params={"tag": tag})).json()
-    assert listing["items"][0]["price_cents"] == 4900
+    first = await client.get("/api/products", params={"tag": tag})
+    assert first.json()["items"][0]["price_cents"] == 4900
     assert (await client.get(f"/api/products/{code}")).json()["price_cents"] == 4900
+    # a browser that has the page asks again with its ETag and gets "unchanged", no body
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"] == "no-cache"
+    again = await client.get("/api/products", params={"tag": tag}, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    other = await client.get("/api/products", params={"tag": tag}, headers={"If-None-Match": '"other"'})
+    assert other.status_code == 200 and other.content == first.content
 
     # A write that bypasses the catalog service is not seen: the pages really come from the cache...
     async with runtime.sessionmaker() as s:
@@ -124,7 +131,9 @@ async def test_cached_pages_never_show_a_stale_price(client, runtime: Runtime, m
     draft["variants"][0]["price_cents"] = 3900
     res = await client.put(f"/api/admin/products/{code}", json=draft, headers=marketer.headers)
     assert res.status_code == 200
-    assert (await client.get("/api/products", params={"tag": tag})).json()["items"][0]["price_cents"] == 3900
+    changed = await client.get("/api/products", params={"tag": tag}, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert changed.json()["items"][0]["price_cents"] == 3900
     product = (await client.get(f"/api/products/{code}")).json()
     assert product["price_cents"] == 3900 and product["variants"][0]["price_cents"] == 3900
 
