@@ -12,6 +12,7 @@ from commerce.catalog import CatalogCache
 from commerce.catalog.channel import product_kind
 from commerce.checkout import CheckoutAdjustment
 from commerce.checkout.policy import ShopPolicy
+from commerce.checkout.privacy import address_book_data
 from commerce.checkout.privacy import personal_data as checkout_data
 from commerce.orders.privacy import personal_data as orders_data
 from commerce.payments.providers import make_provider
@@ -90,6 +91,7 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
         [
             orders_data,
             checkout_data,
+            address_book_data,
             cart_data,
             chat_data,
             push_data,

@@ -3,11 +3,12 @@
 For other areas (payments, orders): the `Checkout` table, `LIVE_PAYMENT` (payment states that still hold
 the checkout's stock), `own_source(checkout_id)` (the source of the checkout's own stock holds), the shop's
 `ShopPolicy` (shipping and tax) and its `ShippingRates`; a checkout to pay (`get_for`, `ensure_held`,
-`missing_for_payment`); the port of the adjustments a checkout may apply
+`missing_for_payment`); `remember_address` (an order's address into its shopper's address book); the port of the adjustments a checkout may apply
 (`CheckoutAdjustment`, `AdjustmentLine`, ...: commerce.checkout.adjustments), which loyalty points and store
 credit fill at wiring time.
 """
 
+from commerce.checkout.address_book import remember as remember_address
 from commerce.checkout.adjustments import (
     AdjustmentLine,
     AdjustmentRequest,
@@ -45,4 +46,5 @@ __all__ = [
     "hand_over",
     "missing_for_payment",
     "own_source",
+    "remember_address",
 ]

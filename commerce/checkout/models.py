@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engage.platform.clock import utcnow
 from engage.platform.db import Base, BigId, TimestampMixin
 
 
@@ -47,3 +48,19 @@ class Checkout(TimestampMixin, Base):
     # Lines the checkout adjustments took off the total (commerce.checkout.adjustments.AdjustmentLine).
     adjustments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     expires_at: Mapped[datetime]
+
+
+class SavedAddress(TimestampMixin, Base):
+    """An address in a signed-in shopper's address book (filled from their orders, edited in the account)."""
+
+    __tablename__ = "saved_addresses"
+    __table_args__ = (UniqueConstraint("user_id", "fingerprint", name="uq_saved_addresses_user_fingerprint"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    # the address's fields, normalised and hashed: the same address is kept once per shopper
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    address: Mapped[dict[str, Any]] = mapped_column(JSON)
+    label: Mapped[str] = mapped_column(String(40), default="")
+    is_default: Mapped[bool] = mapped_column(default=False)
+    last_used_at: Mapped[datetime] = mapped_column(default=utcnow)

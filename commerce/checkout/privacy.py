@@ -1,4 +1,5 @@
-"""A shopper's checkouts in a privacy request: the email and address typed in (the order keeps its own)."""
+"""A shopper's checkouts and address book in a privacy request: the email and addresses typed in (the
+order keeps its own)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce.checkout import address_book
 from commerce.checkout.models import Checkout
 from engage.auth import PersonalData
 
@@ -36,3 +38,4 @@ async def _erase(session: AsyncSession, user_id: int) -> None:
 
 
 personal_data = PersonalData("checkouts", _export, _erase)
+address_book_data = PersonalData("saved_addresses", address_book.export, address_book.erase)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from commerce.checkout.http import CheckoutController
+from commerce.checkout.http import AddressBookController, CheckoutController
 from commerce.checkout.pages import checkout_pages
 
-ROUTES: list[Any] = [CheckoutController, *checkout_pages]
+ROUTES: list[Any] = [CheckoutController, AddressBookController, *checkout_pages]

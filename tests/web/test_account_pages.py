@@ -18,11 +18,63 @@ async def test_the_account_page_on_a_phone(browser, site, web_runtime) -> None:
     for link in ("Orders: track, cancel, return", "Notifications", "Your data: download or delete"):
         await expect(page.get_by_role("link", name=link)).to_be_visible()
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    await page.get_by_label("Name").fill("Kim Lee")
+    await page.locator("#profile-form").get_by_label("Name").fill("Kim Lee")
     await page.get_by_role("button", name="Save").click()
     await expect(page.locator("#account-message")).to_have_text("Saved.")
     await page.get_by_role("button", name="Sign out everywhere").click()
     await page.wait_for_url("**/login*")
+    assert not errors, errors
+    await context.close()
+
+
+async def test_the_address_book_in_the_account_fills_checkout(browser, site, web_runtime) -> None:
+    from playwright.async_api import expect
+
+    from tests.commerce.conftest import make_product
+
+    person = await make_person(web_runtime, Role.customer)
+    async with web_runtime.sessionmaker() as s:
+        product = await make_product(s, stock=[5], price=2000)
+    context = await browser.new_context(base_url=site, viewport=PHONE)
+    page = await context.new_page()
+    errors = watch_errors(page)
+    await sign_in(page, person, then="/account")
+    book = page.locator("#address-book")
+    await expect(book).to_contain_text("No saved addresses yet.")
+
+    form = page.locator("#address-form")
+    for label, street, default in (("home", "12 Elm Road", False), ("work", "400 Main Street", True)):
+        await page.get_by_text("Add an address").click()
+        await form.get_by_label("Name it").fill(label)
+        await form.get_by_label("Full name").fill("Kim Lee")
+        await form.get_by_label("Address", exact=True).fill(street)
+        await form.get_by_label("City").fill("Springfield")
+        await form.get_by_label("State / region").fill("il")
+        await form.get_by_label("Postal code").fill("62701")
+        await form.get_by_label("Country code").fill("us")
+        await form.get_by_label("Make it my default").set_checked(default)
+        await form.get_by_role("button", name="Save address").click()
+        await expect(page.locator("#account-message")).to_have_text("Address saved.")
+    entries = book.locator("li[data-address]")
+    await expect(entries).to_have_count(2)
+    await expect(entries.first).to_contain_text("work")  # the default comes first
+    await expect(entries.first).to_contain_text("default")
+    await expect(entries.nth(1)).to_contain_text("Kim Lee, 12 Elm Road, Springfield, IL 62701, US")
+    await entries.nth(1).get_by_role("button", name="Make default").click()
+    await expect(entries.first).to_contain_text("home")
+    await entries.nth(1).get_by_role("button", name="Remove").click()
+    await expect(entries).to_have_count(1)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    # checkout offers the book and fills the default into a checkout without an address
+    await page.goto(f"/products/{product.handle}")
+    await page.click("button[data-add]")
+    await expect(page.locator("#cart-message")).to_contain_text("in your cart")
+    await page.goto("/checkout")
+    await expect(page.locator("#saved-addresses")).to_be_visible()
+    await expect(page.locator('#details input[name="line1"]')).to_have_value("12 Elm Road")
+    await page.locator("#saved-addresses").select_option(label="A new address")
+    await expect(page.locator('#details input[name="line1"]')).to_have_value("")
     assert not errors, errors
     await context.close()
 

@@ -1,5 +1,6 @@
 // Checkout: hold the cart's stock, take the address and shipping method, show the server's totals, pay.
 // Every press of Pay sends a fresh Idempotency-Key; a network retry of the same press would reuse it.
+import { ADDRESS_FIELDS, entryText, savedAddresses } from "/static/js/address-book.js";
 import { api, el, money } from "/static/js/api.js";
 
 const root = document.getElementById("checkout");
@@ -66,9 +67,38 @@ root.addEventListener("checkout:reload", async () => {
 
 function fill() {
   details.elements.email.value = checkout.email || details.elements.email.value;
-  const address = checkout.address || {};
-  for (const name of ["name", "line1", "line2", "city", "region", "postal_code", "country"]) {
-    if (address[name]) details.elements[name].value = address[name];
+  fillAddress(checkout.address || {});
+}
+
+function fillAddress(address, { clear = false } = {}) {
+  for (const name of ADDRESS_FIELDS) {
+    if (address[name] || clear) details.elements[name].value = address[name] || "";
+  }
+}
+
+// A signed-in shopper picks from their address book; the default fills a checkout that has no address yet.
+async function offerSavedAddresses() {
+  const picker = document.getElementById("saved-addresses");
+  if (!picker) return;
+  let book;
+  try {
+    book = await savedAddresses();
+  } catch {
+    return; // the form still works by hand
+  }
+  if (!book.length) return;
+  picker.replaceChildren(
+    el("option", { value: "" }, "A new address"),
+    ...book.map((entry) => el("option", { value: String(entry.id) }, entryText(entry))),
+  );
+  document.getElementById("saved-addresses-field").hidden = false;
+  picker.addEventListener("change", () => {
+    const entry = book.find((e) => String(e.id) === picker.value);
+    fillAddress(entry ? entry.address : {}, { clear: true });
+  });
+  if (checkout && !checkout.address) {
+    picker.value = String(book[0].id);
+    fillAddress(book[0].address);
   }
 }
 
@@ -80,6 +110,7 @@ async function start() {
     history.replaceState(null, "", `/checkout?id=${encodeURIComponent(checkout.id)}`);
     fill();
     renderSummary();
+    await offerSavedAddresses();
   } catch (err) {
     fail(err.message);
     summary.replaceChildren(el("p", {}, el("a", { href: "/cart" }, "Back to your cart")));
@@ -88,7 +119,6 @@ async function start() {
 
 // ---- the details form: every problem at once, next to its field, in words ------------------------------
 
-const ADDRESS = ["name", "line1", "line2", "city", "region", "postal_code", "country"];
 const LABELS = {
   email: "Email",
   name: "Full name",
@@ -136,7 +166,7 @@ function checkLocally(values) {
   if (!EMAIL.test(values.email)) problems.email = NEEDED.email;
   for (const name of ["name", "line1", "city", "postal_code"]) if (!values.address[name]) problems[name] = NEEDED[name];
   if (!/^[A-Za-z]{2}$/.test(values.address.country)) problems.country = NEEDED.country;
-  for (const name of ADDRESS) {
+  for (const name of ADDRESS_FIELDS) {
     const input = details.elements[name];
     if (input.maxLength > 0 && values.address[name].length > input.maxLength) problems[name] = NEEDED[name];
   }
@@ -162,7 +192,7 @@ details.addEventListener("submit", async (event) => {
   fail("");
   const f = details.elements;
   const address = {};
-  for (const name of ADDRESS) address[name] = f[name].value.trim();
+  for (const name of ADDRESS_FIELDS) address[name] = f[name].value.trim();
   address.country = address.country.toUpperCase();
   const chosen = details.querySelector('input[name="shipping_method"]:checked');
   const values = {
