@@ -11,7 +11,7 @@ import hashlib
 from typing import Annotated, Any
 
 import msgspec
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,13 +74,15 @@ async def entries(session: AsyncSession, user_id: int) -> list[AddressEntry]:
 
 
 async def _own(session: AsyncSession, user_id: int, address_id: int) -> SavedAddress:
-    row = await session.get(SavedAddress, address_id, with_for_update=True)
+    await _lock_book(session, user_id)
+    row = await session.get(SavedAddress, address_id, populate_existing=True)
     if row is None or row.user_id != user_id:
         raise NotFound("no such address in your address book", code="address_not_found")
     return row
 
 
 async def _make_default(session: AsyncSession, user_id: int, row: SavedAddress) -> None:
+    """With the book locked (see _lock_book)."""
     await session.execute(
         update(SavedAddress)
         .where(SavedAddress.user_id == user_id, SavedAddress.id != row.id, SavedAddress.is_default)
@@ -95,26 +97,42 @@ async def _find(session: AsyncSession, user_id: int, fingerprint: str) -> SavedA
     )
 
 
+async def _lock_book(session: AsyncSession, user_id: int) -> int:
+    """Lock the shopper's saved rows (always in id order): their changes then queue up. Returns how many."""
+    ids = await session.scalars(
+        select(SavedAddress.id)
+        .where(SavedAddress.user_id == user_id)
+        .order_by(SavedAddress.id)
+        .with_for_update()
+    )
+    return len(ids.all())
+
+
 async def _insert(session: AsyncSession, user_id: int, address: Address, label: str) -> SavedAddress | None:
     """The new row, or None when a concurrent save of the same address won (then it is found instead)."""
-    count = await session.scalar(select(func.count()).where(SavedAddress.user_id == user_id))
-    if (count or 0) >= MAX_ADDRESSES:
+    count = await _lock_book(session, user_id)
+    if count >= MAX_ADDRESSES:
         raise Conflict(
             f"an address book keeps {MAX_ADDRESSES} addresses: remove one first", code="address_book_full"
         )
-    row = SavedAddress(
-        user_id=user_id,
-        fingerprint=_fingerprint(address),
-        address=msgspec.to_builtins(address),
-        label=label.strip(),
-        is_default=count == 0,  # the first address is the default
-    )
-    try:
-        async with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return None
-    return row
+    fingerprint = _fingerprint(address)
+    # the first address is the default; when two first ones race, the one-default index picks one
+    for is_default in (True, False) if count == 0 else (False,):
+        row = SavedAddress(
+            user_id=user_id,
+            fingerprint=fingerprint,
+            address=msgspec.to_builtins(address),
+            label=label.strip(),
+            is_default=is_default,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(row)
+            return row
+        except IntegrityError:
+            if await _find(session, user_id, fingerprint) is not None:
+                return None
+    return None
 
 
 async def add(session: AsyncSession, user_id: int, new: NewAddress) -> tuple[AddressEntry, bool]:
@@ -131,7 +149,8 @@ async def add(session: AsyncSession, user_id: int, new: NewAddress) -> tuple[Add
         assert row is not None
     elif new.label.strip():
         row.label = new.label.strip()
-    if new.is_default:
+    if new.is_default and not row.is_default:
+        await _lock_book(session, user_id)
         await _make_default(session, user_id, row)
     await session.commit()
     return _entry(row), created

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.platform.clock import utcnow
@@ -54,7 +54,17 @@ class SavedAddress(TimestampMixin, Base):
     """An address in a signed-in shopper's address book (filled from their orders, edited in the account)."""
 
     __tablename__ = "saved_addresses"
-    __table_args__ = (UniqueConstraint("user_id", "fingerprint", name="uq_saved_addresses_user_fingerprint"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "fingerprint", name="uq_saved_addresses_user_fingerprint"),
+        # one default per shopper, whatever races
+        Index(
+            "uq_saved_addresses_default",
+            "user_id",
+            unique=True,
+            postgresql_where=text("is_default"),
+            sqlite_where=text("is_default"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))

@@ -66,15 +66,27 @@ async def test_nobody_else_reads_or_changes_a_book(client, make_account) -> None
     assert bad.status_code == 400 and "country" in bad.text
 
 
-async def test_saving_at_once_keeps_one_copy_and_the_book_has_a_limit(client, make_account) -> None:
+async def test_saving_at_once_keeps_one_copy_one_default_and_a_limit(client, make_account) -> None:
     account = await make_account(Role.customer)
 
-    async def save(address: dict) -> int:
-        res = await client.post("/api/account/addresses", json={"address": address}, headers=account.headers)
+    async def save(address: dict, **extra: bool) -> int:
+        res = await client.post(
+            "/api/account/addresses", json={"address": address, **extra}, headers=account.headers
+        )
         return res.status_code
 
+    # different first addresses at once: all kept, one of them the default
+    firsts = [{**HOME, "line1": f"{n} First Street"} for n in range(3)]
+    assert await asyncio.gather(*(save(a) for a in firsts)) == [201, 201, 201]
+    book = (await client.get("/api/account/addresses", headers=account.headers)).json()
+    assert sum(a["is_default"] for a in book) == 1
+    # each asks to be the default at once: one wins, never two
+    assert await asyncio.gather(*(save(a, is_default=True) for a in firsts)) == [200, 200, 200]
+    book = (await client.get("/api/account/addresses", headers=account.headers)).json()
+    assert sum(a["is_default"] for a in book) == 1
+
     assert sorted(await asyncio.gather(*(save(HOME) for _ in range(4)))) == [200, 200, 200, 201]
-    for n in range(19):
+    for n in range(16):
         assert await save({**HOME, "line1": f"{n} Side Street"}) == 201
     res = await client.post(
         "/api/account/addresses", json={"address": {**HOME, "line1": "One Too Many"}}, headers=account.headers

@@ -38,6 +38,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_saved_addresses")),
         sa.UniqueConstraint("user_id", "fingerprint", name="uq_saved_addresses_user_fingerprint"),
     )
+    op.create_index(
+        "uq_saved_addresses_default",
+        "saved_addresses",
+        ["user_id"],
+        unique=True,
+        postgresql_where=sa.text("is_default"),
+        sqlite_where=sa.text("is_default"),
+    )
 
 
 def downgrade() -> None:
