@@ -12,8 +12,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 _SANE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-# this process's random prefix and a counter: unique across nodes without reading the OS's random source
-# on every request (a uuid4 each cost as much as the rest of a cached listing's middleware)
+# this process's random prefix and a counter: unique across nodes, and no system call per request
 _PROCESS = secrets.token_hex(6)
 _SEQUENCE = itertools.count(1)
 
