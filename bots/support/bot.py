@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bots.embeddings import Embedder
-from bots.support import intents, stock
+from bots.support import intents, product_facts, stock
 from bots.support.intent_bank import INTENTS, NOT_AN_INTENT, IntentBank, IntentScores, focus
 from bots.support.intent_bank import OUT_OF_SCOPE as BEYOND_THE_SHOP
 from bots.support.knowledge import KnowledgeBase, PassageHit, plain
@@ -240,6 +240,8 @@ class SupportBot:
         gap = confidence - ranked[1].score if len(ranked) > 1 else confidence
         cfg = self.config
         passages = [_passage_dict(h) for h in ranked[:3]]
+        if confidence < cfg.sure_floor and (about_product := await self.product(session, text)) is not None:
+            return about_product
 
         beyond = views[0].scores.get(BEYOND_THE_SHOP, 0.0) if views else 0.0
         if confidence < cfg.scope_floor or (
@@ -391,6 +393,19 @@ class SupportBot:
         if reply.answer == stock.NOT_FOUND:
             return None
         return Decision("intent", reply.answer, 1.0, intent="stock", offered_variant_id=reply.variant_id)
+
+    async def product(self, session: AsyncSession, text: str) -> Decision | None:
+        """A question about a product the text names, answered from the catalog's facts of it (None when
+        it names none: the articles answer)."""
+        if self.find_products is None or not product_facts.asks_a_question(text):
+            return None
+        product = await product_facts.find(session, self.find_products, text, currency=self.currency)
+        if product is None:
+            return None
+        if session.in_transaction():
+            await session.commit()  # no transaction stays open while the model works
+        reply = await product_facts.answer(self.embedder, product, focus(text) or text)
+        return Decision("intent", reply.answer, reply.confidence, intent="product")
 
     async def order_status(self, session: AsyncSession, shopper: Shopper, text: str) -> Decision:
         answer = ORDER_STATUS_SIGN_IN

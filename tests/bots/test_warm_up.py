@@ -205,3 +205,33 @@ async def test_the_bot_answers_stock_from_the_shelf_and_a_yes_signs_the_shopper_
         and "Notify me" in guest.answer
     )
     assert no.answer == NOT_TOLD
+
+
+async def test_the_bot_answers_product_questions_from_the_catalog_and_says_when_it_does_not_tell(
+    shop: Services,
+) -> None:
+    shop.bots.drains.deferred = False
+    await kick_indexer(shop.bots)
+    await kick_passage_embedder(shop.bots)
+    await settle(shop)
+    bot = shop.bots.bot
+    async with shop.sessionmaker() as session:
+        await bot.knowledge.catch_up(session)
+
+        async def ask(text: str) -> Decision:
+            return await bot.decide(session, text, use_llm=False)
+
+        weight = await ask("How heavy is the Ember 2 tent?")
+        unknown = await ask("What colour is the stitching on the Ember 2 tent?")
+        policy = await ask("How do I return an item I bought?")
+    assert bot.semantic_ready()
+    # the answer quotes the catalog's facts of the named product and links it
+    assert weight.intent == "product" and "/products/out-002" in weight.answer, weight
+    assert "1.6 kg" in weight.answer or "1600 g" in weight.answer, weight.answer
+    # nothing near the question: it says so instead of guessing
+    assert (
+        unknown.intent == "product"
+        and "doesn't say" in unknown.answer
+        and "/products/out-002" in unknown.answer
+    )
+    assert policy.kind == "article"  # no product named: the help centre answers
