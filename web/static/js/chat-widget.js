@@ -32,7 +32,7 @@ class ChatWidget {
     this.typing = new TypingSignal((typing) => {
       if (this.conversation) realtime.request("chat.typing", { conversation_id: this.conversation.id, typing }).catch(() => {});
     });
-    realtime.addEventListener("state", (e) => this.showConnection(e.detail.state));
+    realtime.watchState((state) => this.showConnection(state));
   }
 
   // ---- layout ----------------------------------------------------------------------------------------

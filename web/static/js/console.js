@@ -494,11 +494,13 @@ function wire() {
   });
   document.addEventListener("visibilitychange", markRead);
 
-  realtime.addEventListener("state", (e) => {
-    const s = e.detail.state;
-    $("connection").textContent = s === "open" ? "live" : s === "reconnecting" ? "reconnecting…" : s;
+  let wasOpen = realtime.state === "open";
+  realtime.watchState((s) => {
+    $("connection").textContent = s === "open" ? "live" : s === "reconnecting" ? "reconnecting…" : s === "idle" ? "connecting" : s;
     $("connection").classList.toggle("down", s !== "open");
-    if (s === "open") {
+    const reopened = s === "open" && !wasOpen;
+    wasOpen = s === "open";
+    if (reopened) {
       // after a reconnect: the channels replay what was missed; lists and state are fetched again
       refreshInbox();
       loadAgents().catch(() => {});

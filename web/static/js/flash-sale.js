@@ -24,8 +24,8 @@ const price = (cents) => money(cents, currency);
 
 let socketClock = realtime.state === "open";
 let httpOffset = null;
-realtime.addEventListener("state", (e) => {
-  if (e.detail.state === "open") socketClock = true;
+realtime.watchState((state) => {
+  if (state === "open") socketClock = true;
 });
 
 function learnTime(serverMs) {

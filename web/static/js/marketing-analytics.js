@@ -162,8 +162,8 @@ realtime.subscribe("sales-today", (msg) => {
   if (msg.type === "snapshot") showToday(msg.snapshot);
   else if (msg.event === "analytics.today") showToday(msg.data);
 });
-realtime.addEventListener("state", (e) => {
-  $("connection").textContent = e.detail.state === "open" ? "live" : `${e.detail.state}…`;
+realtime.watchState((s) => {
+  $("connection").textContent = s === "open" ? "live" : `${s === "idle" ? "connecting" : s}…`;
 });
 api("/api/admin/analytics/today").then(showToday).catch(fail);
 loadPeriod().catch(fail);

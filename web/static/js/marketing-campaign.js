@@ -89,7 +89,7 @@ realtime.subscribe(`campaign:${id}`, (msg) => {
     refresh().catch(fail);
   }
 });
-realtime.addEventListener("state", (e) => {
-  $("connection").textContent = e.detail.state === "open" ? "live" : `${e.detail.state}…`;
+realtime.watchState((s) => {
+  $("connection").textContent = s === "open" ? "live" : `${s === "idle" ? "connecting" : s}…`;
 });
 refresh().catch(fail);

@@ -253,9 +253,8 @@ realtime.subscribe(`sale:${saleId}`, (msg) => {
 });
 watchFigures();
 
-realtime.addEventListener("state", (e) => {
+realtime.watchState((s) => {
   const connection = $("connection");
-  const { state: s } = e.detail;
   connection.textContent = s === "open" ? "live" : s === "reconnecting" ? "reconnecting…" : s === "offline" ? "offline" : "connecting…";
   connection.classList.toggle("down", s !== "open");
 });

@@ -383,6 +383,7 @@ function closeEditor() {
 }
 
 $("new-sale").addEventListener("click", () => openEditor(null));
+$("new-sale").disabled = false; // served disabled: a click before this script ran would do nothing
 $("close-editor").addEventListener("click", closeEditor);
 
 // ---- the form: submit -------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 //     else if (msg.event === "stock.changed") update(msg.data);
 //   });
 //   sub.unsubscribe();
-//   realtime.addEventListener("state", (e) => e.detail.state); // connecting | open | reconnecting | offline
+//   realtime.watchState((state) => ...); // now and on change: idle | connecting | open | reconnecting | offline
 //   const reply = await realtime.request("chat.send", { conversation_id: 7, text: "hi" });
 //   realtime.now();   // the server's clock, corrected for skew and latency
 //
@@ -116,6 +116,15 @@ export class RealtimeClient extends EventTarget {
   }
 
   // ---- connection ------------------------------------------------------------------------------------
+
+  // `render` gets the connection's state now and on every change: a page's script may start after another
+  // module opened the shared socket, when the "open" event has already gone by. Returns a stop function.
+  watchState(render) {
+    render(this.state);
+    const listener = (e) => render(e.detail.state);
+    this.addEventListener("state", listener);
+    return () => this.removeEventListener("state", listener);
+  }
 
   _setState(state) {
     if (this.state === state) return;
