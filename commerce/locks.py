@@ -1,6 +1,6 @@
 """Row locks on checkouts, orders, payments and refunds, always taken in one order:
 
-    checkout -> order -> payments -> refunds -> a shopper's saved addresses     (several: by primary key)
+    checkout -> order -> payments -> refunds      (several of one kind: by primary key)
 
 Two transactions that lock rows in opposite orders can each wait for the other for ever (PostgreSQL then
 kills one: a deadlock). So every lock on these rows is taken here, before the transaction changes any of
@@ -24,7 +24,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from commerce.checkout.models import Checkout, SavedAddress
+from commerce.checkout.models import Checkout
 from commerce.orders.models import Order
 from commerce.payments.models import Payment, Refund
 
@@ -112,10 +112,3 @@ async def payment_rows(session: AsyncSession, payment_id: int) -> Locked:
 
 
 __all__ = ["Locked", "checkout_rows", "payment_rows", "rows"]
-
-
-async def address_book(session: AsyncSession, user_id: int) -> int:
-    """A shopper's saved addresses (an order's address is remembered under the order's locks: they come
-    last). Returns how many there are."""
-    query = select(SavedAddress.id).where(SavedAddress.user_id == user_id).order_by(SavedAddress.id)
-    return len((await session.scalars(_for_update(query))).all())

@@ -15,7 +15,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce import locks
 from commerce.checkout.checkouts import Address
 from commerce.checkout.models import SavedAddress
 from engage.platform.clock import utcnow
@@ -75,7 +74,7 @@ async def entries(session: AsyncSession, user_id: int) -> list[AddressEntry]:
 
 
 async def _own(session: AsyncSession, user_id: int, address_id: int) -> SavedAddress:
-    await locks.address_book(session, user_id)
+    await _lock_book(session, user_id)
     row = await session.get(SavedAddress, address_id, populate_existing=True)
     if row is None or row.user_id != user_id:
         raise NotFound("no such address in your address book", code="address_not_found")
@@ -83,7 +82,7 @@ async def _own(session: AsyncSession, user_id: int, address_id: int) -> SavedAdd
 
 
 async def _make_default(session: AsyncSession, user_id: int, row: SavedAddress) -> None:
-    """With the book locked (see commerce.locks.address_book)."""
+    """With the book locked (see _lock_book)."""
     await session.execute(
         update(SavedAddress)
         .where(SavedAddress.user_id == user_id, SavedAddress.id != row.id, SavedAddress.is_default)
@@ -98,9 +97,20 @@ async def _find(session: AsyncSession, user_id: int, fingerprint: str) -> SavedA
     )
 
 
+async def _lock_book(session: AsyncSession, user_id: int) -> int:
+    """Lock the shopper's saved rows (always in id order): their changes then queue up. Returns how many."""
+    ids = await session.scalars(
+        select(SavedAddress.id)
+        .where(SavedAddress.user_id == user_id)
+        .order_by(SavedAddress.id)
+        .with_for_update()
+    )
+    return len(ids.all())
+
+
 async def _insert(session: AsyncSession, user_id: int, address: Address, label: str) -> SavedAddress | None:
     """The new row, or None when a concurrent save of the same address won (then it is found instead)."""
-    count = await locks.address_book(session, user_id)
+    count = await _lock_book(session, user_id)
     if count >= MAX_ADDRESSES:
         raise Conflict(
             f"an address book keeps {MAX_ADDRESSES} addresses: remove one first", code="address_book_full"
@@ -140,7 +150,7 @@ async def add(session: AsyncSession, user_id: int, new: NewAddress) -> tuple[Add
     elif new.label.strip():
         row.label = new.label.strip()
     if new.is_default and not row.is_default:
-        await locks.address_book(session, user_id)
+        await _lock_book(session, user_id)
         await _make_default(session, user_id, row)
     await session.commit()
     return _entry(row), created
