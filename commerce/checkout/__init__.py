@@ -3,7 +3,7 @@
 For other areas (payments, orders): the `Checkout` table, `LIVE_PAYMENT` (payment states that still hold
 the checkout's stock), `own_source(checkout_id)` (the source of the checkout's own stock holds), the shop's
 `ShopPolicy` (shipping and tax) and its `ShippingRates`; a checkout to pay (`get_for`, `ensure_held`,
-`missing_for_payment`); `remember_address` (an order's address into its shopper's address book); the port
+`missing_for_payment`); `remember_address` (a paid order's address into its shopper's address book); the port
 of the adjustments a checkout may apply (`CheckoutAdjustment`, `AdjustmentLine`, ...:
 commerce.checkout.adjustments), which loyalty points and store credit fill at wiring time.
 """

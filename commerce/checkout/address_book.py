@@ -98,7 +98,8 @@ async def _find(session: AsyncSession, user_id: int, fingerprint: str) -> SavedA
 
 
 async def _lock_book(session: AsyncSession, user_id: int) -> int:
-    """Lock the shopper's saved rows (always in id order): their changes then queue up. Returns how many."""
+    """Lock the shopper's saved rows (always in id order): their changes then queue up. Returns how many.
+    Taken last: an order's address is remembered under the order's locks (commerce.locks)."""
     ids = await session.scalars(
         select(SavedAddress.id)
         .where(SavedAddress.user_id == user_id)

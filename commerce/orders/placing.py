@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from commerce.checkout import remember_address
 from commerce.checkout.models import Checkout
 from commerce.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 
@@ -48,8 +47,6 @@ async def place(session: AsyncSession, checkout: Checkout, *, actor: str) -> Ord
                 order_id=order.id, kind="status", to_status=order.status, actor=actor, note="order placed"
             )
         )
-        if checkout.user_id is not None:
-            await remember_address(session, checkout.user_id, checkout.address)
     elif order.status == OrderStatus.pending_payment.value:
         copy_totals(order, checkout)  # a retry after a decline may be priced differently
     return order

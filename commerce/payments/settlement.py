@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce import inventory, locks, orders
 from commerce.cart import remove_lines
 from commerce.catalog.models import Product, Variant
-from commerce.checkout import own_source
+from commerce.checkout import own_source, remember_address
 from commerce.checkout.models import Checkout, CheckoutStatus
 from commerce.orders.models import Order, OrderStatus
 from commerce.payments.models import FINAL_PAYMENT_STATUSES, Payment, PaymentStatus
@@ -167,6 +167,8 @@ async def _complete(session: AsyncSession, order: Order, checkout: Checkout, *, 
         return False
     orders.transition(session, order, OrderStatus.paid, actor=actor, note="payment received")
     checkout.status = CheckoutStatus.completed.value
+    if order.user_id is not None:
+        await remember_address(session, order.user_id, order.shipping_address)
     await remove_lines(session, order.owner_key, [line.variant_id for line in order.lines if line.variant_id])
     for line in order.lines:
         if line.variant_id is not None:

@@ -176,3 +176,34 @@ def test_every_area_with_doors_hands_its_routes_to_the_app() -> None:
     assert with_doors <= assembled, (
         f"areas whose doors the app never mounts: {sorted(with_doors - assembled)}"
     )
+
+
+def test_every_package_imports_first_without_a_cycle() -> None:
+    """Whichever package a process imports first (a CLI command, a worker, a script), it imports: an
+    import cycle between domains shows only for some entry points."""
+    import subprocess
+    import sys
+
+    packages = sorted(
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for top in ("engage", "commerce", "bots", "workers")
+        for init in (ROOT / top).rglob("__init__.py")
+        if "migrations" not in init.parts
+    )
+    check = (
+        "import importlib, sys\n"
+        "ours = ('engage', 'commerce', 'bots', 'workers')\n"
+        "failed = []\n"
+        "for name in sys.argv[1:]:\n"
+        "    for loaded in [m for m in sys.modules if m.split('.')[0] in ours]:\n"
+        "        del sys.modules[loaded]\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except ImportError as exc:\n"
+        "        failed.append(f'{name}: {exc}')\n"
+        "print('\\n'.join(failed))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", check, *packages], cwd=ROOT, capture_output=True, text=True, timeout=240
+    )
+    assert run.returncode == 0 and not run.stdout.strip(), run.stdout + run.stderr
