@@ -2,6 +2,7 @@
 
     /work/main/.venv/bin/python loadtests/catalog_listing.py                 # 100 and 500 clients, 20 s each
     /work/main/.venv/bin/python loadtests/catalog_listing.py --clients 100 --seconds 10
+    /work/main/.venv/bin/python loadtests/catalog_listing.py --revalidate    # clients that keep what they got
 
 What runs (all on 127.0.0.1, stopped at the end; the scratch database and Redis keys are removed):
 - `engage serve` (one worker, or `--workers N`) in production mode: PostgreSQL with the demo catalog, Redis; rate limit raised
@@ -10,7 +11,9 @@ What runs (all on 127.0.0.1, stopped at the end; the scratch database and Redis 
   bytes Engage returned for them, kept in memory.
 - the clients: keep-alive HTTP/1.1 connections in one asyncio process (a small hand-written client, so the
   load generator spends as little of the machine's CPU as possible); each keeps its cookies like a browser,
-  and walks 24 listing URLs (categories, sorts, filters, second pages through cursors).
+  and walks 24 listing URLs (categories, sorts, filters, second pages through cursors). With `--revalidate`
+  each also keeps the bodies it got and asks again with `If-None-Match`, as a browser's cache does (the
+  baseline then answers 304 from memory too).
 
 Printed: requests/s, p50/p95/p99 latency, errors, for both servers, and Engage / baseline ratios.
 """
@@ -53,8 +56,10 @@ WARMUP_SECONDS = 3
 class Connection:
     """One keep-alive HTTP/1.1 connection that remembers its cookies."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, *, revalidate: bool = False) -> None:
         self.port = port
+        self.revalidate = revalidate
+        self.etags: dict[str, str] = {}
         self.cookies: dict[str, str] = {}
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
@@ -66,6 +71,8 @@ class Connection:
         request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
         if cookie:
             request += f"Cookie: {cookie}\r\n"
+        if self.revalidate and path in self.etags:
+            request += f"If-None-Match: {self.etags[path]}\r\n"
         self.writer.write((request + "\r\n").encode())
         assert self.reader is not None
         head = await self.reader.readuntil(b"\r\n\r\n")
@@ -82,6 +89,8 @@ class Connection:
                 self.cookies[key] = rest.split(";", 1)[0]
             elif name == "connection" and value.strip().lower() == "close":
                 close = True
+            elif name == "etag":
+                self.etags[path] = value.strip()
         body = await self.reader.readexactly(length)
         if close:
             self.writer.close()
@@ -89,7 +98,9 @@ class Connection:
         return status, body
 
 
-async def run_load(port: int, paths: list[str], clients: int, seconds: float) -> dict[str, float]:
+async def run_load(
+    port: int, paths: list[str], clients: int, seconds: float, *, revalidate: bool = False
+) -> dict[str, float]:
     latencies: list[float] = []
     errors = 0
     stop_at = 0.0
@@ -97,7 +108,7 @@ async def run_load(port: int, paths: list[str], clients: int, seconds: float) ->
 
     async def client(n: int) -> None:
         nonlocal errors
-        conn = Connection(port)
+        conn = Connection(port, revalidate=revalidate)
         rng = random.Random(n)
         order = paths[:]
         rng.shuffle(order)
@@ -110,10 +121,10 @@ async def run_load(port: int, paths: list[str], clients: int, seconds: float) ->
                 status, _ = await conn.get(path)
             except (OSError, asyncio.IncompleteReadError, ValueError):
                 status = 0
-                conn = Connection(port)
+                conn = Connection(port, revalidate=revalidate)
             took = time.perf_counter() - started
             if measuring:
-                if status == 200:
+                if status in (200, 304):
                     latencies.append(took)
                 else:
                     errors += 1
@@ -179,15 +190,18 @@ def prepare_database(name: str) -> str:
 
 BASELINE_APP = textwrap.dedent(
     """
-    import json, os
+    import hashlib, json, os
     from litestar import Litestar, Request, Response, get
 
     BODIES = {path: body.encode() for path, body in json.load(open(os.environ["BASELINE_BODIES"])).items()}
+    ETAGS = {path: '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"' for path, body in BODIES.items()}
 
     @get("/api/products", sync_to_thread=False)
     def products(request: Request) -> Response[bytes]:
-        return Response(BODIES[str(request.url.path) + ("?" + request.url.query if request.url.query else "")],
-                        media_type="application/json")
+        path = str(request.url.path) + ("?" + request.url.query if request.url.query else "")
+        if request.headers.get("if-none-match") == ETAGS[path]:
+            return Response(b"", status_code=304, headers={"ETag": ETAGS[path]})
+        return Response(BODIES[path], media_type="application/json", headers={"ETag": ETAGS[path]})
 
     app = Litestar([products])
     """
@@ -228,6 +242,9 @@ def main() -> None:
         "--rate-limit", default="10000000/minute", help="ENGAGE_RATE_LIMIT_API for Engage (0/minute: off)"
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of each server (both alike)")
+    parser.add_argument(
+        "--revalidate", action="store_true", help="clients keep bodies and ask with If-None-Match (304s)"
+    )
     args = parser.parse_args()
 
     run_id = uuid.uuid4().hex[:8]
@@ -282,7 +299,7 @@ def main() -> None:
         for clients in args.clients:
             results = {}
             for label, port in (("baseline", base_port), ("engage", engage_port)):
-                r = asyncio.run(run_load(port, paths, clients, args.seconds))
+                r = asyncio.run(run_load(port, paths, clients, args.seconds, revalidate=args.revalidate))
                 results[label] = r
                 print(
                     f"{clients:>7}  {label:<9} {r['rps']:>8.0f} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['p99']:>8.1f} {r['errors']:>7.0f}"
