@@ -47,6 +47,21 @@ async def _restock(services: Services, variant_id: int, units: int) -> None:
         await s.commit()
 
 
+async def _one_wave(services: Services, variant_id: int, mail: delivery.SendMail) -> dict[int, str]:
+    """A wave taken and told here (the job's steps), with this `mail`: each alert's channel."""
+    async with services.sessionmaker() as s:
+        wave, recipients, _ = await service.take_wave(s, variant_id, service.WavePolicy(3.0, False))
+        info = await service.variant_info(s, variant_id)
+        channels = await delivery.tell(s, services.push, info, recipients, mail)
+        await service.mark_notified(s, wave, channels)
+    return channels
+
+
+def _text_of(mail: email.message.Message) -> str:
+    part = mail if not mail.is_multipart() else mail.get_payload()[0]
+    return part.get_payload(decode=True).decode()
+
+
 def _told(service_: PushService, people: list[Person]) -> list[Any]:
     ids = {service_.id_of(d["endpoint"]) for p in people for d in p.devices}
     return [d for d in service_.deliveries if d.subscription_id in ids]
@@ -225,21 +240,15 @@ async def test_without_a_device_the_alert_goes_by_email(push_services: Services,
             await send_mail(settings, to=to, subject=subject, text=text)
 
         await _restock(push_services, variant, 1)
-        async with push_services.sessionmaker() as s:
-            wave, recipients, _ = await service.take_wave(s, variant, service.WavePolicy(3.0, False))
-            info = await service.variant_info(s, variant)
-            channels = await delivery.tell(s, push_services.push, info, recipients, mail)
-            await service.mark_notified(s, wave, channels)
+        channels = await _one_wave(push_services, variant, mail)
     finally:
         controller.stop()
     assert channels == {res.json()["id"]: "email"}
     [mail_sent] = inbox
+    async with push_services.sessionmaker() as s:
+        info = await service.variant_info(s, variant)
     assert mail_sent["To"] == person.email and info.name in mail_sent["Subject"]
-    body = (
-        mail_sent.get_payload(decode=True).decode()
-        if not mail_sent.is_multipart()
-        else mail_sent.get_payload()[0].get_payload(decode=True).decode()
-    )
+    body = _text_of(mail_sent)
     assert f"/products/{info.handle}?variant={variant}" in body and "preferences?token=" in body
     assert (await _states(push_services, variant)) == {AlertState.notified.value: 1}
 
@@ -301,12 +310,7 @@ async def test_notify_me_on_a_sold_out_product_then_the_email_after_a_restock(
             assert restocked == 200
             await eventually(lambda: any(m["To"] == "ada@example.test" for m in inbox), within=20)
             [mail] = [m for m in inbox if m["To"] == "ada@example.test"]
-            text = (
-                mail.get_payload(decode=True).decode()
-                if not mail.is_multipart()
-                else mail.get_payload()[0].get_payload(decode=True).decode()
-            )
-            link = next(word for word in text.split() if f"variant={sold_out}" in word)
+            link = next(word for word in _text_of(mail).split() if f"variant={sold_out}" in word)
             await page.goto(link.replace("https://shop.example", site))
             await expect(page.locator(f"[data-stock-variant='{sold_out}']")).not_to_have_text("Sold out")
             await context.close()
@@ -339,11 +343,7 @@ async def test_an_alert_mail_waits_for_the_end_of_the_shoppers_quiet_hours(
         asked.append((to, not_before))
 
     await _restock(push_services, variant, 1)
-    async with push_services.sessionmaker() as s:
-        wave, recipients, _ = await service.take_wave(s, variant, service.WavePolicy(3.0, False))
-        info = await service.variant_info(s, variant)
-        channels = await delivery.tell(s, push_services.push, info, recipients, mail)
-        await service.mark_notified(s, wave, channels)
+    channels = await _one_wave(push_services, variant, mail)
     [(to, not_before)] = asked
     ends = (now + timedelta(hours=2)).replace(second=0, microsecond=0)
     assert to == person.email and not_before is not None and abs((not_before - ends).total_seconds()) < 61
