@@ -69,39 +69,38 @@ def _bounds(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]
 
 
 async def _days(session: AsyncSession, start: date, end: date, zone: ZoneInfo) -> tuple[list[Day], int]:
-    """Each day of [start, end] and the refunds: kept days before today, today from its orders as they are now (the roll-up
-    job may not have run for its latest ones)."""
+    """Each day of [start, end], and the period's refunds: kept days before today, today from its orders as
+    they are now (the roll-up job may not have run for its latest ones)."""
     today = utcnow().astimezone(zone).date()
     kept = await session.execute(
-        select(SalesDay.day, SalesDay.revenue_cents, SalesDay.orders).where(
+        select(SalesDay.day, SalesDay.revenue_cents, SalesDay.orders, SalesDay.refunds_cents).where(
             SalesDay.zone == zone.key,
             SalesDay.day >= start,
             SalesDay.day <= min(end, today - timedelta(days=1)),
         )
     )
-    found = {day: (revenue, orders) for day, revenue, orders in kept}
-    refunds = await session.scalar(
-        select(func.coalesce(func.sum(SalesDay.refunds_cents), 0)).where(
-            SalesDay.zone == zone.key,
-            SalesDay.day >= start,
-            SalesDay.day <= min(end, today - timedelta(days=1)),
-        )
-    )
+    found: dict[date, tuple[int, int]] = {}
+    refunds = 0
+    for day, revenue, orders, refunded in kept:
+        found[day] = (revenue, orders)
+        refunds += refunded
     days = [
         Day(d, *found.get(d, (0, 0)))
         for d in (start + timedelta(days=n) for n in range((end - start).days + 1))
     ]
-    live_refunds = 0
     if start <= today <= end:
         orders, revenue, live_refunds = await rollup.sales_of(session, *rollup.day_bounds(today, zone))
         days[(today - start).days] = Day(today, revenue, orders)
-    return days, int(refunds or 0) + live_refunds
+        refunds += live_refunds
+    return days, refunds
 
 
-def _totals(days: list[Day], refunds: int) -> Totals:
-    orders = sum(d.orders for d in days)
-    revenue = sum(d.revenue_cents for d in days)
+def _totals(orders: int, revenue: int, refunds: int) -> Totals:
     return Totals(revenue, orders, revenue // orders if orders else 0, refunds)
+
+
+def _totals_of(days: list[Day], refunds: int) -> Totals:
+    return _totals(sum(d.orders for d in days), sum(d.revenue_cents for d in days), refunds)
 
 
 def check_period(start: date, end: date) -> None:
@@ -182,8 +181,8 @@ async def summary(
         end,
         timezone,
         currency.upper(),
-        _totals(days, refunds),
-        _totals(previous_days, previous_refunds),
+        _totals_of(days, refunds),
+        _totals_of(previous_days, previous_refunds),
         days,
         previous_days,
         await _top_products(session, start, end, zone, top),
@@ -202,10 +201,9 @@ class Today(msgspec.Struct):
 async def today(session: AsyncSession, *, timezone: str, currency: str, now: datetime | None = None) -> Today:
     zone = ZoneInfo(timezone)
     day = (now or utcnow()).astimezone(zone).date()
-    since, until = _bounds(day, day, zone)
-    orders, revenue, refunds = await rollup.sales_of(session, since, until)
+    since, until = rollup.day_bounds(day, zone)
     support = await chat.support_figures(session, since, until, sla_seconds=1 << 30, now=until)
-    totals = Totals(revenue, orders, revenue // orders if orders else 0, refunds)
+    totals = _totals(*await rollup.sales_of(session, since, until))
     return Today(day, currency.upper(), totals, support.conversations)
 
 
