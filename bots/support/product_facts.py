@@ -13,8 +13,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.embeddings import Embedder
-from bots.search import content_words
-from bots.support.stock import Finder
+from bots.support.stock import QUESTION_WORDS, Finder, product_query
 from commerce.catalog import ProductView, product_view
 
 # how near (cosine) a fact must be to the question to answer with it, and how close to the best the others
@@ -24,12 +23,6 @@ MOST_FACTS = 2
 
 _QUESTION = re.compile(
     r"\?|^\s*(?:is|are|does|do|can|could|will|would|should|how|what|which|has|have)\b", re.I
-)
-# words of a question that name no product
-_ASKING = frozenset(
-    """is are does do can could will would should how what which has have it its this that the a an
-    enough good ok okay fine work works for with in on of to me my i you your please tell know about any
-    much many long big small warm cold""".split()
 )
 # name words too common to say which product is meant
 _GENERIC = frozenset("set pack kit pro plus mini max one new classic original edition".split())
@@ -96,12 +89,12 @@ def _named(product: ProductView, text: str) -> bool:
     """The text names the product: a distinctive word of its name or brand."""
     said = {w.lower() for w in re.findall(r"[\w'-]+", text)}
     name = {w.lower() for w in re.findall(r"[\w'-]+", f"{product.name} {product.brand}")}
-    return bool((said & name) - _ASKING - _GENERIC)
+    return bool((said & name) - QUESTION_WORDS - _GENERIC)
 
 
 async def find(session: AsyncSession, finder: Finder, text: str, *, currency: str) -> ProductView | None:
     """The product a question names, if it names one."""
-    query = " ".join(w for w in content_words(text) if w not in _ASKING)
+    query = product_query(text)
     handles = await finder(session, query) if query else []
     product = await product_view(session, handles[0], currency=currency) if handles else None
     return product if product is not None and _named(product, text) else None

@@ -27,11 +27,13 @@ _ASKS = re.compile(
     r"(?:have|got)\s+(?:it|any|this|these|them)\s+in)\b",
     re.I,
 )
-# words of a stock question that say nothing about which product
-_QUESTION_WORDS = frozenset(
+# words of a question (about stock or about a product) that say nothing about which product
+QUESTION_WORDS = frozenset(
     """stock restock restocked restocking available availability back soon again notify tell know let email
     message ping sold out have sell carry got any when will is are do does you your me it this these them
-    please thanks hi hello size colour color one""".split()
+    please thanks hi hello size colour color one can could would should how what which has its that the a
+    an enough good ok okay fine work works for with in on of to my i about much many long big small warm
+    cold""".split()
 )
 NOT_FOUND = (
     "I couldn't tell which product you mean. Could you give me its name (as on the product page), or search "
@@ -76,12 +78,13 @@ def _chosen(product: ProductView, text: str) -> VariantView | None:
     return best
 
 
-def _query(text: str) -> str:
-    return " ".join(w for w in content_words(text) if w not in _QUESTION_WORDS)
+def product_query(text: str) -> str:
+    """The words of a question that may name a product."""
+    return " ".join(w for w in content_words(text) if w not in QUESTION_WORDS)
 
 
 async def answer(session: AsyncSession, find: Finder, text: str, *, currency: str) -> StockReply:
-    query = _query(text)
+    query = product_query(text)
     handles = await find(session, query) if query else []
     product = await product_view(session, handles[0], currency=currency) if handles else None
     if product is None or not product.variants:
