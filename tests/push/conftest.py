@@ -284,9 +284,18 @@ class ArqWorkers:
 
     async def stop(self) -> None:
         for worker, task in self.started:
-            task.cancel()
+            task.cancel()  # takes no more jobs
             await asyncio.gather(task, return_exceptions=True)
-            await worker.close()
+            running = [job for job in worker.tasks.values() if not job.done()]
+            if running:  # let them finish as a worker stopped by a signal would
+                await asyncio.wait(running, timeout=30)
+            try:
+                await worker.close()  # cancels what still runs, and re-raises a job's cancellation
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
+                await worker.pool.close(close_connection_pool=True)
         self.started.clear()
 
 
