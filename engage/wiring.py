@@ -21,6 +21,7 @@ from engage.alerts import hand_over as hand_over_alerts
 from engage.alerts import personal_data as alerts_data
 from engage.alerts.channel import low_stock_kind
 from engage.analytics.live import sales_kind
+from engage.analytics.privacy import personal_data as visits_data
 from engage.announcements.channel import announcements_kind
 from engage.auth.privacy import account_data
 from engage.chat import adopt_guest_conversations
@@ -97,6 +98,7 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
             push_data,
             loyalty_data,
             alerts_data,
+            visits_data,
             account_data,  # last: the others may read the account before it is anonymised
         ]
     )

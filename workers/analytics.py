@@ -6,6 +6,8 @@ orders; today's tiles move when orders and conversations do.
 - `sweep_sales_rollup` (every minute, and at start): what the orders changed in the last 20 minutes touch
   (an event lost in a crash); at the first start on a shop with orders, or after the shop's time zone
   changed, everything is built.
+- The funnel: `funnel_sink` marks product views and cart additions as they commit; `keep_funnel_days`
+  (every 5 minutes, and at start) keeps the days that ended.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from commerce.cart.events import CartItemAdded
+from commerce.catalog.events import ProductViewed
 from commerce.orders.events import OrderUpdated
-from engage.analytics import rollup
+from engage.analytics import funnel, rollup
 from engage.analytics.live import refreshed
+from engage.platform.clock import from_epoch_ms
 from engage.platform.events import DomainEvent, Sink
 from engage.services import Services
 
@@ -46,5 +51,28 @@ def sales_today_sink(services: Services) -> Sink:
             await services.runtime.jobs.enqueue("roll_up_sales", orders)
         if updates := await refreshed(services.runtime, events):
             await services.realtime.publishing.deliver(updates)
+
+    return sink
+
+
+async def keep_funnel_days(ctx: dict[str, Any]) -> int:
+    services: Services = ctx["services"]
+    async with services.sessionmaker() as session:
+        return await funnel.keep(session, zone=_zone(services))
+
+
+MARKED = {ProductViewed.type: funnel.VIEW, CartItemAdded.type: funnel.CART}
+
+
+def funnel_sink(services: Services) -> Sink:
+    async def sink(events: list[DomainEvent]) -> None:
+        marks = [
+            funnel.Mark(MARKED[e.type], str(e.data["visitor"]), from_epoch_ms(e.ts))
+            for e in events
+            if e.type in MARKED
+        ]
+        if marks:
+            async with services.sessionmaker() as session:
+                await funnel.mark(session, marks, zone=_zone(services))
 
     return sink

@@ -30,6 +30,7 @@ TASKS: list[Task] = [
     alerts.send_low_stock_digest,
     analytics.roll_up_sales,
     analytics.sweep_sales_rollup,
+    analytics.keep_funnel_days,
     auth.erase_requested_accounts,
     auth.send_sign_up_mail,
     housekeeping.purge_expired_store_keys,
@@ -74,6 +75,8 @@ CRON: list[CronTask] = [
     CronTask(alerts.reconcile_stock_alerts, every_seconds=300),
     # kept sales, products and buyers: orders changed lately (an event lost), the first build at start
     CronTask(analytics.sweep_sales_rollup, every_seconds=60, run_at_startup=True),
+    # the funnel's days that ended are kept (a first build over the whole history at the first start)
+    CronTask(analytics.keep_funnel_days, every_seconds=300, run_at_startup=True),
     # the daily low-stock digest goes out in its hour (ENGAGE_LOW_STOCK_DIGEST_HOUR)
     CronTask(alerts.low_stock_digest, every_seconds=3600),
     # accounts whose owners asked to be forgotten (docs/auth.md: within ten minutes)
@@ -120,5 +123,6 @@ SINKS: list[Callable[[Services], Sink]] = [
     push.push_sink,  # campaigns to drive, messages to deliver, orders/chat/sales to notify, conversions
     loyalty.loyalty_sink,  # orders into the points and credit ledger
     analytics.sales_today_sink,  # today's tiles on the marketers' dashboard
+    analytics.funnel_sink,  # product views and cart additions marked for the funnel
     loyalty.leaderboard_sink,  # last: standings follow the ledger, referrals, orders and flash-sale claims
 ]

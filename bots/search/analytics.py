@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -82,6 +83,16 @@ async def record_order_conversion(session: AsyncSession, order_id: int) -> int:
     return converted
 
 
+def period(start: date | None, end: date | None, *, timezone: str) -> tuple[datetime, datetime]:
+    """The bounds of the days `start`..`end` (inclusive) of the shop's time zone."""
+    if start is None or end is None:
+        raise InvalidInput("give both `from` and `to`", field="from" if start is None else "to")
+    if end < start or (end - start).days >= 366:
+        raise InvalidInput("`to` is on or after `from`, at most 366 days later", field="to")
+    zone = ZoneInfo(timezone)
+    return datetime.combine(start, time(), zone), datetime.combine(end + timedelta(days=1), time(), zone)
+
+
 @dataclass
 class QueryStat:
     query: str
@@ -104,9 +115,20 @@ async def zero_result_queries(session: AsyncSession, days: int = 30, limit: int 
     return [QueryStat(q, n, last.isoformat()) for q, n, last in rows]
 
 
-async def summary(session: AsyncSession, days: int = 30, limit: int = 20) -> dict[str, object]:
-    since = utcnow() - timedelta(days=days)
+async def summary(
+    session: AsyncSession,
+    days: int = 30,
+    limit: int = 20,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, object]:
+    """The last `days` days, or the period [since, until)."""
+    since = since or utcnow() - timedelta(days=days)
     recent = SearchQuery.created_at >= since
+    if until is not None:
+        recent = and_(recent, SearchQuery.created_at < until)
+        days = max((until - since).days, 1)
     clicked = func.sum(case((SearchQuery.clicked_handle.is_not(None), 1), else_=0)).cast(Integer)
     converted = func.sum(case((SearchQuery.converted_at.is_not(None), 1), else_=0)).cast(Integer)
     zero = func.sum(case((SearchQuery.result_count == 0, 1), else_=0)).cast(Integer)

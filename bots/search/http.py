@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -212,9 +213,20 @@ class SearchController(Controller):
 
     @get("/analytics/summary", guards=[marketer], summary="Searches, click-through and conversion")
     async def summary(
-        self, db_session: AsyncSession, days: Annotated[int, Parameter(ge=1, le=365)] = 30
+        self,
+        services: Services,
+        db_session: AsyncSession,
+        days: Annotated[int, Parameter(ge=1, le=365)] = 30,
+        start: Annotated[
+            date | None, Parameter(query="from", description="first day, shop's time zone")
+        ] = None,
+        end: Annotated[date | None, Parameter(query="to", description="last day (inclusive)")] = None,
     ) -> dict[str, Any]:
-        return await analytics.summary(db_session, days)
+        """The last `days` days, or the days `from`..`to` of the shop's time zone (both, at most 366)."""
+        if start is None and end is None:
+            return await analytics.summary(db_session, days)
+        since, until = analytics.period(start, end, timezone=services.settings.push_default_timezone)
+        return await analytics.summary(db_session, since=since, until=until)
 
     @post("/reindex", guards=[admin], status_code=202, summary="Re-embed and re-index the whole catalog")
     async def reindex(self, services: Services) -> dict[str, str]:

@@ -14,11 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce import inventory
+from commerce.cart.events import CartItemAdded
 from commerce.cart.models import Cart, CartLine
 from commerce.catalog.models import Product, Variant
 from commerce.pricing import PricedLine, Promotion, price_lines
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotFound
+from engage.platform.events import record
 
 MAX_LINE_QUANTITY = 99
 MAX_LINES = 100
@@ -149,6 +151,8 @@ async def set_quantity(
                 .values(quantity=target)
             )
     await session.execute(update(Cart).where(Cart.id == cart_id).values(updated_at=utcnow()))
+    if (added := target - current.get(variant_id, 0)) > 0:
+        record(session, CartItemAdded(visitor=owner, variant_id=variant_id, quantity=added))
     await session.commit()
 
 

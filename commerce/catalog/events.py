@@ -33,3 +33,11 @@ class ProductChanged(Event):
     status: str  # draft, published, archived or "deleted"
     price_cents: int
     variants: list[VariantPrice]
+
+
+class ProductViewed(Event):
+    """A visitor (owner key) opened a product's page (analytics' funnel counts it; on no channel)."""
+
+    type: ClassVar[str] = "product.viewed"
+    handle: str
+    visitor: str

@@ -19,8 +19,9 @@ from commerce.catalog.storefront import (
     listing_json,
     product_document,
     product_with_stock,
+    viewed,
 )
-from engage.http.guards import public
+from engage.http.guards import identity_of, public
 from engage.http.pages import not_found, page, staff_page
 from engage.platform.errors import InvalidInput, NotFound
 from engage.platform.identity import Role
@@ -113,6 +114,7 @@ async def product_page(
         )
     except NotFound:
         return not_found(request, "We could not find that product. It may have been removed.")
+    await viewed(db_session, handle, identity_of(request))
     return page(request, "shop/product.html", product=product)
 
 

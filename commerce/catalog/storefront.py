@@ -8,8 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce import inventory
 from commerce.catalog.cache import CatalogCache
+from commerce.catalog.events import ProductViewed
 from commerce.catalog.listing import ListingQuery, ProductView, category_tree, list_products, product_view
 from engage.platform.errors import NotFound
+from engage.platform.events import record
+from engage.platform.identity import Identity
 
 
 async def listing_json(
@@ -53,3 +56,10 @@ async def product_with_stock(
         level = levels.get(variant.id)
         variant.available = max(level.available, 0) if level else 0
     return view
+
+
+async def viewed(session: AsyncSession, handle: str, visitor: Identity) -> None:
+    """A visitor with a session opened the product's page (analytics' funnel counts it). Commits."""
+    if visitor.user_id is not None or visitor.guest_id is not None:
+        record(session, ProductViewed(handle=handle, visitor=visitor.owner_key))
+        await session.commit()

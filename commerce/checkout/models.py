@@ -25,6 +25,7 @@ class Checkout(TimestampMixin, Base):
     __table_args__ = (
         Index("ix_checkouts_owner_status", "owner_key", "status"),
         Index("ix_checkouts_status_expires", "status", "expires_at"),
+        Index("ix_checkouts_created_at", "created_at"),  # checkouts started per day (the funnel)
     )
 
     # Public and unguessable (it is in URLs); the owner check still applies to every use.

@@ -10,7 +10,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage import chat
-from engage.analytics import service
+from engage.analytics import funnel, service
 from engage.http.guards import marketer
 from engage.services import Services
 
@@ -95,4 +95,29 @@ class AnalyticsController(Controller):
         """Today so far (the tiles; `sales-today` on the hub brings each change)."""
         return await service.today(
             db_session, timezone=services.settings.push_default_timezone, currency=services.settings.currency
+        )
+
+    @get("/funnel")
+    async def shop_funnel(
+        self, services: Services, db_session: AsyncSession, start: From, end: To
+    ) -> funnel.Funnel:
+        """Visitors (owner keys, once per step and day) who viewed a product, added to the cart, started a
+        checkout and paid, with the conversion at each step, by day, beside the previous period."""
+        return await funnel.summary(db_session, start, end, timezone=services.settings.push_default_timezone)
+
+    @get("/funnel.csv", media_type="text/csv")
+    async def funnel_csv(
+        self, services: Services, db_session: AsyncSession, start: From, end: To
+    ) -> Response[str]:
+        found = await funnel.summary(db_session, start, end, timezone=services.settings.push_default_timezone)
+        return _csv(funnel.days_csv(found), f"funnel-{start}-{end}.csv")
+
+    @get("/flash-sales")
+    async def flash_sales(
+        self, services: Services, db_session: AsyncSession, start: From, end: To
+    ) -> list[funnel.SaleFunnel]:
+        """Each published sale that ran in the period: claims, holds that ran out, claims paid,
+        sell-through and conversion from claim to order."""
+        return await funnel.flash_sales(
+            db_session, start, end, timezone=services.settings.push_default_timezone
         )

@@ -48,3 +48,34 @@ class Buyer(Base):
 
     email: Mapped[str] = mapped_column(String(254), primary_key=True)
     first_paid_at: Mapped[datetime]
+
+
+class FunnelMark(Base):
+    """A visitor (owner key) reached a step of the funnel that nothing else keeps (`view`: opened a product
+    page, `cart`: added to the cart) on a day of the shop's time zone: once per visitor, step and day."""
+
+    __tablename__ = "funnel_marks"
+    __table_args__ = (
+        Index("ix_funnel_marks_step_at", "step", "at"),
+        Index("ix_funnel_marks_visitor", "visitor"),  # a privacy request's
+    )
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    step: Mapped[str] = mapped_column(String(16), primary_key=True)
+    visitor: Mapped[str] = mapped_column(String(80), primary_key=True)
+    at: Mapped[datetime]  # the first time that day
+
+
+class FunnelDay(Base):
+    """Visitors of a day of the shop's time zone at each step: product views, added to cart, checkout
+    started, paid (`zone`: as `SalesDay`)."""
+
+    __tablename__ = "funnel_days"
+
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    views: Mapped[int] = mapped_column(default=0)
+    carts: Mapped[int] = mapped_column(default=0)
+    checkouts: Mapped[int] = mapped_column(default=0)
+    paid: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -16,3 +16,7 @@ def as_utc(value: datetime) -> datetime:
 
 def epoch_ms(value: datetime | None = None) -> int:
     return int((value or utcnow()).timestamp() * 1000)
+
+
+def from_epoch_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)

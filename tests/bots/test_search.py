@@ -128,6 +128,36 @@ async def test_search_api_logs_queries_and_lists_zero_results(client, make_accou
     assert forbidden.status_code == 403
 
 
+async def test_search_figures_of_a_period_of_the_shops_days(client, make_account) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from bots.search.models import SearchQuery
+    from engage.platform.identity import Role
+
+    marketer = await make_account(Role.marketer)
+    ids = [(await client.get("/api/search", params={"q": q})).json()["search_id"] for q in ("tent", "qwxzv")]
+    async with (
+        client.app.state.runtime.sessionmaker() as session
+    ):  # on the last day of 1999 and the first of 2000
+        for search_id, at in zip(
+            ids,
+            (datetime(1999, 12, 31, 23, 0, tzinfo=UTC), datetime(2000, 1, 1, 1, 0, tzinfo=UTC)),
+            strict=True,
+        ):
+            await session.execute(
+                update(SearchQuery).where(SearchQuery.id == search_id).values(created_at=at)
+            )
+        await session.commit()
+    url = "/api/search/analytics/summary"
+    day = await client.get(url, params={"from": "2000-01-01", "to": "2000-01-01"}, headers=marketer.headers)
+    both = await client.get(url, params={"from": "1999-12-31", "to": "2000-01-01"}, headers=marketer.headers)
+    assert (day.json()["searches"], day.json()["days"], both.json()["searches"]) == (1, 1, 2)
+    for wrong in ({"from": "2000-01-02", "to": "2000-01-01"}, {"from": "2000-01-01"}):
+        assert (await client.get(url, params=wrong, headers=marketer.headers)).status_code == 422
+
+
 async def test_synonyms_apply_to_both_legs(sqlite_runtime) -> None:
     """A shipped synonym: the lexical leg looks for the other terms, the model embeds the query reworded."""
     search = sqlite_runtime.bots.search

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 
 from commerce import inventory
 from commerce.pricing import price_lines
+from engage.analytics import funnel
 from engage.flash_sales import claims, schedule
 from engage.flash_sales.gate import RedisGate
 from engage.flash_sales.models import (
@@ -155,7 +156,10 @@ async def test_a_released_claim_goes_back_on_sale_and_a_paid_one_is_sold(mode_se
     runtime, services = mode_services.runtime, mode_services
     product = await sale_product(runtime, stock=10)
     variant = product.variants[0].id
-    sale_id = await make_sale(runtime, [variant], units=2)
+    # began long ago (and runs on): the marketers' funnel of sales that ran on that day lists few others
+    sale_id = await make_sale(
+        runtime, [variant], units=2, starts_in=-timedelta(days=400), lasts=timedelta(days=401)
+    )
     a, b, c = await make_shoppers(runtime, 3)
     first = await _claim(services, sale_id, variant, a)
     second = await _claim(services, sale_id, variant, b)
@@ -191,6 +195,23 @@ async def test_a_released_claim_goes_back_on_sale_and_a_paid_one_is_sold(mode_se
     assert (stats["units_claimed"], stats["units_paid"], stats["claims_total"]) == (2, 1, 3)
     assert stats["claims"] == {"held": 1, "paid": 1, "released": 1}
     assert stats["revenue_cents"] == 999 and stats["conversion"] == round(1 / 3, 4)
+    async with runtime.sessionmaker() as session:
+        began = (utcnow() - timedelta(days=400)).date()
+        sales = await funnel.flash_sales(session, began, began, timezone="UTC")
+    assert [
+        (
+            f.claims,
+            f.held,
+            f.paid,
+            f.released,
+            f.units_allotted,
+            f.units_paid,
+            f.sell_through,
+            f.claim_to_order,
+        )
+        for f in sales
+        if f.sale_id == sale_id
+    ] == [(3, 1, 1, 1, 2, 1, 0.5, round(1 / 3, 4))]
 
     # the same end reported twice is counted once
     async with runtime.sessionmaker() as session:

@@ -91,6 +91,12 @@ async def test_todays_revenue_moves_on_the_dashboard_without_a_reload(
     await expect(page.locator("#sales-csv")).to_have_attribute(
         "href", re.compile(r"/sales\.csv\?from=\d{4}-\d\d-\d\d&to=")
     )
+    # the period again, with the order just paid: the funnel's last step counts its buyer
+    await page.get_by_role("button", name="Show").click()
+    paid = page.locator("#funnel-steps tbody tr", has_text="Paid")
+    await expect(page.locator("#funnel-steps tbody tr")).to_have_count(4)
+    await expect(paid.locator("td").nth(1)).not_to_have_text("0")
+    assert await page.locator("#funnel-chart").is_visible()
     assert errors == []
 
 

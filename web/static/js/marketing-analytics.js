@@ -10,6 +10,7 @@ const zone = root.dataset.timezone;
 const period = $("period");
 let chart = null;
 let alertsChart = null;
+let funnelChart = null;
 
 function fail(err) {
   $("analytics-error").textContent = err.message;
@@ -71,6 +72,53 @@ function showSales(s, buyers) {
   });
 }
 
+const pct = (r) => `${(100 * r).toFixed(1)}%`;
+
+function showFunnel(f, sales) {
+  $("funnel-steps").querySelector("tbody").replaceChildren(
+    ...f.steps.map((s, i) =>
+      el(
+        "tr",
+        {},
+        el("td", { "data-label": "Step" }, s.label),
+        el("td", { "data-label": "Visitors" }, String(s.visits)),
+        el("td", { "data-label": "Of the step before" }, i ? pct(s.from_previous) : "—"),
+        el("td", { "data-label": "Of product views" }, pct(s.from_first)),
+        el("td", { "data-label": "Period before" }, String(f.previous[i].visits)),
+      ),
+    ),
+  );
+  $("sale-funnels").querySelector("tbody").replaceChildren(
+    ...sales.map((x) =>
+      el(
+        "tr",
+        {},
+        el("td", { "data-label": "Sale" }, el("a", { href: `/marketing/sales/${x.sale_id}` }, x.name), el("div", { class: "muted" }, `${x.starts_at.slice(0, 16).replace("T", " ")} UTC`)),
+        el("td", { "data-label": "Claims" }, String(x.claims)),
+        el("td", { "data-label": "Holds run out" }, String(x.released)),
+        el("td", { "data-label": "Waiting" }, String(x.held)),
+        el("td", { "data-label": "Paid" }, String(x.paid)),
+        el("td", { "data-label": "Claim to order" }, pct(x.claim_to_order)),
+        el("td", { "data-label": "Sell-through" }, `${pct(x.sell_through)} of ${x.units_allotted}`),
+      ),
+    ),
+  );
+  $("sale-funnels-empty").hidden = sales.length > 0;
+  if (!window.Chart) return;
+  if (funnelChart) funnelChart.destroy();
+  funnelChart = new window.Chart($("funnel-chart"), {
+    type: "bar",
+    data: {
+      labels: f.steps.map((s) => s.label),
+      datasets: [
+        { label: "This period", data: f.steps.map((s) => s.visits) },
+        { label: "Period before", data: f.previous.map((s) => s.visits) },
+      ],
+    },
+    options: { animation: false, responsive: true, maintainAspectRatio: false, indexAxis: "y" },
+  });
+}
+
 function showSupport(f) {
   $("support-tiles").replaceChildren(
     tile("Conversations", String(f.conversations)),
@@ -84,7 +132,6 @@ function showSupport(f) {
 }
 
 function showSearch(s) {
-  const pct = (r) => `${(100 * r).toFixed(1)}%`;
   $("search-tiles").replaceChildren(
     tile("Searches", String(s.searches)),
     tile("Click-through", pct(s.click_through_rate)),
@@ -137,14 +184,18 @@ async function loadPeriod() {
   const q = new URLSearchParams({ from: period.elements.from.value, to: period.elements.to.value });
   $("sales-csv").href = `/api/admin/analytics/sales.csv?${q}`;
   $("products-csv").href = `/api/admin/analytics/products.csv?${q}`;
-  const [sales, buyers, support, search, alerts] = await Promise.all([
+  $("funnel-csv").href = `/api/admin/analytics/funnel.csv?${q}`;
+  const [sales, buyers, funnel, saleFunnels, support, search, alerts] = await Promise.all([
     api(`/api/admin/analytics/summary?${q}`),
     api(`/api/admin/analytics/customers?${q}`),
+    api(`/api/admin/analytics/funnel?${q}`),
+    api(`/api/admin/analytics/flash-sales?${q}`),
     api(`/api/admin/analytics/support?${q}`),
-    api("/api/search/analytics/summary?days=30"),
+    api(`/api/search/analytics/summary?${q}`),
     api("/api/admin/stock-alerts/demand?days=90"),
   ]);
   showSales(sales, buyers);
+  showFunnel(funnel, saleFunnels);
   showSupport(support);
   showSearch(search);
   showAlerts(alerts);
