@@ -17,9 +17,10 @@ from sqlalchemy.orm import selectinload
 from commerce import inventory
 from commerce.catalog.cache import CatalogCache
 from commerce.catalog.categories import path_of, tree
-from commerce.catalog.drafts import ProductDraft
+from commerce.catalog.drafts import ProductChange, ProductDraft, VariantDraft
 from commerce.catalog.editing import delete, save
 from commerce.catalog.models import Product, Variant
+from engage.platform.clock import as_utc
 from engage.platform.errors import Conflict, NotFound
 
 
@@ -182,6 +183,56 @@ async def put_product(
     await session.commit()
     await cache.invalidate()
     return await staff_product(session, handle), result.created
+
+
+async def change_product(
+    session: AsyncSession,
+    handle: str,
+    change: ProductChange,
+    *,
+    default_threshold: int,
+    cache: CatalogCache,
+    actor: str,
+) -> StaffProduct:
+    """An in-place edit: the product as it is, with the given fields changed, saved as a whole (the same
+    checks, events and cache as a full save); 409 `stale` when it was saved since the editor loaded it."""
+    locked = await session.scalar(select(Product.id).where(Product.handle == handle).with_for_update())
+    if locked is None:
+        raise NotFound(f"no product {handle}")
+    current = await staff_product(session, handle)
+    if as_utc(current.updated_at) != as_utc(change.updated_at):
+        raise Conflict(
+            f"{current.name} was changed since you opened it; reload to see the change",
+            code="stale",
+            updated_at=as_utc(current.updated_at).isoformat(),
+        )
+    changes = {c.id: c for c in change.variants}
+    if unknown := sorted(set(changes) - {v.id for v in current.variants}):
+        raise NotFound(f"variant {unknown[0]} is not a variant of {handle}", field="variants")
+    variants = []
+    for v in current.variants:
+        c = changes.get(v.id)
+        price = v.price_cents if c is None or c.price_cents is msgspec.UNSET else c.price_cents
+        compare_at = (
+            v.compare_at_cents if c is None or c.compare_at_cents is msgspec.UNSET else c.compare_at_cents
+        )
+        variants.append(VariantDraft(v.sku, price, v.options, compare_at, v.weight_grams))
+    draft = ProductDraft(
+        name=current.name if change.name is msgspec.UNSET else change.name,
+        variants=variants,
+        brand=current.brand,
+        description=current.description,
+        category=current.category,
+        subcategory=current.subcategory,
+        status=current.status if change.status is msgspec.UNSET else change.status,  # type: ignore[arg-type]
+        tags=current.tags,
+        attributes=current.attributes,
+        images=current.images if change.images is msgspec.UNSET else change.images,
+    )
+    product, _ = await put_product(
+        session, handle, draft, default_threshold=default_threshold, cache=cache, actor=actor
+    )
+    return product
 
 
 async def remove_product(session: AsyncSession, handle: str, *, cache: CatalogCache) -> None:

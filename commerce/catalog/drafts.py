@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -41,6 +42,25 @@ class ProductDraft(msgspec.Struct, forbid_unknown_fields=True):
     tags: Annotated[list[Tag], msgspec.Meta(max_length=50)] = []
     attributes: dict[str, Any] = {}
     images: Annotated[list[ImageUrl], msgspec.Meta(max_length=20)] = []
+
+
+class VariantChange(msgspec.Struct, forbid_unknown_fields=True):
+    """What an in-place edit changes of a variant (what it leaves out stays)."""
+
+    id: Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+    price_cents: Cents | msgspec.UnsetType = msgspec.UNSET
+    compare_at_cents: Cents | msgspec.UnsetType | None = msgspec.UNSET  # null: no compare-at price
+
+
+class ProductChange(msgspec.Struct, forbid_unknown_fields=True):
+    """An in-place edit of a product: the fields given change, the rest stay. `updated_at` is the version
+    the editor saw: a save by someone else since then is a 409, not overwritten."""
+
+    updated_at: datetime
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    status: Literal["published", "draft"] | msgspec.UnsetType = msgspec.UNSET
+    images: Annotated[list[ImageUrl], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
+    variants: Annotated[list[VariantChange], msgspec.Meta(max_length=200)] = []
 
 
 class ImportedProduct(ProductDraft, forbid_unknown_fields=True):

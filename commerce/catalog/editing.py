@@ -17,6 +17,7 @@ from commerce.catalog.categories import ensure_path
 from commerce.catalog.drafts import ProductDraft, problems_of
 from commerce.catalog.events import ProductChanged, VariantPrice, product_channel
 from commerce.catalog.models import Product, Variant
+from engage.platform.clock import utcnow
 from engage.platform.db import references_holding
 from engage.platform.errors import Conflict, InvalidInput, NotFound
 from engage.platform.events import record
@@ -90,6 +91,7 @@ async def save(
     product.attributes = dict(draft.attributes)
     product.images = list(draft.images)
     product.min_price_cents = min(v.price_cents for v in draft.variants)
+    product.updated_at = utcnow()  # a save is a change, also when only variants changed (in-place edits)
 
     by_sku = {v.sku: v for v in product.variants}
     wanted = {v.sku for v in draft.variants}

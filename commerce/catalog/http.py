@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.openapi import ResponseSpec
@@ -13,7 +13,7 @@ from litestar.params import Body, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog import backoffice, stock_room
-from commerce.catalog.drafts import HANDLE_PATTERN, Handle, ProductDraft
+from commerce.catalog.drafts import HANDLE_PATTERN, Handle, ProductChange, ProductDraft
 from commerce.catalog.importing import detect_format, import_catalog
 from commerce.catalog.listing import (
     ListingPage,
@@ -187,6 +187,26 @@ class CatalogAdminController(Controller):
             actor=_actor(request),
         )
         return product
+
+    @patch("/products/{handle:str}")
+    async def change(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        db_session: AsyncSession,
+        handle: HandleParam,
+        data: ProductChange,
+    ) -> backoffice.StaffProduct:
+        """Edit in place: the name, status, images, or variants' prices given change, the rest stays; 409
+        `stale` when the product was saved since `updated_at` (the version the editor saw)."""
+        return await backoffice.change_product(
+            db_session,
+            handle,
+            data,
+            default_threshold=services.settings.low_stock_threshold,
+            cache=services.catalog_cache,
+            actor=_actor(request),
+        )
 
     @delete("/products/{handle:str}", status_code=204)
     async def remove(self, services: Services, db_session: AsyncSession, handle: str) -> None:

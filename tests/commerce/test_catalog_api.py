@@ -247,3 +247,72 @@ async def test_put_validates_the_handle_as_create_does(client, sqlite_client) ->
         good = f"put-{uuid.uuid4().hex[:8]}"
         res = await app.put(f"/api/admin/products/{good}", json=draft, headers=headers)
         assert res.status_code == 200, res.text
+
+
+async def test_in_place_edits_change_what_they_name_and_refuse_a_stale_version(
+    client, sqlite_client, make_account, sqlite_make_account
+) -> None:
+    for app, make in ((client, make_account), (sqlite_client, sqlite_make_account)):
+        marketer, shopper = await make(Role.marketer), await make(Role.customer)
+        code = f"inplace-{uuid.uuid4().hex[:8]}"
+        two = {
+            "name": "Mug",
+            "category": "Home",
+            "tags": ["kitchen"],
+            "variants": [
+                {"sku": f"{code}-s", "price_cents": 1200, "compare_at_cents": 1500, "stock": 3},
+                {"sku": f"{code}-l", "price_cents": 1400, "stock": 2},
+            ],
+        }
+        made = (await app.put(f"/api/admin/products/{code}", json=two, headers=marketer.headers)).json()
+        small, large = made["variants"]
+        url = f"/api/admin/products/{code}"
+        change = {
+            "updated_at": made["updated_at"],
+            "variants": [{"id": small["id"], "price_cents": 999, "compare_at_cents": None}],
+        }
+        assert (await app.patch(url, json=change, headers=shopper.headers)).status_code == 403
+        res = await app.patch(url, json=change, headers=marketer.headers)
+        assert res.status_code == 200, res.text
+        edited = res.json()
+        assert [(v["price_cents"], v["compare_at_cents"], v["on_hand"]) for v in edited["variants"]] == [
+            (999, None, 3),
+            (1400, None, 2),
+        ]
+        assert (edited["name"], edited["tags"], edited["category"]) == ("Mug", ["kitchen"], "Home")
+        assert edited["updated_at"] != made["updated_at"]
+        # a second editor still holding the first version is told, and changes nothing
+        stale = await app.patch(
+            url, json={"updated_at": made["updated_at"], "name": "Cup"}, headers=marketer.headers
+        )
+        assert stale.status_code == 409 and stale.json()["code"] == "stale"
+        res = await app.patch(
+            url,
+            json={
+                "updated_at": edited["updated_at"],
+                "name": "Big mug",
+                "status": "draft",
+                "images": ["https://example.test/mug.jpg"],
+            },
+            headers=marketer.headers,
+        )
+        assert (res.json()["name"], res.json()["status"], res.json()["images"]) == (
+            "Big mug",
+            "draft",
+            ["https://example.test/mug.jpg"],
+        )
+        latest = res.json()["updated_at"]
+        wrong = [
+            ({"updated_at": latest, "variants": [{"id": large["id"], "price_cents": -5}]}, 400),
+            ({"updated_at": latest, "variants": [{"id": large["id"], "compare_at_cents": 100}]}, 422),
+            ({"updated_at": latest, "variants": [{"id": 10**12, "price_cents": 5}]}, 404),
+            ({"updated_at": latest, "images": ["javascript:alert(1)"]}, 400),
+            ({"name": "no version"}, 400),
+        ]
+        for body, status in wrong:
+            res = await app.patch(url, json=body, headers=marketer.headers)
+            assert res.status_code == status, (body, res.text)
+        missing = await app.patch(
+            "/api/admin/products/no-such-thing", json={"updated_at": latest}, headers=marketer.headers
+        )
+        assert missing.status_code == 404

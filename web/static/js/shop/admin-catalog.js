@@ -1,4 +1,5 @@
-// The staff catalog: find, create, edit and delete products, count stock, import files. Prices are typed and
+// The staff catalog: find products and edit their name, status, prices, stock and images in place in the
+// grid; create, edit whole, delete, import files. Prices are typed and
 // shown in the shop's currency units ("29.99") and sent as integer minor units (2999), converted as text.
 import { api, el } from "/static/js/api.js";
 import { currencyDigits, formatMoney, fromMinorUnits, toMinorUnits } from "/static/js/money.js";
@@ -22,15 +23,184 @@ async function load() {
   const params = new URLSearchParams({ q: search.value.trim(), offset, limit: PAGE });
   if (statusFilter.value) params.set("status", statusFilter.value);
   const page = await api(`/api/admin/products?${params}`);
-  table.replaceChildren(...page.items.map((p) =>
-    el("tr", { "data-handle": p.handle },
-      el("td", {}, el("button", { type: "button", class: "link", onclick: () => edit(p.handle) }, p.handle)),
-      el("td", {}, p.name), el("td", {}, el("span", { class: "badge" }, p.status)),
-      el("td", {}, money(p.price_cents)), el("td", {}, p.variants), el("td", {}, p.available))));
+  table.replaceChildren(...page.items.map(productRow));
   document.getElementById("page-info").textContent =
     `${page.total ? offset + 1 : 0}–${Math.min(offset + PAGE, page.total)} of ${page.total}`;
   document.getElementById("prev-page").disabled = offset === 0;
   document.getElementById("next-page").disabled = offset + PAGE >= page.total;
+}
+
+// In place: a cell saves itself when it changes (Enter or leaving it), Escape puts the old value back. Each
+// save names the version it saw; a product saved by someone else meanwhile is reloaded with a message.
+const versions = new Map(); // handle -> updated_at the grid last saw
+
+function say(row, text, bad = false) {
+  const box = row.querySelector(".row-status");
+  box.textContent = text;
+  box.classList.toggle("error", bad);
+}
+
+async function change(row, handle, body) {
+  say(row, "Saving…");
+  try {
+    const saved = await api(`/api/admin/products/${encodeURIComponent(handle)}`, {
+      method: "PATCH",
+      body: { updated_at: versions.get(handle), ...body },
+    });
+    versions.set(handle, saved.updated_at);
+    say(row, "Saved");
+    return saved;
+  } catch (err) {
+    const stale = err.problem?.code === "stale";
+    say(row, stale ? "Changed elsewhere: reloaded" : err.message, true);
+    if (stale) await reloadRow(row, handle);
+    throw err;
+  }
+}
+
+function cell(input, label, onSave) {
+  let before = input.value;
+  input.setAttribute("aria-label", label);
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); input.blur(); }
+    if (event.key === "Escape") { input.value = before; input.blur(); }
+  });
+  input.addEventListener("change", async () => {
+    try {
+      const shown = await onSave(input.value);
+      before = shown ?? input.value;
+      input.value = before;
+      input.removeAttribute("aria-invalid");
+    } catch {
+      input.setAttribute("aria-invalid", "true");
+    }
+  });
+  return input;
+}
+
+function productRow(p) {
+  versions.set(p.handle, p.updated_at);
+  const row = el("tr", { "data-handle": p.handle });
+  const name = cell(el("input", { class: "inline", value: p.name, maxlength: 300, required: true }), `Name of ${p.handle}`,
+    async (value) => (await change(row, p.handle, { name: value.trim() })).name);
+  const status = el("select", { class: "inline" },
+    ...["published", "draft"].map((s) => el("option", { value: s, ...(s === p.status ? { selected: true } : {}) }, s)));
+  cell(status, `Status of ${p.handle}`, async (value) => (await change(row, p.handle, { status: value })).status);
+  const toggle = el("button", { type: "button", class: "link", "aria-expanded": "false" }, `${p.variants} variant${p.variants === 1 ? "" : "s"}`);
+  toggle.addEventListener("click", () => toggleDetail(row, p.handle, toggle));
+  row.append(
+    el("td", { "data-label": "Product" }, name, el("div", { class: "muted small" }, p.handle)),
+    el("td", { "data-label": "Status" }, status),
+    el("td", { "data-label": "From", class: "from" }, money(p.price_cents)),
+    el("td", { "data-label": "Variants" }, toggle),
+    el("td", { "data-label": "Available", class: "available" }, String(p.available)),
+    el("td", { "data-label": "" }, el("button", { type: "button", class: "link", onclick: () => edit(p.handle) }, "Edit all"),
+      el("span", { class: "row-status muted small", role: "status" })),
+  );
+  return row;
+}
+
+async function reloadRow(row, handle) {
+  const product = await api(`/api/admin/products/${encodeURIComponent(handle)}`);
+  versions.set(handle, product.updated_at);
+  const open = row.nextElementSibling?.classList.contains("detail-row");
+  const fresh = productRow({ ...product, price_cents: Math.min(...product.variants.map((v) => v.price_cents)),
+    variants: product.variants.length, available: product.variants.reduce((n, v) => n + v.available, 0) });
+  if (open) row.nextElementSibling.remove();
+  row.replaceWith(fresh);
+  if (open) await toggleDetail(fresh, handle, fresh.querySelector("[aria-expanded]"));
+  say(fresh, "Changed elsewhere: reloaded", true);
+}
+
+async function toggleDetail(row, handle, toggle) {
+  const next = row.nextElementSibling;
+  if (next?.classList.contains("detail-row")) {
+    next.remove();
+    toggle.setAttribute("aria-expanded", "false");
+    return;
+  }
+  const product = await api(`/api/admin/products/${encodeURIComponent(handle)}`);
+  versions.set(handle, product.updated_at);
+  toggle.setAttribute("aria-expanded", "true");
+  row.after(el("tr", { class: "detail-row" }, el("td", { colspan: 6 }, variantGrid(row, product), imageStrip(row, product))));
+}
+
+function refreshFigures(row, product) {
+  row.querySelector(".from").textContent = money(Math.min(...product.variants.map((v) => v.price_cents)));
+  row.querySelector(".available").textContent = String(product.variants.reduce((n, v) => n + v.available, 0));
+}
+
+function variantGrid(row, product) {
+  const amount = (cents) => (cents === null || cents === undefined ? "" : fromMinorUnits(cents, digits));
+  const moneyCell = (v, field, label, optional) => {
+    const input = el("input", { class: "inline money", inputmode: "decimal", autocomplete: "off", value: amount(v[field]) });
+    return cell(input, `${label} of ${v.sku}`, async (value) => {
+      const text = value.trim();
+      const cents = text === "" ? null : toMinorUnits(text, digits);
+      if (cents === null && (text !== "" || !optional)) {
+        say(row, `Enter an amount in ${currency}, like ${fromMinorUnits(2999, digits)}`, true);
+        throw new Error("bad amount");
+      }
+      const saved = await change(row, product.handle, { variants: [{ id: v.id, [field]: cents }] });
+      refreshFigures(row, saved);
+      return amount(saved.variants.find((x) => x.id === v.id)[field]);
+    });
+  };
+  const onHandCell = (v) => {
+    let shown = v.on_hand;
+    const input = el("input", { class: "inline count", type: "number", min: 0, step: 1, value: v.on_hand });
+    return cell(input, `On hand of ${v.sku}`, async (value) => {
+      const wanted = Number(value);
+      if (!Number.isInteger(wanted) || wanted < 0) {
+        say(row, "On hand is a whole number, 0 or more", true);
+        throw new Error("bad count");
+      }
+      say(row, "Saving…");
+      try { // the difference from what was shown: units sold meanwhile stay sold
+        const level = await api(`/api/admin/variants/${v.id}/stock`, { method: "POST", body: { delta: wanted - shown, note: "edited in the catalog" } });
+        shown = level.on_hand;
+        say(row, "Saved");
+        input.closest("tr").querySelector(".variant-available").textContent = String(level.available);
+        return String(level.on_hand);
+      } catch (err) {
+        say(row, err.message, true);
+        throw err;
+      }
+    });
+  };
+  return el("table", { class: "table stackable variant-grid" },
+    el("thead", {}, el("tr", {}, ...["SKU", "Options", `Price (${currency})`, `Compare-at (${currency})`, "On hand", "Reserved", "Available"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, ...product.variants.map((v) => el("tr", { "data-variant": v.id },
+      el("td", { "data-label": "SKU" }, v.sku),
+      el("td", { "data-label": "Options" }, Object.entries(v.options).map(([k, x]) => `${k}: ${x}`).join(", ") || "—"),
+      el("td", { "data-label": "Price" }, moneyCell(v, "price_cents", "Price", false)),
+      el("td", { "data-label": "Compare-at" }, moneyCell(v, "compare_at_cents", "Compare-at price", true)),
+      el("td", { "data-label": "On hand" }, onHandCell(v)),
+      el("td", { "data-label": "Reserved" }, String(v.reserved)),
+      el("td", { "data-label": "Available", class: "variant-available" }, String(v.available))))));
+}
+
+function imageStrip(row, product) {
+  let images = [...product.images];
+  const strip = el("div", { class: "image-strip", "aria-label": `Images of ${product.name}` });
+  const save = async (next) => {
+    try {
+      images = (await change(row, product.handle, { images: next })).images;
+    } catch { /* the row says why */ }
+    draw();
+  };
+  const draw = () => strip.replaceChildren(
+    ...images.map((url, i) => el("figure", { class: "thumb" },
+      el("img", { src: url, alt: "", loading: "lazy" }),
+      el("button", { type: "button", class: "link danger", "aria-label": `Remove image ${i + 1}`, onclick: () => save(images.filter((_, j) => j !== i)) }, "Remove"))),
+    el("form", { class: "row", onsubmit: (event) => {
+      event.preventDefault();
+      const url = event.target.elements.url.value.trim();
+      if (url) save([...images, url]);
+    } }, el("input", { name: "url", inputmode: "url", autocomplete: "off", placeholder: "https://… or /media/… image URL", "aria-label": `Add an image to ${product.name}` }),
+    el("button", { type: "submit" }, "Add image")));
+  draw();
+  return strip;
 }
 
 let variantCount = 0;
@@ -78,6 +248,7 @@ function show(product) {
   f.images.value = product ? product.images.join("\n") : "";
   variants.replaceChildren(...(product ? product.variants : [{}]).map(variantRow));
   document.getElementById("delete-product").hidden = !product;
+  editor.scrollIntoView({ block: "start" });
 }
 
 async function edit(handle) {
