@@ -79,3 +79,28 @@ class FunnelDay(Base):
     checkouts: Mapped[int] = mapped_column(default=0)
     paid: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BuyerDay(Base):
+    """A day (of the shop's time zone `zone`) a buyer paid for an order, with the buyer's previous such day
+    (`NO_DAY` when none is within a period's reach): what `BuyerGap` counts."""
+
+    __tablename__ = "buyer_days"
+
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    prev_day: Mapped[date] = mapped_column(Date)
+
+
+class BuyerGap(Base):
+    """How many buyers paid on `day` after last paying on `prev_day`. A period's distinct buyers are the sum
+    over its days of the buyers whose previous day is before the period: each buyer once, on their first day
+    in it (a few hundred rows a day to read, not every order)."""
+
+    __tablename__ = "buyer_gaps"
+
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    prev_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    buyers: Mapped[int] = mapped_column(default=0)

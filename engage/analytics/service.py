@@ -13,7 +13,6 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.orders import Order
 from engage import chat
 from engage.analytics import rollup
 from engage.analytics.models import Buyer, ProductDay, SalesDay
@@ -45,8 +44,7 @@ class TopProduct(msgspec.Struct):
 
 
 class Customers(msgspec.Struct):
-    """Apart from the summary: counting a period's distinct buyers reads each of its orders (from the index
-    alone on PostgreSQL), the one figure that grows with the period's orders."""
+    """A period's buyers, by email."""
 
     new: int  # buyers whose first paid order is in the period
     returning: int  # buyers who had paid for an order before it
@@ -111,26 +109,19 @@ def check_period(start: date, end: date) -> None:
 
 
 async def customers(session: AsyncSession, start: date, end: date, *, timezone: str) -> Customers:
-    check_period(start, end)
-    return await _customers(session, *_bounds(start, end, ZoneInfo(timezone)))
-
-
-async def _customers(session: AsyncSession, since: datetime, until: datetime) -> Customers:
     """New: buyers whose first payment (kept in `buyers`) is in the period; returning: the period's other
-    buyers (emails are kept lower-case: checkout normalises them)."""
+    buyers, counted from the kept gaps between each buyer's paid days (emails are kept lower-case: checkout
+    normalises them). Both follow the orders as the roll-up job does, moments after a payment."""
+    check_period(start, end)
+    zone = ZoneInfo(timezone)
+    since, until = _bounds(start, end, zone)
     new = await session.scalar(
         select(func.count())
         .select_from(Buyer)
         .where(Buyer.first_paid_at >= since, Buyer.first_paid_at < until)
     )
-    period = (
-        select(Order.email)
-        .where(Order.paid_at >= since, Order.paid_at < until, Order.status.in_(COUNTED))
-        .group_by(Order.email)  # hashed, where count(DISTINCT) sorts
-        .subquery()
-    )
-    buyers = await session.scalar(select(func.count()).select_from(period))
-    new, buyers = int(new or 0), int(buyers or 0)
+    buyers = await rollup.distinct_buyers(session, start, end, zone)
+    new = int(new or 0)
     return Customers(new=min(new, buyers), returning=max(buyers - new, 0))
 
 

@@ -166,3 +166,52 @@ async def test_the_kept_quarters_follow_refunds_and_a_lost_event_and_equal_the_o
         3,
         swept.totals.revenue_cents,
     )
+
+
+@pytest.mark.parametrize("db", ["postgres", "sqlite"])
+async def test_a_periods_distinct_buyers_from_the_kept_gaps_equal_a_count_of_its_orders(
+    db: str, client: AppClient, sqlite_client: AppClient, make_account, sqlite_make_account
+) -> None:
+    app_client, make = (client, make_account) if db == "postgres" else (sqlite_client, sqlite_make_account)
+    runtime = app_client.app.state.runtime
+    a, b, c = await make(Role.customer), await make(Role.customer), await make(Role.customer)
+    first = date(1998, 1, 5)
+    plan = [(a, 0), (a, 2), (a, 400), (b, 1), (b, 1), (c, 2), (c, 370)]  # days after `first`
+    numbers = [await _bought(app_client, who, 1000) for who, _ in plan]
+
+    async def counted_from_orders(s, start: date, end: date) -> int:
+        since, until = rollup.day_bounds(start, UTC_ZONE)[0], rollup.day_bounds(end, UTC_ZONE)[1]
+        emails = select(Order.email).where(
+            Order.paid_at >= since, Order.paid_at < until, Order.status.in_(service.COUNTED)
+        )
+        return int(await s.scalar(select(func.count()).select_from(emails.distinct().subquery())) or 0)
+
+    periods = [(0, 0), (0, 1), (1, 2), (2, 2), (3, 368), (0, 365), (35, 400), (370, 400), (401, 500)]
+
+    async def check(s) -> None:
+        for lo, hi in periods:
+            start, end = first + timedelta(days=lo), first + timedelta(days=hi)
+            found = await service.customers(s, start, end, timezone="UTC")
+            assert found.new + found.returning == await counted_from_orders(s, start, end), (lo, hi)
+
+    async with runtime.sessionmaker() as s:
+        ids = []
+        for number, (_, offset) in zip(numbers, plan, strict=True):
+            at = datetime.combine(first + timedelta(days=offset), datetime.min.time(), UTC) + timedelta(
+                hours=9
+            )
+            await s.execute(update(Order).where(Order.number == number).values(paid_at=at, updated_at=at))
+            ids.append(await s.scalar(select(Order.id).where(Order.number == number)))
+        await s.commit()
+        await rollup.refresh_orders(s, ids, zone=UTC_ZONE)  # the job each order event queues
+        await check(s)
+        moved = await service.customers(s, first, first + timedelta(days=2), timezone="UTC")
+        assert (moved.new, moved.returning) == (3, 0)
+        later = await service.customers(
+            s, first + timedelta(days=370), first + timedelta(days=400), timezone="UTC"
+        )
+        assert (later.new, later.returning) == (0, 2)
+        await rollup.rebuild(
+            s, zone=UTC_ZONE, since=datetime(1998, 1, 1, tzinfo=UTC), until=datetime(1998, 1, 2, tzinfo=UTC)
+        )
+        await check(s)  # a rebuild keeps the same

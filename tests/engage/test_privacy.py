@@ -4,9 +4,13 @@ their chat messages are "[erased]", cart, devices and tokens are gone."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
 
 from commerce.orders import Order
+from engage.analytics import rollup
+from engage.analytics.models import Buyer, BuyerDay
 from engage.auth import User
 from engage.chat.models import Message
 from engage.platform.identity import Role
@@ -59,6 +63,13 @@ async def test_an_erased_account_names_nobody_and_keeps_the_accounts(client: App
     )
     assert res.status_code == 202 and res.json()["status"] == "pending"
     request_id = res.json()["id"]
+    async with client.app.state.runtime.sessionmaker() as s:  # the roll-up keeps the buyer (as its job does)
+        await rollup.refresh_orders(
+            s, [await s.scalar(select(Order.id).where(Order.number == number))], zone=ZoneInfo("UTC")
+        )
+        assert await s.scalar(
+            select(func.count()).select_from(BuyerDay).where(BuyerDay.email == account.email)
+        )
     # it stops working at once: the token, and signing in
     assert (await client.get("/api/orders", headers=account.headers)).status_code == 401
     login = await client.post(
@@ -81,6 +92,11 @@ async def test_an_erased_account_names_nobody_and_keeps_the_accounts(client: App
         order = await s.scalar(select(Order).where(Order.number == number))
         assert order is not None and order.email == "" and order.total_cents > 0
         assert set(order.shipping_address) <= {"country"}
+        for kept in (BuyerDay, Buyer):  # the kept figures name nobody either; the order counts anonymised
+            assert not await s.scalar(
+                select(func.count()).select_from(kept).where(kept.email == account.email)
+            )
+        assert await s.scalar(select(func.count()).select_from(BuyerDay).where(BuyerDay.email == ""))
         bodies = (
             await s.scalars(select(Message.body).where(Message.conversation_id == conversation_id))
         ).all()
