@@ -7,7 +7,8 @@ server (`/api/auth/me`: the same middleware, sessions and auth, no figures) meas
 What runs (all on 127.0.0.1; the scratch database and Redis keys are removed at the end):
 - a scratch database at head, filled in SQL: 100,000 customers, 200 variants, `--orders` paid orders spread
   over the last 365 days (one or two units on one line, 4 % refunded in part);
-- the kept days (sales, products) and buyers built from the orders (as a worker's first start does on an existing shop), timed;
+- the kept days (sales, products), buyers and funnel days built from the orders (as a worker's first start
+  does on an existing shop), timed;
 - `engage serve` in production mode (PostgreSQL, Redis), one worker; an admin signs in with a token;
 - per endpoint, `--requests` requests, four at a time (a handful of staff with the dashboard open).
 
@@ -90,7 +91,7 @@ async def fill(url: str, orders: int) -> None:
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from engage.analytics import rollup
+    from engage.analytics import funnel, rollup
     from engage.auth import create_user
     from engage.platform.db import make_sessionmaker
     from engage.platform.identity import Role
@@ -104,6 +105,8 @@ async def fill(url: str, orders: int) -> None:
             )
             await conn.commit()
             print(f"  {' '.join(statement.split()[:3])}: {time.monotonic() - started:.1f} s", flush=True)
+    await engine.dispose()
+    engine = create_async_engine(url)  # the worker's own: transactions as usual
     async with make_sessionmaker(engine)() as session:
         await create_user(session, email="admin@bench.test", password=PASSWORD, role=Role.admin)
         started = time.monotonic()
@@ -114,6 +117,9 @@ async def fill(url: str, orders: int) -> None:
             f"  kept days and buyers built: {days:,} days in {time.monotonic() - started:.1f} s",
             flush=True,
         )
+        started = time.monotonic()
+        kept = await funnel.keep(session, zone=ZoneInfo("UTC"))
+        print(f"  funnel days kept: {kept:,} days in {time.monotonic() - started:.1f} s", flush=True)
     await engine.dispose()
 
 
@@ -169,6 +175,10 @@ async def run(args: argparse.Namespace) -> None:
             ("sales CSV, 30 days", f"/api/admin/analytics/sales.csv?from={month}&to={today}"),
             ("buyers, 30 days", f"/api/admin/analytics/customers?from={month}&to={today}"),
             ("buyers, 365 days", f"/api/admin/analytics/customers?from={year}&to={today}"),
+            ("funnel, 30 days", f"/api/admin/analytics/funnel?from={month}&to={today}"),
+            ("funnel, 365 days", f"/api/admin/analytics/funnel?from={year}&to={today}"),
+            ("flash sales, 30 days", f"/api/admin/analytics/flash-sales?from={month}&to={today}"),
+            ("search, 30 days", f"/api/search/analytics/summary?from={month}&to={today}"),
             ("today's tiles", "/api/admin/analytics/today"),
             ("support, 30 days", f"/api/admin/analytics/support?from={month}&to={today}"),
             ("orders, first page", "/api/staff/orders"),

@@ -23,9 +23,15 @@ def normalize(query: str) -> str:
     return " ".join(fold(query).split())[:200]
 
 
-async def log_search(session: AsyncSession, query: str, result_count: int, owner_key: str | None) -> int:
+async def log_search(
+    session: AsyncSession, query: str, result_count: int, owner_key: str | None, *, took_ms: int | None = None
+) -> int:
     row = SearchQuery(
-        query=query[:200], normalized=normalize(query), result_count=result_count, owner_key=owner_key
+        query=query[:200],
+        normalized=normalize(query),
+        result_count=result_count,
+        owner_key=owner_key,
+        took_ms=took_ms,
     )
     session.add(row)
     await session.commit()
@@ -94,6 +100,13 @@ def period(start: date | None, end: date | None, *, timezone: str) -> tuple[date
 
 
 @dataclass
+class SlowQuery:
+    query: str
+    took_ms: int  # the slowest time it took in the period
+    searches: int
+
+
+@dataclass
 class QueryStat:
     query: str
     searches: int
@@ -142,6 +155,13 @@ async def summary(
         .order_by(func.count().desc(), SearchQuery.normalized)
         .limit(limit)
     )
+    slowest = await session.execute(
+        select(SearchQuery.normalized, func.max(SearchQuery.took_ms), func.count())
+        .where(recent, SearchQuery.took_ms.is_not(None))
+        .group_by(SearchQuery.normalized)
+        .order_by(func.max(SearchQuery.took_ms).desc(), SearchQuery.normalized)
+        .limit(10)
+    )
     total = total or 0
 
     def rate(n: int | None) -> float:
@@ -154,4 +174,5 @@ async def summary(
         "click_through_rate": rate(clicks),
         "conversion_rate": rate(conversions),
         "top_queries": [QueryStat(q, n, last.isoformat(), c or 0, v or 0) for q, n, last, c, v in top],
+        "slowest_queries": [SlowQuery(q, int(ms or 0), n) for q, ms, n in slowest],
     }

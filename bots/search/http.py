@@ -183,7 +183,9 @@ class SearchController(Controller):
         ):  # one log row per search, not per page
             ident = identity_of(request)
             owner = ident.owner_key if (ident.user_id or ident.guest_id) else None
-            search_id = await analytics.log_search(db_session, result.query, result.total, owner)
+            search_id = await analytics.log_search(
+                db_session, result.query, result.total, owner, took_ms=result.took_ms
+            )
         return response_of(result, search_id)
 
     @get("/suggest", guards=[public], summary="Search-as-you-type completions")

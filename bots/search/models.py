@@ -79,6 +79,7 @@ class SearchQuery(IdMixin, Base):
     clicked_at: Mapped[datetime | None] = mapped_column(default=None)
     converted_at: Mapped[datetime | None] = mapped_column(default=None)
     order_ref: Mapped[str | None] = mapped_column(String(64), default=None)
+    took_ms: Mapped[int | None] = mapped_column(default=None)  # the search's time on the server
 
 
 class SearchSynonym(IdMixin, Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -104,6 +105,7 @@ class SearchResult:
     parsed: ParsedQuery | None = None
     # "warming_up": the semantic leg was not ready, the lexical leg alone ranked these results
     semantic: SemanticState = "ready"
+    took_ms: int = 0  # from the query to the page, on this server
 
 
 class SearchService:
@@ -236,6 +238,7 @@ class SearchService:
         limit: int = 24,
         leg: Leg = "hybrid",
     ) -> SearchResult:
+        started = time.perf_counter()
         filters = filters or Filters()
         if sort not in SORTS:
             raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", field="sort")
@@ -278,6 +281,7 @@ class SearchService:
             no_match=not hits,
             parsed=parsed,
             semantic=semantic,
+            took_ms=round((time.perf_counter() - started) * 1000),
         )
 
     async def _availability(self, session: AsyncSession, product_ids: Sequence[int]) -> dict[int, int]:

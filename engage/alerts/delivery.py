@@ -20,12 +20,20 @@ from engage.alerts.service import (
     variant_info,
 )
 from engage.platform.clock import utcnow
-from engage.push import Notice, PushEnv, Topic, notify, preferences_link, quiet_ends, wants
+from engage.push import Notice, PushEnv, Topic, link_token, notify, preferences_link, quiet_ends, wants
 from engage.push.models import PushMessageRecord
 
 ALERT_TTL = 2 * 86400
 # (to, subject, text, not before): a mail for someone in their quiet hours waits until they end
 SendMail = Callable[[str, str, str, datetime | None], Awaitable[None]]
+
+
+OPEN_SALT = b"engage.alerts.open.v1:"
+
+
+def opening_path(env: PushEnv, alert_id: int) -> str:
+    """The email's link: counts the first click (`opened`), then goes on to the variant."""
+    return f"/alerts/{alert_id}/open?t={link_token(env, OPEN_SALT, alert_id)}"
 
 
 def notice(info: VariantInfo, recipient: Recipient) -> Notice:
@@ -59,7 +67,7 @@ async def tell(
             and send_mail is not None
             and await wants(session, r.owner_key, Topic.back_in_stock.value, "email")
         ):
-            link = f"{env.policy.public_url}/products/{info.handle}?variant={info.variant_id}"
+            link = f"{env.policy.public_url}{opening_path(env, r.alert_id)}"
             text = (
                 f"{info.name} is back in stock: {link}\n\n"
                 "You asked us to tell you. Units are limited: the first to come get them.\n\n"

@@ -7,12 +7,16 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import Parameter
+from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.alerts import low_stock, report, service
-from engage.http.guards import identity_of, marketer, shopper
+from engage.alerts.delivery import OPEN_SALT
+from engage.http.guards import identity_of, marketer, public, shopper
 from engage.http.params import Id
-from engage.platform.errors import InvalidInput
+from engage.platform.errors import InvalidInput, PermissionDenied
+from engage.push import link_token_valid
+from engage.services import Services
 
 
 class AlertIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -57,8 +61,8 @@ class StaffStockAlertController(Controller):
 
     @get("/demand")
     async def demand(self, db_session: AsyncSession, days: Days = 90) -> report.DemandReport:
-        """Per variant: signups, waiting, notified, clicked (pushes opened), bought within 7 days of the
-        alert, and the conversion (bought / notified); most wanted first."""
+        """Per variant: signups, waiting, notified, clicked (pushes or emails opened), bought within 7 days
+        of the alert, and the conversion (bought / notified); most wanted first."""
         return await report.demand(db_session, days=days)
 
     @get("/demand.csv", media_type="text/csv")
@@ -80,3 +84,16 @@ class StaffStockAlertController(Controller):
             raise InvalidInput("variant ids are positive integers", field="variant_id")
         counts = await low_stock.waiting_by_variant(db_session, variant_id)
         return {str(v): counts.get(v, 0) for v in variant_id}
+
+
+@get("/alerts/{alert_id:int}/open", guards=[public], include_in_schema=False)
+async def open_alert_link(
+    services: Services,
+    db_session: AsyncSession,
+    alert_id: Id,
+    t: Annotated[str, Parameter(max_length=64)] = "",
+) -> Redirect:
+    """A back-in-stock email's link: the click is counted, the shopper goes on to the variant."""
+    if not link_token_valid(services.push, OPEN_SALT, alert_id, t):
+        raise PermissionDenied("this link is not valid", code="bad_token")
+    return Redirect(await service.opened(db_session, alert_id), status_code=303)

@@ -39,3 +39,4 @@ class StockAlert(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     notified_at: Mapped[datetime | None] = mapped_column(default=None)
     channel: Mapped[str] = mapped_column(String(8), default="")  # "push" or "email", once notified
+    clicked_at: Mapped[datetime | None] = mapped_column(default=None)  # the email's link, first opened

@@ -1,5 +1,5 @@
 """Demand and results of back-in-stock alerts for marketers: per variant, signups (what shoppers want that
-is missing), waiting, notified, clicked (pushes opened) and bought within a window after the alert."""
+is missing), waiting, notified, clicked (pushes or emails opened) and bought within a window after the alert."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class VariantDemand(msgspec.Struct):
     signups: int
     waiting: int
     notified: int
-    clicked: int  # pushes opened (an email's link is not counted)
+    clicked: int  # pushes or emails opened
     bought: int  # notified shoppers who paid for the variant within 7 days
     conversion: float | None  # bought / notified
 
@@ -56,6 +56,7 @@ async def demand(session: AsyncSession, *, days: int = 90, now: datetime | None 
                 StockAlert.notified_at,
                 StockAlert.user_id,
                 StockAlert.email,
+                StockAlert.clicked_at,
             ).where(StockAlert.created_at >= since)
         )
     ).all()
@@ -90,7 +91,7 @@ async def demand(session: AsyncSession, *, days: int = 90, now: datetime | None 
         if a.notified_at is None:
             continue
         f[2] += 1
-        f[3] += a.id in clicked
+        f[3] += a.id in clicked or a.clicked_at is not None
         told = as_utc(a.notified_at)
         f[4] += any(
             told <= paid < told + BOUGHT_WITHIN

@@ -2,6 +2,6 @@
 
 from typing import Any
 
-from engage.alerts.http import StaffStockAlertController, StockAlertController
+from engage.alerts.http import StaffStockAlertController, StockAlertController, open_alert_link
 
-ROUTES: list[Any] = [StockAlertController, StaffStockAlertController]
+ROUTES: list[Any] = [StockAlertController, StaffStockAlertController, open_alert_link]

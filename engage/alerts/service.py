@@ -154,6 +154,19 @@ async def hand_over(session: AsyncSession, guest_id: str, user_id: int) -> None:
 # ---- waves ---------------------------------------------------------------------------------------------
 
 
+async def opened(session: AsyncSession, alert_id: int) -> str:
+    """An alert email's link was opened: the first time counts (`clicked_at`); where it goes on to (the
+    variant, or the shop when the alert is gone). Commits."""
+    alert = await session.get(StockAlert, alert_id, with_for_update=True)
+    if alert is None:
+        return "/"
+    if alert.clicked_at is None:
+        alert.clicked_at = utcnow()
+    info = await variant_info(session, alert.variant_id)
+    await session.commit()
+    return f"/products/{info.handle}?variant={info.variant_id}"
+
+
 def wave_size(available: int, waiting: int, policy: WavePolicy) -> int:
     if available <= 0:
         return 0

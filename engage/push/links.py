@@ -61,3 +61,16 @@ def click_token(env: PushEnv, message_id: int) -> str:
 
 def click_token_valid(env: PushEnv, message_id: int, token: str) -> bool:
     return token.isascii() and hmac.compare_digest(click_token(env, message_id), token)
+
+
+def link_token(env: PushEnv, purpose: bytes, value: int) -> str:
+    """22 characters of HMAC over `value` for a link of another area's (`purpose`: its own salt)."""
+    return _signature(env, purpose, str(value).encode())
+
+
+def link_token_valid(env: PushEnv, purpose: bytes, value: int, token: str) -> bool:
+    return (
+        len(token) <= MAX_TOKEN_CHARS
+        and token.isascii()
+        and hmac.compare_digest(link_token(env, purpose, value), token)
+    )

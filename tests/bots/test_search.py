@@ -154,6 +154,8 @@ async def test_search_figures_of_a_period_of_the_shops_days(client, make_account
     day = await client.get(url, params={"from": "2000-01-01", "to": "2000-01-01"}, headers=marketer.headers)
     both = await client.get(url, params={"from": "1999-12-31", "to": "2000-01-01"}, headers=marketer.headers)
     assert (day.json()["searches"], day.json()["days"], both.json()["searches"]) == (1, 1, 2)
+    slowest = both.json()["slowest_queries"]
+    assert {q["query"] for q in slowest} == {"tent", "qwxzv"} and all(q["took_ms"] >= 0 for q in slowest)
     for wrong in ({"from": "2000-01-02", "to": "2000-01-01"}, {"from": "2000-01-01"}):
         assert (await client.get(url, params=wrong, headers=marketer.headers)).status_code == 422
 

@@ -265,3 +265,37 @@ async def test_the_home_banner_shows_a_sale_the_moment_it_is_published(browser, 
             await schedule.cancel(s, draft)
         await expect(banner.locator("[data-flash-status]")).to_have_text("This flash sale was cancelled")
         assert errors == []
+
+
+async def test_a_sold_out_banner_item_leads_to_notify_me_or_the_regular_price(browser, sqlite_client) -> None:
+    from playwright.async_api import expect
+
+    app = sqlite_client.app
+    runtime = app.state.runtime
+    async with runtime.sessionmaker() as s:  # the last unit of one variant, and plenty of another
+        product = await make_product(s, stock=[1, 9], price=2000)
+    last, plenty = (v.id for v in product.variants)
+    sale_id = await make_sale(runtime, [last, plenty], units=1, price=1500)
+    first, second = await make_shoppers(runtime, 2)
+    assert first.email and second.email
+    for who, variant in ((first, last), (second, plenty)):
+        claimed = await _claim_over_http(sqlite_client, who.email, sale_id, variant)
+        assert claimed.status_code == 201, claimed.text
+    async with serving(app) as base:
+        page = await (await browser.new_context(base_url=base)).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto("/")
+        banner = page.locator(f'[data-flash-sales] [data-flash-sale="{sale_id}"]')
+        gone = banner.locator(f'[data-flash-item="{last}"] [data-flash-after]')
+        still = banner.locator(f'[data-flash-item="{plenty}"] [data-flash-after]')
+        await expect(gone).to_have_text("Notify me when it is back")
+        await expect(still).to_have_text("Buy at the regular price")
+        await expect(still).to_have_attribute("href", f"/products/{product.handle}")
+
+        await gone.click()
+        form = page.locator("#stock-alert")
+        await expect(form).to_be_visible()
+        await expect(page.locator("#stock-alert-variant")).to_have_value(str(last))
+        await expect(form.locator("input[name=email]")).to_be_focused()
+        assert errors == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import email.message
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -249,8 +250,27 @@ async def test_without_a_device_the_alert_goes_by_email(push_services: Services,
         info = await service.variant_info(s, variant)
     assert mail_sent["To"] == person.email and info.name in mail_sent["Subject"]
     body = _text_of(mail_sent)
-    assert f"/products/{info.handle}?variant={variant}" in body and "preferences?token=" in body
+    assert "preferences?token=" in body
     assert (await _states(push_services, variant)) == {AlertState.notified.value: 1}
+
+    # the mail's link counts the click once and goes on to the variant; a forged one counts nothing
+    [link] = re.findall(r"https?://\S+/alerts/\d+/open\?t=\S+", body)
+    path = link[link.index("/alerts/") :]
+    marketer = (await make_users(push_services, 1, role=Role.marketer))[0]
+    await sign_in(http, marketer)
+
+    async def clicks() -> int:
+        demand = await http.get("/api/admin/stock-alerts/demand?days=1", headers=marketer.headers)
+        return next(v["clicked"] for v in demand.json()["variants"] if v["variant_id"] == variant)
+
+    assert await clicks() == 0
+    forged = path.split("?t=")[0] + "?t=" + "A" * 22
+    assert (await http.get(forged)).status_code == 403
+    for _ in range(2):
+        opened = await http.get(path)
+        assert opened.status_code == 303
+        assert opened.headers["location"] == f"/products/{info.handle}?variant={variant}"
+    assert await clicks() == 1
 
 
 @pytest.mark.parametrize("mode", ["embedded"])
@@ -310,8 +330,9 @@ async def test_notify_me_on_a_sold_out_product_then_the_email_after_a_restock(
             assert restocked == 200
             await eventually(lambda: any(m["To"] == "ada@example.test" for m in inbox), within=20)
             [mail] = [m for m in inbox if m["To"] == "ada@example.test"]
-            link = next(word for word in _text_of(mail).split() if f"variant={sold_out}" in word)
-            await page.goto(link.replace("https://shop.example", site))
+            link = next(word for word in _text_of(mail).split() if "/open?t=" in word)
+            await page.goto(link.replace("https://shop.example", site))  # counted, then on to the variant
+            await expect(page).to_have_url(f"{site}/products/{product.handle}?variant={sold_out}")
             await expect(page.locator(f"[data-stock-variant='{sold_out}']")).not_to_have_text("Sold out")
             await context.close()
     finally:

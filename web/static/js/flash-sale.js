@@ -168,10 +168,45 @@ function bannerSale(sale) {
           el("span", { class: "price sale", "data-flash-price": true }),
           el("s", { class: "muted", "data-flash-regular": true }),
           el("span", { class: "flash-units", "data-flash-units": true }),
+          el("a", { class: "flash-after", "data-flash-after": true, hidden: true }),
         ),
       ),
     ),
   );
+}
+
+// A sold-out banner item leads on: to the product at its regular price while the variant is in stock, else
+// to "Notify me" for that variant. Its stock is read from the product (at most every 30 s per product).
+const STOCK_TTL_MS = 30_000;
+const stockOf = new Map(); // handle -> { at, promise of Map(variant id -> available) }
+
+function variantStock(handle) {
+  const known = stockOf.get(handle);
+  if (known && Date.now() - known.at < STOCK_TTL_MS) return known.promise;
+  const promise = api(`/api/products/${encodeURIComponent(handle)}`)
+    .then((p) => new Map(p.variants.map((v) => [v.id, v.available])))
+    .catch(() => new Map());
+  stockOf.set(handle, { at: Date.now(), promise });
+  return promise;
+}
+
+function leadOn(row, item, phase) {
+  const link = row.querySelector("[data-flash-after]");
+  if (!link) return;
+  if (item.units_left > 0 || phase === "upcoming" || phase === "cancelled") {
+    link.hidden = true;
+    return;
+  }
+  variantStock(item.handle).then((stock) => {
+    const product = `/products/${encodeURIComponent(item.handle)}`;
+    const available = stock.get(item.variant_id);
+    if (available === undefined) return;
+    const inStock = available > 0;
+    setText(link, inStock ? "Buy at the regular price" : "Notify me when it is back");
+    const href = inStock ? product : `${product}?variant=${item.variant_id}#stock-alert`;
+    if (link.getAttribute("href") !== href) link.setAttribute("href", href);
+    link.hidden = false;
+  });
 }
 
 function fillItem(row, item, phase) {
@@ -221,7 +256,11 @@ function startBanner(root) {
       }
       const phase = phaseAt(sale, now);
       fillSale(node, sale, phase, now);
-      sale.items.forEach((item, n) => fillItem(node.querySelectorAll("[data-flash-item]")[n], item, phase));
+      sale.items.forEach((item, n) => {
+        const row = node.querySelectorAll("[data-flash-item]")[n];
+        fillItem(row, item, phase);
+        leadOn(row, item, phase);
+      });
       badgeCards(sale, phase);
     }
     root.hidden = nodes.size === 0;

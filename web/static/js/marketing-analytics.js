@@ -138,6 +138,11 @@ function showSearch(s) {
     tile("Conversion", pct(s.conversion_rate)),
     tile("No results", pct(s.zero_result_rate)),
   );
+  $("slow-searches").querySelector("tbody").replaceChildren(
+    ...s.slowest_queries.map((q) =>
+      el("tr", {}, el("td", { "data-label": "Query" }, q.query), el("td", { "data-label": "Slowest" }, `${q.took_ms} ms`), el("td", { "data-label": "Searches" }, String(q.searches))),
+    ),
+  );
 }
 
 function showAlerts(r) {

@@ -16,8 +16,10 @@ function soldOut() {
     }));
 }
 
-// opened from a search result's "Notify me": the form is brought into view once the stock shows it
+// opened from a search result's or a sold-out flash sale's "Notify me": the form is brought into view once
+// the stock shows it, with the variant named in `?variant=` chosen
 let pointedAt = window.location.hash === "#stock-alert";
+const named = new URLSearchParams(window.location.search).get("variant");
 
 function refresh() {
   const options = soldOut();
@@ -27,6 +29,7 @@ function refresh() {
   form.hidden = options.length === 0;
   if (pointedAt && !form.hidden) {
     pointedAt = false;
+    if (options.some((o) => o.id === named)) select.value = named;
     afterLoad(() => {
       form.scrollIntoView({ block: "center" });
       (form.elements.email || select).focus();
