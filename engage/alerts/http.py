@@ -7,14 +7,15 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import Parameter
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.alerts import low_stock, report, service
 from engage.alerts.delivery import OPEN_SALT
 from engage.http.guards import identity_of, marketer, public, shopper
+from engage.http.pages import not_found
 from engage.http.params import Id
-from engage.platform.errors import InvalidInput, PermissionDenied
+from engage.platform.errors import InvalidInput
 from engage.push import link_token_valid
 from engage.services import Services
 
@@ -88,12 +89,16 @@ class StaffStockAlertController(Controller):
 
 @get("/alerts/{alert_id:int}/open", guards=[public], include_in_schema=False)
 async def open_alert_link(
+    request: Request[Any, Any, Any],
     services: Services,
     db_session: AsyncSession,
     alert_id: Id,
     t: Annotated[str, Parameter(max_length=64)] = "",
-) -> Redirect:
+) -> Redirect | Template:
     """A back-in-stock email's link: the click is counted, the shopper goes on to the variant."""
     if not link_token_valid(services.push, OPEN_SALT, alert_id, t):
-        raise PermissionDenied("this link is not valid", code="bad_token")
+        return not_found(
+            request,
+            "This link is not valid. Copy the whole link from the email, or find the product in the shop.",
+        )
     return Redirect(await service.opened(db_session, alert_id), status_code=303)

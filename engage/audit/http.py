@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.audit import service
+from engage.auth import recently_confirmed
 from engage.http.guards import admin
 from engage.http.params import OptionalId
 
@@ -37,7 +38,7 @@ class AuditController(Controller):
             db_session, q=q, actor_id=actor_id, since=since, until=until, before=before, limit=limit
         )
 
-    @get("/export.csv", media_type="text/csv")
+    @get("/export.csv", media_type="text/csv", guards=[recently_confirmed])
     async def export(
         self,
         db_session: AsyncSession,

@@ -14,8 +14,14 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth import permissions, privacy, service, signup, tokens, two_factor
-from engage.auth.middleware import forget_identity, forget_tokens, session_second_factor, session_signed_in
+from engage.auth import permissions, privacy, security, service, signup, tokens, two_factor
+from engage.auth.middleware import (
+    forget_identity,
+    forget_tokens,
+    policy_of,
+    session_second_factor,
+    session_signed_in,
+)
 from engage.auth.throttle import LoginThrottle
 from engage.auth.tokens import SOCKET_TOKEN_TTL, BearerAuth, TokenService
 from engage.http.guards import SECOND_FACTOR_NEEDED, admin, identity_of, public, shopper, signed_in
@@ -76,6 +82,11 @@ class Profile(msgspec.Struct, forbid_unknown_fields=True):
 
 class Code(msgspec.Struct, forbid_unknown_fields=True):
     code: OneTimeCode
+
+
+class Confirmation(msgspec.Struct, forbid_unknown_fields=True):
+    password: Password
+    otp: OneTimeCode | None = None
 
 
 class TwoFactorState(msgspec.Struct):
@@ -256,6 +267,32 @@ class AuthController(Controller):
             rotate_session(request.scope)
             request.clear_session()
 
+    @post("/reauthenticate", guards=[signed_in], status_code=204)
+    async def reauthenticate(
+        self,
+        request: Request[Any, Any, Any],
+        data: Confirmation,
+        db_session: AsyncSession,
+        services: Services,
+    ) -> None:
+        """Confirm it's you in this browser session: the password again, and the code with two-factor
+        sign-in on (401 `two_factor_required` without it). Sensitive staff actions ask for this within
+        ten minutes (403 `reauth_required`)."""
+        ident = identity_of(request)
+        assert ident.user_id is not None and ident.email is not None
+        signed = await service.authenticate(
+            db_session,
+            email=ident.email,
+            password=data.password,
+            client=_client(request),
+            throttle=_throttle(services),
+            otp=data.otp,
+        )
+        if signed.user.id != ident.user_id:  # the email moved to another account meanwhile
+            raise PermissionDenied("that is not this account's password", code="reauth_failed")
+        if request.scope.get("session") is not None:
+            security.mark_confirmed(request.session)
+
     @post("/password", guards=[signed_in], status_code=204)
     async def change_password(
         self,
@@ -299,7 +336,7 @@ class AuthController(Controller):
             otp=data.otp,
         )
         user = signed.user
-        if two_factor.required(user.role, services.settings.two_factor_roles) and not signed.second_factor:
+        if await policy_of(services.runtime).required(user.role) and not signed.second_factor:
             raise PermissionDenied(SECOND_FACTOR_NEEDED, code="two_factor_required")
         row, token = await tokens.create_api_token(db_session, user.id, data.name.strip() or "token")
         return TokenCreated(row.id, row.name, token, row.created_at, row.expires_at)
@@ -377,7 +414,7 @@ class TwoFactorController(Controller):
         assert ident.user_id is not None
         return TwoFactorState(
             on=await two_factor.is_on(db_session, ident.user_id),
-            required=two_factor.required(ident.role, services.settings.two_factor_roles),
+            required=await policy_of(services.runtime).required(ident.role),
             this_session=bool(request.scope.get("session") and request.session.get("second_factor")),
             recovery_codes_left=await two_factor.recovery_codes_left(db_session, ident.user_id),
         )
@@ -415,7 +452,7 @@ class TwoFactorController(Controller):
     ) -> None:
         """Turn it off, with a current code. Roles that need it cannot."""
         ident = identity_of(request)
-        if two_factor.required(ident.role, services.settings.two_factor_roles):
+        if await policy_of(services.runtime).required(ident.role):
             raise PermissionDenied("your role needs two-factor sign-in", code="two_factor_required_by_role")
         await two_factor.turn_off(db_session, _user_id(request), data.code)
 
@@ -494,7 +531,7 @@ class PrivacyAdminController(Controller):
     ) -> list[privacy.RequestView]:
         return await privacy.requests(db_session, status=status)
 
-    @post("/requests/{request_id:int}/erase", status_code=200)
+    @post("/requests/{request_id:int}/erase", status_code=200, guards=[security.recently_confirmed])
     async def erase_now(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, services: Services, request_id: Id
     ) -> privacy.RequestView:
@@ -520,7 +557,7 @@ class StaffController(Controller):
     async def all(self, db_session: AsyncSession) -> list[permissions.StaffMember]:
         return await permissions.staff_members(db_session)
 
-    @put("/{user_id:int}/refunds")
+    @put("/{user_id:int}/refunds", guards=[security.recently_confirmed])
     async def refunds(
         self, db_session: AsyncSession, user_id: Id, data: RefundGrant
     ) -> permissions.StaffMember:
@@ -530,11 +567,49 @@ class StaffController(Controller):
         )
 
 
+class TwoFactorRoles(msgspec.Struct, forbid_unknown_fields=True):
+    two_factor_roles: Annotated[list[str], msgspec.Meta(max_length=3)]
+
+
+class SecurityChoices(msgspec.Struct):
+    two_factor_roles: list[str]  # admins always
+    choosable: list[str]
+
+
+class SecurityController(Controller):
+    """Admins: the shop's security choices."""
+
+    path = "/api/admin/security"
+    tags = ["staff"]
+    guards = [admin]
+
+    @get()
+    async def choices(self, services: Services) -> SecurityChoices:
+        return SecurityChoices(await policy_of(services.runtime).roles(), security.CHOOSABLE)
+
+    @put(guards=[security.recently_confirmed])
+    async def choose(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        services: Services,
+        data: TwoFactorRoles,
+    ) -> SecurityChoices:
+        """Which staff roles need two-factor sign-in (admins always): at once on this node, within ten
+        seconds on the others."""
+        chosen = await security.choose_two_factor_roles(
+            db_session, data.two_factor_roles, by=_user_id(request)
+        )
+        policy_of(services.runtime).forget()
+        return SecurityChoices(chosen, security.CHOOSABLE)
+
+
 __all__ = [
     "AuthController",
     "Me",
     "PrivacyAdminController",
     "PrivacyController",
+    "SecurityController",
     "StaffController",
     "TwoFactorController",
     "me_of",

@@ -14,7 +14,8 @@ from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from engage.auth import service, two_factor
+from engage.auth import service
+from engage.auth.security import TwoFactorPolicy, mark_confirmed
 from engage.auth.tokens import BearerAuth, Resolved, TokenService, resolve_api_token, token_hash
 from engage.http.sessions import start_guest
 from engage.platform.identity import ANONYMOUS, Identity
@@ -71,6 +72,19 @@ async def _resolve_token(runtime: Runtime, token: str) -> Resolved | None:
     return resolved
 
 
+_policies: dict[tuple[str, tuple[str, ...]], TwoFactorPolicy] = {}
+
+
+def policy_of(runtime: Runtime) -> TwoFactorPolicy:
+    """This process's view of which staff roles need a second factor (per database and setting)."""
+    default = runtime.settings.two_factor_roles
+    key = (runtime.settings.db_url, tuple(default))
+    policy = _policies.get(key)
+    if policy is None:
+        policy = _policies[key] = TwoFactorPolicy(runtime.sessionmaker, default)
+    return policy
+
+
 def forget_identity(user_id: int) -> None:
     for key in [k for k in _identity_cache if k[1] == user_id]:
         _identity_cache.pop(key, None)
@@ -87,10 +101,11 @@ def forget_tokens(*, digest: str | None = None, user_id: int | None = None) -> N
 
 def session_signed_in(session: dict[str, Any], user_id: int, *, second_factor: bool = False) -> None:
     """Mark a browser session as signed in to `user_id` now (a later password change ends it), with or
-    without a second factor."""
+    without a second factor; signing in counts as confirming it's you."""
     session["user_id"] = user_id
     session["signed_in_at"] = time.time()
     session["second_factor"] = second_factor
+    mark_confirmed(session)
 
 
 def session_second_factor(session: dict[str, Any]) -> None:
@@ -130,9 +145,7 @@ class EngageAuthMiddleware(AbstractAuthenticationMiddleware):
             account = await _load_account(runtime, int(user_id))
             ident = account.identity
             if ident is not None and float(session.get("signed_in_at", 0)) >= account.password_changed_at:
-                needs = two_factor.required(
-                    ident.role, runtime.settings.two_factor_roles
-                ) and not session.get("second_factor")
+                needs = await policy_of(runtime).required(ident.role) and not session.get("second_factor")
                 return AuthenticationResult(
                     user=Identity(ident.user_id, ident.role, guest_id, ident.email, ident.name, needs),
                     auth="session",

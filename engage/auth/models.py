@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.platform.db import Base, BigId, IdMixin, TimestampMixin
@@ -75,3 +75,15 @@ class PrivacyRequest(IdMixin, Base):
     requested_at: Mapped[datetime]
     done_at: Mapped[datetime | None] = mapped_column(default=None)
     done_by: Mapped[str] = mapped_column(String(40), default="")  # "user:{id}" of an admin, or "job"
+
+
+class SecuritySettings(Base):
+    """The admin's choices for the shop's security (one row): which staff roles need two-factor sign-in
+    (none chosen yet: ENGAGE_TWO_FACTOR_ROLES)."""
+
+    __tablename__ = "security_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    two_factor_roles: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    updated_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime]

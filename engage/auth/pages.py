@@ -8,7 +8,9 @@ from litestar import Request, get
 from litestar.response import Redirect, Template
 
 from engage.http.guards import identity_of, public
-from engage.http.pages import login_url, page, safe_next
+from engage.http.pages import login_url, page, safe_next, staff_page
+from engage.platform.identity import Role
+from engage.services import Services
 
 
 @get("/login", guards=[public], include_in_schema=False)
@@ -52,4 +54,18 @@ async def account_page(request: Request[Any, Any, Any]) -> Template | Redirect:
     return page(request, "auth/account.html")
 
 
-auth_pages = [login_page, signup_page, confirm_page, security_page, privacy_page, account_page]
+@get("/admin/staff", guards=[public], include_in_schema=False)
+async def staff_security_page(request: Request[Any, Any, Any], services: Services) -> Template | Redirect:
+    """Admins: which staff roles need two-factor sign-in, and who may refund up to what."""
+    return staff_page(request, "admin/staff.html", (Role.admin,), currency=services.settings.currency.upper())
+
+
+auth_pages = [
+    login_page,
+    signup_page,
+    confirm_page,
+    security_page,
+    privacy_page,
+    account_page,
+    staff_security_page,
+]

@@ -6,6 +6,7 @@ from engage.auth.http import (
     AuthController,
     PrivacyAdminController,
     PrivacyController,
+    SecurityController,
     StaffController,
     TwoFactorController,
 )
@@ -14,6 +15,7 @@ from engage.auth.pages import auth_pages
 ROUTES: list[Any] = [
     AuthController,
     StaffController,
+    SecurityController,
     TwoFactorController,
     PrivacyController,
     PrivacyAdminController,

@@ -265,7 +265,7 @@ async def test_without_a_device_the_alert_goes_by_email(push_services: Services,
 
     assert await clicks() == 0
     forged = path.split("?t=")[0] + "?t=" + "A" * 22
-    assert (await http.get(forged)).status_code == 403
+    assert (await http.get(forged)).status_code == 404
     for _ in range(2):
         opened = await http.get(path)
         assert opened.status_code == 303

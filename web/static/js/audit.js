@@ -1,4 +1,4 @@
-import { api, el } from "/static/js/api.js";
+import { api, download, el } from "/static/js/api.js";
 
 // The audit trail: newest first, filtered, paged with `before`; the CSV link follows the filter.
 const rows = document.getElementById("audit-rows");
@@ -42,6 +42,16 @@ async function load(reset) {
     error.hidden = false;
   }
 }
+
+// the export asks the admin to confirm it's them (a file of everything staff did)
+document.getElementById("audit-csv").addEventListener("click", (event) => {
+  event.preventDefault();
+  download(event.currentTarget.href).catch((err) => {
+    const error = document.getElementById("audit-error");
+    error.textContent = err.message;
+    error.hidden = false;
+  });
+});
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
