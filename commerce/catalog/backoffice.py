@@ -20,6 +20,7 @@ from commerce.catalog.categories import path_of, tree
 from commerce.catalog.drafts import ProductChange, ProductDraft, VariantDraft
 from commerce.catalog.editing import delete, save
 from commerce.catalog.models import Product, Variant
+from engage.platform import changes
 from engage.platform.clock import as_utc
 from engage.platform.errors import Conflict, NotFound
 
@@ -260,6 +261,12 @@ async def count_stock(
     note: str = "",
 ) -> inventory.Level:
     """Receive units (`restock`), correct the count (`on_hand` or `delta`), and/or set the low-stock threshold."""
+    if (was := await inventory.get_level(session, variant_id)) is not None:
+        changes.before(
+            "stock",
+            variant_id,
+            {"on_hand": was.on_hand, "reserved": was.reserved, "threshold": was.threshold},
+        )
     if restock:
         await inventory.restock(session, variant_id, restock, reference=actor, note=note)
     if on_hand is not None or delta is not None:

@@ -17,6 +17,7 @@ from commerce.catalog.categories import ensure_path
 from commerce.catalog.drafts import ProductDraft, problems_of
 from commerce.catalog.events import ProductChanged, VariantPrice, product_channel
 from commerce.catalog.models import Product, Variant
+from engage.platform import changes
 from engage.platform.clock import utcnow
 from engage.platform.db import references_holding
 from engage.platform.errors import Conflict, InvalidInput, NotFound
@@ -71,6 +72,8 @@ async def save(
     if problems := problems_of(draft):
         raise InvalidInput("; ".join(problems))
     product = await load(session, handle)
+    if product is not None:
+        changes.before("product", handle, _as_was(product))
     if product is not None and create_only:
         raise Conflict(f"a product with handle {handle} already exists", code="handle_taken", field="handle")
     await _check_skus_free(session, draft, product)
@@ -132,6 +135,18 @@ async def save(
             await inventory.set_threshold(session, variant.id, threshold)
     product_changed(session, product)
     return SaveResult(product, created)
+
+
+def _as_was(product: Product) -> dict[str, object]:
+    return {
+        "name": product.name,
+        "status": product.status,
+        "images": list(product.images),
+        "variants": {
+            v.sku: {"price_cents": v.price_cents, "compare_at_cents": v.compare_at_cents}
+            for v in product.variants
+        },
+    }
 
 
 async def _check_skus_free(session: AsyncSession, draft: ProductDraft, product: Product | None) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from commerce import locks
 from commerce.orders.models import Order, OrderAdjustment, OrderEvent, OrderLine, OrderStatus
+from engage.platform import changes
 from engage.platform.clock import as_utc
 from engage.platform.errors import NotFound
 
@@ -197,6 +198,20 @@ async def load(session: AsyncSession, number: str, *, lock: bool = False) -> Ord
         order = await session.scalar(query)
     if order is None:
         raise NotFound(f"no order {number}")
+    if lock:  # locked to be changed: what it was, for the audit trail
+        changes.before(
+            "order",
+            order.number,
+            {
+                "status": order.status,
+                "refunded_cents": order.refunded_cents,
+                "tracking_number": order.tracking_number,
+                "carrier": order.carrier,
+                "returned": {
+                    line.sku: line.returned_quantity for line in order.lines if line.returned_quantity
+                },
+            },
+        )
     return order
 
 

@@ -1,7 +1,7 @@
 """Records every change a member of staff makes through the staff doors of the API: an unsafe request
 (POST, PUT, PATCH, DELETE) by an agent, marketer or admin to a staff route that was answered with success.
 Who (account, role, address), when, what (the route and its parameters) and the request as sent, secrets
-redacted. What staff do as shoppers (a cart, an order of their own) and the conversation traffic of the
+redacted, and what the services said the things they changed were before (`detail.before`). What staff do as shoppers (a cart, an order of their own) and the conversation traffic of the
 console (messages, typing, receipts, presence) are not staff changes and are not recorded."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from engage.audit.service import Change, record
 from engage.http.inputs import UNSAFE, read_up_to, replaying
+from engage.platform.changes import collecting
 from engage.platform.identity import Identity
 from engage.platform.runtime import Runtime
 
@@ -74,7 +75,8 @@ class AuditMiddleware:
                 status = message["status"]
             await send(message)
 
-        await self.app(scope, receive, watch)
+        with collecting() as replaced:
+            await self.app(scope, receive, watch)
         if status >= 400:
             return
         runtime: Runtime = scope["litestar_app"].state["runtime"]
@@ -86,6 +88,7 @@ class AuditMiddleware:
             target=dict(scope.get("path_params") or {}),
             status=status,
             body=body,
+            before=replaced,
         )
         try:
             await record(runtime.sessionmaker, change)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ class Change:
     target: dict[str, Any]
     status: int
     body: bytes
+    before: list[dict[str, Any]] = field(default_factory=list)  # what the services said they replaced
 
 
 class EntryView(msgspec.Struct):
@@ -64,6 +65,14 @@ def redact(value: Any) -> Any:
     return value
 
 
+def _kept(name: str, value: Any) -> dict[str, Any]:
+    """`value` under `name`, secrets redacted, cut to MAX_DETAIL_BYTES of JSON text."""
+    text = json.dumps(redact(value), ensure_ascii=False, default=str)
+    if len(text.encode()) > MAX_DETAIL_BYTES:
+        return {name: text.encode()[:MAX_DETAIL_BYTES].decode("utf-8", "ignore"), "truncated": True}
+    return {name: json.loads(text)}
+
+
 def _detail(body: bytes) -> dict[str, Any]:
     if not body:
         return {}
@@ -71,10 +80,11 @@ def _detail(body: bytes) -> dict[str, Any]:
         data = json.loads(body)
     except ValueError:
         return {"body": f"{len(body)} bytes, not JSON"}
-    text = json.dumps(redact(data), ensure_ascii=False, default=str)
-    if len(text.encode()) > MAX_DETAIL_BYTES:
-        return {"body": text.encode()[:MAX_DETAIL_BYTES].decode("utf-8", "ignore"), "truncated": True}
-    return {"body": json.loads(text)}
+    return _kept("body", data)
+
+
+def _replaced(before: list[dict[str, Any]]) -> dict[str, Any]:
+    return _kept("before", before) if before else {}
 
 
 def _entry(change: Change) -> AuditEntry:
@@ -87,7 +97,7 @@ def _entry(change: Change) -> AuditEntry:
         action=change.action[:200],
         target={k: str(v) for k, v in change.target.items()},
         status=change.status,
-        detail=_detail(change.body),
+        detail=_detail(change.body) | _replaced(change.before),
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth.models import User
+from engage.platform import changes
 from engage.platform.errors import InvalidInput, NotFound, PermissionDenied
 from engage.platform.identity import Identity, Role
 
@@ -78,6 +79,9 @@ async def grant_refunds(
         raise NotFound(f"no staff member {user_id}")
     if user.role not in {r.value for r in GRANTABLE}:
         raise InvalidInput(f"{user.role}s cannot be given refunds (admins always have them)", field="allowed")
+    changes.before(
+        "refund permission", user.id, {"can_refund": user.can_refund, "limit_cents": user.refund_limit_cents}
+    )
     user.can_refund = allowed
     user.refund_limit_cents = limit_cents if allowed else None
     await session.commit()

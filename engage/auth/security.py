@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from engage.auth.models import SecuritySettings
 from engage.auth.tokens import BearerAuth
+from engage.platform import changes
 from engage.platform.clock import utcnow
 from engage.platform.errors import InvalidInput, PermissionDenied
 from engage.platform.identity import STAFF_ROLES, Role
@@ -43,6 +44,7 @@ async def choose_two_factor_roles(session: AsyncSession, roles: list[str], *, by
         raise InvalidInput(f"not a staff role: {', '.join(unknown)}", field="two_factor_roles")
     chosen = sorted({*roles, Role.admin.value})
     row = await session.get(SecuritySettings, 1, with_for_update=True)
+    changes.before("two-factor roles", "shop", {"two_factor_roles": row.two_factor_roles if row else None})
     if row is None:
         session.add(SecuritySettings(id=1, two_factor_roles=chosen, updated_by=by, updated_at=utcnow()))
     else:

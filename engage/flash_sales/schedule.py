@@ -17,6 +17,7 @@ from engage.flash_sales.events import SaleCancelled, SaleChanged
 from engage.flash_sales.gate import ClaimGate
 from engage.flash_sales.models import ClaimStatus, FlashClaim, FlashSale, FlashSaleItem, SaleStatus
 from engage.flash_sales.timeline import Phase, announce, overlapping, phase_of, sale_view
+from engage.platform import changes
 from engage.platform.clock import as_utc, utcnow
 from engage.platform.db import dialect_of
 from engage.platform.errors import Conflict, InvalidInput, NotFound
@@ -177,6 +178,18 @@ async def _get(session: AsyncSession, sale_id: int, *, lock: bool = False) -> Fl
     sale = (await session.scalars(query)).one_or_none()
     if sale is None:
         raise NotFound(f"no flash sale #{sale_id}")
+    if lock:  # locked to be changed: what it was, for the audit trail
+        changes.before(
+            "flash sale",
+            sale.id,
+            {
+                "name": sale.name,
+                "status": sale.status,
+                "starts_at": sale.starts_at,
+                "ends_at": sale.ends_at,
+                "per_customer_limit": sale.per_customer_limit,
+            },
+        )
     return sale
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engage.platform import changes
 from engage.platform.clock import utcnow
 from engage.platform.errors import Conflict, InvalidInput, NotFound
 from engage.platform.events import record
@@ -289,6 +290,11 @@ async def _locked(session: AsyncSession, campaign_id: int) -> PushCampaign:
     campaign = await session.get(PushCampaign, campaign_id, with_for_update=True, populate_existing=True)
     if campaign is None:
         raise NotFound(f"no campaign #{campaign_id}", code="campaign_not_found")
+    changes.before(  # locked to be changed: what it was, for the audit trail
+        "campaign",
+        campaign.id,
+        {"name": campaign.name, "status": campaign.status, "scheduled_at": campaign.scheduled_at},
+    )
     return campaign
 
 

@@ -33,6 +33,9 @@ async def test_a_staff_change_is_recorded_with_who_what_and_the_request(
     assert entry["target"] == {"user_id": str(agent.id)}
     assert entry["actor_email"] == admin.email and entry["actor_role"] == "admin"
     assert entry["detail"]["body"] == grant and entry["status"] == 200 and entry["address"]
+    assert entry["detail"]["before"] == [
+        {"kind": "refund permission", "key": agent.id, "was": {"can_refund": False, "limit_cents": None}}
+    ]
 
     # refused changes and shoppers' requests leave nothing
     refused = await client.put(f"/api/admin/staff/{agent.id}/refunds", json=grant, headers=agent.headers)
@@ -97,3 +100,48 @@ async def test_only_admins_read_it_and_the_export_is_safe_in_a_spreadsheet(
     rows = list(csv.reader(io.StringIO(res.text)))
     assert rows[0][:3] == ["id", "at", "actor_id"] and len(rows) >= 2
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+async def test_each_change_keeps_what_it_replaced(client: AppClient, make_account) -> None:
+    from tests.commerce.conftest import Shopper, make_product
+
+    marketer, admin, buyer = (
+        await make_account(Role.marketer),
+        await make_account(Role.admin),
+        await make_account(Role.customer),
+    )
+    async with client.app.state.runtime.sessionmaker() as s:
+        product = await make_product(s, stock=6, price=4000)
+    variant = product.variants[0]
+    staff = await client.get(f"/api/admin/products/{product.handle}", headers=marketer.headers)
+    res = await client.patch(
+        f"/api/admin/products/{product.handle}",
+        json={
+            "updated_at": staff.json()["updated_at"],
+            "variants": [{"id": variant.id, "price_cents": 3500}],
+        },
+        headers=marketer.headers,
+    )
+    assert res.status_code == 200, res.text
+    counted = await client.post(
+        f"/api/admin/variants/{variant.id}/stock", json={"on_hand": 4}, headers=marketer.headers
+    )
+    assert counted.status_code == 200
+    shopper = Shopper(client, buyer.headers)
+    await shopper.add(variant.id)
+    number = (await shopper.pay((await shopper.checkout(email=buyer.email))["id"])).json()["order_number"]
+    refunded = await client.post(
+        f"/api/staff/orders/{number}/refund", json={"amount_cents": 500}, headers=admin.headers
+    )
+    assert refunded.status_code == 200, refunded.text
+
+    def was(entries: list[dict], kind: str) -> dict:
+        [found] = [b["was"] for e in entries for b in e["detail"].get("before", []) if b["kind"] == kind]
+        return found
+
+    by_marketer = await _entries(client, admin, actor_id=marketer.id)
+    product_was = was(by_marketer, "product")
+    assert product_was["variants"][variant.sku] == {"price_cents": 4000, "compare_at_cents": None}
+    assert was(by_marketer, "stock")["on_hand"] == 6
+    order_was = was(await _entries(client, admin, actor_id=admin.id, q="refund"), "order")
+    assert (order_was["status"], order_was["refunded_cents"]) == ("paid", 0)

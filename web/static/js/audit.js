@@ -30,7 +30,9 @@ async function load(reset) {
           el("td", {}, e.address),
           el("td", {}, el("code", {}, e.action)),
           el("td", {}, Object.entries(e.target).map(([k, v]) => `${k}=${v}`).join(", ")),
-          el("td", {}, el("code", { class: "detail" }, JSON.stringify(e.detail.body ?? e.detail))),
+          el("td", {},
+            el("code", { class: "detail" }, JSON.stringify(e.detail.body ?? {})),
+            ...(e.detail.before || []).map((b) => el("div", { class: "muted small" }, `before: ${b.kind} ${b.key} `, el("code", {}, JSON.stringify(b.was))))),
         ),
       );
     }
