@@ -15,6 +15,7 @@ from commerce.checkout.policy import ShopPolicy
 from commerce.checkout.privacy import address_book_data
 from commerce.checkout.privacy import personal_data as checkout_data
 from commerce.orders.privacy import personal_data as orders_data
+from commerce.payments.privacy import personal_data as payment_customers_data
 from commerce.payments.providers import make_provider
 from commerce.shopper_panel import shopper_sections
 from engage.alerts import hand_over as hand_over_alerts
@@ -91,6 +92,7 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
     services.personal_data.extend(
         [
             orders_data,
+            payment_customers_data,
             checkout_data,
             address_book_data,
             cart_data,

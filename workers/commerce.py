@@ -36,6 +36,15 @@ async def release_expired_holds(ctx: dict[str, Any]) -> int:
     return released
 
 
+async def delete_erased_payment_customers(ctx: dict[str, Any]) -> int:
+    """Erased accounts' customers at the payment provider (and the cards saved there) are deleted there."""
+    from commerce.payments.customers import delete_erased
+
+    services: Services = ctx["services"]
+    async with services.sessionmaker() as session:
+        return await delete_erased(session, services.payments)
+
+
 async def forget_old_idempotency_keys(ctx: dict[str, Any]) -> int:
     """Stored answers to `Idempotency-Key` requests are kept two days, then dropped."""
     from engage.platform.idempotency import forget_older_than

@@ -36,6 +36,7 @@ TASKS: list[Task] = [
     housekeeping.purge_expired_store_keys,
     commerce.release_expired_holds,
     commerce.forget_old_idempotency_keys,
+    commerce.delete_erased_payment_customers,
     search.index_search_backlog,
     search.reconcile_search_index,
     search.sweep_search_backlog,
@@ -71,6 +72,8 @@ CRON: list[CronTask] = [
     # a hold that ran out is also reclaimed at once when someone needs its units; this catches the rest
     CronTask(commerce.release_expired_holds, every_seconds=30),
     CronTask(commerce.forget_old_idempotency_keys, every_seconds=3600),
+    # erased accounts' customers at the payment provider (docs/auth.md: within minutes)
+    CronTask(commerce.delete_erased_payment_customers, every_seconds=120),
     # restocks whose event was lost, waves that died: their alerts go out (docs/alerts.md)
     CronTask(alerts.reconcile_stock_alerts, every_seconds=300),
     # kept sales, products and buyers: orders changed lately (an event lost), the first build at start

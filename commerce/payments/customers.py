@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.payments.models import PaymentCustomer
+from commerce.payments.models import CustomerDeletion, PaymentCustomer
 from commerce.payments.providers.base import PaymentProvider, SavedMethod
+from engage.platform.clock import utcnow
+from engage.platform.db import dialect_of
+
+log = logging.getLogger("engage.payments")
 
 
 async def customer_of(session: AsyncSession, provider: PaymentProvider, user_id: int) -> str | None:
@@ -40,3 +46,28 @@ async def ensure_customer(
 async def saved_methods(session: AsyncSession, provider: PaymentProvider, user_id: int) -> list[SavedMethod]:
     customer = await customer_of(session, provider, user_id)
     return await provider.saved_methods(customer) if customer else []
+
+
+async def delete_erased(session: AsyncSession, provider: PaymentProvider, *, limit: int = 50) -> int:
+    """Delete at the provider the customers of erased accounts that are still there (a failure is retried
+    at the next run); how many were deleted. Several workers share the queue (rows are claimed)."""
+    query = (
+        select(CustomerDeletion)
+        .where(CustomerDeletion.provider == provider.name, CustomerDeletion.done_at.is_(None))
+        .order_by(CustomerDeletion.id)
+        .limit(limit)
+    )
+    if dialect_of(session) == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    deleted = 0
+    for row in (await session.scalars(query)).all():
+        try:
+            await provider.delete_customer(row.customer_id)
+        except Exception as exc:  # the provider refused or did not answer: kept for the next run
+            log.warning("payment customer %s not deleted yet: %s", row.customer_id, exc)
+            row.attempts, row.last_error = row.attempts + 1, str(exc)[:300]
+            continue
+        row.done_at = utcnow()
+        deleted += 1
+    await session.commit()
+    return deleted

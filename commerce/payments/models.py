@@ -73,6 +73,21 @@ class WebhookEvent(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class CustomerDeletion(IdMixin, Base):
+    """A provider customer to delete (its owner's account was erased): done by a job, retried until the
+    provider confirms."""
+
+    __tablename__ = "payment_customer_deletions"
+    __table_args__ = (UniqueConstraint("provider", "customer_id", name="uq_payment_customer_deletions"),)
+
+    provider: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+
+
 class PaymentCustomer(TimestampMixin, Base):
     """A signed-in shopper's customer at the provider (saved cards live there, never here)."""
 

@@ -38,7 +38,7 @@ from engage.platform.clock import utcnow
 from engage.platform.identity import Role
 from engage.wiring import build
 from tests.commerce.conftest import Shopper, make_product, serving
-from tests.conftest import ROOT, AppClient, free_port, running
+from tests.conftest import PASSWORD, ROOT, AppClient, free_port, running
 
 API_KEY = "sk_test_engage_localstripe"
 WEBHOOK_SECRET = "whsec_engage_test_secret"
@@ -240,6 +240,35 @@ async def test_a_card_payment_with_a_saved_customer_then_a_refund(
     assert refund_keys == [f"refund-{number}-1", f"refund-{number}-2"]  # the refused one never got that far
     async with runtime.sessionmaker() as s:
         assert (await inventory.get_level(s, product.variants[0].id)).on_hand == 4  # type: ignore[union-attr]
+
+
+async def test_an_erased_account_s_customer_and_saved_cards_are_deleted_at_stripe(
+    shop: StripeShop, localstripe: Localstripe
+) -> None:
+    from workers.commerce import delete_erased_payment_customers
+
+    runtime = shop.app.state.runtime
+    async with runtime.sessionmaker() as s:
+        product = await make_product(s, stock=5, price=1500)
+    shopper, email = await _account_shopper(shop, runtime)
+    checkout = await _checkout(shopper, product.variants[0].id, email=email)
+    paid = await shopper.pay(checkout["id"], await localstripe.card(SUCCESS), save_payment_method=True)
+    assert paid.status_code == 200, paid.text
+    customer = (await localstripe.sdk.v1.payment_intents.retrieve_async(paid.json()["intent_id"])).customer
+    assert customer and (await localstripe.sdk.v1.customers.retrieve_async(str(customer))).email == email
+    exported = (await shopper.request("GET", "/api/account/privacy/export")).json()
+    assert exported["payment_customers"] == [{"provider": "stripe", "customer": customer}]
+
+    asked = await shopper.request("POST", "/api/account/privacy/erasure", json={"password": PASSWORD})
+    assert asked.status_code == 202, asked.text
+    admin, _ = await _account_shopper(shop, runtime, Role.admin)
+    done = await admin.request("POST", f"/api/admin/privacy/requests/{asked.json()['id']}/erase")
+    assert done.status_code == 200, done.text
+    ctx = runtime.job_context
+    assert await delete_erased_payment_customers(ctx) == 1
+    with pytest.raises(stripe.InvalidRequestError):
+        await localstripe.sdk.v1.customers.retrieve_async(str(customer))
+    assert await delete_erased_payment_customers(ctx) == 0  # done once
 
 
 async def test_a_card_declined_when_charged_then_another_card(

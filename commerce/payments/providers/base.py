@@ -85,6 +85,11 @@ class PaymentProvider(Protocol):
 
     async def save_method(self, customer: str, payment_method: str) -> None: ...
 
+    async def delete_customer(self, customer: str) -> None:
+        """The customer and what the provider keeps under it (saved cards) deleted; one gone already is
+        fine."""
+        ...
+
     async def saved_methods(self, customer: str) -> list[SavedMethod]: ...
 
     def verify_webhook(self, payload: bytes, signature: str) -> WebhookNotice:

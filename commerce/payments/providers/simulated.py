@@ -161,6 +161,9 @@ class TestProvider:
     async def save_method(self, customer: str, payment_method: str) -> None:
         return None
 
+    async def delete_customer(self, customer: str) -> None:
+        return None
+
     async def saved_methods(self, customer: str) -> list[SavedMethod]:
         return []
 

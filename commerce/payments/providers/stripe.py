@@ -142,6 +142,13 @@ class StripeProvider:
         )
         return str(customer.id)
 
+    async def delete_customer(self, customer: str) -> None:
+        try:
+            await self._call(self._client.v1.customers.delete_async, customer)
+        except stripe.InvalidRequestError as exc:
+            if exc.code != "resource_missing":
+                raise
+
     async def save_method(self, customer: str, payment_method: str) -> None:
         try:
             await self._call(
