@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -21,7 +21,8 @@ from commerce.catalog.drafts import ProductChange, ProductDraft, VariantDraft
 from commerce.catalog.editing import delete, save
 from commerce.catalog.models import Product, Variant
 from engage.platform import changes
-from engage.platform.clock import as_utc
+from engage.platform.clock import as_utc, utcnow
+from engage.platform.db import rows_matched
 from engage.platform.errors import Conflict, NotFound
 
 
@@ -197,11 +198,15 @@ async def change_product(
 ) -> StaffProduct:
     """An in-place edit: the product as it is, with the given fields changed, saved as a whole (the same
     checks, events and cache as a full save); 409 `stale` when it was saved since the editor loaded it."""
-    locked = await session.scalar(select(Product.id).where(Product.handle == handle).with_for_update())
-    if locked is None:
-        raise NotFound(f"no product {handle}")
-    current = await staff_product(session, handle)
-    if as_utc(current.updated_at) != as_utc(change.updated_at):
+    # the version the editor saw, claimed by one UPDATE (a concurrent edit waits for it, then finds none)
+    claimed = await session.execute(
+        update(Product)
+        .where(Product.handle == handle, Product.updated_at == as_utc(change.updated_at))
+        .values(updated_at=utcnow())
+    )
+    current = await staff_product(session, handle)  # NotFound when there is no such product
+    if not rows_matched(claimed):
+        await session.rollback()
         raise Conflict(
             f"{current.name} was changed since you opened it; reload to see the change",
             code="stale",

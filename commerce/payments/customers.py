@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.payments.models import CustomerDeletion, PaymentCustomer
 from commerce.payments.providers.base import PaymentProvider, SavedMethod
 from engage.platform.clock import utcnow
-from engage.platform.db import dialect_of
 
 log = logging.getLogger("engage.payments")
 
@@ -50,15 +49,14 @@ async def saved_methods(session: AsyncSession, provider: PaymentProvider, user_i
 
 async def delete_erased(session: AsyncSession, provider: PaymentProvider, *, limit: int = 50) -> int:
     """Delete at the provider the customers of erased accounts that are still there (a failure is retried
-    at the next run); how many were deleted. Several workers share the queue (rows are claimed)."""
+    at the next run); how many were deleted. Two workers at once may both ask: deleting is idempotent at
+    the provider (one already gone counts as done)."""
     query = (
         select(CustomerDeletion)
         .where(CustomerDeletion.provider == provider.name, CustomerDeletion.done_at.is_(None))
         .order_by(CustomerDeletion.id)
         .limit(limit)
     )
-    if dialect_of(session) == "postgresql":
-        query = query.with_for_update(skip_locked=True)
     deleted = 0
     for row in (await session.scalars(query)).all():
         try:

@@ -316,3 +316,29 @@ async def test_in_place_edits_change_what_they_name_and_refuse_a_stale_version(
             "/api/admin/products/no-such-thing", json={"updated_at": latest}, headers=marketer.headers
         )
         assert missing.status_code == 404
+
+
+async def test_two_in_place_edits_of_one_version_at_once_make_one_change(client, make_account) -> None:
+    import asyncio
+
+    marketer = await make_account(Role.marketer)
+    code = f"race-{uuid.uuid4().hex[:8]}"
+    made = await client.put(
+        f"/api/admin/products/{code}", json=_draft("Jug", f"{code}-1", 1000), headers=marketer.headers
+    )
+    version = made.json()["updated_at"]
+    answers = await asyncio.gather(
+        *(
+            client.patch(
+                f"/api/admin/products/{code}",
+                json={"updated_at": version, "name": f"Jug {n}"},
+                headers=marketer.headers,
+            )
+            for n in range(4)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409, 409, 409]
+    [winner] = [a.json()["name"] for a in answers if a.status_code == 200]
+    assert (await client.get(f"/api/admin/products/{code}", headers=marketer.headers)).json()[
+        "name"
+    ] == winner
