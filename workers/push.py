@@ -57,13 +57,21 @@ async def push_campaign(ctx: dict[str, Any], campaign_id: int) -> str:
 
 
 async def push_deliver(ctx: dict[str, Any], ids: list[int]) -> str:
+    """These messages, a batch at a time while some are due; the ones due later (quiet hours, a retry) by a
+    job of their own then."""
     services: Services = ctx["services"]
-    later = await sending.send_messages(services.sessionmaker, services.push, ids)
-    if later is None:
-        return "done"
-    defer = max(0.0, (later - utcnow()).total_seconds())
+    batches = len(ids) // max(1, services.push.policy.batch_size) + 2  # bounded: never spins
+    due = utcnow()
+    for _ in range(batches):
+        later = await sending.send_messages(services.sessionmaker, services.push, ids)
+        if later is None:
+            return "done"
+        due = max(later, utcnow())
+        if later > utcnow():
+            break
+    defer = (due - utcnow()).total_seconds()
     await services.runtime.jobs.enqueue(
-        "push_deliver", ids, job_id=_job_id(services, "deliver", ids[0], epoch_ms(later)), defer_seconds=defer
+        "push_deliver", ids, job_id=_job_id(services, "deliver", ids[0], epoch_ms(due)), defer_seconds=defer
     )
     return f"again in {defer:.1f} s"
 

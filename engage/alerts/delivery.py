@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.alerts.service import (
@@ -20,8 +19,7 @@ from engage.alerts.service import (
     variant_info,
 )
 from engage.platform.clock import utcnow
-from engage.push import Notice, PushEnv, Topic, link_token, notify, preferences_link, quiet_ends, wants
-from engage.push.models import PushMessageRecord
+from engage.push import Notice, PushEnv, Topic, link_token, notify_each, preferences_link, quiet_ends, wants
 
 ALERT_TTL = 2 * 86400
 # (to, subject, text, not before): a mail for someone in their quiet hours waits until they end
@@ -36,10 +34,11 @@ def opening_path(env: PushEnv, alert_id: int) -> str:
     return f"/alerts/{alert_id}/open?t={link_token(env, OPEN_SALT, alert_id)}"
 
 
-def notice(info: VariantInfo, recipient: Recipient) -> Notice:
+def notice(info: VariantInfo) -> Notice:
+    """What every recipient of a wave gets (each under the key of their own alert)."""
     return Notice(
         topic=Topic.back_in_stock.value,
-        key=f"stock-alert:{recipient.alert_id}",
+        key="",
         title="Back in stock",
         body=f"{info.name} is back. It may not last: the first to come get it.",
         url=f"/products/{info.handle}?variant={info.variant_id}",
@@ -49,6 +48,10 @@ def notice(info: VariantInfo, recipient: Recipient) -> Notice:
     )
 
 
+def alert_key(alert_id: int) -> str:
+    return f"stock-alert:{alert_id}"
+
+
 async def tell(
     session: AsyncSession,
     env: PushEnv,
@@ -56,11 +59,15 @@ async def tell(
     recipients: Sequence[Recipient],
     send_mail: SendMail | None,
 ) -> dict[int, str]:
-    """Each recipient's channel ("push", "email", or "" when there is none they allow)."""
+    """Each recipient's channel ("push", "email", or "" when there is none they allow): pushes to every
+    recipient's devices at once (a wave that died after writing some writes nothing again), then a mail to
+    each recipient no push reached."""
+    pushed = await notify_each(
+        session, env, [(r.owner_key, alert_key(r.alert_id)) for r in recipients], notice(info)
+    )
     channels: dict[int, str] = {}
     for r in recipients:
-        pushed = await notify(session, env, [r.owner_key], notice(info, r), commit=True)
-        if pushed or await _pushed_before(session, env, info, r):
+        if alert_key(r.alert_id) in pushed:
             channels[r.alert_id] = "push"
         elif (
             r.email
@@ -79,16 +86,6 @@ async def tell(
         else:
             channels[r.alert_id] = ""
     return channels
-
-
-async def _pushed_before(session: AsyncSession, env: PushEnv, info: VariantInfo, r: Recipient) -> bool:
-    """A wave that died after writing this alert's pushes: they exist (the same key writes nothing new)."""
-    count = await session.scalar(
-        select(func.count())
-        .select_from(PushMessageRecord)
-        .where(PushMessageRecord.dedupe_key == f"stock-alert:{r.alert_id}")
-    )
-    return bool(count)
 
 
 async def send_wave(

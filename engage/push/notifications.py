@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import and_, literal, or_, select
+from sqlalchemy import Select, and_, case, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.chat import Conversation
@@ -95,9 +95,43 @@ async def notify(
 ) -> list[int]:
     """Queue `notice` for every current device of these owners whose topic is on; returns the new message ids
     (none for devices that already have this key). Records `push.messages_queued`; commits."""
-    now = now or utcnow()
     if not owner_keys:
         return []
+    s = PushSubscription
+    devices = _devices(env, notice, literal(notice.key, type_=PushMessageRecord.dedupe_key.type), now)
+    ids = await _queue(session, devices.where(s.owner_key.in_(list(owner_keys))))
+    if commit:
+        await session.commit()
+    return ids
+
+
+async def notify_each(
+    session: AsyncSession,
+    env: PushEnv,
+    keyed: Sequence[tuple[str, str]],
+    notice: Notice,
+    *,
+    chunk: int = 500,
+) -> set[str]:
+    """`notice` for many owners at once, each under a key of its own ((owner key, key) pairs: one message
+    per key and device, as `notify`); the keys that have a message now, queued here or before. Commits."""
+    s, m = PushSubscription, PushMessageRecord
+    have: set[str] = set()
+    for first in range(0, len(keyed), chunk):
+        part = dict(keyed[first : first + chunk])  # an owner once per call: one key each
+        key = case(part, value=s.owner_key, else_=literal(None, type_=m.dedupe_key.type))
+        await _queue(session, _devices(env, notice, key, None).where(s.owner_key.in_(list(part))))
+        found = await session.scalars(
+            select(m.dedupe_key).where(m.dedupe_key.in_(list(part.values()))).distinct()
+        )
+        have.update(k for k in found if k is not None)
+        await session.commit()
+    return have
+
+
+def _devices(env: PushEnv, notice: Notice, key: Any, now: datetime | None) -> Select[Any]:
+    """The rows of `notice` for every current device whose topic is on (the caller says whose)."""
+    now = now or utcnow()
     s, p, m = PushSubscription, NotificationPreferences, PushMessageRecord
     ttl = max(MIN_TTL, notice.ttl)
     devices = (
@@ -109,7 +143,7 @@ async def notify(
             s.id,
             s.owner_key,
             s.user_id,
-            literal(notice.key, type_=m.dedupe_key.type),
+            key,
             literal(notice.content(), type_=m.content.type),
             literal(ttl, type_=m.ttl_seconds.type),
             literal(notice.urgency, type_=m.urgency.type),
@@ -121,16 +155,23 @@ async def notify(
             literal(0, type_=m.attempts.type),
             literal(now, type_=m.created_at.type),
         )
+        .select_from(s)
         .outerjoin(p, p.owner_key == s.owner_key)
-        .where(s.owner_key.in_(list(owner_keys)), s.vapid_key == env.public_key)
+        .where(s.vapid_key == env.public_key)
     )
     if notice.kind != MessageKind.test.value:
         default = preferences.DEFAULTS[(notice.topic, "push")]
-        column = preferences.column(notice.topic)
-        on = or_(column.is_(True), and_(p.owner_key.is_(None), literal(default)))
+        column_on = preferences.column(notice.topic)
+        on = or_(column_on.is_(True), and_(p.owner_key.is_(None), literal(default)))
         if notice.topic in preferences.MARKETING:
             on = and_(on, or_(p.marketing_unsubscribed.is_(False), p.owner_key.is_(None)))
         devices = devices.where(on)
+    return devices
+
+
+async def _queue(session: AsyncSession, devices: Select[Any]) -> list[int]:
+    """Write the rows (a key and device that have one already write nothing); the new ids, announced."""
+    m = PushMessageRecord
     columns = [
         m.kind, m.topic, m.campaign_id, m.variant, m.subscription_id, m.owner_key, m.user_id, m.dedupe_key,
         m.content, m.ttl_seconds, m.urgency, m.topic_header, m.status, m.reason, m.send_at, m.expires_at,
@@ -147,8 +188,6 @@ async def notify(
     ids = sorted(await session.scalars(statement))
     if ids:
         record(session, MessagesQueued(ids=ids))
-    if commit:
-        await session.commit()
     return ids
 
 
