@@ -167,6 +167,25 @@ def _throttle(services: Services) -> LoginThrottle:
     )
 
 
+async def _check_password(
+    request: Request[Any, Any, Any],
+    services: Services,
+    session: AsyncSession,
+    email: str,
+    password: str,
+    otp: str | None,
+) -> service.Authenticated:
+    """The account's password (and code), throttled per account and address like every sign-in."""
+    return await service.authenticate(
+        session,
+        email=email,
+        password=password,
+        client=_client(request),
+        throttle=_throttle(services),
+        otp=otp,
+    )
+
+
 async def _sign_in(
     request: Request[Any, Any, Any],
     services: Services,
@@ -246,14 +265,7 @@ class AuthController(Controller):
     ) -> SignedIn:
         """Sign a browser in: sets the session cookie. API clients make a token (`POST /api/auth/tokens`).
         With two-factor sign-in on, `otp` too (without it: 401 `two_factor_required`)."""
-        signed = await service.authenticate(
-            db_session,
-            email=data.email,
-            password=data.password,
-            client=_client(request),
-            throttle=_throttle(services),
-            otp=data.otp,
-        )
+        signed = await _check_password(request, services, db_session, data.email, data.password, data.otp)
         return await _sign_in(request, services, db_session, signed.user, second_factor=signed.second_factor)
 
     @post("/logout", guards=[public], status_code=204)
@@ -280,14 +292,7 @@ class AuthController(Controller):
         ten minutes (403 `reauth_required`)."""
         ident = identity_of(request)
         assert ident.user_id is not None and ident.email is not None
-        signed = await service.authenticate(
-            db_session,
-            email=ident.email,
-            password=data.password,
-            client=_client(request),
-            throttle=_throttle(services),
-            otp=data.otp,
-        )
+        signed = await _check_password(request, services, db_session, ident.email, data.password, data.otp)
         if signed.user.id != ident.user_id:  # the email moved to another account meanwhile
             raise PermissionDenied("that is not this account's password", code="reauth_failed")
         if request.scope.get("session") is not None:
@@ -327,14 +332,7 @@ class AuthController(Controller):
         choosing. The token is in this answer only; send it as `Authorization: Bearer <token>`. Accounts
         with two-factor sign-in send `otp` too; roles that need it (ENGAGE_TWO_FACTOR_ROLES) must turn it on
         first (403 `two_factor_required`)."""
-        signed = await service.authenticate(
-            db_session,
-            email=data.email,
-            password=data.password,
-            client=_client(request),
-            throttle=_throttle(services),
-            otp=data.otp,
-        )
+        signed = await _check_password(request, services, db_session, data.email, data.password, data.otp)
         user = signed.user
         if await policy_of(services.runtime).required(user.role) and not signed.second_factor:
             raise PermissionDenied(SECOND_FACTOR_NEEDED, code="two_factor_required")
@@ -495,14 +493,7 @@ class PrivacyController(Controller):
         """Erase my account: it stops working now (signed out everywhere); its personal data is erased
         within ten minutes. Orders stay for the shop's accounts, with nothing that names you."""
         ident = identity_of(request)
-        await service.authenticate(
-            db_session,
-            email=ident.email or "",
-            password=data.password,
-            client=_client(request),
-            throttle=_throttle(services),
-            otp=data.otp,
-        )
+        await _check_password(request, services, db_session, ident.email or "", data.password, data.otp)
         answer = await privacy.request_erasure(db_session, _user_id(request))
         forget_identity(answer.user_id)
         forget_tokens(user_id=answer.user_id)
