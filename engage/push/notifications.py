@@ -116,9 +116,11 @@ async def notify_each(
     """`notice` for many owners at once, each under a key of its own ((owner key, key) pairs: one message
     per key and device, as `notify`); the keys that have a message now, queued here or before. Commits."""
     s, m = PushSubscription, PushMessageRecord
+    if len({owner for owner, _ in keyed}) != len(keyed):
+        raise ValueError("notify_each takes each owner once (one key each)")
     have: set[str] = set()
     for first in range(0, len(keyed), chunk):
-        part = dict(keyed[first : first + chunk])  # an owner once per call: one key each
+        part = dict(keyed[first : first + chunk])
         key = case(part, value=s.owner_key, else_=literal(None, type_=m.dedupe_key.type))
         await _queue(session, _devices(env, notice, key, None).where(s.owner_key.in_(list(part))))
         found = await session.scalars(
