@@ -20,7 +20,9 @@ from engage.platform.migrations import database_heads, script_heads
 from engage.platform.redis import persistence
 from engage.platform.runtime import Runtime
 
-_CHECK_TIMEOUT = 2.0
+# an answer this slow is still an answer: the embedded SQLite serialises transactions, and a check that comes
+# during a long write (the first start's indexing) waits for it
+_CHECK_TIMEOUT = 5.0
 
 
 class Health(msgspec.Struct):

@@ -31,7 +31,7 @@ async def test_the_service_worker_shows_a_pushed_notification(browser, site) -> 
     await page.evaluate(
         "navigator.serviceWorker.register('/sw.js').then(() => navigator.serviceWorker.ready)"
     )
-    for _ in range(50):
+    for _ in range(150):
         if registrations:
             break
         await page.wait_for_timeout(100)
@@ -52,7 +52,7 @@ async def test_the_service_worker_shows_a_pushed_notification(browser, site) -> 
         {"origin": site, "registrationId": registrations[-1], "data": json.dumps(payload)},
     )
     shown = []
-    for _ in range(50):
+    for _ in range(150):  # a loaded machine takes a while to wake the worker
         shown = await page.evaluate(
             "navigator.serviceWorker.ready.then(r => r.getNotifications())"
             ".then(ns => ns.map(n => ({title: n.title, body: n.body, tag: n.tag, actions: n.actions.length})))"
