@@ -67,11 +67,18 @@ async def rating_of(session: AsyncSession, conversation_id: int) -> Rating | Non
 
 
 async def summary(
-    session: AsyncSession, *, since: datetime | None = None, agent_id: int | None = None
+    session: AsyncSession,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    agent_id: int | None = None,
 ) -> CsatSummary:
+    """Ratings given (or changed) in [since, until)."""
     query = select(Rating.score, func.count()).group_by(Rating.score)
     if since is not None:
         query = query.where(Rating.updated_at >= since)
+    if until is not None:
+        query = query.where(Rating.updated_at < until)
     if agent_id is not None:
         query = query.where(Rating.agent_id == agent_id)
     by_score = {str(s): 0 for s in range(1, 6)}

@@ -9,6 +9,8 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engage.chat.csat import CsatSummary
+from engage.chat.csat import summary as csat_summary
 from engage.chat.models import Conversation, Owner
 from engage.platform.clock import as_utc
 
@@ -27,6 +29,7 @@ class SupportFigures(msgspec.Struct):
     sla_breaches: int  # a person's first answer came later than the target, or never and it is overdue
     bot_contained: int  # ended with the bot, never handed over
     handoffs: list[HandoffReason]
+    csat: CsatSummary  # ratings given in the period
 
 
 def _median(values: list[float]) -> int | None:
@@ -83,4 +86,5 @@ async def support_figures(
         sla_breaches=int(breaches),
         bot_contained=contained,
         handoffs=[HandoffReason(reason, int(n)) for reason, n in reasons],
+        csat=await csat_summary(session, since=since, until=until),
     )

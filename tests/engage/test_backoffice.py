@@ -254,6 +254,29 @@ async def test_support_figures_of_a_period(client: AppClient, make_account) -> N
         "/api/admin/analytics/support?from=1999-01-01&to=1999-01-31", headers=marketer.headers
     )
     assert empty.json()["conversations"] == 0 and empty.json()["median_first_response_seconds"] is None
+    assert empty.json()["csat"]["ratings"] == 0 and empty.json()["csat"]["satisfied_percent"] is None
+
+    # CSAT of the ratings given in the period: a 5 and a 2 on a day of 1998, a 4 on the day after it
+    from engage.chat.models import Rating
+
+    rated = []
+    for _ in range(3):  # a shopper has one open conversation: three shoppers
+        who = await make_account(Role.customer)
+        res = await client.post("/api/chat/conversations", json={"text": "hi"}, headers=who.headers)
+        rated.append(res.json()["conversation"]["id"])
+    async with client.app.state.runtime.sessionmaker() as s:
+        for cid, score, day in zip(rated, (5, 2, 4), (10, 10, 11), strict=True):
+            at = datetime(1998, 6, day, 12, tzinfo=UTC)
+            s.add(Rating(conversation_id=cid, score=score, created_at=at, updated_at=at))
+        await s.commit()
+    day = await client.get(
+        "/api/admin/analytics/support?from=1998-06-10&to=1998-06-10", headers=marketer.headers
+    )
+    assert {k: day.json()["csat"][k] for k in ("ratings", "average", "satisfied_percent")} == {
+        "ratings": 2,
+        "average": 3.5,
+        "satisfied_percent": 50.0,
+    }
 
 
 async def _socket_token(client: AppClient, account) -> str:

@@ -127,6 +127,8 @@ function showSupport(f) {
     tile("Resolution (median)", seconds(f.median_resolution_seconds)),
     tile("SLA breaches", String(f.sla_breaches)),
     tile("Kept by the bot", String(f.bot_contained)),
+    tile("Ratings", String(f.csat.ratings)),
+    tile("Satisfied (4–5 of 5)", f.csat.satisfied_percent === null ? "—" : `${f.csat.satisfied_percent}%`),
   );
   $("handoffs").replaceChildren(...f.handoffs.map((h) => el("li", {}, `Handed over: ${h.reason} (${h.conversations})`)));
 }
