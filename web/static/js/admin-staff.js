@@ -5,7 +5,7 @@ import { currencyDigits, fromMinorUnits, toMinorUnits } from "/static/js/money.j
 // sensitive: the server asks the admin to confirm it's them (api.js shows the dialog).
 const $ = (id) => document.getElementById(id);
 const rolesForm = $("tf-roles");
-const currency = document.querySelector("#staff thead th:nth-child(5)").textContent.match(/\((\w+)\)/)?.[1] || "USD";
+const currency = $("staff-section").dataset.currency || "USD";
 const digits = currencyDigits(currency);
 
 function fail(err) {
