@@ -559,7 +559,7 @@ class StaffController(Controller):
 
 
 class TwoFactorRoles(msgspec.Struct, forbid_unknown_fields=True):
-    two_factor_roles: Annotated[list[str], msgspec.Meta(max_length=3)]
+    two_factor_roles: Annotated[list[Annotated[str, msgspec.Meta(max_length=16)]], msgspec.Meta(max_length=3)]
 
 
 class SecurityChoices(msgspec.Struct):

@@ -22,6 +22,7 @@ from engage.auth.models import SecuritySettings
 from engage.auth.tokens import BearerAuth
 from engage.platform import changes
 from engage.platform.clock import utcnow
+from engage.platform.db import insert_for
 from engage.platform.errors import InvalidInput, PermissionDenied
 from engage.platform.identity import STAFF_ROLES, Role
 
@@ -45,10 +46,13 @@ async def choose_two_factor_roles(session: AsyncSession, roles: list[str], *, by
     chosen = sorted({*roles, Role.admin.value})
     row = await session.get(SecuritySettings, 1, with_for_update=True)
     changes.before("two-factor roles", "shop", {"two_factor_roles": row.two_factor_roles if row else None})
-    if row is None:
-        session.add(SecuritySettings(id=1, two_factor_roles=chosen, updated_by=by, updated_at=utcnow()))
-    else:
-        row.two_factor_roles, row.updated_by, row.updated_at = chosen, by, utcnow()
+    values = {"two_factor_roles": chosen, "updated_by": by, "updated_at": utcnow()}
+    # one row: two first choices at once both find none, and the second updates the first's
+    await session.execute(
+        insert_for(session)(SecuritySettings)
+        .values(id=1, **values)
+        .on_conflict_do_update(index_elements=[SecuritySettings.id], set_=values)
+    )
     await session.commit()
     return chosen
 

@@ -1,6 +1,6 @@
 """Two-factor sign-in with any authenticator app (TOTP, RFC 6238: 6 digits, 30 seconds, SHA-1), plus
-one-time recovery codes. Staff of the roles in ENGAGE_TWO_FACTOR_ROLES (admins by default) use their powers
-only once a second factor was given; anyone may turn it on for their own account."""
+one-time recovery codes. Staff of the roles that need it (engage.auth.security: admins by default) use their
+powers only once a second factor was given; anyone may turn it on for their own account."""
 
 from __future__ import annotations
 
@@ -31,10 +31,6 @@ class Enrolment:
     secret: str  # base32, for typing into the app by hand
     otpauth_uri: str
     qr_svg: str  # the same URI as a QR code to scan
-
-
-def required(role: str | None, roles: list[str]) -> bool:
-    return role is not None and role in roles
 
 
 async def is_on(session: AsyncSession, user_id: int) -> bool:

@@ -103,3 +103,24 @@ async def test_an_admin_chooses_the_roles_that_need_two_factor_sign_in(
     state = (await agent_browser.get("/api/auth/two-factor")).json()
     assert state["required"] is True
     await agent_browser.aclose()
+
+
+async def test_two_first_choices_at_once_both_land(
+    client: AppClient, make_account, clean_choices: None
+) -> None:
+    import asyncio
+
+    admin = await make_account(Role.admin)
+    answers = await asyncio.gather(
+        *(
+            client.put("/api/admin/security", json={"two_factor_roles": roles}, headers=admin.headers)
+            for roles in (["agent"], ["marketer"], [])
+        )
+    )
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    final = (await client.get("/api/admin/security", headers=admin.headers)).json()["two_factor_roles"]
+    assert final in ([a.json()["two_factor_roles"] for a in answers])
+    too_long = await client.put(
+        "/api/admin/security", json={"two_factor_roles": ["x" * 1000]}, headers=admin.headers
+    )
+    assert too_long.status_code == 400
