@@ -212,17 +212,25 @@ async def change_product(
             code="stale",
             updated_at=as_utc(current.updated_at).isoformat(),
         )
-    changes = {c.id: c for c in change.variants}
-    if unknown := sorted(set(changes) - {v.id for v in current.variants}):
+    asked = {c.id: c for c in change.variants}
+    if unknown := sorted(set(asked) - {v.id for v in current.variants}):
         raise NotFound(f"variant {unknown[0]} is not a variant of {handle}", field="variants")
     variants = []
     for v in current.variants:
-        c = changes.get(v.id)
+        c = asked.get(v.id)
         price = v.price_cents if c is None or c.price_cents is msgspec.UNSET else c.price_cents
         compare_at = (
             v.compare_at_cents if c is None or c.compare_at_cents is msgspec.UNSET else c.compare_at_cents
         )
-        variants.append(VariantDraft(v.sku, price, v.options, compare_at, v.weight_grams))
+        variants.append(
+            VariantDraft(
+                sku=v.sku,
+                price_cents=price,
+                options=v.options,
+                compare_at_cents=compare_at,
+                weight_grams=v.weight_grams,
+            )
+        )
     draft = ProductDraft(
         name=current.name if change.name is msgspec.UNSET else change.name,
         variants=variants,
