@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, and_, case, func, select, update
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.search.models import SearchQuery
 from bots.search.text import fold
-from engage.platform.clock import utcnow
+from engage.platform.clock import local_days, utcnow
 from engage.platform.db import rows_matched
 from engage.platform.errors import InvalidInput, NotFound
 
@@ -87,16 +87,6 @@ async def record_order_conversion(session: AsyncSession, order_id: int) -> int:
     for owner in sorted(owners):
         converted += await record_conversion(session, owner, handles, order.number)
     return converted
-
-
-def period(start: date | None, end: date | None, *, timezone: str) -> tuple[datetime, datetime]:
-    """The bounds of the days `start`..`end` (inclusive) of the shop's time zone."""
-    if start is None or end is None:
-        raise InvalidInput("give both `from` and `to`", field="from" if start is None else "to")
-    if end < start or (end - start).days >= 366:
-        raise InvalidInput("`to` is on or after `from`, at most 366 days later", field="to")
-    zone = ZoneInfo(timezone)
-    return datetime.combine(start, time(), zone), datetime.combine(end + timedelta(days=1), time(), zone)
 
 
 @dataclass
@@ -176,3 +166,18 @@ async def summary(
         "top_queries": [QueryStat(q, n, last.isoformat(), c or 0, v or 0) for q, n, last, c, v in top],
         "slowest_queries": [SlowQuery(q, int(ms or 0), n) for q, ms, n in slowest],
     }
+
+
+async def figures(
+    session: AsyncSession, *, days: int, start: date | None, end: date | None, timezone: str
+) -> dict[str, object]:
+    """The last `days` days, or the days `start`..`end` (inclusive, both given, at most 366) of the shop's
+    time zone."""
+    if start is None and end is None:
+        return await summary(session, days)
+    if start is None or end is None:
+        raise InvalidInput("give both `from` and `to`", field="from" if start is None else "to")
+    if end < start or (end - start).days >= 366:
+        raise InvalidInput("`to` is on or after `from`, at most 366 days later", field="to")
+    since, until = local_days(start, end, ZoneInfo(timezone))
+    return await summary(session, since=since, until=until)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -21,14 +21,17 @@ import msgspec
 from sqlalchemy import delete, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce.cart.events import CartItemAdded
+from commerce.catalog.events import ProductViewed
 from commerce.checkout.models import Checkout
 from commerce.orders import Order
 from engage.analytics.models import FunnelDay, FunnelMark
 from engage.analytics.rollup import day_bounds
 from engage.analytics.service import MAX_DAYS, check_period
 from engage.flash_sales.models import ClaimStatus, FlashClaim, FlashSale, FlashSaleItem, SaleStatus
-from engage.platform.clock import as_utc, utcnow
+from engage.platform.clock import as_utc, from_epoch_ms, local_days, utcnow
 from engage.platform.db import insert_for
+from engage.platform.events import DomainEvent
 
 STEPS = ("views", "carts", "checkouts", "paid")
 LABELS = {
@@ -88,6 +91,18 @@ class SaleFunnel(msgspec.Struct):
     units_paid: int
     sell_through: float  # units paid of the units allotted
     claim_to_order: float  # claims paid of the claims made
+
+
+_MARKED = {ProductViewed.type: VIEW, CartItemAdded.type: CART}
+
+
+def marks_of(events: Iterable[DomainEvent]) -> list[Mark]:
+    """The funnel steps these committed events reached (product views, cart additions)."""
+    return [
+        Mark(_MARKED[e.type], str(e.data["visitor"]), from_epoch_ms(e.ts))
+        for e in events
+        if e.type in _MARKED
+    ]
 
 
 async def mark(session: AsyncSession, marks: Sequence[Mark], *, zone: ZoneInfo) -> None:
@@ -257,7 +272,7 @@ async def flash_sales(session: AsyncSession, start: date, end: date, *, timezone
     """The published sales (cancelled ones included) that ran in the period, latest first."""
     check_period(start, end)
     zone = ZoneInfo(timezone)
-    since, until = day_bounds(start, zone)[0], day_bounds(end, zone)[1]
+    since, until = local_days(start, end, zone)
     sales = (
         await session.execute(
             select(

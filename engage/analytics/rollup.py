@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, text
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.orders import Order, OrderLine, OrderStatus
 from engage.analytics.models import Buyer, BuyerDay, BuyerGap, ProductDay, SalesDay
-from engage.platform.clock import as_utc, utcnow
+from engage.platform.clock import as_utc, local_days, utcnow
 from engage.platform.db import dialect_of, insert_for
 
 COUNTED = [
@@ -37,7 +37,7 @@ _REBUILDING = 0x62757972  # pg advisory lock key of a buyer days rebuild ("buyr"
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    return datetime.combine(day, time(), zone), datetime.combine(day + timedelta(days=1), time(), zone)
+    return local_days(day, day, zone)
 
 
 async def sales_of(session: AsyncSession, since: datetime, until: datetime) -> tuple[int, int, int]:
@@ -202,7 +202,10 @@ async def _move_gaps(session: AsyncSession, zone: ZoneInfo, moves: Counter[tuple
 
 
 async def _buyer_days(session: AsyncSession, emails: Iterable[str], zone: ZoneInfo) -> None:
-    """These buyers' paid days become what their orders say, and the gaps move by the difference."""
+    """These buyers' paid days become what their orders say, and the gaps move by the difference: every
+    buyer locked first (email order), then every gap moved (key order), so concurrent recomputes never wait
+    on each other in a circle."""
+    moves: Counter[tuple[date, date]] = Counter()
     for email in sorted(set(emails)):
         await _lock_buyer(session, email)
         paid = await session.scalars(
@@ -236,9 +239,9 @@ async def _buyer_days(session: AsyncSession, emails: Iterable[str], zone: ZoneIn
                     [{"zone": zone.key, "email": email, "day": d, "prev_day": b} for d, b in sorted(added)]
                 )
             )
-        moves = Counter(added)
-        moves.subtract(Counter(gone))
-        await _move_gaps(session, zone, moves)
+        moves.update(added)
+        moves.subtract(gone)
+    await _move_gaps(session, zone, moves)
 
 
 async def distinct_buyers(session: AsyncSession, start: date, end: date, zone: ZoneInfo) -> int:
@@ -324,7 +327,9 @@ async def rebuild(
 async def needs_rebuild(session: AsyncSession, zone: ZoneInfo) -> bool:
     """Orders were paid but nothing is kept for this time zone yet (a new install on an existing shop, or the
     shop's time zone changed)."""
-    paid = await session.scalar(select(Order.id).where(Order.paid_at.is_not(None)).limit(1))
+    paid = await session.scalar(
+        select(Order.id).where(Order.paid_at.is_not(None), Order.status.in_(COUNTED)).limit(1)
+    )
     kept = await session.scalar(select(SalesDay.day).where(SalesDay.zone == zone.key).limit(1))
     buyers = await session.scalar(select(BuyerDay.day).where(BuyerDay.zone == zone.key).limit(1))
     return paid is not None and (kept is None or buyers is None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engage import chat
 from engage.analytics import rollup
 from engage.analytics.models import Buyer, ProductDay, SalesDay
-from engage.platform.clock import utcnow
+from engage.platform.clock import local_days, utcnow
 from engage.platform.errors import InvalidInput
 
 COUNTED = rollup.COUNTED
@@ -60,10 +60,6 @@ class Summary(msgspec.Struct):
     days: list[Day]
     previous_days: list[Day]  # the previous period, day by day (its own dates)
     top_products: list[TopProduct]
-
-
-def _bounds(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    return datetime.combine(start, time(), zone), datetime.combine(end + timedelta(days=1), time(), zone)
 
 
 async def _days(session: AsyncSession, start: date, end: date, zone: ZoneInfo) -> tuple[list[Day], int]:
@@ -114,7 +110,7 @@ async def customers(session: AsyncSession, start: date, end: date, *, timezone: 
     normalises them). Both follow the orders as the roll-up job does, moments after a payment."""
     check_period(start, end)
     zone = ZoneInfo(timezone)
-    since, until = _bounds(start, end, zone)
+    since, until = local_days(start, end, zone)
     new = await session.scalar(
         select(func.count())
         .select_from(Buyer)
@@ -202,7 +198,7 @@ async def support(
     session: AsyncSession, start: date, end: date, *, timezone: str, sla_seconds: int
 ) -> chat.SupportFigures:
     check_period(start, end)
-    since, until = _bounds(start, end, ZoneInfo(timezone))
+    since, until = local_days(start, end, ZoneInfo(timezone))
     return await chat.support_figures(session, since, until, sla_seconds=sla_seconds, now=utcnow())
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 
 def utcnow() -> datetime:
@@ -20,3 +21,9 @@ def epoch_ms(value: datetime | None = None) -> int:
 
 def from_epoch_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def local_days(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The instants that bound the days `start`..`end` (inclusive) of `zone`: [first midnight, the midnight
+    after the last day)."""
+    return datetime.combine(start, time(), zone), datetime.combine(end + timedelta(days=1), time(), zone)

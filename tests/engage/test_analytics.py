@@ -215,3 +215,32 @@ async def test_a_periods_distinct_buyers_from_the_kept_gaps_equal_a_count_of_its
             s, zone=UTC_ZONE, since=datetime(1998, 1, 1, tzinfo=UTC), until=datetime(1998, 1, 2, tzinfo=UTC)
         )
         await check(s)  # a rebuild keeps the same
+
+
+async def test_concurrent_roll_ups_of_shared_buyers_and_days_end_equal_to_the_orders(
+    client: AppClient, make_account
+) -> None:
+    import asyncio
+    import random
+
+    runtime = client.app.state.runtime
+    buyers = [await make_account(Role.customer) for _ in range(4)]
+    numbers = [await _bought(client, buyers[n % 4], 1000) for n in range(12)]
+    first = date(1997, 3, 3)
+    async with runtime.sessionmaker() as s:
+        ids = []
+        for n, number in enumerate(numbers):  # buyers share days, each buyer on several days
+            at = datetime.combine(first + timedelta(days=n % 3), datetime.min.time(), UTC)
+            await s.execute(update(Order).where(Order.number == number).values(paid_at=at, updated_at=at))
+            ids.append(await s.scalar(select(Order.id).where(Order.number == number)))
+        await s.commit()
+
+    async def roll_up(some: list[int]) -> None:
+        async with runtime.sessionmaker() as s:
+            await rollup.refresh_orders(s, some, zone=UTC_ZONE)
+
+    rng = random.Random(7)
+    await asyncio.gather(*(roll_up(rng.sample(ids, 6)) for _ in range(8)))
+    async with runtime.sessionmaker() as s:
+        found = await service.customers(s, first, first + timedelta(days=2), timezone="UTC")
+    assert found.new + found.returning == 4
