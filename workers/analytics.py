@@ -15,12 +15,9 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from commerce.cart.events import CartItemAdded
-from commerce.catalog.events import ProductViewed
 from commerce.orders.events import OrderUpdated
 from engage.analytics import funnel, rollup
 from engage.analytics.live import refreshed
-from engage.platform.clock import from_epoch_ms
 from engage.platform.events import DomainEvent, Sink
 from engage.services import Services
 
@@ -61,17 +58,9 @@ async def keep_funnel_days(ctx: dict[str, Any]) -> int:
         return await funnel.keep(session, zone=_zone(services))
 
 
-MARKED = {ProductViewed.type: funnel.VIEW, CartItemAdded.type: funnel.CART}
-
-
 def funnel_sink(services: Services) -> Sink:
     async def sink(events: list[DomainEvent]) -> None:
-        marks = [
-            funnel.Mark(MARKED[e.type], str(e.data["visitor"]), from_epoch_ms(e.ts))
-            for e in events
-            if e.type in MARKED
-        ]
-        if marks:
+        if marks := funnel.marks_of(events):
             async with services.sessionmaker() as session:
                 await funnel.mark(session, marks, zone=_zone(services))
 

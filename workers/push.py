@@ -60,15 +60,10 @@ async def push_deliver(ctx: dict[str, Any], ids: list[int]) -> str:
     """These messages, a batch at a time while some are due; the ones due later (quiet hours, a retry) by a
     job of their own then."""
     services: Services = ctx["services"]
-    batches = len(ids) // max(1, services.push.policy.batch_size) + 2  # bounded: never spins
-    due = utcnow()
-    for _ in range(batches):
-        later = await sending.send_messages(services.sessionmaker, services.push, ids)
-        if later is None:
-            return "done"
-        due = max(later, utcnow())
-        if later > utcnow():
-            break
+    later = await sending.send_all_due(services.sessionmaker, services.push, ids)
+    if later is None:
+        return "done"
+    due = max(later, utcnow())
     defer = (due - utcnow()).total_seconds()
     await services.runtime.jobs.enqueue(
         "push_deliver", ids, job_id=_job_id(services, "deliver", ids[0], epoch_ms(due)), defer_seconds=defer

@@ -225,10 +225,9 @@ class SearchController(Controller):
         end: Annotated[date | None, Parameter(query="to", description="last day (inclusive)")] = None,
     ) -> dict[str, Any]:
         """The last `days` days, or the days `from`..`to` of the shop's time zone (both, at most 366)."""
-        if start is None and end is None:
-            return await analytics.summary(db_session, days)
-        since, until = analytics.period(start, end, timezone=services.settings.push_default_timezone)
-        return await analytics.summary(db_session, since=since, until=until)
+        return await analytics.figures(
+            db_session, days=days, start=start, end=end, timezone=services.settings.push_default_timezone
+        )
 
     @post("/reindex", guards=[admin], status_code=202, summary="Re-embed and re-index the whole catalog")
     async def reindex(self, services: Services) -> dict[str, str]:

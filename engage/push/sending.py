@@ -1135,6 +1135,23 @@ async def send_messages(
         return await next_due(session, ids)
 
 
+async def send_all_due(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    env: PushEnv,
+    ids: Sequence[int],
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> datetime | None:
+    """`send_messages` a batch after another while some of `ids` are due (a bounded number of times); when
+    the rest are due (None: all settled)."""
+    later: datetime | None = None
+    for _ in range(len(ids) // max(1, env.policy.batch_size) + 2):
+        later = await send_messages(sessionmaker, env, ids, clock=clock)
+        if later is None or later > clock():
+            break
+    return later
+
+
 async def stalled(
     session: AsyncSession, now: datetime, grace: timedelta = timedelta(seconds=30)
 ) -> tuple[list[int], list[int]]:
