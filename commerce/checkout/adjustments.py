@@ -1,11 +1,12 @@
 """Adjustments a checkout may apply: the port through which other areas take part of a checkout's total
 (loyalty points as a discount line, store credit as a tender before the card) without commerce knowing them.
 
-An adjustment is anything with a `source` name and
+An adjustment is anything with a `source` name, a `kind` ("discount": off the price before tax, so the tax
+is on what is left; "tender": money the shopper holds, spent after tax like a card) and
 
 - `async quote(session, request: AdjustmentRequest) -> AdjustmentLine | None`: asked every time a checkout
   is totalled (start, view, change, and inside the pay transaction), with what is still due after the
-  adjustments before it. The line's amount is clamped to what is due: the server computes every line,
+  adjustments before it (discounts before tax, tenders after). The line's amount is clamped to what is due: the server computes every line,
   nothing the client sends is trusted.
 - `async commit(session, order: PlacedOrder, line: AdjustmentLine | None) -> None`: inside the pay
   transaction, with the checkout row locked, right after the order is placed: make the line binding for this
@@ -23,7 +24,7 @@ adjustments, so a refund converges however often and in whatever order events ar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -56,8 +57,8 @@ class AdjustmentRequest:
     currency: str
     goods_cents: int  # the lines after offers, before shipping and tax
     shipping_cents: int
-    tax_cents: int
-    due_cents: int  # what is still due after the adjustments asked before this one
+    tax_cents: int  # 0 while discounts are asked: the tax is computed on what they leave
+    due_cents: int  # what is still due after the adjustments asked before this one (before tax for discounts)
     lines: tuple[dict[str, Any], ...] = field(default=())
 
 
@@ -73,6 +74,7 @@ class PlacedOrder:
 
 class CheckoutAdjustment(Protocol):
     source: str
+    kind: AdjustmentKind  # discounts come off before tax, tenders after
 
     async def quote(self, session: AsyncSession, request: AdjustmentRequest) -> AdjustmentLine | None: ...
 
@@ -81,34 +83,63 @@ class CheckoutAdjustment(Protocol):
     ) -> None: ...
 
 
-async def apply(session: AsyncSession, checkout: Checkout, adjustments: Sequence[CheckoutAdjustment]) -> None:
-    """After the totals: ask each adjustment in turn what it takes of what is due; the checkout keeps the
-    lines and its `total_cents` becomes the rest (what the card is charged). Does not commit."""
-    due = checkout.total_cents
-    lines: list[dict[str, Any]] = []
+async def apply(
+    session: AsyncSession,
+    checkout: Checkout,
+    adjustments: Sequence[CheckoutAdjustment],
+    *,
+    tax_on: Callable[[int], int],
+) -> None:
+    """After the goods and shipping: discounts first, each on what is due before tax; then the tax on what
+    the discounts left (`tax_on`: taxable minor units -> tax); then tenders on the rest, tax included. The
+    checkout keeps the lines, its `tax_cents`, and as `total_cents` what the card is charged. Does not
+    commit."""
     goods = checkout.subtotal_cents - checkout.discount_cents
+    lines: list[dict[str, Any]] = []
+    due = goods + checkout.shipping_cents
     for adjustment in adjustments:
-        if due <= 0:
-            break
-        request = AdjustmentRequest(
-            checkout_id=checkout.id,
-            owner=checkout.owner_key,
-            user_id=checkout.user_id,
-            currency=checkout.currency,
-            goods_cents=goods,
-            shipping_cents=checkout.shipping_cents,
-            tax_cents=checkout.tax_cents,
-            due_cents=due,
-            lines=tuple(checkout.lines or ()),
-        )
-        line = await adjustment.quote(session, request)
-        if line is None or line.amount_cents <= 0:
-            continue
-        amount = min(line.amount_cents, due)
-        lines.append(msgspec.to_builtins(msgspec.structs.replace(line, amount_cents=amount)))
-        due -= amount
+        if adjustment.kind == "discount":
+            due -= await _take(session, checkout, adjustment, goods, due, 0, lines)
+    checkout.tax_cents = tax_on(due)
+    due += checkout.tax_cents
+    for adjustment in adjustments:
+        if adjustment.kind == "tender":
+            due -= await _take(session, checkout, adjustment, goods, due, checkout.tax_cents, lines)
     checkout.adjustments = lines
     checkout.total_cents = due
+
+
+async def _take(
+    session: AsyncSession,
+    checkout: Checkout,
+    adjustment: CheckoutAdjustment,
+    goods_cents: int,
+    due_cents: int,
+    tax_cents: int,
+    lines: list[dict[str, Any]],
+) -> int:
+    """What one adjustment takes of what is due (its line added to `lines`), clamped to it."""
+    if due_cents <= 0:
+        return 0
+    request = AdjustmentRequest(
+        checkout_id=checkout.id,
+        owner=checkout.owner_key,
+        user_id=checkout.user_id,
+        currency=checkout.currency,
+        goods_cents=goods_cents,
+        shipping_cents=checkout.shipping_cents,
+        tax_cents=tax_cents,
+        due_cents=due_cents,
+        lines=tuple(checkout.lines or ()),
+    )
+    line = await adjustment.quote(session, request)
+    if line is None or line.amount_cents <= 0:
+        return 0
+    amount = min(line.amount_cents, due_cents)
+    lines.append(
+        msgspec.to_builtins(msgspec.structs.replace(line, kind=adjustment.kind, amount_cents=amount))
+    )
+    return amount
 
 
 def lines_of(checkout: Checkout) -> list[AdjustmentLine]:

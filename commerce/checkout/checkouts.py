@@ -145,8 +145,7 @@ async def start(
         hold_ids=hold_ids,
         expires_at=utcnow() + timedelta(seconds=policy.hold_seconds),
     )
-    _apply_totals(checkout, pricing, policy)
-    await adjustments.apply(session, checkout, policy.adjustments)
+    await _total(session, checkout, pricing, policy)
     session.add(checkout)
     await session.commit()
     return _view(checkout, pricing, policy, order_number=None)
@@ -225,14 +224,15 @@ async def ensure_held(
             await inventory.extend(session, hold_id, until=until)
     checkout.hold_ids = holds
     checkout.expires_at = max(as_utc(checkout.expires_at), until)
-    _apply_totals(checkout, pricing, policy)
-    await adjustments.apply(session, checkout, policy.adjustments)
+    await _total(session, checkout, pricing, policy)
     return pricing
 
 
-def _apply_totals(checkout: Checkout, pricing: Pricing, policy: ShopPolicy) -> None:
+async def _total(session: AsyncSession, checkout: Checkout, pricing: Pricing, policy: ShopPolicy) -> None:
+    """The checkout's lines, shipping, adjustments and tax, as the server computes them. Does not commit."""
     address = checkout.address or {}
     country = str(address.get("country", "")).upper()
+    region = str(address.get("region", ""))
     checkout.lines = [msgspec.to_builtins(line) for line in pricing.lines]
     checkout.subtotal_cents = pricing.subtotal_cents
     checkout.discount_cents = pricing.discount_cents
@@ -245,14 +245,11 @@ def _apply_totals(checkout: Checkout, pricing: Pricing, policy: ShopPolicy) -> N
             country=country,
         ).cents
     checkout.shipping_cents = shipping
-    checkout.tax_cents = (
-        policy.taxes.tax_cents(
-            pricing.goods_cents + shipping, country=country, region=str(address.get("region", ""))
-        )
-        if country
-        else 0
-    )
-    checkout.total_cents = pricing.goods_cents + shipping + checkout.tax_cents
+
+    def tax_on(taxable_cents: int) -> int:
+        return policy.taxes.tax_cents(taxable_cents, country=country, region=region) if country else 0
+
+    await adjustments.apply(session, checkout, policy.adjustments, tax_on=tax_on)
 
 
 def missing_for_payment(checkout: Checkout) -> list[str]:
@@ -321,8 +318,7 @@ async def view(
     pricing = await price_lines(
         session, wanted, owner=owner, user_id=checkout.user_id, at=utcnow(), promotions=promotions
     )
-    _apply_totals(checkout, pricing, policy)
-    await adjustments.apply(session, checkout, policy.adjustments)
+    await _total(session, checkout, pricing, policy)
     await session.commit()
     return _view(checkout, pricing, policy, order_number=await _order_number(session, checkout.id))
 

@@ -10,7 +10,8 @@ For other areas (the support bot, the agent console):
 An `OrderView` carries status, lines, totals, `tracking_number`, `carrier` and `expected_delivery`.
 
 For payments (which settle, refund and cancel orders): `place(session, checkout, actor=...)`, the state
-machine's `can`, `refundable`, `transition` and `note`, and `load` / `view_of` of one order.
+machine's `can`, `refundable`, `transition` and `note`, `load` / `view_of` of one order, and `paid_parts`
+(what it is worth: its card and its tenders, and what went back of each).
 """
 
 from commerce.orders.models import Order, OrderAdjustment, OrderLine, OrderStatus
@@ -29,6 +30,7 @@ from commerce.orders.views import (
     spend_by_user,
     view_of,
 )
+from commerce.orders.worth import PaidParts, paid_parts
 
 __all__ = [
     "Order",
@@ -38,12 +40,14 @@ __all__ = [
     "OrderStatus",
     "OrderSummary",
     "OrderView",
+    "PaidParts",
     "Spend",
     "can",
     "customer_orders",
     "find_order",
     "load",
     "note",
+    "paid_parts",
     "place",
     "recent_orders",
     "refundable",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from commerce import locks
 from commerce.orders.models import Order, OrderAdjustment, OrderEvent, OrderLine, OrderStatus
+from commerce.orders.worth import paid_parts
 from engage.platform import changes
 from engage.platform.clock import as_utc
 from engage.platform.errors import NotFound
@@ -59,8 +60,10 @@ class OrderView(msgspec.Struct):
     discount_cents: int
     shipping_cents: int
     tax_cents: int
-    total_cents: int
-    refunded_cents: int
+    total_cents: int  # what the card paid
+    refunded_cents: int  # back to the card
+    tenders_refunded_cents: int  # back to store credit and other tenders
+    refundable_cents: int  # what is left of the order's worth (card and tenders) to refund
     shipping_address: dict[str, Any]
     shipping_method: str
     carrier: str
@@ -141,6 +144,7 @@ async def view_of(
             select(OrderAdjustment).where(OrderAdjustment.order_id == order.id).order_by(OrderAdjustment.id)
         )
     ]
+    parts = await paid_parts(session, order)
     return OrderView(
         adjustments=adjustments,
         id=order.id,
@@ -155,6 +159,8 @@ async def view_of(
         tax_cents=order.tax_cents,
         total_cents=order.total_cents,
         refunded_cents=order.refunded_cents,
+        tenders_refunded_cents=sum(parts.tenders_back.values()),
+        refundable_cents=parts.remaining_cents,
         shipping_address=dict(order.shipping_address or {}),
         shipping_method=order.shipping_method,
         carrier=order.carrier,

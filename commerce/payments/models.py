@@ -42,6 +42,8 @@ class Payment(IdMixin, TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     client_secret: Mapped[str | None] = mapped_column(String(200), default=None)
     error: Mapped[str] = mapped_column(String(300), default="")
+    # the provider's fingerprint of the card that paid (the same card, whoever holds it); "" when none
+    card_fingerprint: Mapped[str] = mapped_column(String(64), default="", index=True)
 
 
 class Refund(IdMixin, Base):
@@ -49,7 +51,9 @@ class Refund(IdMixin, Base):
 
     order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     payment_id: Mapped[int] = mapped_column(BigId, ForeignKey("payments.id", ondelete="CASCADE"))
-    amount_cents: Mapped[int]
+    amount_cents: Mapped[int]  # back to the card, through the provider
+    # back to the tenders that paid part of the order (store credit), by adjustment source, in minor units
+    tenders: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
     provider_refund_id: Mapped[str] = mapped_column(String(100), default="")
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | succeeded | failed

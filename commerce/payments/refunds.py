@@ -1,8 +1,11 @@
 """Refunds and cancellations through the provider, never more than was paid.
 
-The amount is claimed on the order (`refunded_cents`, row locked through commerce.locks) before the provider
-is called, so two staff refunding at once cannot together exceed the total; a provider failure gives the
-claim back.
+An order is worth what its card paid plus what tenders (store credit) paid. A refund is of that worth and
+goes back in the proportion it was paid: the card's share through the provider, the rest to the tenders
+(their areas follow the refund rows and give it back); once all is refunded each got back exactly what it
+paid. The amount is claimed on the order (`refunded_cents` for the card, the refund row for the tenders,
+the order row locked through commerce.locks) before the provider is called, so two staff refunding at once
+cannot together exceed the worth; a provider failure gives the claim back.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from commerce.orders import OrderView
 from commerce.orders.models import Order, OrderStatus
 from commerce.payments.models import Payment, PaymentStatus, Refund
 from commerce.payments.providers.base import PaymentProvider, ProviderRefund
-from commerce.payments.uncharged import close_uncharged
+from commerce.payments.uncharged import NO_CHARGE, close_uncharged
 from engage.platform.errors import (
     Conflict,
     DomainError,
@@ -82,12 +85,13 @@ async def refund(
     order = await orders.load(session, number, lock=True)
     if not orders.refundable(order):
         raise Conflict(f"an order that is {order.status} cannot be refunded", code="not_refundable")
-    if order.total_cents == 0 and amount_cents is None and not lines:  # covered by store credit or points
+    parts = await orders.paid_parts(session, order)
+    if parts.worth_cents == 0 and amount_cents is None and not lines:  # points covered it: no money back
         await close_uncharged(session, order, actor=actor, reason=reason, cancel=cancel, restock=restock)
         await session.commit()
         return await orders.view_of(session, order, with_timeline=True)
     payment = await _paid_payment(session, order)
-    amount, returns = _what_to_refund(order, amount_cents, lines, restock=restock, cancel=cancel)
+    amount, returns = _what_to_refund(order, parts, amount_cents, lines, restock=restock, cancel=cancel)
     if limit_cents is not None and amount > limit_cents:
         if limit_cents == 0:
             raise PermissionDenied(
@@ -99,18 +103,24 @@ async def refund(
             limit_cents=limit_cents,
         )
     claim = await _claim(
-        session, order, payment, amount, returns, actor=actor, reason=reason, restock=restock
+        session, order, payment, parts, amount, returns, actor=actor, reason=reason, restock=restock
     )
-    result = await _refund_at_provider(session, provider, claim)
+    result = await _refund_at_provider(session, provider if claim.amount_cents else NO_CHARGE, claim)
     order = await _record_refund(session, claim, result, actor=actor, reason=reason, cancel=cancel)
     return await orders.view_of(session, order, with_timeline=True)
 
 
 def _what_to_refund(
-    order: Order, amount_cents: int | None, lines: Sequence[LineReturn], *, restock: bool, cancel: bool
+    order: Order,
+    parts: orders.PaidParts,
+    amount_cents: int | None,
+    lines: Sequence[LineReturn],
+    *,
+    restock: bool,
+    cancel: bool,
 ) -> tuple[int, Sequence[LineReturn]]:
-    """The amount and the returned lines asked for, checked against what is left on the order."""
-    remaining = order.total_cents - order.refunded_cents
+    """The amount (of the order's worth) and the returned lines asked for, checked against what is left."""
+    remaining = parts.remaining_cents
     if amount_cents is None and not lines:  # everything that is left
         amount = remaining
         lines = [
@@ -148,7 +158,8 @@ class _Claim:
     order_number: str
     intent_id: str
     idempotency_key: str
-    amount_cents: int
+    amount_cents: int  # to the card
+    tenders: dict[str, int]
     lines: Sequence[LineReturn]
     restock: bool
 
@@ -157,6 +168,7 @@ async def _claim(
     session: AsyncSession,
     order: Order,
     payment: Payment,
+    parts: orders.PaidParts,
     amount: int,
     lines: Sequence[LineReturn],
     *,
@@ -166,10 +178,12 @@ async def _claim(
 ) -> _Claim:
     """Record the refund and claim its money and units on the locked order. Commits."""
     count = await session.scalar(select(func.count(Refund.id)).where(Refund.order_id == order.id))
+    card, tenders = parts.split(amount)
     record = Refund(
         order_id=order.id,
         payment_id=payment.id,
-        amount_cents=amount,
+        amount_cents=card,
+        tenders=tenders,
         idempotency_key=f"refund-{order.number}-{int(count or 0) + 1}",
         reason=reason[:300],
         restock=restock,
@@ -178,13 +192,15 @@ async def _claim(
     )
     session.add(record)
     # Claimed now, under the order's lock: a concurrent refund sees both the money and the units.
-    order.refunded_cents += amount
+    order.refunded_cents += card
     by_id = {line.id: line for line in order.lines}
     for item in lines:
         by_id[item.line_id].returned_quantity += item.quantity
     await session.commit()
     assert payment.intent_id is not None
-    return _Claim(record.id, order.number, payment.intent_id, record.idempotency_key, amount, lines, restock)
+    return _Claim(
+        record.id, order.number, payment.intent_id, record.idempotency_key, card, tenders, lines, restock
+    )
 
 
 async def _refund_at_provider(
@@ -220,21 +236,28 @@ async def _record_refund(
             await inventory.return_to_stock(
                 session, line.variant_id, item.quantity, reference=f"order:{order.number}", note="refund"
             )
+    to_tenders = "".join(f", {cents} to {source}" for source, cents in claim.tenders.items())
     orders.note(
         session,
         order,
         "refund",
         actor=actor,
-        text=f"refunded {claim.amount_cents} {order.currency.upper()}"
+        text=f"refunded {claim.amount_cents + sum(claim.tenders.values())} {order.currency.upper()}"
+        + (f" ({claim.amount_cents} to the card{to_tenders})" if claim.tenders else "")
         + (" and restocked" if claim.restock else "")
         + (f": {reason}" if reason else ""),
-        data={"amount_cents": claim.amount_cents, "refund_id": result.id, "lines": record.lines},
+        data={
+            "amount_cents": claim.amount_cents,
+            "tenders": claim.tenders,
+            "refund_id": result.id,
+            "lines": record.lines,
+        },
     )
     if cancel:
         orders.transition(
             session, order, OrderStatus.cancelled, actor=actor, note=reason or "cancelled and refunded"
         )
-    elif order.refunded_cents >= order.total_cents:
+    elif (await orders.paid_parts(session, order)).remaining_cents <= 0:
         orders.transition(session, order, OrderStatus.refunded, actor=actor, note=reason)
     else:
         orders.transition(session, order, OrderStatus.partially_refunded, actor=actor, note=reason)
@@ -410,4 +433,10 @@ async def refund_unfulfillable(session: AsyncSession, payment_id: int, *, provid
     await session.commit()
 
 
-__all__ = ["LineReturn", "cancel", "end_checkout", "refund", "refund_unfulfillable"]
+__all__ = [
+    "LineReturn",
+    "cancel",
+    "end_checkout",
+    "refund",
+    "refund_unfulfillable",
+]

@@ -94,6 +94,7 @@ async def apply(
         if new is PaymentStatus.succeeded:
             payment.status = new.value
             payment.client_secret = None
+            payment.card_fingerprint = intent.card_fingerprint if intent is not None else ""
             orders.note(
                 session,
                 order,

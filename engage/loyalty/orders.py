@@ -40,7 +40,8 @@ class OrderFacts:
     points_spent: int  # the points line's points (0: none)
     points_cents: int
     credit_cents: int
-    refunded: Fraction  # of what the order was worth, 0..1
+    credit_back_cents: int  # what succeeded refunds gave back to store credit
+    refunded: Fraction  # of what the order was worth (card and store credit), 0..1
 
     @property
     def paid(self) -> bool:
@@ -62,18 +63,19 @@ async def facts(session: AsyncSession, order_id: int) -> OrderFacts | None:
     }
     points = lines.get(POINTS_SOURCE)
     credit = lines.get(CREDIT_SOURCE)
+    card_back, credit_back = 0, 0
+    for cents, tenders in await session.execute(
+        select(Refund.amount_cents, Refund.tenders).where(
+            Refund.order_id == order_id, Refund.status == "succeeded"
+        )
+    ):
+        card_back += cents
+        credit_back += int((tenders or {}).get(CREDIT_SOURCE, 0))
+    worth = order.total_cents + (credit.amount_cents if credit else 0)
     if order.status in _ENDED:
         refunded = Fraction(1)
-    elif order.total_cents > 0:
-        money_back = int(
-            await session.scalar(
-                select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
-                    Refund.order_id == order_id, Refund.status == "succeeded"
-                )
-            )
-            or 0
-        )
-        refunded = min(Fraction(1), Fraction(money_back, order.total_cents))
+    elif worth > 0:
+        refunded = min(Fraction(1), Fraction(card_back + credit_back, worth))
     else:
         refunded = Fraction(0)
     return OrderFacts(
@@ -81,6 +83,7 @@ async def facts(session: AsyncSession, order_id: int) -> OrderFacts | None:
         points_spent=int((points.data or {}).get("points", 0)) if points else 0,
         points_cents=points.amount_cents if points else 0,
         credit_cents=credit.amount_cents if credit else 0,
+        credit_back_cents=credit_back,
         refunded=refunded,
     )
 
@@ -169,13 +172,13 @@ async def settle_order(
     assert user_id is not None
     unpaid_end = order.status == OrderStatus.cancelled.value and order.paid_at is None
     # 1. what the order spent: held while it waits for payment, given back as it is refunded or cancelled
+    # (points in proportion; store credit as commerce's refunds gave it back, all of it once the order ended)
     keep = Fraction(0) if unpaid_end else 1 - known.refunded
     await converge_spend(
         session, user_id, Unit.points, source, _floor(known.points_spent * keep), actor="system"
     )
-    await converge_spend(
-        session, user_id, Unit.credit, source, _floor(known.credit_cents * keep), actor="system"
-    )
+    credit_kept = 0 if keep == 0 else max(known.credit_cents - known.credit_back_cents, 0)
+    await converge_spend(session, user_id, Unit.credit, source, credit_kept, actor="system")
     # 2. what it earned, and what a refund takes back
     if known.paid and rules.enabled:
         await _earn(session, known, rules, now)

@@ -9,6 +9,8 @@ the locked balance, keyed by the order; the order's later refund or cancellation
 
 from __future__ import annotations
 
+from typing import Final
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,6 +68,7 @@ class PointsRedemption:
     """Points as a discount line: `redeem_points_per_unit` points take one currency unit off."""
 
     source = POINTS_SOURCE
+    kind: Final = "discount"
 
     async def quote(self, session: AsyncSession, request: AdjustmentRequest) -> AdjustmentLine | None:
         choice = await _choice(session, request)
@@ -86,7 +89,7 @@ class PointsRedemption:
             return None
         return AdjustmentLine(
             source=self.source,
-            kind="discount",
+            kind=self.kind,
             label=f"{points} points",
             amount_cents=cents,
             data={"points": points},
@@ -105,6 +108,7 @@ class StoreCreditTender:
     """Store credit, spent before the card: the provider is charged only the rest."""
 
     source = CREDIT_SOURCE
+    kind: Final = "tender"
 
     async def quote(self, session: AsyncSession, request: AdjustmentRequest) -> AdjustmentLine | None:
         choice = await _choice(session, request)
@@ -118,7 +122,7 @@ class StoreCreditTender:
         if cents <= 0:
             return None
         return AdjustmentLine(
-            source=self.source, kind="tender", label="Store credit", amount_cents=cents, data={}
+            source=self.source, kind=self.kind, label="Store credit", amount_cents=cents, data={}
         )
 
     async def commit(self, session: AsyncSession, order: PlacedOrder, line: AdjustmentLine | None) -> None:

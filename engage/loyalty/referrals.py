@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.orders.models import Order
+from commerce.payments.models import Payment, PaymentStatus
 from engage.auth import NewAccount, User
 from engage.loyalty import ledger
 from engage.loyalty.events import ReferralChanged
@@ -28,7 +29,7 @@ from engage.loyalty.models import (
     ReferralStatus,
     Unit,
 )
-from engage.loyalty.orders import OrderFacts, order_source
+from engage.loyalty.orders import OrderFacts, facts, order_source
 from engage.loyalty.rules import Rules, add_months
 from engage.platform.clock import utcnow
 from engage.platform.db import insert_for
@@ -233,6 +234,27 @@ def _address_key(address: dict[str, object] | None) -> str:
     return re.sub(r"[^a-z0-9|]", "", "|".join(parts))
 
 
+async def _paid_with_their_card(session: AsyncSession, order_id: int, user_id: int) -> bool:
+    """Whether a card that paid `order_id` also paid one of `user_id`'s orders (the provider's fingerprint:
+    the same card, whatever account holds it)."""
+    cards = select(Payment.card_fingerprint).where(
+        Payment.order_id == order_id,
+        Payment.status == PaymentStatus.succeeded.value,
+        Payment.card_fingerprint != "",
+    )
+    found = await session.scalar(
+        select(Payment.id)
+        .join(Order, Order.id == Payment.order_id)
+        .where(
+            Order.user_id == user_id,
+            Payment.status == PaymentStatus.succeeded.value,
+            Payment.card_fingerprint.in_(cards),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def on_order(session: AsyncSession, known: OrderFacts, rules: Rules) -> None:
     """A referee's order moved: their first paid order starts the pending period; a refund of it holds the
     referral. Does not commit."""
@@ -264,6 +286,8 @@ async def on_order(session: AsyncSession, known: OrderFacts, rules: Rules) -> No
             )
             if any(_address_key(a) == mine for a in theirs):
                 _hold(session, referral, [Flag.self_address])
+        if await _paid_with_their_card(session, order.id, referral.referrer_id):
+            _hold(session, referral, [Flag.self_card])
     if referral.order_id == order.id and known.refunded > 0:
         _hold(session, referral, [Flag.order_refunded])
 
@@ -285,8 +309,8 @@ async def release_due(session: AsyncSession, rules: Rules, *, now: datetime | No
         if referral is None or referral.status != ReferralStatus.qualifying.value:
             await session.rollback()
             continue
-        order = await session.get(Order, referral.order_id) if referral.order_id else None
-        if order is None or order.refunded_cents > 0 or order.status in ("refunded", "cancelled"):
+        known = await facts(session, referral.order_id) if referral.order_id else None
+        if known is None or known.refunded > 0:
             _hold(session, referral, [Flag.order_refunded])
         else:
             await _reward(session, referral, rules, actor="system", reason="pending period over", now=now)

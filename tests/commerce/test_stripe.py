@@ -174,6 +174,11 @@ async def _webhooks_about(shop: StripeShop, intent_id: str) -> list[str]:
         )
 
 
+async def _fingerprint(shop: StripeShop, intent_id: str) -> str:
+    async with shop.app.state.runtime.sessionmaker() as s:
+        return str(await s.scalar(select(Payment.card_fingerprint).where(Payment.intent_id == intent_id)))
+
+
 async def _order(shop: StripeShop, number: str) -> Order:
     async with shop.app.state.runtime.sessionmaker() as s:
         order = await s.scalar(select(Order).where(Order.number == number))
@@ -216,6 +221,12 @@ async def test_a_card_payment_with_a_saved_customer_then_a_refund(
     again = await _checkout(shopper, product.variants[0].id, 1, email=email)
     second = (await shopper.pay(again["id"], saved[0]["id"])).json()
     assert second["status"] == "paid"
+    method = await localstripe.sdk.v1.payment_methods.retrieve_async(saved[0]["id"])
+    assert method.card.fingerprint and (
+        await _fingerprint(shop, paid["intent_id"])
+        == await _fingerprint(shop, second["intent_id"])
+        == method.card.fingerprint
+    ), "the card behind each payment, as Stripe fingerprints it"
     assert (
         await localstripe.sdk.v1.payment_intents.retrieve_async(second["intent_id"])
     ).customer == intent.customer
@@ -334,6 +345,7 @@ async def test_three_d_secure_completed_and_failed(shop: StripeShop, localstripe
     assert (await shopper.request("POST", f"/api/checkout/{checkout['id']}/confirm")).json()[
         "status"
     ] == "paid"
+    assert await _fingerprint(shop, pending["intent_id"]), "recorded on the webhook's path too"
     await shopper.aclose()
 
     # Failed: localstripe sends nothing; the shopper's return to the page settles it, and the stock is back.

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from commerce.orders.events import OrderUpdated
 from commerce.orders.models import OrderAdjustment
-from commerce.payments.models import Payment
+from commerce.payments.models import Payment, Refund
 from engage import loyalty
 from engage.loyalty import expiry, ledger, report
 from engage.loyalty.models import Kind, LedgerEntry, Unit
@@ -153,6 +153,8 @@ async def test_redeeming_at_checkout_charges_the_provider_only_the_rest(app) -> 
         order.total_cents
         == order.subtotal_cents - order.discount_cents + order.shipping_cents + order.tax_cents - 500
     )
+    taxable = order.subtotal_cents - order.discount_cents + order.shipping_cents - 500
+    assert order.tax_cents == (taxable * 725 + 5_000) // 10_000 > 0, "California's tax on what is paid for"
     assert [(a.source, a.amount_cents) for a in kept] == [("loyalty.points", 500)]
     assert (await _summary(shopper))["balance"] == 500
 
@@ -182,6 +184,8 @@ async def test_an_order_paid_wholly_by_store_credit_needs_no_card(app) -> None: 
         payment = await session.scalar(select(Payment).where(Payment.order_id == order.id))
     assert payment is not None and payment.amount_cents == 0 and payment.intent_id.startswith("covered-")
     assert await _credit(shopper) == 100_000 - value
+    taxable = order.subtotal_cents - order.discount_cents + order.shipping_cents
+    assert order.tax_cents == (taxable * 725 + 5_000) // 10_000 > 0, "credit is money: it pays the tax too"
 
     # a checkout with something left to pay still needs a card
     await shopper.add(item.variants[0].id, 1)
@@ -195,6 +199,90 @@ async def test_an_order_paid_wholly_by_store_credit_needs_no_card(app) -> None: 
     assert res.status_code == 200 and res.json()["status"] == "cancelled", res.text
     await settle(app)
     assert await _credit(shopper) == 100_000, "store credit is restored on a refund"
+    await _clean(app)
+
+
+async def _refund(admin, number: str, **body: object) -> dict:  # type: ignore[no-untyped-def]
+    res = await admin.request("POST", f"/api/staff/orders/{number}/refund", json=body)
+    assert res.status_code == 200, res.text
+    return res.json()
+
+
+async def _refunds(app, order_id: int) -> list[tuple[int, dict[str, int]]]:  # type: ignore[no-untyped-def]
+    async with services_of(app).sessionmaker() as session:
+        rows = await session.scalars(select(Refund).where(Refund.order_id == order_id).order_by(Refund.id))
+        return [(r.amount_cents, dict(r.tenders)) for r in rows]
+
+
+async def test_partial_refunds_of_an_order_paid_with_store_credit_alone(app) -> None:  # type: ignore[no-untyped-def]
+    await set_rules(app, test_rules())
+    item = await product(app, price=1500)
+    _, _, admin = await make_user(app, Role.admin)
+    user_id, _, shopper = await make_user(app)
+    await _adjust(app, admin, user_id, 100_000, unit="credit")
+    checkout, paid = await buy(app, shopper, item.variants[0].id, 2, use_credit=True, card=None)
+    value = checkout["adjustments"][0]["amount_cents"]
+    order = await order_of(app, paid.json()["order_number"])
+    assert checkout["total_cents"] == 0 and await _credit(shopper) == 100_000 - value
+
+    view = await _refund(admin, order.number, amount_cents=700, reason="scratched")
+    await settle(app)
+    assert (view["status"], view["refunded_cents"], view["tenders_refunded_cents"]) == (
+        "partially_refunded",
+        0,
+        700,
+    )
+    assert view["refundable_cents"] == value - 700
+    assert await _credit(shopper) == 100_000 - value + 700
+    line = view["lines"][0]
+    view = await _refund(admin, order.number, lines=[{"line_id": line["id"], "quantity": 1}], restock=True)
+    await settle(app)
+    assert view["tenders_refunded_cents"] == 700 + line["line_total_cents"] // 2
+    assert await _credit(shopper) == 100_000 - value + view["tenders_refunded_cents"]
+    res = await admin.request(
+        "POST", f"/api/staff/orders/{order.number}/refund", json={"amount_cents": value}
+    )
+    assert res.status_code == 409 and res.json()["code"] == "over_refund", res.text
+
+    view = await _refund(admin, order.number)
+    await settle(app)
+    assert (view["status"], view["refundable_cents"], view["tenders_refunded_cents"]) == (
+        "refunded",
+        0,
+        value,
+    )
+    assert await _credit(shopper) == 100_000, "all of it back, once"
+    assert [card for card, _ in await _refunds(app, order.id)] == [0, 0, 0], "no provider was asked"
+    await _clean(app)
+
+
+async def test_a_refund_of_an_order_paid_by_card_and_credit_goes_back_in_proportion(app) -> None:  # type: ignore[no-untyped-def]
+    await set_rules(app, test_rules())
+    item = await product(app, price=4000)
+    _, _, admin = await make_user(app, Role.admin)
+    user_id, _, shopper = await make_user(app)
+    await _adjust(app, admin, user_id, 1_000, unit="credit")
+    checkout, paid = await buy(app, shopper, item.variants[0].id, 1, use_credit=True)
+    assert paid.json()["status"] == "paid", paid.text
+    order = await order_of(app, paid.json()["order_number"])
+    card, credit = order.total_cents, 1_000
+    worth = card + credit
+    assert checkout["total_cents"] == card > 0 and await _credit(shopper) == 0
+
+    first = worth // 3
+    view = await _refund(admin, order.number, amount_cents=first)
+    await settle(app)
+    to_card = first * card // worth
+    assert await _refunds(app, order.id) == [(to_card, {"store_credit": first - to_card})]
+    assert (view["refunded_cents"], view["tenders_refunded_cents"]) == (to_card, first - to_card)
+    assert await _credit(shopper) == first - to_card
+
+    view = await _refund(admin, order.number)
+    await settle(app)
+    assert view["status"] == "refunded" and view["refundable_cents"] == 0
+    assert view["refunded_cents"] == card, "the card got back exactly what it paid"
+    assert await _credit(shopper) == credit, "and the credit all of its part"
+    assert sum(c for c, _ in await _refunds(app, order.id)) == card
     await _clean(app)
 
 

@@ -20,7 +20,15 @@ from engage.platform.clock import utcnow
 from engage.platform.identity import Role
 from tests.commerce.conftest import ADDRESS
 from tests.conftest import PASSWORD, api_token
-from tests.loyalty.conftest import make_user, services_of, set_rules, settle, test_rules
+from tests.loyalty.conftest import (
+    buy,
+    make_user,
+    product,
+    services_of,
+    set_rules,
+    settle,
+    test_rules,
+)
 
 
 async def _referrer(app) -> tuple[int, str, Any, str]:  # type: ignore[no-untyped-def]
@@ -173,6 +181,25 @@ async def test_self_referrals_are_held(app) -> None:  # type: ignore[no-untyped-
     assert (await _flags(app, same_home))[0] == "signed_up"
     await _paid_order(app, same_home, address=home)
     assert await _flags(app, same_home) == ("held", [Flag.self_address])
+
+
+async def test_a_friend_paying_with_the_referrers_card_is_held(app) -> None:  # type: ignore[no-untyped-def]
+    await set_rules(app, test_rules())
+    _, _, referrer, code = await _referrer(app)
+    item = await product(app, price=2000)
+    _, paid = await buy(app, referrer, item.variants[0].id, card="card:5555555555554444")
+    assert paid.json()["status"] == "paid", paid.text
+    friends = []
+    for card in ("card:4242424242424242", "card:5555555555554444"):
+        user_id, email, shopper = await make_user(app)
+        async with services_of(app).sessionmaker() as session:
+            await loyalty.welcome(session, NewAccount(user_id, email, code, _ip(), ""))
+        elsewhere = {**ADDRESS, "line1": f"{secrets.randbelow(99999)} Elm St"}
+        _, paid = await buy(app, shopper, item.variants[0].id, card=card, address=elsewhere)
+        assert paid.json()["status"] == "paid", paid.text
+        friends.append(user_id)
+    assert await _flags(app, friends[0]) == ("qualifying", [])
+    assert await _flags(app, friends[1]) == ("held", [Flag.self_card])
 
 
 async def test_bursts_from_one_ip_or_one_email_pattern_and_disposable_emails_are_held(app) -> None:  # type: ignore[no-untyped-def]

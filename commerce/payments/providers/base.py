@@ -20,6 +20,7 @@ class Intent:
     client_secret: str | None = None
     error: str = ""  # why it failed, in words a shopper can read
     metadata: dict[str, str] | None = None
+    card_fingerprint: str = ""  # the same card gives the same fingerprint, whoever uses it
 
 
 @dataclass(frozen=True, slots=True)

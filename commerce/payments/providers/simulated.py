@@ -8,6 +8,7 @@ completes or fails. Intents live in a key-value store for a day. `make_provider`
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 import msgspec
@@ -42,6 +43,7 @@ class _Stored(msgspec.Struct):
     metadata: dict[str, str]
     error: str = ""
     refunded_cents: int = 0
+    card_fingerprint: str = ""
 
 
 def _luhn(number: str) -> bool:
@@ -84,6 +86,7 @@ class TestProvider:
             client_secret=s.client_secret if s.status == "requires_action" else None,
             error=s.error,
             metadata=dict(s.metadata),
+            card_fingerprint=s.card_fingerprint,
         )
 
     async def create_intent(
@@ -114,6 +117,7 @@ class TestProvider:
             client_secret=f"{intent_id}_secret_{secrets.token_hex(8)}",
             metadata=metadata,
             error=error,
+            card_fingerprint=hashlib.sha256(f"test-card:{number}".encode()).hexdigest()[:16],
         )
         await self._save(stored)
         return self._public(stored)

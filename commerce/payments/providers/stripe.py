@@ -42,6 +42,17 @@ def _error(pi: Any) -> str:
     return str(message or "the payment failed")
 
 
+_EXPAND = ["payment_method"]  # its card's fingerprint: the referral fraud check's "same card"
+
+
+def _fingerprint(pi: Any) -> str:
+    """The card's fingerprint when the payment method came expanded (retrieve and create ask for it)."""
+    method = getattr(pi, "payment_method", None)
+    card = getattr(method, "card", None) if method is not None and not isinstance(method, str) else None
+    fingerprint = getattr(card, "fingerprint", None) if card is not None else None
+    return fingerprint if isinstance(fingerprint, str) and len(fingerprint) <= 64 else ""
+
+
 def _intent(pi: Any) -> Intent:
     metadata = getattr(pi, "metadata", None)
     return Intent(
@@ -52,6 +63,7 @@ def _intent(pi: Any) -> Intent:
         client_secret=pi.client_secret if pi.status == "requires_action" else None,
         error=_error(pi),
         metadata={str(k): str(v) for k, v in metadata.to_dict().items()} if metadata else {},
+        card_fingerprint=_fingerprint(pi),
     )
 
 
@@ -89,6 +101,7 @@ class StripeProvider:
             "payment_method": payment_method,
             "payment_method_types": ["card"],
             "metadata": metadata,
+            "expand": _EXPAND,
         }
         if customer:
             params["customer"] = customer
@@ -105,16 +118,21 @@ class StripeProvider:
                 pi = await self._call(
                     self._client.v1.payment_intents.confirm_async,
                     pi.id,
+                    {"expand": _EXPAND},
                     options={"idempotency_key": f"{idempotency_key}:confirm"},
                 )
             except stripe.CardError:
                 pass  # a decline: the intent itself says why
-            pi = await self._call(self._client.v1.payment_intents.retrieve_async, pi.id)
+            pi = await self._call(self._client.v1.payment_intents.retrieve_async, pi.id, {"expand": _EXPAND})
         return _intent(pi)
 
     async def retrieve(self, intent_id: str) -> Intent:
         try:
-            return _intent(await self._call(self._client.v1.payment_intents.retrieve_async, intent_id))
+            return _intent(
+                await self._call(
+                    self._client.v1.payment_intents.retrieve_async, intent_id, {"expand": _EXPAND}
+                )
+            )
         except stripe.InvalidRequestError as exc:
             if exc.http_status in (400, 404):  # unknown, or not even the shape of an id
                 raise NotFound(f"Stripe has no payment {intent_id}") from None

@@ -55,10 +55,10 @@ function show(o) {
     ["Tax", o.tax_cents],
     ...o.adjustments.filter((a) => a.kind === "tender").map((a) => [a.label, -a.amount_cents]),
     ["Total", o.total_cents],
-    ["Refunded", -o.refunded_cents],
+    ["Refunded", -(o.refunded_cents + o.tenders_refunded_cents)],
   ];
   $("order-totals").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, fmt(v))]));
-  const refundable = REFUNDABLE.includes(o.status) && o.refunded_cents < o.total_cents;
+  const refundable = REFUNDABLE.includes(o.status) && o.refundable_cents > 0;
   $("refund-panel").hidden = !refundable;
   const shipped = Boolean(o.shipped_at);
   $("pack").hidden = !["paid", "partially_refunded"].includes(o.status) || shipped;
