@@ -16,6 +16,9 @@ function say(text, ok = true) {
   $("order-message").textContent = text;
 }
 
+// points (a discount, before tax), store credit (a tender, after it)
+const adjustmentRows = (o, kind) => o.adjustments.filter((a) => a.kind === kind).map((a) => [a.label, -a.amount_cents]);
+
 function show(o) {
   order = o;
   const currency = o.currency.toUpperCase();
@@ -51,9 +54,10 @@ function show(o) {
   const rows = [
     ["Subtotal", o.subtotal_cents],
     ["Discounts", -o.discount_cents],
+    ...adjustmentRows(o, "discount"),
     ["Shipping", o.shipping_cents],
     ["Tax", o.tax_cents],
-    ...o.adjustments.filter((a) => a.kind === "tender").map((a) => [a.label, -a.amount_cents]),
+    ...adjustmentRows(o, "tender"),
     ["Total", o.total_cents],
     ["Refunded", -(o.refunded_cents + o.tenders_refunded_cents)],
   ];

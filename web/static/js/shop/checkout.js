@@ -20,6 +20,12 @@ function cur(c) {
   return (c || checkout.currency).toUpperCase();
 }
 
+function adjustmentRows(checkout, kind) {
+  return (checkout.adjustments || [])
+    .filter((a) => a.kind === kind)
+    .flatMap((a) => [el("dt", { "data-adjustment": a.source }, a.label), el("dd", {}, "-" + money(a.amount_cents, cur()))]);
+}
+
 function renderSummary() {
   const rows = checkout.lines.map((line) =>
     el("li", { "data-product": line.product_handle },
@@ -33,10 +39,11 @@ function renderSummary() {
     el("dl", { class: "totals" },
       el("dt", {}, "Subtotal"), el("dd", {}, money(checkout.subtotal_cents, cur())),
       checkout.discount_cents ? [el("dt", {}, "Discounts"), el("dd", {}, "-" + money(checkout.discount_cents, cur()))] : null,
+      // points (a discount, before tax) and store credit (a tender, after it), computed by the server
+      adjustmentRows(checkout, "discount"),
       el("dt", {}, "Shipping"), el("dd", {}, checkout.shipping_method ? money(checkout.shipping_cents, cur()) : "—"),
       el("dt", {}, "Tax"), el("dd", {}, checkout.address ? money(checkout.tax_cents, cur()) : "—"),
-      // points and store credit, computed by the server (the card is charged only the rest)
-      (checkout.adjustments || []).map((a) => [el("dt", { "data-adjustment": a.source }, a.label), el("dd", {}, "-" + money(a.amount_cents, cur()))]),
+      adjustmentRows(checkout, "tender"),
       el("dt", { class: "grand" }, "Total"), el("dd", { class: "grand", "data-total": checkout.total_cents }, money(checkout.total_cents, cur()))),
     el("p", { class: "muted" }, `Your items are held until ${held.toLocaleTimeString()}.`),
   );
