@@ -35,6 +35,7 @@ from commerce.checkout import routes as checkout
 from commerce.orders import routes as orders
 from commerce.payments import routes as payments
 from commerce.returns import routes as returns
+from commerce.reviews import routes as reviews
 from engage.alerts import routes as alerts
 from engage.analytics import routes as analytics
 from engage.announcements import routes as announcements
@@ -88,6 +89,7 @@ AREAS = [
     payments,
     orders,
     returns,
+    reviews,
     audit,
     alerts,
     analytics,

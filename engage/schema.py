@@ -10,6 +10,7 @@ from commerce.inventory import models as _inventory  # noqa: F401
 from commerce.orders import models as _orders  # noqa: F401
 from commerce.payments import models as _payments  # noqa: F401
 from commerce.returns import models as _returns  # noqa: F401
+from commerce.reviews import models as _reviews  # noqa: F401
 from engage.alerts import models as _alerts  # noqa: F401
 from engage.analytics import models as _analytics  # noqa: F401
 from engage.announcements import models as _announcements  # noqa: F401

@@ -17,6 +17,7 @@ from commerce.checkout.privacy import personal_data as checkout_data
 from commerce.orders.privacy import personal_data as orders_data
 from commerce.payments.privacy import personal_data as payment_customers_data
 from commerce.payments.providers import make_provider
+from commerce.reviews.privacy import personal_data as reviews_data
 from commerce.shopper_panel import shopper_sections
 from engage.alerts import hand_over as hand_over_alerts
 from engage.alerts import personal_data as alerts_data
@@ -96,6 +97,7 @@ def build(settings: Settings, *, run_cron: bool = True) -> Services:
             checkout_data,
             address_book_data,
             cart_data,
+            reviews_data,
             chat_data,
             push_data,
             loyalty_data,

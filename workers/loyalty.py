@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from commerce.orders.events import OrderUpdated
+from commerce.reviews import ReviewChanged
 from engage import loyalty
 from engage.leaderboards import Metric
 from engage.loyalty.account import birthday_bonuses
@@ -36,13 +37,17 @@ async def loyalty_clock(ctx: dict[str, Any]) -> None:
 
 
 async def sweep_loyalty_orders(ctx: dict[str, Any]) -> None:
-    """Settle recently changed orders again: the same result when nothing was missed."""
+    """Settle recently changed orders and reviews again: the same result when nothing was missed."""
     services: Services = ctx["services"]
     async with services.sessionmaker() as session:
-        ids = await orders_to_sweep(session, utcnow() - SWEEP_BACK)
+        since = utcnow() - SWEEP_BACK
+        ids = await orders_to_sweep(session, since)
+        reviewed = await loyalty.reviews_to_sweep(session, since)
         await session.commit()
         for order_id in ids:
             await loyalty.settle(session, order_id)
+        for user_id, product_id in reviewed:
+            await loyalty.settle_review(session, user_id, product_id)
 
 
 async def check_loyalty_ledger(ctx: dict[str, Any]) -> None:
@@ -68,7 +73,8 @@ async def rebuild_leaderboard(ctx: dict[str, Any], board_id: int) -> None:
 
 
 def loyalty_sink(services: Services) -> Sink:
-    """`order.updated` -> the order settled into the ledger (re-read, never taken from the payload)."""
+    """`order.updated` -> the order settled into the ledger; `review.changed` -> the review bonus (both
+    re-read, never taken from the payload)."""
     sessionmaker = services.sessionmaker
 
     async def settle(events: list[DomainEvent]) -> None:
@@ -80,6 +86,18 @@ def loyalty_sink(services: Services) -> Sink:
                 except Exception:
                     await session.rollback()
                     log.exception("settling order %s into the ledger failed (the sweep retries)", order_id)
+        reviewed = [
+            (int(e.data["user_id"]), int(e.data["product_id"]))
+            for e in events
+            if e.type == ReviewChanged.type
+        ]
+        for user_id, product_id in dict.fromkeys(reviewed):
+            async with sessionmaker() as session:
+                try:
+                    await loyalty.settle_review(session, user_id, product_id)
+                except Exception:
+                    await session.rollback()
+                    log.exception("the review bonus of user %s failed (the sweep retries)", user_id)
 
     return settle
 

@@ -10,6 +10,7 @@ commerce.checkout.adjustments), which loyalty points and store credit fill at wi
 
 from commerce.checkout.address_book import remember as remember_address
 from commerce.checkout.adjustments import (
+    AdjustmentKind,
     AdjustmentLine,
     AdjustmentRequest,
     CheckoutAdjustment,
@@ -31,6 +32,7 @@ from commerce.checkout.shipping import ShippingRates
 
 __all__ = [
     "LIVE_PAYMENT",
+    "AdjustmentKind",
     "AdjustmentLine",
     "AdjustmentRequest",
     "Checkout",

@@ -7,6 +7,8 @@ For other areas and the assembly:
 - `settle(session, order_id)`: bring the ledger in line with an order as it is now (earn, reverse, give back
   spent points and credit, start or hold a referral); convergent, so duplicated and reordered
   `order.updated` events end in the same ledger. `release_due`, `expire_due`, `birthday_bonuses`: the clock.
+- `settle_review(session, user_id, product_id)`: the review bonus given or taken back as the shopper's review
+  of the product is now (convergent, like `settle`); `reviews_to_sweep` for the periodic catch-up.
 - `welcome(session, NewAccount)`: a new account's sign-up bonus and the referral it came through.
 - `check_ledger(session)`: every cached balance recomputed from the entries (mismatches, normally none).
 - `standing(session, user_id)`: a member's points and store credit (the back office's customer page).
@@ -21,11 +23,12 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth import NewAccount
-from engage.loyalty import expiry, orders, referrals
+from engage.loyalty import expiry, orders, referrals, reviews
 from engage.loyalty import rules as _rules
 from engage.loyalty.account import CreditSummary, PointsSummary, credit_summary, points_summary
 from engage.loyalty.ledger import Mismatch, check_ledger
 from engage.loyalty.redemption import PointsRedemption, StoreCreditTender
+from engage.loyalty.reviews import reviews_to_sweep
 from engage.loyalty.rules import Rules
 from engage.platform.clock import utcnow
 
@@ -40,6 +43,14 @@ async def settle(session: AsyncSession, order_id: int, *, now: datetime | None =
     await referrals.on_order(session, known, rules)
     await session.commit()
     return True
+
+
+async def settle_review(
+    session: AsyncSession, user_id: int, product_id: int, *, now: datetime | None = None
+) -> None:
+    """Commits."""
+    await reviews.settle_review(session, user_id, product_id, await _rules.load(session), now=now)
+    await session.commit()
 
 
 async def welcome(session: AsyncSession, account: NewAccount, *, now: datetime | None = None) -> None:
@@ -85,7 +96,9 @@ __all__ = [
     "check_ledger",
     "expire_due",
     "release_due",
+    "reviews_to_sweep",
     "settle",
+    "settle_review",
     "standing",
     "welcome",
 ]

@@ -9,12 +9,10 @@ the locked balance, keyed by the order; the order's later refund or cancellation
 
 from __future__ import annotations
 
-from typing import Final
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.checkout import AdjustmentLine, AdjustmentRequest, Checkout, PlacedOrder
+from commerce.checkout import AdjustmentKind, AdjustmentLine, AdjustmentRequest, Checkout, PlacedOrder
 from commerce.orders.models import Order
 from engage.loyalty import ledger
 from engage.loyalty import rules as loyalty_rules
@@ -68,7 +66,7 @@ class PointsRedemption:
     """Points as a discount line: `redeem_points_per_unit` points take one currency unit off."""
 
     source = POINTS_SOURCE
-    kind: Final = "discount"
+    kind: AdjustmentKind = "discount"
 
     async def quote(self, session: AsyncSession, request: AdjustmentRequest) -> AdjustmentLine | None:
         choice = await _choice(session, request)
@@ -108,7 +106,7 @@ class StoreCreditTender:
     """Store credit, spent before the card: the provider is charged only the rest."""
 
     source = CREDIT_SOURCE
-    kind: Final = "tender"
+    kind: AdjustmentKind = "tender"
 
     async def quote(self, session: AsyncSession, request: AdjustmentRequest) -> AdjustmentLine | None:
         choice = await _choice(session, request)

@@ -55,7 +55,7 @@ class Rules(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     bonus_signup: Count = 100
     bonus_first_order: Count = 200
     bonus_birthday: Count = 100
-    bonus_review: Count = 0  # reserved: the shop has no reviews yet
+    bonus_review: Count = 50  # a published review of a product the shopper bought, once per product
     # referrals: both sides' reward, store credit (default) or points
     referral_reward: Literal["credit", "points"] = "credit"
     referral_referrer_cents: Cents = 1000
