@@ -433,10 +433,4 @@ async def refund_unfulfillable(session: AsyncSession, payment_id: int, *, provid
     await session.commit()
 
 
-__all__ = [
-    "LineReturn",
-    "cancel",
-    "end_checkout",
-    "refund",
-    "refund_unfulfillable",
-]
+__all__ = ["LineReturn", "cancel", "end_checkout", "refund", "refund_unfulfillable"]
