@@ -93,7 +93,7 @@ def is_fresh(reauthenticated_at: float | None) -> bool:
     return reauthenticated_at is not None and now() - reauthenticated_at < REAUTH_SECONDS
 
 
-def recently_confirmed(connection: Any, _: Any) -> None:
+async def recently_confirmed(connection: Any, _: Any) -> None:
     """A route guard (after the role's): a browser session confirmed it's the account's owner lately."""
     if isinstance(connection.scope.get("auth"), BearerAuth):
         return

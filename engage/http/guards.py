@@ -1,9 +1,12 @@
-"""Who may use a route or a socket frame. Every handler declares one of these (a test checks it)."""
+"""Who may use a route or a socket frame. Every handler declares one of these (a test checks it).
+
+Guards are coroutines: Litestar runs a plain function guard in a worker thread, a thread hop on every
+request for a check that never blocks."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -19,7 +22,7 @@ SECOND_FACTOR_NEEDED = (
     "this role's powers need two-factor sign-in: turn it on, or enter a code, at /account/security"
 )
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
 def identity_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
@@ -33,11 +36,11 @@ def _named(access: str, fn: Guard) -> Guard:
     return fn
 
 
-def _public(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def _public(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     return None
 
 
-def _shopper(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def _shopper(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Anyone with an identity: a signed-in user, or a guest (a browser session becomes one here)."""
     ident = identity_of(connection)
     if ident.user_id is not None or ident.guest_id is not None:
@@ -48,12 +51,12 @@ def _shopper(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
     connection.scope["user"] = Identity(None, None, guest_id=start_guest(session))
 
 
-def _signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def _signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if not identity_of(connection).is_authenticated:
         raise NotAuthorizedException("sign in required")
 
 
-def _metrics(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def _metrics(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """`/metrics`: with ENGAGE_METRICS_TOKEN set, only `Authorization: Bearer <that token>`; without one,
     open outside production (a developer's machine, tests) and refused in production."""
     settings = connection.app.state.services.settings
@@ -72,7 +75,7 @@ def _metrics(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 def requires_role(*roles: Role) -> Guard:
     """Signed in with one of `roles` (admin passes every role check)."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         ident = identity_of(connection)
         if not ident.is_authenticated:
             raise NotAuthorizedException("sign in required")

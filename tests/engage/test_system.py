@@ -132,7 +132,7 @@ async def test_metrics_need_the_token_when_one_is_set(sqlite_settings) -> None:
         assert res.status_code == 200 and "engage_requests_total" in res.text
 
 
-def test_metrics_without_a_token_are_refused_in_production(settings) -> None:
+async def test_metrics_without_a_token_are_refused_in_production(settings) -> None:
     from types import SimpleNamespace
 
     import pytest
@@ -140,17 +140,17 @@ def test_metrics_without_a_token_are_refused_in_production(settings) -> None:
 
     from engage.http.guards import metrics_scraper
 
-    def scrape(env: str) -> None:
+    async def scrape(env: str) -> None:
         services = SimpleNamespace(settings=settings.model_copy(update={"env": env, "metrics_token": None}))
         connection = SimpleNamespace(
             app=SimpleNamespace(state=SimpleNamespace(services=services)), headers={}
         )
-        metrics_scraper(connection, None)  # type: ignore[arg-type]
+        await metrics_scraper(connection, None)  # type: ignore[arg-type]
 
-    scrape("development")
-    scrape("test")
+    await scrape("development")
+    await scrape("test")
     with pytest.raises(PermissionDeniedException):
-        scrape("production")
+        await scrape("production")
 
 
 async def test_every_operation_documents_its_errors_as_problem_details(client) -> None:
