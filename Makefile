@@ -49,3 +49,8 @@ install-dev: $(VENV)/.stamp-dev
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache
+
+# every load test beside its baseline, one table in loadtests/README.md (quick sizes; BENCH_ARGS="--full")
+.PHONY: bench
+bench: install-dev
+	$(BIN)/python loadtests/run_all.py $(BENCH_ARGS)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import tempfile
@@ -191,13 +192,18 @@ async def run(args: argparse.Namespace) -> None:
         print(f"\nload average {load_average()}; {args.requests} requests per endpoint, 4 at a time\n")
         print(f"{'endpoint':28} {'p50 ms':>8} {'p95 ms':>8} {'p95 / baseline':>15}")
         baseline = None
+        figures = []
         for label, path in paths:
             values = await measure(base, token, path, args.requests)
             high = p95(values)
             baseline = baseline or high
+            figures.append({"endpoint": label, "p50_ms": statistics.median(values), "p95_ms": high})
             print(
                 f"{label:28} {statistics.median(values):8.1f} {high:8.1f} {high / baseline:15.1f}", flush=True
             )
+        if args.json:
+            summary = {"orders": args.orders, "requests": args.requests, "endpoints": figures}
+            args.json.write_text(json.dumps(summary, indent=2))
     finally:
         if server is not None:
             stop(server)
@@ -210,6 +216,7 @@ def main() -> None:
     )
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--json", type=Path, help="also write the figures here (loadtests/run_all.py)")
     asyncio.run(run(parser.parse_args()))
 
 

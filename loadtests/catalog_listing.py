@@ -245,6 +245,7 @@ def main() -> None:
     parser.add_argument(
         "--revalidate", action="store_true", help="clients keep bodies and ask with If-None-Match (304s)"
     )
+    parser.add_argument("--json", type=Path, help="also write the figures here (loadtests/run_all.py)")
     args = parser.parse_args()
 
     run_id = uuid.uuid4().hex[:8]
@@ -296,6 +297,7 @@ def main() -> None:
         print(
             f"{'clients':>7}  {'server':<9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
         )
+        rows = []
         for clients in args.clients:
             results = {}
             for label, port in (("baseline", base_port), ("engage", engage_port)):
@@ -304,10 +306,13 @@ def main() -> None:
                 print(
                     f"{clients:>7}  {label:<9} {r['rps']:>8.0f} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['p99']:>8.1f} {r['errors']:>7.0f}"
                 )
+            rows.append({"clients": clients, **results})
             e, b = results["engage"], results["baseline"]
             print(
                 f"{clients:>7}  {'ratio':<9} {e['rps'] / b['rps']:>8.2f} {e['p50'] / b['p50']:>8.2f} {e['p95'] / b['p95']:>8.2f} {e['p99'] / b['p99']:>8.2f}"
             )
+        if args.json:
+            args.json.write_text(json.dumps({"workers": args.workers, "rows": rows}, indent=2))
     finally:
         if baseline is not None:
             stop(baseline)

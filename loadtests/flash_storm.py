@@ -407,6 +407,11 @@ def summary(label: str, outcome: Outcome, claimers: int) -> dict[str, float]:
     return figures
 
 
+def answers(outcome: Outcome) -> dict[str, object]:
+    """The answers of a storm, for --json: counts per status, and claims won."""
+    return {"statuses": dict(outcome.statuses), "won": outcome.statuses.get("201", 0)}
+
+
 def check_answers(outcome: Outcome, claimers: int, units: int) -> list[str]:
     """Exactly `units` claims won; everyone else turned away (409 sold_out, or 503 overloaded: no unit either)."""
     wrong = []
@@ -519,6 +524,7 @@ def main() -> None:
     parser.add_argument(
         "--db-pool-size", type=int, default=10, help="ENGAGE_DB_POOL_SIZE per node (overflow: twice as many)"
     )
+    parser.add_argument("--json", type=Path, help="also write the figures here (loadtests/run_all.py)")
     args = parser.parse_args()
     if args.claimers <= args.units:
         raise SystemExit("--claimers must exceed --units (the storm is about turning shoppers away)")
@@ -625,6 +631,7 @@ def main() -> None:
             base = asyncio.run(storm(base_ports, path, body, tokens))
             base_cpu = sum(cpu_seconds(p.pid) for p in base_nodes) - base_cpu
             results["baseline"].append(summary("baseline (HTTP + gate)", base, args.claimers))
+            results["baseline"][-1] |= {"cpu_ms_per_claim": 1000 * base_cpu / args.claimers, **answers(base)}
             print(
                 f"    baseline processes' CPU: {base_cpu:.1f} s in all, {1000 * base_cpu / args.claimers:.2f} ms per claim"
             )
@@ -635,6 +642,7 @@ def main() -> None:
             ours = asyncio.run(storm(engage_ports, path, body, tokens, peaks))
             cpu = sum(cpu_seconds(p.pid) for p in engage_nodes) - cpu_before
             results["engage"].append(summary("engage", ours, args.claimers))
+            results["engage"][-1] |= {"cpu_ms_per_claim": 1000 * cpu / args.claimers, **answers(ours)}
             print(
                 f"    engage nodes' CPU: {cpu:.1f} s in all, {1000 * cpu / args.claimers:.2f} ms per claim; "
                 f"peak connections: Redis {peaks.redis} (whole server), PostgreSQL {peaks.postgres} (this database)"
@@ -652,6 +660,9 @@ def main() -> None:
         for process in processes:
             stop(process)
         asyncio.run(drop_everything(db_name, [prefix, base_prefix]))
+    if args.json:
+        figures = {"claimers": args.claimers, "units": args.units, "nodes": args.nodes, "failures": failures}
+        args.json.write_text(json.dumps(figures | results, indent=2))
     if failures:
         print("\nFAILED:\n  " + "\n  ".join(failures))
         print(f"server logs kept in {workdir}")

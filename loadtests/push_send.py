@@ -255,6 +255,7 @@ def main() -> int:
     parser.add_argument("--sender", type=int, default=10_000, help="bare PushSender sends (no database)")
     parser.add_argument("--batch", type=int, default=200, help="ENGAGE_PUSH_BATCH_SIZE")
     parser.add_argument("--concurrency", type=int, default=100, help="ENGAGE_PUSH_CONCURRENCY")
+    parser.add_argument("--json", type=Path, help="also write the figures here (loadtests/run_all.py)")
     args = parser.parse_args()
 
     from engage.push.delivery import PushTarget
@@ -332,6 +333,14 @@ def main() -> int:
                 )
             print(f"| pywebpush loop | {wp_rate:,.0f} | 1.00 | {wp_cpu:.0f} | | |")
             print(f"| PushSender alone | {ps_rate:,.0f} | {ps_rate / wp_rate:.2f} | {ps_cpu:.0f} | | |")
+            if args.json:
+                figures = {
+                    "sizes": results,
+                    "webpush": {"rate": wp_rate, "cpu_us": wp_cpu, "statuses": wp_stats["statuses"]},
+                    "pushsender": {"rate": ps_rate, "cpu_us": ps_cpu},
+                    "ok": ok,
+                }
+                args.json.write_text(json.dumps(figures, indent=2))
         finally:
             stop(service)
             asyncio.run(drop_database(db_name, prefix))

@@ -240,6 +240,14 @@ async def latency(env: dict[str, str], queries: list[str], passes: int) -> dict[
     return times
 
 
+def percentiles(times: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    """p50/p95/p99/max (ms) per kind (cold, warm, baseline), for --json."""
+    return {
+        kind: {f"p{p}": percentile(values, p) for p in (50, 95, 99)} | {"max": max(values), "n": len(values)}
+        for kind, values in times.items()
+    }
+
+
 def report(label: str, times: dict[str, list[float]]) -> list[str]:
     base50, base95 = percentile(times["baseline"], 50), percentile(times["baseline"], 95)
     lines = [f"{label}: search latency, ms (n = {len(times['warm'])} warm, {len(times['cold'])} cold)"]
@@ -259,6 +267,7 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=5)
     parser.add_argument("--postgres", action="store_true", help="also on a scratch PostgreSQL database")
     parser.add_argument("--data-dir", help="keep (or reuse) the SQLite catalog and index here")
+    parser.add_argument("--json", type=Path, help="also write the figures here (loadtests/run_all.py)")
     args = parser.parse_args()
 
     items = variants(args.scale)
@@ -275,6 +284,7 @@ def main() -> None:
     reuse = bool(args.data_dir) and (Path(data_dir) / "engage.db").exists()
     sqlite_env = {**base_env, "ENGAGE_DATA_DIR": data_dir, "ENGAGE_DATABASE_URL": ""}
     pg_name = f"engage_search_bench_{uuid.uuid4().hex[:8]}"
+    figures: dict[str, Any] = {"products": len(items), "queries": len(queries), "passes": args.passes}
     try:
         if reuse:
             print(f"reusing the catalog and index in {data_dir}")
@@ -297,7 +307,10 @@ def main() -> None:
             rate, line = reindex(sqlite_env)
             print(f"engage reindex (SQLite): {line}")
             print(f"  indexer throughput = {rate / model_rate:.2f}x the model alone")
-        lines = report("SQLite", asyncio.run(latency(sqlite_env, queries, args.passes)))
+            figures["reindex"] = {"products_per_s": rate, "model_texts_per_s": model_rate}
+        times = asyncio.run(latency(sqlite_env, queries, args.passes))
+        figures["sqlite"] = percentiles(times)
+        lines = report("SQLite", times)
         print("\n".join(lines))
 
         if args.postgres:
@@ -319,7 +332,9 @@ def main() -> None:
             )
             _, line = reindex(pg_env)
             print(f"engage reindex (PostgreSQL, vectors from the SQLite run): {line}")
-            print("\n".join(report("PostgreSQL", asyncio.run(latency(pg_env, queries, args.passes)))))
+            times = asyncio.run(latency(pg_env, queries, args.passes))
+            figures["postgres"] = percentiles(times)
+            print("\n".join(report("PostgreSQL", times)))
     finally:
         if not args.data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
@@ -337,6 +352,8 @@ def main() -> None:
                 check=False,
             )
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
 
 
 async def copy_vectors(source_url: str, target_url: str) -> None:

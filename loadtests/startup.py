@@ -10,6 +10,7 @@ IDLE seconds with no traffic (from /proc), and the peak RSS that /usr/bin/time r
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import signal
@@ -70,6 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--production", action="store_true")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", help="also write the figures here (loadtests/run_all.py)")
     args = parser.parse_args()
     env = {"ENGAGE_LOG_LEVEL": "WARNING"}
     cleanup = None
@@ -97,11 +99,16 @@ def main() -> None:
         if cleanup:
             subprocess.run(cleanup, check=False)
     mode = "production" if args.production else "embedded"
+    medians = {}
     for key in ("cold_start_s", "idle_rss_mib", "peak_rss_mib"):
         values = sorted(r[key] for r in rows)
+        medians[key] = values[len(values) // 2]
         print(
             f"{mode:10} {key:14} median {values[len(values) // 2]:8.2f}  (runs: {', '.join(f'{v:.2f}' for v in values)})"
         )
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"mode": mode, "runs": rows, "median": medians}, fh, indent=2)
 
 
 if __name__ == "__main__":

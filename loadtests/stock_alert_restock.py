@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import tempfile
 import time
@@ -133,6 +134,7 @@ def main() -> int:
     parser.add_argument("--waiting", type=int, default=100_000, help="signups waiting for the variant")
     parser.add_argument("--units", type=int, default=1000, help="units received")
     parser.add_argument("--baseline", type=int, default=3000, help="campaign pushes for the baseline")
+    parser.add_argument("--json", type=Path, help="also write the figures here (loadtests/run_all.py)")
     args = parser.parse_args()
 
     from engage.push.vapid import generate_keys, keys_from_text, keys_to_text
@@ -230,6 +232,20 @@ def main() -> int:
                 f"ratio: {told_rate / campaign_rate:.2f}x the campaign's rate"
             )
             ok = stats["duplicates"] == 0 and stats["statuses"] == {"201": wave}
+            if args.json:
+                figures = {
+                    "waiting": args.waiting,
+                    "units": args.units,
+                    "wave": wave,
+                    "first_push_s": first,
+                    "wave_s": whole,
+                    "told_per_s": told_rate,
+                    "campaign_per_s": campaign_rate,
+                    "statuses": stats["statuses"],
+                    "duplicates": stats["duplicates"],
+                    "ok": ok,
+                }
+                args.json.write_text(json.dumps(figures, indent=2))
         finally:
             for process in (worker, node):
                 if process is not None:
