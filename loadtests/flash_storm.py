@@ -6,7 +6,7 @@
 What runs (all on 127.0.0.1; stopped and removed at the end: the scratch database, the Redis keys):
 - a scratch PostgreSQL database at head, with per round one product (stock 2 x units) and a live flash sale of
   `--units` units of it (limit 1 per shopper), and `--claimers` customer accounts (one password hash for all,
-  one bulk insert) with a bearer token each, issued into the token store exactly as sign-in does;
+  one bulk insert) with an API token each (bulk-inserted as `POST /api/auth/tokens` stores one);
 - two `engage serve` nodes (one worker each) in production mode (PostgreSQL + Redis, same database, same Redis
   prefix), API rate limit raised by `ENGAGE_RATE_LIMIT_API`; claimers are spread evenly over both nodes;
 - the baseline, under the same uvicorn, also two processes: a bare Litestar app whose claim endpoint only asks
@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -97,14 +98,13 @@ async def populate(
     url: str, prefix: str, claimers: int, units: int, rounds: int
 ) -> tuple[list[str], list[Round]]:
     """Shoppers with bearer tokens, and one product with a live sale per round."""
-    from litestar.stores.redis import RedisStore
     from sqlalchemy import insert, select
 
     from commerce.catalog.drafts import ProductDraft, VariantDraft
     from commerce.catalog.editing import save
-    from engage.auth.models import User
+    from engage.auth.models import ApiToken, User
     from engage.auth.passwords import hash_password
-    from engage.auth.tokens import TokenService
+    from engage.auth.tokens import token_hash
     from engage.flash_sales import schedule
     from engage.flash_sales.models import FlashSaleItem
     from engage.platform.clock import utcnow
@@ -130,14 +130,23 @@ async def populate(
             )
         ).all()
         await session.commit()
-    redis = Redis.from_url(REDIS)
-    tokens = TokenService(RedisStore(redis, namespace=f"{prefix}:tokens", handle_client_shutdown=False))
-    issued: list[str] = []
-    for start in range(0, len(ids), 500):
-        issued += await asyncio.gather(
-            *(tokens.issue(user_id, ttl=3600) for user_id in ids[start : start + 500])
+    issued = [secrets.token_urlsafe(32) for _ in ids]
+    now = utcnow()
+    async with sessionmaker() as session:  # API tokens, as `POST /api/auth/tokens` makes them (bulk)
+        await session.execute(
+            insert(ApiToken),
+            [
+                {
+                    "user_id": user_id,
+                    "name": "storm",
+                    "token_hash": token_hash(token),
+                    "created_at": now,
+                    "expires_at": now + timedelta(hours=1),
+                }
+                for user_id, token in zip(ids, issued, strict=True)
+            ],
         )
-    await redis.aclose()
+        await session.commit()
 
     marketer = Identity(user_id=None, role=Role.marketer, name="Storm")
     made: list[Round] = []

@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from loadtests.benchlib import PYTHON as PY  # noqa: E402
 from loadtests.benchlib import REDIS as REDIS_URL  # noqa: E402
 from loadtests.benchlib import (  # noqa: E402
+    _bench_vapid_key,
     cpu_seconds,
     create_database,
     drop_database,
@@ -210,6 +211,7 @@ async def publisher(args: argparse.Namespace) -> None:
         stripe_api_key="sk_test_unused",
         log_level="WARNING",
         db_pool_size=5,
+        vapid_private_key=_bench_vapid_key(),
     )
     services = build(settings, run_cron=False)
     await services.start()
