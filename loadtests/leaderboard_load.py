@@ -15,6 +15,7 @@ ones at once; what a watcher sees lags the newest change by this latency (older 
 coalescing window, 200 ms, are never shown on their own: they were overtaken).
 
   /work/main/.venv/bin/python loadtests/leaderboard_load.py --watchers 10000 --rate 1000 --seconds 15
+  /work/main/.venv/bin/python loadtests/leaderboard_load.py --watchers 2000 --nodes 2   # watchers on two nodes
 
 Loopback only; bounded in count and time; every process, database and key it makes is removed at the end.
 """
@@ -251,11 +252,15 @@ async def run_engage(args: argparse.Namespace, workdir: Path) -> tuple[dict, flo
     prefix = f"bench-lb-{uuid.uuid4().hex[:8]}"
     url = await create_database(name)
     env = production_env(url, prefix, ENGAGE_RATE_LIMIT_API="0/minute", ENGAGE_DB_POOL_SIZE="10")
-    port = free_port()
-    node = spawn([PY, "-m", "engage.cli", "serve", "--port", str(port)], workdir / "engage.log", env)
+    ports = [free_port() for _ in range(args.nodes)]
+    nodes = [
+        spawn([PY, "-m", "engage.cli", "serve", "--port", str(port)], workdir / f"engage-{n}.log", env)
+        for n, port in enumerate(ports)
+    ]
     worker = None
     try:
-        await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}/ready", 120, node)
+        for port, node in zip(ports, nodes, strict=True):
+            await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}/ready", 120, node)
         worker = await asyncio.create_subprocess_exec(
             PY,
             __file__,
@@ -278,28 +283,42 @@ async def run_engage(args: argparse.Namespace, workdir: Path) -> tuple[dict, flo
         assert worker.stdout is not None and worker.stdin is not None
         board_id = int((await asyncio.wait_for(worker.stdout.readline(), 180)).decode())
         stats = Stats()
-        print(f"engage: connecting {args.watchers} watchers to leaderboard:{board_id} ...", flush=True)
-        tasks, connected = await connect_all(
-            f"ws://127.0.0.1:{port}/ws", f"leaderboard:{board_id}", args.watchers, stats
+        print(
+            f"engage: connecting {args.watchers} watchers to leaderboard:{board_id} on {args.nodes} node(s) ...",
+            flush=True,
         )
+        tasks, connected = [], []
+        for n, port in enumerate(ports):  # the watchers shared out among the nodes
+            share = args.watchers // args.nodes + (1 if n < args.watchers % args.nodes else 0)
+            more_tasks, more_connected = await connect_all(
+                f"ws://127.0.0.1:{port}/ws", f"leaderboard:{board_id}", share, stats
+            )
+            tasks += more_tasks
+            connected += more_connected
         stats.latencies, stats.delivered = array("d"), 0  # the snapshots are not part of the measurement
         gc.freeze()
-        cpu_before = cpu_seconds(node.pid)
+        cpu_before = [cpu_seconds(node.pid) for node in nodes]
         stats.first = time.time()
         worker.stdin.write(b"go\n")
         await worker.stdin.drain()
         done = (await asyncio.wait_for(worker.stdout.readline(), args.seconds * 10 + 120)).decode().split()
         events, took = int(done[0]), float(done[1])
         await settle_and_close(stats, tasks, connected, events)
-        cpu = tuple(a - b for a, b in zip(cpu_seconds(node.pid), cpu_before, strict=True))
-        result = summary("engage", stats, args.watchers, events, took, cpu)  # type: ignore[arg-type]
+        used = [
+            tuple(a - b for a, b in zip(cpu_seconds(node.pid), before, strict=True))
+            for node, before in zip(nodes, cpu_before, strict=True)
+        ]
+        cpu = (sum(u[0] for u in used), sum(u[1] for u in used))
+        result = summary("engage", stats, args.watchers, events, took, cpu)
         result["publisher_seconds"] = took
+        result["nodes"] = args.nodes
         return result, stats.delivered / args.watchers / max(took, 1e-9), 740
     finally:
         if worker is not None and worker.returncode is None:
             worker.kill()
             await worker.wait()
-        stop_process(node)
+        for node in nodes:
+            stop_process(node)
         await drop_database(name, prefix)
 
 
@@ -359,6 +378,7 @@ async def main() -> None:
     parser.add_argument("--watchers", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=1000.0, help="standing changes per second")
     parser.add_argument("--seconds", type=float, default=15.0, help="publishing time")
+    parser.add_argument("--nodes", type=int, default=1, help="engage nodes, the watchers shared among them")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--role", choices=["run", "publisher"], default="run", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
@@ -367,8 +387,13 @@ async def main() -> None:
     if args.role == "publisher":
         await publisher(args)
         return
-    if not 1 <= args.watchers <= 20_000 or not 1 <= args.rate <= 5000 or not 1 <= args.seconds <= 120:
-        parser.error("bounded: 1-20,000 watchers, 1-5,000 events/s, 1-120 s")
+    if (
+        not 1 <= args.watchers <= 20_000
+        or not 1 <= args.rate <= 5000
+        or not 1 <= args.seconds <= 120
+        or not 1 <= args.nodes <= 4
+    ):
+        parser.error("bounded: 1-20,000 watchers, 1-5,000 events/s, 1-120 s, 1-4 nodes")
     print(f"load average before: {load_average()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="engage-lb-load-") as tmp:
         engage, frames_per_s, frame_bytes = await run_engage(args, Path(tmp))

@@ -29,6 +29,7 @@ EXAMPLES = Path(__file__).resolve().parent / "intent_examples.yaml"
 INTENTS = ("human", "greeting", "order_status")
 OUT_OF_SCOPE = "out_of_scope"
 NOT_AN_INTENT = "question"
+PRODUCT_QUESTION = "product"  # a question about a product itself, answered from the catalog
 K = 3  # nearest examples per label averaged: one lucky neighbour is not enough
 # Messages longer than this many words with two or more sentences are judged by their question.
 LONG_MESSAGE_WORDS = 25

@@ -12,34 +12,57 @@ from dataclasses import dataclass
 
 GREETING_WORDS = frozenset(
     """hi hello hey heya hiya howdy yo greetings hola there good morning afternoon evening day
-    everyone all folks team guys how are you doing is it going thanks thank""".split()
+    everyone all folks team guys how are you doing is it going thanks thank to ty thx cheers many so much
+    bye goodbye have a nice good one great whats what's up sup that's thats everything hope your day's
+    well""".split()
 )
 
 _SALUTATIONS = frozenset(
-    "hi hello hey heya hiya howdy yo greetings hola morning afternoon evening day thanks thank".split()
+    "hi hello hey heya hiya howdy yo greetings hola morning afternoon evening day thanks thank ty thx cheers bye "
+    "goodbye sup".split()
 )
 _HOW_ARE_YOU = re.compile(r"\bhow\s+(?:are\s+you|is\s+it\s+going|are\s+things)\b", re.I)
 
-_PEOPLE = r"(?:human|humans|person|people|agent|agents|someone|somebody|representative|rep|operator|supervisor|manager|staff|employee|real person|live (?:agent|person|chat|support))"
+_PEOPLE = (
+    r"(?:human|humans|person|people|agent|agents|someone|somebody|representative|rep|operator|supervisor|manager|"
+    r"staff|employee|colleague|colleagues|team member|member of (?:your |the )?(?:staff|team)|real person|"
+    r"live (?:agent|person|chat|support)|(?:whoever|someone|somebody|anyone)\s+(?:is\s+)?in\s+charge)"
+)
+# a person named as such (not "someone", which also asks for an explanation: "I need someone to explain")
+_EXPLICIT_PERSON = re.compile(
+    r"\b(?:human|person|agent|representative|operator|supervisor|manager|staff|employee|colleagues?|"
+    r"team\s+member|in\s+charge)\b",
+    re.I,
+)
 _REQUEST = re.compile(
     rf"\b(?:(?:talk|speak|chat)\s+(?:to|with)|connect\s+me|transfer\s+me|put\s+me\s+through|get\s+me|give\s+me|"
-    rf"let\s+me\s+(?:talk|speak)|i\s+(?:want|need|would like|'d like)|can\s+i\s+(?:talk|speak|get)|escalate)"
+    rf"let\s+me\s+(?:talk|speak)|i\s+(?:want|need|would like|'d like)|can\s+i\s+(?:talk|speak|get|have)|"
+    rf"have\s+a\s+word\s+with|escalate)"
     rf"\b[^.?!]{{0,30}}?\b(?:an?\s+|the\s+|your\s+|actual\s+|real\s+)*{_PEOPLE}\b",
     re.I,
 )
 # "could a person help me", "can someone from your team look at this": asking for a person's help
 _PERSON_TO_HELP = re.compile(
     rf"\b(?:could|can|may|would|will)\s+(?:an?\s+|some\s+|one\s+of\s+your\s+|your\s+|a\s+real\s+)*{_PEOPLE}\b"
-    rf"(?:\s+from\s+[\w\s]{{0,20}}?)?\s+(?:please\s+)?(?:help|look|check|call|contact|sort|deal|handle|phone)",
+    rf"(?:\s+from\s+[\w\s]{{0,20}}?)?\s+(?:please\s+)?(?:help|look|check|call|contact|sort|deal|handle|phone)"
+    # "pls someone help me": a plea, not a question
+    r"|^\W*(?:\w+\W+){0,2}?(?:someone|somebody|anybody|anyone)\s+(?:please\s+)?help\s+me\b"
+    # "get one of your people to look into it", "unless a manager contacts me"
+    rf"|\b(?:get|have|ask|send)\s+(?:one\s+of\s+your\s+|an?\s+|your\s+|some\s+|real\s+)*{_PEOPLE}\s+to\s+"
+    r"(?:help|look|check|call|contact|sort|deal|handle|phone|fix|review|get\s+back)"
+    rf"|\b{_PEOPLE}\s+(?:contacts?|calls?|phones?|rings?|emails?|gets?\s+back\s+to)\s+me\b",
     re.I,
 )
 _ONLY_PEOPLE = re.compile(rf"^\W*(?:an?\s+|real\s+|actual\s+)*{_PEOPLE}\W*(?:please|pls|now)?\W*$", re.I)
 _COMPLAINT = re.compile(
     r"\b(?:complain|complaint|complaining|unacceptable|ridiculous|outrageous|furious|angry|disgusted|disgusting|"
     r"scam|scammed|fraud|rip[- ]?off|worst|useless|pathetic|horrible|terrible service|fed up|sick of|sue|lawyer|"
-    r"chargeback|report you|rude)\b",
+    r"chargeback|report you|rude|disgrace|disgraceful|appalling|livid|fuming|thief|thieves|stole|stealing|"
+    r"crooks|(?:1|one)[- ]star|escalat(?:e|ion|ing))\b",
     re.I,
 )
+# asking whether something is a scam (a worried question, not an accusation)
+_IS_IT_A_SCAM = re.compile(r"\b(?:is|was)\s+(?:this|that|it)\s+(?:a\s+|really\s+)?(?:scam|fraud)\b", re.I)
 
 # An order number: the shop's own (EN- and 8 letters or digits, commerce.orders.placing), or letters, a dash
 # and 6+ letters and digits with a digit among them (LX-208461; not a model name like XT-2000), or digits
@@ -56,18 +79,23 @@ _YES = re.compile(
 )
 _NO = re.compile(r"^\W*(?:no|nope|nah|no thanks|no thank you|not now|i'm good|im good|all good)\b", re.I)
 _MY_ORDER = re.compile(
-    r"\b(?:my|our|the|this)\s+(?:\w+\s+){0,2}(?:order|package|parcel|delivery|shipment|stuff|item|items)\b",
+    r"\b(?:my|our|the|this)\s+(?:\w+\s+){0,2}(?:order|package|parcel|delivery|shipment|stuff|item|items|box)\b",
     re.I,
 )
 _STATUS = re.compile(
     r"\b(?:where(?:'s|\s+is|\s+are)|status|shipped|dispatched|tracking\s+(?:number|info|link)|track\s+(?:it|my)|"
     r"out\s+for\s+delivery|on\s+(?:its|the)\s+way|arriv\w*|show\s+up|get\s+here|be\s+delivered|delivered\s+yet|"
+    r"make\s+it\s+(?:in\s+time|by|before)|here\s+yet|(?:happening|going\s+on)\s+with|"
     r"when\s+(?:will|is|does|do|should)\b[^.?!]{0,40}\b(?:come|arrive|get|here|deliver\w*|ship\w*|show))",
     re.I,
 )
 _PAST_ORDER = re.compile(r"\b(?:i|we)\s+(?:ordered|bought|purchased|placed)\b|\bordered\b", re.I)
 _HYPOTHETICAL = re.compile(
-    r"\b(?:if\s+i\s+(?:order|buy|place)|how\s+long\s+does|usually|normally|in\s+general)\b", re.I
+    r"\b(?:if\s+i\s+(?:order|buy|place)|how\s+long\s+does|usually|normally|in\s+general|"
+    # "when my order arrives, do I pay duties?": the arrival is the condition, the question is another
+    r"(?:when|once|after|if|before)\s+(?:my|the|an?)\s+(?:\w+\s+)?(?:order|parcel|package|delivery|box)\s+"
+    r"(?:arrives|comes|gets\s+here|is\s+delivered))\b",
+    re.I,
 )
 
 
@@ -100,18 +128,31 @@ _NO_BOT = re.compile(
 _SENTENCES = re.compile(r"[.!?;\n]+")
 
 
+# "when can I chat with an agent, what hours?": a question about support hours (an article), not a request
+_ASKS_HOURS = re.compile(
+    r"\b(?:(?:what|which)\s+(?:hours|times?|days)|opening\s+hours|hours|open|available\s+(?:on|at|during))\b",
+    re.I,
+)
+
+
 def _human(message: str) -> str | None:
     sentences = [s for s in _SENTENCES.split(message) if s.strip()]
+    about_hours = "?" in message and _ASKS_HOURS.search(message) is not None
     if (
         any(_ONLY_PEOPLE.match(s) for s in sentences)
-        or _REQUEST.search(message)
+        or (not about_hours and (_REQUEST.search(message) or _PERSON_TO_HELP.search(message)))
         or _NO_BOT.search(message)
-        or _PERSON_TO_HELP.search(message)
     ):
         return "asked for a person"
-    if _COMPLAINT.search(message) or _shouting(message):
+    if _COMPLAINT.search(_IS_IT_A_SCAM.sub(" ", message)) or _shouting(message):
         return "complaint or frustration"
     return None
+
+
+def names_a_person(text: str) -> bool:
+    """A request for a person that names one (an agent, a manager, a human...), not only "someone"."""
+    message = " ".join(text.split())
+    return _human(message) == "asked for a person" and _EXPLICIT_PERSON.search(message) is not None
 
 
 def _shouting(message: str) -> bool:
@@ -133,7 +174,7 @@ def _is_greeting(message: str) -> bool:
 
 
 def _is_order_status(message: str) -> bool:
-    if _HYPOTHETICAL.search(message):
+    if _HYPOTHETICAL.search(message) or not_a_lookup(message):
         return False
     if _ORDER_REF.search(message):
         return True
@@ -144,6 +185,42 @@ def _is_order_status(message: str) -> bool:
         or _PAST_ORDER.search(message)
         or re.search(r"\bmy\s+order\b", message, re.I)
     )
+
+
+def asks_after_own_order(question: str, message: str) -> bool:
+    """A long message whose question asks where something is or when it comes ("will it make it in time?")
+    and whose story says the shopper ordered it ("I ordered her a scarf last week"): their order's status."""
+    if _HYPOTHETICAL.search(question) or not _STATUS.search(question):
+        return False
+    return bool(_MY_ORDER.search(message) or _PAST_ORDER.search(message))
+
+
+_WHAT_IT_MEANS = re.compile(
+    r"\b(?:what\s+(?:does|do|is)\b[^.?!]{0,60}\bmean|what\s+is\s+meant\s+by|meaning\s+of)\b", re.I
+)
+
+
+def asks_what_it_means(text: str) -> bool:
+    """A question about what a word or status means ("what does 'label created' mean?"), not about an order."""
+    return _WHAT_IT_MEANS.search(text) is not None
+
+
+# "the tracking shows delivered but it isn't here": the status is known; what to do is the help centre's
+_SAYS_DELIVERED = re.compile(
+    r"\b(?:says|say|said|shows|showed|showing|marked|claims|status\s+is)\s+(?:as\s+|it\s+(?:was|is)\s+|it'?s\s+)?"
+    r"delivered\b",
+    re.I,
+)
+
+
+def says_delivered(text: str) -> bool:
+    return _SAYS_DELIVERED.search(text) is not None
+
+
+def not_a_lookup(text: str) -> bool:
+    """Mentions an order but asks something an order lookup does not answer: what a status means, or what to
+    do when tracking says delivered."""
+    return asks_what_it_means(text) or says_delivered(text)
 
 
 def email_in(text: str) -> str | None:

@@ -43,8 +43,26 @@ NOTIFY_REPLIES = ["Yes, tell me when it's back", "No thanks"]
 Finder = Callable[[AsyncSession, str], Awaitable[list[str]]]  # product handles for a text, best first
 
 
+# About how alerts and restocks work, not about a product's stock now: "is there a way to be told when...",
+# "do those alerts expire?"; the help centre answers ("Back-in-stock alerts").
+_HOW_ALERTS_WORK = re.compile(
+    r"\b(?:alerts?|notifications?|(?:is|are)\s+there\s+(?:a|any)\s+way|any\s+way|how\s+(?:do|does|can|would)\b)",
+    re.I,
+)
+# The shopper says it is sold out already ("the grey XL is sold out, when will you have more?"): the shelf
+# tells them nothing new, the help centre says how restocks and alerts work; unless they ask to be told.
+_SAYS_SOLD_OUT = re.compile(
+    r"\b(?:is|are|was|were|it's|its|they're|got|went)\s+(?:all\s+)?(?:sold\s+out|out\s+of\s+stock)\b", re.I
+)
+_TELL_ME = re.compile(
+    r"\b(?:notify\s+me|let\s+me\s+know|tell\s+me|(?:e-?mail|message|ping|text)\s+me|sign\s+me\s+up)\b", re.I
+)
+
+
 def asks_about_stock(text: str) -> bool:
-    return bool(_ASKS.search(text))
+    if not _ASKS.search(text) or _HOW_ALERTS_WORK.search(text):
+        return False
+    return not _SAYS_SOLD_OUT.search(text) or bool(_TELL_ME.search(text))
 
 
 @dataclass(frozen=True)

@@ -567,3 +567,32 @@ async def test_questions_about_people_or_orders_still_get_articles(shop: Shop) -
     )  # "I need someone": a payment question all the same
     assert story.article_id == "damaged-or-wrong-item"
     assert joke.kind == "fallback" and joke.reason == "out of scope"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "target"),
+    [
+        # few of the article's words: found through the questions the article answers (article_questions.yaml)
+        ("do the restock alerts run out after a while?", "article", "back-in-stock-alerts"),
+        # names a thing the shop may sell, but asks about a broken delivery: the help centre, not the catalog
+        ("my new vase arrived smashed to pieces, what happens now?", "article", "damaged-or-wrong-item"),
+        # a person named outright counts even in a message that reads like a question
+        ("is anyone there? I need an actual human about my password", "intent", "human"),
+        # a story, then a question about its arrival: the shopper's own order
+        (
+            "It's my dad's retirement party on Saturday and I ordered him a watch on Monday. I'm a bit worried "
+            "about it. Will it make it in time?",
+            "intent",
+            "order_status",
+        ),
+        # what a tracking status means is a question for the help centre, not a lookup of an order
+        ("what does the status out for delivery mean?", "article", "track-order"),
+    ],
+)
+async def test_the_bot_generalises_beyond_its_examples(shop: Shop, text: str, kind: str, target: str) -> None:
+    bot = shop.services.bots.bot
+    await bot.warm_up()
+    async with shop.services.sessionmaker() as session:
+        decision = await bot.decide(session, text, use_llm=False)
+    assert decision.kind == kind, decision
+    assert (decision.article_id if kind == "article" else decision.intent) == target, decision
