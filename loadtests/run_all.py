@@ -204,6 +204,30 @@ def flash_rows(data: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def delivery_row(
+    case: str,
+    e: Mapping[str, Any],
+    b: Mapping[str, Any],
+    *,
+    engage: str,
+    cpu_us: tuple[float, float],
+    integrity: str,
+) -> Row:
+    """A WebSocket delivery benchmark's row: Engage `e` beside the bare websockets server `b`."""
+    return Row(
+        case=case,
+        engage=engage,
+        baseline=f"{num(b['deliveries_per_s'], 0)} deliveries/s (bare websockets)",
+        ratio=ratios(
+            (e["deliveries_per_s"], b["deliveries_per_s"], "deliveries/s"),
+            (e["p99_ms"], b["p99_ms"], "p99"),
+        ),
+        latency=beside(percentiles(e, P3), percentiles(b, P3), "bare"),
+        cpu=beside(f"{num(cpu_us[0])} µs/delivery", num(cpu_us[1]), "bare"),
+        integrity=integrity,
+    )
+
+
 def fanout_rows(data: list[dict[str, Any]]) -> list[Row]:
     rows = []
     for n in dict.fromkeys(r["subscribers"] for r in data):
@@ -211,19 +235,14 @@ def fanout_rows(data: list[dict[str, Any]]) -> list[Row]:
         bare = [r for r in data if r["subscribers"] == n and r["server"] == "bare websockets"]
         for e, b in zip(engage, bare, strict=False):
             rows.append(
-                Row(
-                    case=f"{n:,} subscribers, {num(e['broadcasts_per_s'], 0)} broadcasts/s",
+                delivery_row(
+                    f"{n:,} subscribers, {num(e['broadcasts_per_s'], 0)} broadcasts/s",
+                    e,
+                    b,
                     engage=f"{num(e['deliveries_per_s'], 0)} deliveries/s",
-                    baseline=f"{num(b['deliveries_per_s'], 0)} deliveries/s (bare websockets)",
-                    ratio=ratios(
-                        (e["deliveries_per_s"], b["deliveries_per_s"], "deliveries/s"),
-                        (e["p99_ms"], b["p99_ms"], "p99"),
-                    ),
-                    latency=beside(percentiles(e, P3), percentiles(b, P3), "bare"),
-                    cpu=beside(
-                        f"{num(e['server_user_us_per_delivery'] + e['server_system_us_per_delivery'])} µs/delivery",
-                        num(b["server_user_us_per_delivery"] + b["server_system_us_per_delivery"]),
-                        "bare",
+                    cpu_us=(
+                        e["server_user_us_per_delivery"] + e["server_system_us_per_delivery"],
+                        b["server_user_us_per_delivery"] + b["server_system_us_per_delivery"],
                     ),
                     integrity=f"lost {e['expected'] - e['delivered']} of {e['expected']:,}, lagged {e['lagged']}",
                 )
@@ -235,20 +254,17 @@ def fanout_rows(data: list[dict[str, Any]]) -> list[Row]:
 
 def leaderboard_rows(data: dict[str, Any]) -> list[Row]:
     e, b = data["engage"], data["bare"]
+    nodes = e.get("nodes", 1)
     return [
-        Row(
-            case=f"{e['watchers']:,} watchers, {num(e['events_per_s'], 0)} changes/s achieved",
+        delivery_row(
+            f"{e['watchers']:,} watchers{f' on {nodes} nodes' if nodes > 1 else ''}, "
+            f"{num(e['events_per_s'], 0)} changes/s achieved",
+            e,
+            b,
             engage=f"{num(e['deliveries_per_s'], 0)} deliveries/s ({num(data['frames_per_s'], 1)} frames/watcher/s)",
-            baseline=f"{num(b['deliveries_per_s'], 0)} deliveries/s (bare websockets)",
-            ratio=ratios(
-                (e["deliveries_per_s"], b["deliveries_per_s"], "deliveries/s"),
-                (e["p99_ms"], b["p99_ms"], "p99"),
-            ),
-            latency=beside(percentiles(e, P3), percentiles(b, P3), "bare"),
-            cpu=beside(
-                f"{num(1e6 * e['server_cpu_s'] / max(e['deliveries'], 1))} µs/delivery",
-                num(1e6 * b["server_cpu_s"] / max(b["deliveries"], 1)),
-                "bare",
+            cpu_us=(
+                1e6 * e["server_cpu_s"] / max(e["deliveries"], 1),
+                1e6 * b["server_cpu_s"] / max(b["deliveries"], 1),
             ),
             integrity=f"lagged {e['lagged']} (frames coalesce: none is owed)",
         )

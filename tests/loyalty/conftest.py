@@ -78,6 +78,37 @@ async def make_user(
     return user_id, email, Shopper(client, {"Authorization": f"Bearer {await api_token(client, email)}"})
 
 
+async def adjust(client: AppClient, admin: Shopper, user_id: int, amount: int, unit: str = "points") -> None:
+    """An admin's adjustment of a member's points or store credit (minor units), over HTTP."""
+    res = await admin.request(
+        "POST",
+        "/api/admin/loyalty/adjustments",
+        json={
+            "user_id": user_id,
+            "amount": amount,
+            "reason": "goodwill",
+            "key": uuid.uuid4().hex,
+            "unit": unit,
+        },
+    )
+    assert res.status_code == 201, res.text
+
+
+async def member(
+    client: AppClient, *, price: int, points: int = 0, credit: int = 0
+) -> tuple[Any, Shopper, int, str, Shopper]:
+    """The usual rules, a product at `price`, an admin, and a shopper holding `points` and `credit`:
+    (product, admin, the shopper's user id and email, shopper)."""
+    await set_rules(client, test_rules())
+    item = await product(client, price=price)
+    _, _, admin = await make_user(client, Role.admin)
+    user_id, email, shopper = await make_user(client)
+    for unit, amount in (("points", points), ("credit", credit)):
+        if amount:
+            await adjust(client, admin, user_id, amount, unit)
+    return item, admin, user_id, email, shopper
+
+
 async def product(client: AppClient, *, price: int = 2500, stock: int = 50, **kwargs: Any) -> Any:
     async with services_of(client).sessionmaker() as session:
         return await make_product(session, price=price, stock=stock, **kwargs)

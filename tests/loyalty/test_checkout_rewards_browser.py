@@ -5,12 +5,10 @@ the same lines in the same order."""
 from __future__ import annotations
 
 import re
-import uuid
 
-from engage.platform.identity import Role
 from tests.commerce.conftest import serving
 from tests.conftest import PASSWORD
-from tests.loyalty.conftest import make_user, product, set_rules, test_rules
+from tests.loyalty.conftest import member
 
 CHECKOUT_URL = re.compile(r"/api/checkout/([\w-]+)")
 
@@ -23,23 +21,7 @@ async def test_points_before_tax_and_credit_after_it_on_the_checkout_page(browse
     from playwright.async_api import expect
 
     app = sqlite_client
-    await set_rules(app, test_rules())
-    item = await product(app, price=3000)
-    _, _, admin = await make_user(app, Role.admin)
-    user_id, email, _ = await make_user(app)
-    for unit, amount in (("points", 1000), ("credit", 700)):
-        res = await admin.request(
-            "POST",
-            "/api/admin/loyalty/adjustments",
-            json={
-                "user_id": user_id,
-                "amount": amount,
-                "reason": "welcome",
-                "key": uuid.uuid4().hex,
-                "unit": unit,
-            },
-        )
-        assert res.status_code == 201, res.text
+    item, _, _, email, _ = await member(app, price=3000, points=1000, credit=700)
 
     async with serving(app.app) as base:
         context = await browser.new_context(base_url=base)

@@ -22,8 +22,10 @@ from engage.platform.clock import utcnow
 from engage.platform.events import DomainEvent
 from engage.platform.identity import Role
 from tests.loyalty.conftest import (
+    adjust,
     buy,
     make_user,
+    member,
     order_of,
     product,
     services_of,
@@ -50,21 +52,6 @@ async def _release(app, days: int = 15) -> None:  # type: ignore[no-untyped-def]
     async with services_of(app).sessionmaker() as session:
         await release_pending(session, test_rules(), now=utcnow() + timedelta(days=days))
     await settle(app)
-
-
-async def _adjust(app, admin, user_id: int, amount: int, unit: str = "points") -> None:  # type: ignore[no-untyped-def]
-    res = await admin.request(
-        "POST",
-        "/api/admin/loyalty/adjustments",
-        json={
-            "user_id": user_id,
-            "amount": amount,
-            "reason": "goodwill",
-            "key": uuid.uuid4().hex,
-            "unit": unit,
-        },
-    )
-    assert res.status_code == 201, res.text
 
 
 async def _entries(app, user_id: int) -> list[tuple[str, int, str]]:  # type: ignore[no-untyped-def]
@@ -127,11 +114,7 @@ async def test_a_partial_refund_reverses_its_share_and_a_full_one_the_rest(app) 
 
 
 async def test_redeeming_at_checkout_charges_the_provider_only_the_rest(app) -> None:  # type: ignore[no-untyped-def]
-    await set_rules(app, test_rules())
-    item = await product(app, price=3000)
-    _, _, admin = await make_user(app, Role.admin)
-    user_id, _, shopper = await make_user(app)
-    await _adjust(app, admin, user_id, 1000)
+    item, admin, _, _, shopper = await member(app, price=3000, points=1000)
 
     checkout, paid = await buy(app, shopper, item.variants[0].id, 1, points=500)
     line = checkout["adjustments"][0]
@@ -169,11 +152,7 @@ async def test_redeeming_at_checkout_charges_the_provider_only_the_rest(app) -> 
 
 
 async def test_an_order_paid_wholly_by_store_credit_needs_no_card(app) -> None:  # type: ignore[no-untyped-def]
-    await set_rules(app, test_rules())
-    item = await product(app, price=1500)
-    _, _, admin = await make_user(app, Role.admin)
-    user_id, _, shopper = await make_user(app)
-    await _adjust(app, admin, user_id, 100_000, unit="credit")
+    item, admin, _, _, shopper = await member(app, price=1500, credit=100_000)
     checkout, paid = await buy(app, shopper, item.variants[0].id, 1, use_credit=True, card=None)
     assert checkout["total_cents"] == 0
     assert checkout["adjustments"][0]["source"] == "store_credit"
@@ -215,11 +194,7 @@ async def _refunds(app, order_id: int) -> list[tuple[int, dict[str, int]]]:  # t
 
 
 async def test_partial_refunds_of_an_order_paid_with_store_credit_alone(app) -> None:  # type: ignore[no-untyped-def]
-    await set_rules(app, test_rules())
-    item = await product(app, price=1500)
-    _, _, admin = await make_user(app, Role.admin)
-    user_id, _, shopper = await make_user(app)
-    await _adjust(app, admin, user_id, 100_000, unit="credit")
+    item, admin, _, _, shopper = await member(app, price=1500, credit=100_000)
     checkout, paid = await buy(app, shopper, item.variants[0].id, 2, use_credit=True, card=None)
     value = checkout["adjustments"][0]["amount_cents"]
     order = await order_of(app, paid.json()["order_number"])
@@ -267,11 +242,7 @@ async def test_partial_refunds_of_an_order_paid_with_store_credit_alone(app) -> 
 
 
 async def test_a_refund_of_an_order_paid_by_card_and_credit_goes_back_in_proportion(app) -> None:  # type: ignore[no-untyped-def]
-    await set_rules(app, test_rules())
-    item = await product(app, price=4000)
-    _, _, admin = await make_user(app, Role.admin)
-    user_id, _, shopper = await make_user(app)
-    await _adjust(app, admin, user_id, 1_000, unit="credit")
+    item, admin, _, _, shopper = await member(app, price=4000, credit=1_000)
     checkout, paid = await buy(app, shopper, item.variants[0].id, 1, use_credit=True)
     assert paid.json()["status"] == "paid", paid.text
     order = await order_of(app, paid.json()["order_number"])
@@ -297,11 +268,7 @@ async def test_a_refund_of_an_order_paid_by_card_and_credit_goes_back_in_proport
 
 
 async def test_a_reversal_may_take_the_balance_negative_and_then_nothing_is_redeemed(app) -> None:  # type: ignore[no-untyped-def]
-    await set_rules(app, test_rules())
-    item = await product(app, price=2500)
-    _, _, admin = await make_user(app, Role.admin)
-    user_id, _, shopper = await make_user(app)
-    await _adjust(app, admin, user_id, 300)
+    item, admin, _, _, shopper = await member(app, price=2500, points=300)
     _, first = await buy(app, shopper, item.variants[0].id, 2)  # 50 points
     await _release(app)
     assert (await _summary(shopper))["balance"] == 350
@@ -368,7 +335,7 @@ async def test_fifty_concurrent_redemptions_never_spend_more_than_the_balance(ap
     await set_rules(app, test_rules())
     _, _, admin = await make_user(app, Role.admin)
     user_id, _, shopper = await make_user(app)
-    await _adjust(app, admin, user_id, 1000)
+    await adjust(app, admin, user_id, 1000)
     services = services_of(app)
 
     async def redeem(n: int) -> bool:
