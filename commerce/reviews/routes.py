@@ -3,5 +3,6 @@
 from typing import Any
 
 from commerce.reviews.http import ReviewController, StaffReviewController
+from commerce.reviews.pages import review_pages
 
-ROUTES: list[Any] = [ReviewController, StaffReviewController]
+ROUTES: list[Any] = [ReviewController, StaffReviewController, *review_pages]

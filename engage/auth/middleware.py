@@ -15,6 +15,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from engage.auth import service
+from engage.auth.models import User
 from engage.auth.security import TwoFactorPolicy, mark_confirmed
 from engage.auth.tokens import BearerAuth, Resolved, TokenService, resolve_api_token, token_hash
 from engage.http.sessions import start_guest
@@ -39,18 +40,19 @@ _token_cache: dict[str, tuple[float, Resolved | None]] = {}
 
 
 async def _load_account(runtime: Runtime, user_id: int) -> _Account:
-    key = (runtime.settings.db_url, user_id)
-    hit = _identity_cache.get(key)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < _CACHE_SECONDS:
+    hit = _identity_cache.get((runtime.settings.db_url, user_id))
+    if hit is not None and time.monotonic() - hit[0] < _CACHE_SECONDS:
         return hit[1]
     async with runtime.sessionmaker() as session:
-        user = await service.get_user(session, user_id)
+        return _remember_account(runtime, user_id, await service.get_user(session, user_id))
+
+
+def _remember_account(runtime: Runtime, user_id: int, user: User | None) -> _Account:
     changed = user.password_changed_at.timestamp() if user and user.password_changed_at else 0.0
     account = _Account(service.identity_of(user) if user is not None else None, changed)
     if len(_identity_cache) > _CACHE_LIMIT:
         _identity_cache.clear()
-    _identity_cache[key] = (now, account)
+    _identity_cache[(runtime.settings.db_url, user_id)] = (time.monotonic(), account)
     return account
 
 
@@ -64,8 +66,10 @@ async def _resolve_token(runtime: Runtime, token: str) -> Resolved | None:
     now = time.monotonic()
     if hit is not None and now - hit[0] < _CACHE_SECONDS:
         return hit[1]
-    async with runtime.sessionmaker() as session:
+    async with runtime.sessionmaker() as session:  # the token and its account in one checkout
         resolved = await resolve_api_token(session, token)
+        if resolved is not None:
+            _remember_account(runtime, resolved.user_id, await service.get_user(session, resolved.user_id))
     if len(_token_cache) > _CACHE_LIMIT:
         _token_cache.clear()
     _token_cache[digest] = (now, resolved)
