@@ -344,6 +344,19 @@ def startup_rows(data: dict[str, Any]) -> list[Row]:
     ]
 
 
+def idle_rows(data: dict[str, Any]) -> list[Row]:
+    e, b = data["engage"], data["bare"]
+    return [
+        Row(
+            case=f"{e['sockets']:,} idle sockets on one node",
+            engage=f"{num(e['kib_per_socket'])} KiB/socket (node idle {num(e['idle_rss_mib'], 0)} MiB)",
+            baseline=f"{num(b['kib_per_socket'])} KiB/socket (bare websockets, idle {num(b['idle_rss_mib'], 0)} MiB)",
+            ratio=ratio(e["kib_per_socket"], b["kib_per_socket"], "memory per socket"),
+            integrity=f"closed by the server {e['closed_by_server']}",
+        )
+    ]
+
+
 def backoffice_rows(data: dict[str, Any]) -> list[Row]:
     base, *endpoints = data["endpoints"]
     slowest = max(endpoints, key=lambda r: r["p95_ms"])
@@ -446,6 +459,14 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         startup_rows,
         quick=one("--runs 1"),
         full=cases(("embedded", "--runs 3"), ("production", "--production --runs 3")),
+    ),
+    Benchmark(
+        "idle",
+        "idle_sockets.py",
+        "resident memory per idle WebSocket (subscribed to a public channel)",
+        idle_rows,
+        quick=one("--sockets 2000"),
+        full=one("--sockets 10000"),
     ),
     Benchmark(
         "backoffice",
