@@ -6,8 +6,8 @@ is on what is left; "tender": money the shopper holds, spent after tax like a ca
 
 - `async quote(session, request: AdjustmentRequest) -> AdjustmentLine | None`: asked every time a checkout
   is totalled (start, view, change, and inside the pay transaction), with what is still due after the
-  adjustments before it (discounts before tax, tenders after). The line's amount is clamped to what is due: the server computes every line,
-  nothing the client sends is trusted.
+  adjustments before it (discounts before tax, tenders after). The line's amount is clamped to what is
+  due: the server computes every line, nothing the client sends is trusted.
 - `async commit(session, order: PlacedOrder, line: AdjustmentLine | None) -> None`: inside the pay
   transaction, with the checkout row locked, right after the order is placed: make the line binding for this
   order (spend the points, use the credit), idempotently per order; `None` undoes what an earlier attempt
