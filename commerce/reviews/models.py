@@ -13,6 +13,7 @@ from engage.platform.db import Base, BigId, IdMixin
 class ReviewStatus(StrEnum):
     published = "published"
     hidden = "hidden"  # by staff, with a reason: not shown, earns nothing
+    deleted = "deleted"  # by its author: the words are gone, the row stays so what follows it can see it
 
 
 class Review(IdMixin, Base):

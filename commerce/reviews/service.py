@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.models import Product
@@ -114,7 +114,7 @@ async def write(
     session: AsyncSession, handle: str, user_id: int, *, rating: int, title: str, body: str
 ) -> ReviewView:
     """Write or change my review of a product I bought (409 `not_bought` otherwise). A hidden review
-    stays hidden when changed. Commits."""
+    stays hidden when changed; a deleted one is published again. Commits."""
     product = await _product(session, handle)
     order_id = await buying_order(session, user_id, product.handle)
     if order_id is None:
@@ -125,30 +125,39 @@ async def write(
     insert = insert_for(session)(Review).values(
         product_id=product.id, user_id=user_id, order_id=order_id, author=author, created_at=now, **values
     )
+    status = Review.__table__.c.status
+    again = case((status == ReviewStatus.deleted.value, ReviewStatus.published.value), else_=status)
     await session.execute(
-        insert.on_conflict_do_update(index_elements=["product_id", "user_id"], set_=values)
+        insert.on_conflict_do_update(
+            index_elements=["product_id", "user_id"], set_={**values, "status": again}
+        )
     )  # one row whatever the race: two first reviews at once are one review
-    review = await session.scalar(
-        select(Review)
-        .where(Review.product_id == product.id, Review.user_id == user_id)
-        .execution_options(populate_existing=True)
-    )
+    review = await _own(session, product.id, user_id)
     assert review is not None
     _announce(session, review, review.status)
     await session.commit()
     return _view(review, product.handle, own=True)
 
 
-async def delete_mine(session: AsyncSession, handle: str, user_id: int) -> None:
-    """Delete my review of a product (404 when I have none). Commits."""
-    product = await _product(session, handle)
-    review = await session.scalar(
-        select(Review).where(Review.product_id == product.id, Review.user_id == user_id)
+async def _own(session: AsyncSession, product_id: int, user_id: int) -> Review | None:
+    return await session.scalar(
+        select(Review)
+        .where(Review.product_id == product_id, Review.user_id == user_id)
+        .execution_options(populate_existing=True)
     )
-    if review is None:
+
+
+async def delete_mine(session: AsyncSession, handle: str, user_id: int) -> None:
+    """Delete my review of a product (404 when I have none): its words go; the row stays, marked deleted,
+    so the areas that follow reviews find it again however late they look. Commits."""
+    product = await _product(session, handle)
+    review = await _own(session, product.id, user_id)
+    if review is None or review.status == ReviewStatus.deleted.value:
         raise NotFound("you have not reviewed this product")
-    _announce(session, review, "deleted")
-    await session.delete(review)
+    review.status = ReviewStatus.deleted.value
+    review.title = review.body = review.moderation_note = ""
+    review.updated_at = utcnow()
+    _announce(session, review, review.status)
     await session.commit()
 
 
@@ -171,10 +180,10 @@ async def of_product(
     rows = list(await session.scalars(query))
     mine, can_review = None, False
     if user_id is not None:
-        own = await session.scalar(
-            select(Review).where(Review.product_id == product.id, Review.user_id == user_id)
+        own = await _own(session, product.id, user_id)
+        mine = (
+            _view(own, product.handle, own=True) if own and own.status != ReviewStatus.deleted.value else None
         )
-        mine = _view(own, product.handle, own=True) if own is not None else None
         can_review = await buying_order(session, user_id, product.handle) is not None
     return ReviewPage(
         product_handle=product.handle,
@@ -194,6 +203,7 @@ async def staff_list(
     query = (
         select(Review, Product.handle)
         .join(Product, Product.id == Review.product_id)
+        .where(Review.status != ReviewStatus.deleted.value)
         .order_by(Review.id.desc())
         .limit(limit)
     )
@@ -207,7 +217,7 @@ async def staff_list(
 async def moderate(session: AsyncSession, review_id: int, status: ReviewStatus, *, note: str) -> ReviewView:
     """Hide a review (with the reason the author sees) or show it again. Commits."""
     review = await session.get(Review, review_id)
-    if review is None:
+    if review is None or review.status == ReviewStatus.deleted.value:
         raise NotFound(f"no review {review_id}")
     handle = await session.scalar(select(Product.handle).where(Product.id == review.product_id))
     if review.status != status.value:
@@ -223,7 +233,7 @@ async def export(session: AsyncSession, user_id: int) -> list[dict[str, object]]
     rows = await session.execute(
         select(Review, Product.handle)
         .join(Product, Product.id == Review.product_id)
-        .where(Review.user_id == user_id)
+        .where(Review.user_id == user_id, Review.status != ReviewStatus.deleted.value)
     )
     return [msgspec.to_builtins(_view(review, handle, own=True)) for review, handle in rows]
 

@@ -62,7 +62,7 @@ async def settle_review(
             amount=-given,
             key=f"{key}:back",
             source=source,
-            note="review removed" if review is None else "review hidden",
+            note=f"review {review.status if review is not None else 'removed'}",
             at=now,
         )
 
@@ -70,7 +70,7 @@ async def settle_review(
 async def reviews_to_sweep(
     session: AsyncSession, since: datetime, limit: int = 1000
 ) -> list[tuple[int, int]]:
-    """(user, product) of reviews changed since `since` (a deleted review is followed by its event only)."""
+    """(user, product) of reviews changed since `since`, deleted ones included (their row stays)."""
     rows = await session.execute(
         select(Review.user_id, Review.product_id)
         .where(Review.updated_at >= since)
