@@ -46,7 +46,7 @@ _EXPAND = ["payment_method"]  # its card's fingerprint: the referral fraud check
 
 
 def _fingerprint(pi: Any) -> str:
-    """The card's fingerprint when the payment method came expanded (retrieve and create ask for it)."""
+    """The card's fingerprint when the payment method came expanded (`retrieve` asks for it)."""
     method = getattr(pi, "payment_method", None)
     card = getattr(method, "card", None) if method is not None and not isinstance(method, str) else None
     fingerprint = getattr(card, "fingerprint", None) if card is not None else None
@@ -101,7 +101,6 @@ class StripeProvider:
             "payment_method": payment_method,
             "payment_method_types": ["card"],
             "metadata": metadata,
-            "expand": _EXPAND,
         }
         if customer:
             params["customer"] = customer
@@ -118,13 +117,13 @@ class StripeProvider:
                 pi = await self._call(
                     self._client.v1.payment_intents.confirm_async,
                     pi.id,
-                    {"expand": _EXPAND},
                     options={"idempotency_key": f"{idempotency_key}:confirm"},
                 )
             except stripe.CardError:
                 pass  # a decline: the intent itself says why
-            pi = await self._call(self._client.v1.payment_intents.retrieve_async, pi.id, {"expand": _EXPAND})
-        return _intent(pi)
+        # read back with its card's fingerprint; the keyed POSTs keep their parameters, so an attempt
+        # retried across a deploy replays the same request
+        return await self.retrieve(pi.id)
 
     async def retrieve(self, intent_id: str) -> Intent:
         try:
