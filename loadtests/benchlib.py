@@ -84,6 +84,20 @@ def wait_ready(url: str, timeout: float = 120, process: subprocess.Popen[bytes] 
     raise RuntimeError(f"{url} did not answer 200 in {timeout} s")
 
 
+def wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    """Until something listens on 127.0.0.1:`port` (a server without a ready URL), or `process` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited ({process.returncode}) before it listened on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listened on {port} in {timeout} s")
+
+
 def _bench_vapid_key() -> str:
     """Production requires a VAPID key: a fresh one per benchmark run (nothing is pushed to browsers)."""
     from engage.push.vapid import generate_keys, keys_to_text

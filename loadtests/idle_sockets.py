@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import sys
 import tempfile
 import time
@@ -39,6 +38,7 @@ from loadtests.benchlib import (  # noqa: E402
     load_average,
     production_env,
     spawn,
+    wait_port,
     wait_ready,
 )
 from loadtests.benchlib import stop as stop_process  # noqa: E402
@@ -141,15 +141,7 @@ async def run_bare(sockets: int, workdir: Path) -> dict[str, Any]:
         workdir / "bare.log",
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the bare server did not start") from None
-                await asyncio.sleep(0.2)
+        await asyncio.to_thread(wait_port, port, server)
         return await measure(
             "bare websockets", server.pid, f"ws://127.0.0.1:{port}", sockets, subscribe=False
         )

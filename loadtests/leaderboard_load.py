@@ -53,6 +53,7 @@ from loadtests.benchlib import (  # noqa: E402
     load_average,
     production_env,
     spawn,
+    wait_port,
     wait_ready,
 )
 from loadtests.benchlib import stop as stop_process  # noqa: E402
@@ -332,7 +333,7 @@ async def run_bare(args: argparse.Namespace, workdir: Path, frames_per_s: float,
     )
     redis = Redis.from_url(REDIS_URL)
     try:
-        await asyncio.to_thread(_wait_port, port, server)
+        await asyncio.to_thread(wait_port, port, server)
         await asyncio.sleep(0.5)
         stats = Stats()
         print(f"bare: connecting {args.watchers} watchers ...", flush=True)
@@ -354,21 +355,6 @@ async def run_bare(args: argparse.Namespace, workdir: Path, frames_per_s: float,
     finally:
         await redis.aclose()
         stop_process(server)
-
-
-def _wait_port(port: int, process) -> None:  # type: ignore[no-untyped-def]
-    import socket
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the bare server exited")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the bare server did not start")
 
 
 async def main() -> None:

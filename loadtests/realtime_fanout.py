@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,7 @@ from engage.platform.channels import RedisSequencedBackend  # noqa: E402
 from engage.realtime.frames import event_body  # noqa: E402
 from loadtests.benchlib import PYTHON as PY  # noqa: E402
 from loadtests.benchlib import REDIS as REDIS_URL  # noqa: E402
-from loadtests.benchlib import cpu_seconds, free_port, spawn  # noqa: E402
+from loadtests.benchlib import cpu_seconds, free_port, spawn, wait_port  # noqa: E402
 from loadtests.benchlib import stop as stop_process  # noqa: E402
 
 CHANNEL = "announcements"
@@ -98,16 +97,10 @@ class Server:
         stop_process(self.process)
 
     async def wait_ready(self) -> None:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited; see {self.log.name}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                await asyncio.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not start")
+        try:
+            await asyncio.to_thread(wait_port, self.port, self.process)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{self.name}: {exc}; see {self.log.name}") from None
 
     async def start(self, redis: Redis) -> None:
         raise NotImplementedError
