@@ -8,6 +8,7 @@ called at start); encoding runs on a single-thread executor so an event loop nev
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 from collections import OrderedDict
@@ -54,13 +55,28 @@ def load_model(threads: int = 0) -> Any:
         return _model
 
 
-def encode(texts: Sequence[str], *, batch_size: int = BULK_CHUNK) -> np.ndarray:
-    """Unit-length float32 vectors, one row per text (blocking: call from a worker thread)."""
+@functools.cache
+def bfloat16_native() -> bool:
+    """Does this CPU compute bfloat16 itself (AMX or AVX512-BF16)? Elsewhere torch emulates it, slower."""
+    import torch
+
+    return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+
+
+def encode(texts: Sequence[str], *, batch_size: int = BULK_CHUNK, bfloat16: bool = False) -> np.ndarray:
+    """Unit-length float32 vectors, one row per text (blocking: call from a worker thread).
+
+    `bfloat16`: the matrix products in bfloat16 (torch autocast; layer norms, softmax and pooling stay in
+    float32) where the CPU has it natively: 2x faster, vectors within cosine 0.9999 of the float32 ones.
+    """
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    vectors = load_model().encode(
-        list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
-    )
+    import torch
+
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16 and bfloat16_native()):
+        vectors = load_model().encode(
+            list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
     return np.asarray(vectors, dtype=np.float32)
 
 
@@ -95,15 +111,18 @@ class Embedder:
         assert self._loading is not None
         await asyncio.wrap_future(self._loading)
 
-    async def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors of many texts: shortest first (less padding), BULK_CHUNK texts per model call."""
+    async def embed(self, texts: Sequence[str], *, bfloat16: bool = False) -> np.ndarray:
+        """Unit vectors of many texts: shortest first (less padding), BULK_CHUNK texts per model call.
+
+        `bfloat16` (product indexing): see `encode`; the bot's texts and the queries stay in float32."""
         self.warm_up()
         loop = asyncio.get_running_loop()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         for start in range(0, len(order), BULK_CHUNK):
             rows = order[start : start + BULK_CHUNK]
-            vectors[rows] = await loop.run_in_executor(self._executor, encode, [texts[i] for i in rows])
+            chunk = functools.partial(encode, [texts[i] for i in rows], bfloat16=bfloat16)
+            vectors[rows] = await loop.run_in_executor(self._executor, chunk)
         return vectors
 
     async def embed_query(self, text: str) -> np.ndarray:

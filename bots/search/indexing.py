@@ -106,7 +106,7 @@ async def index_products(
     await session.rollback()  # end the read before the slow part
     to_embed = [c for c in cards if embedded_hashes.get(c.id) != c.content_hash(model)]
     texts = [c.embedding_text() for c in to_embed]
-    vectors = list(await embedder.embed(texts)) if texts else []
+    vectors = list(await embedder.embed(texts, bfloat16=True)) if texts else []
     fresh = {c.content_hash(model): v for c, v in zip(to_embed, vectors, strict=True)}
 
     cards = await load_cards(session, ids)

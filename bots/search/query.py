@@ -59,9 +59,7 @@ class ParsedQuery:
     head_unsold: bool = False
     min_price: int | None = None  # cents, from "over $50"
     max_price: int | None = None  # cents, inclusive, from "under $50"
-    _stemmed: list[tuple[float, list[tuple[str, ...]]]] | None = field(
-        default=None, repr=False, compare=False
-    )
+    _stemmed: list[tuple[float, list[frozenset[str]]]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def corrected(self) -> str:
@@ -90,8 +88,9 @@ class ParsedQuery:
     def is_empty(self) -> bool:
         return not self.content
 
-    def stemmed_concepts(self) -> list[tuple[float, list[tuple[str, ...]]]]:
-        """(idf, the stems of each phrase) per concept, computed once per query (coverage asks per product)."""
+    def stemmed_concepts(self) -> list[tuple[float, list[frozenset[str]]]]:
+        """(idf, the stems of each phrase) per concept, computed once per query (coverage asks per product);
+        a product holds a phrase when it holds all of its stems."""
         if self._stemmed is None:
             self._stemmed = [(c.idf, concept_stems(c)) for c in self.concepts]
         return self._stemmed
@@ -201,5 +200,5 @@ def _phrase_frequency(phrase: Phrase, vocabulary: Vocabulary) -> int:
     return min((vocabulary.frequency(w) for w in phrase), default=0)
 
 
-def concept_stems(concept: Concept) -> list[tuple[str, ...]]:
-    return [tuple(stem(w) for w in phrase) for phrase in concept.phrases]
+def concept_stems(concept: Concept) -> list[frozenset[str]]:
+    return [frozenset(stem(w) for w in phrase) for phrase in concept.phrases]

@@ -72,7 +72,7 @@ def coverage(card: ProductCard, query: ParsedQuery) -> float:
         return 0.0
     stems = card.all_stems
     total = sum(idf for idf, _ in concepts) or 1.0
-    hit = sum(idf for idf, phrases in concepts if any(all(s in stems for s in p) for p in phrases))
+    hit = sum(idf for idf, phrases in concepts if any(p <= stems for p in phrases))
     return hit / total
 
 
@@ -81,9 +81,8 @@ def names_head(card: ProductCard, query: ParsedQuery) -> bool:
     somewhere in the description: a coffee grinder's text mentions beans, it is not coffee beans)?"""
     if query.head is None:
         return False
-    stems = card.title_stems | card.keyword_stems
     _, phrases = query.stemmed_concepts()[query.head]
-    return any(all(s in stems for s in p) for p in phrases)
+    return any(p - card.title_stems <= card.keyword_stems for p in phrases)  # every stem in one or the other
 
 
 def in_price_range(card: ProductCard, query: ParsedQuery) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -173,15 +174,15 @@ class SearchService:
         leg = self.effective_leg(leg)
         if session.in_transaction():
             await session.commit()  # no transaction stays open while the model works (SQLite's write lock)
-        if leg == "lexical":  # the model is not asked (it may be loading)
-            snapshot, sims = self.index.vectors.snapshot(), np.zeros(len(self.index.vectors), np.float32)
-        else:
-            snapshot, sims = await self._similarities(parsed)
+        # both legs at once: the database runs the lexical query while this process scores the vectors
+        async with asyncio.TaskGroup() as legs:
+            lexical_task = legs.create_task(self._lexical(session, parsed, leg))
+            semantic_task = legs.create_task(self._similarities(parsed, leg))
+        (snapshot, sims), lexical = semantic_task.result(), lexical_task.result()
         candidates: dict[int, Candidate] = {}
         cards = self.index.cards
 
         if leg in ("hybrid", "lexical"):
-            lexical = await self.lexicon.search(session, parsed.concepts, CANDIDATES_PER_LEG * 2)
             lexical = [(pid, s) for pid, s in lexical if pid in cards and cards[pid].published]
             best = max((s for _, s in lexical), default=0.0)
             for rank, (pid, score) in enumerate(lexical[:CANDIDATES_PER_LEG], start=1):
@@ -218,11 +219,17 @@ class SearchService:
                 break
         return found
 
-    async def _similarities(self, parsed: ParsedQuery) -> tuple[Snapshot, np.ndarray]:
-        """The vector index as it is now, and the cosine of each of its rows with the query."""
+    async def _lexical(self, session: AsyncSession, parsed: ParsedQuery, leg: Leg) -> list[tuple[int, float]]:
+        if leg == "semantic":
+            return []
+        return await self.lexicon.search(session, parsed.concepts, CANDIDATES_PER_LEG * 2)
+
+    async def _similarities(self, parsed: ParsedQuery, leg: Leg = "hybrid") -> tuple[Snapshot, np.ndarray]:
+        """The vector index as it is now, and the cosine of each of its rows with the query (all 0 for the
+        lexical leg: the model is not asked, it may be loading)."""
         snapshot = self.index.vectors.snapshot()
-        if not len(snapshot.ids):
-            return snapshot, np.zeros(0, np.float32)
+        if leg == "lexical" or not len(snapshot.ids):
+            return snapshot, np.zeros(len(snapshot.ids), np.float32)
         wordings = await self.embedder.embed_queries(parsed.semantic_texts())
         return snapshot, (snapshot.matrix @ wordings.T).max(axis=1)
 

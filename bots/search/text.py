@@ -31,6 +31,8 @@ STOP_WORDS = frozenset(
 
 def fold(text: str) -> str:
     """Lower case without accents ("Cafetière" -> "cafetiere")."""
+    if text.isascii():  # nothing to decompose (most text, and a per-character loop is slow)
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

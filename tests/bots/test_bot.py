@@ -596,3 +596,78 @@ async def test_the_bot_generalises_beyond_its_examples(shop: Shop, text: str, ki
         decision = await bot.decide(session, text, use_llm=False)
     assert decision.kind == kind, decision
     assert (decision.article_id if kind == "article" else decision.intent) == target, decision
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "intent"),
+    [
+        # another company's account, order or subscription: out of scope, however shop-like its words
+        ("my Walmart delivery is three days late", "fallback", None),
+        ("can you help me get back into my Instagram", "fallback", None),
+        ("how do I stop paying for my music streaming subscription", "fallback", None),
+        # ...unless the shopper asks for a person
+        ("my eBay order never came and I want to talk to a human", "intent", "human"),
+        # a long story that ends in a demand for a person
+        (
+            "I returned two pairs of trainers a month ago, the tracking says you received them, I emailed twice "
+            "and nobody answered. I've read the refunds page already. Please just put me through to somebody.",
+            "intent",
+            "human",
+        ),
+        # frustration with the bot
+        ("you are really not helping me here", "intent", "human"),
+        ("I keep getting the same useless answer from you", "intent", "human"),
+    ],
+)
+async def test_other_companies_are_out_of_scope_and_frustration_goes_to_a_person(
+    shop: Shop, text: str, kind: str, intent: str | None
+) -> None:
+    bot = shop.services.bots.bot
+    await bot.warm_up()
+    async with shop.services.sessionmaker() as session:
+        decision = await bot.decide(session, text, use_llm=False)
+    assert (decision.kind, decision.intent) == (kind, intent), decision
+    assert decision.handoff is (intent == "human")
+    if kind == "fallback":
+        assert decision.reason == "out of scope"  # the conversation offers a person
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # companies no list names, where the message says whose order or account it is
+        "my Jumia order is a week late",
+        "how do I cancel my Babbel",
+        # someone else's business named by what it is, in words the shop never uses
+        "the tax office hasn't sent my rebate",
+        "my insurer refused to pay for the water damage",
+    ],
+)
+async def test_someone_elses_business_is_out_of_scope_without_a_list_of_names(shop: Shop, text: str) -> None:
+    bot = shop.services.bots.bot
+    await bot.warm_up()
+    async with shop.services.sessionmaker() as session:
+        decision = await bot.decide(session, text, use_llm=False)
+    assert (decision.kind, decision.reason) == ("fallback", "out of scope"), decision
+
+
+async def test_a_brand_of_the_shops_own_catalog_is_not_another_company(shop: Shop) -> None:
+    draft = ProductDraft(
+        name="Fernbrook rain shell",
+        brand="Fernbrook",
+        description="A light waterproof jacket that packs into its own pocket.",
+        category="Outdoor",
+        tags=["jacket", "rain jacket"],
+        variants=[VariantDraft(sku=f"FERN-{uuid.uuid4().hex[:8]}", price_cents=8900, stock=3)],
+    )
+    async with shop.services.sessionmaker() as session:
+        await save(session, f"fernbrook-{uuid.uuid4().hex[:8]}", draft, default_threshold=1, reference="test")
+        await session.commit()
+    await settle(shop.services)  # indexed
+    bot = shop.services.bots.bot
+    await bot.warm_up()
+    async with shop.services.sessionmaker() as session:
+        ours = await bot.decide(session, "is my Fernbrook order on its way?", use_llm=False)
+        theirs = await bot.decide(session, "is my Jumia order on its way?", use_llm=False)
+    assert (ours.kind, ours.intent) == ("intent", "order_status"), ours
+    assert (theirs.kind, theirs.reason) == ("fallback", "out of scope"), theirs

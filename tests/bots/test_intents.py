@@ -7,7 +7,9 @@ import pytest
 
 from bots.support import intents, stock
 from bots.support.article_examples import ArticleExamples, load_questions
+from bots.support.intent_bank import load_examples
 from bots.support.knowledge import read_directory
+from bots.support.scope import ShopVocabulary, another_party
 from engage.demo import DATA
 
 
@@ -24,6 +26,29 @@ from engage.demo import DATA
         ("yo what's up", "greeting"),
         ("ty!", "greeting"),
         ("why isn't my box here yet", "order_status"),
+        ("can this be looked at by an actual person", "human"),
+        ("could I be transferred to someone in customer service?", "human"),
+        ("Can you hand this over to a colleague?", "human"),
+        ("I do not wish to continue with the assistant", "human"),
+        ("hallo", "greeting"),
+        ("thanks so much, that helped", "greeting"),
+        # frustration with the bot itself, and misspelt names of a person
+        ("you're not listening to me", "human"),
+        ("honestly this is getting nowhere", "human"),
+        ("please escalate my case", "human"),
+        ("i want to talk to a humn", "human"),
+        # a person first, then the topic; anyone there at all; a callback; other languages; typos
+        ("operator: my order never came", "human"),
+        ("agent pls re a missing refund", "human"),
+        ("hello, anybody there?", "human"),
+        ("is there nobody there to help", "human"),
+        ("could you ring me back this afternoon", "human"),
+        ("please arrange a call-back", "human"),
+        ("hablar con un operador", "human"),
+        ("falar com uma pessoa por favor", "human"),
+        ("Mitarbeiter bitte", "human"),
+        ("i want speek with custmer suport", "human"),
+        ("connect to an agant", "human"),
     ],
 )
 def test_rules_recognise(text: str, intent: str) -> None:
@@ -39,6 +64,12 @@ def test_rules_recognise(text: str, intent: str) -> None:
         "what does 'label created' mean on my order?",  # what a status means
         "when can I chat with an agent, what hours are you open?",  # support hours
         "my parcel shows as delivered but it isn't in my mailbox",  # the status is known: what to do
+        "if I order at 1pm today, could it arrive by Friday?",  # an order not placed yet
+        "I returned my order last week, when do I get my money?",  # a refund: the help centre
+        "are your live agents around on sundays?",  # support hours
+        "will the driver phone me before delivering?",  # the courier, not a person from the shop
+        "can someone else collect my parcel for me?",  # another person, not a request for one
+        "is there a per person limit in a flash sale?",
     ],
 )
 def test_rules_leave_questions_to_the_help_centre(text: str) -> None:
@@ -71,7 +102,7 @@ def test_stock_questions_are_about_a_products_stock_now(text: str, asks: bool) -
     assert stock.asks_about_stock(text) is asks
 
 
-def test_articles_are_scored_by_their_nearest_example_or_title() -> None:
+def test_articles_are_scored_by_their_two_nearest_examples_or_title() -> None:
     examples = ArticleExamples({"returns": ["how do I return", "refund time"], "gone": ["an old article"]})
     unit = np.eye(4, dtype=np.float32)
     examples.matrix = unit[[0, 1, 2]]
@@ -79,9 +110,12 @@ def test_articles_are_scored_by_their_nearest_example_or_title() -> None:
     articles = {"returns": "Returns policy", "fresh": "New article"}
     assert examples.covers(articles)
     scores = examples.scores(unit[1], articles)
-    # "returns" by its second example, "fresh" (no examples yet) by its title, "gone" (not in the help centre) not
-    assert scores == {"returns": 1.0, "fresh": 1.0}
-    assert examples.scores(unit[3], articles)["returns"] == 1.0  # by the title
+    # "returns" by its two nearest (an example at 1.0, another at 0.0), "fresh" (no examples yet) by its title
+    # alone, "gone" (not in the help centre) not at all
+    assert scores == {"returns": 0.5, "fresh": 1.0}
+    assert examples.scores((unit[0] + unit[3]) / np.sqrt(2), articles)["returns"] == pytest.approx(
+        np.sqrt(0.5)
+    )
     assert not examples.covers({"other": "Unseen title"})
 
 
@@ -89,3 +123,57 @@ def test_every_example_question_belongs_to_an_article_of_the_help_centre() -> No
     questions = load_questions()
     assert all(len(texts) >= 5 for texts in questions.values())
     assert set(questions) <= {a.slug for a in read_directory(DATA / "help")}
+
+
+@pytest.mark.parametrize(
+    ("text", "other"),
+    [
+        ("my Walmart delivery never showed up", True),
+        ("I need my Instagram password reset", True),
+        ("how do I stop my Disney Plus subscription", True),
+        ("do you price match Walmart?", False),  # the shop's own price-adjustment policy
+        ("can I pay with Apple Pay or Google Pay", False),  # payment methods the shop takes
+        ("I paid with PayPal, where is my refund?", False),
+        ("my Steam account was hacked", True),
+        ("the steam iron I bought stopped heating, is it under warranty?", False),  # a product, not a brand
+        ("what's the outlook for my delivery?", False),
+    ],
+)
+def test_another_companys_service_is_recognised(text: str, other: bool) -> None:
+    assert intents.about_another_company(text) is other
+
+
+def _shop_vocabulary() -> ShopVocabulary:
+    articles = [a.title + " " + a.body for a in read_directory(DATA / "help")]
+    questions = [q for texts in load_questions().values() for q in texts]
+    return ShopVocabulary(articles + questions + load_examples()["order_status"])
+
+
+@pytest.mark.parametrize(
+    ("text", "party"),
+    [
+        # companies no list names: words the shop never uses in a place that says whose business it is
+        ("my Jumia order is a week late", "Jumia"),
+        ("how do I cancel my Babbel", "Babbel"),
+        ("I want a refund from Vueling for my seat", "Vueling"),
+        ("Tripadeal charged me twice", "Tripadeal"),
+        # the shop's own business, and companies its help centre names
+        ("my order is a week late", None),
+        ("I paid with PayPal and want my refund", None),
+        ("how long is delivery to Reykjavik", None),
+        ("cancel my order", None),
+        ("I forgot my acount password", None),  # misspelt, not a name
+        # a question about the shop itself, however it names someone else
+        ("do you ship to Reykjavik?", None),
+    ],
+)
+def test_another_party_is_a_name_the_shop_never_uses(text: str, party: str | None) -> None:
+    assert another_party(text, _shop_vocabulary()) == party
+
+
+def test_the_shop_words_of_a_message_leave_out_the_rest() -> None:
+    vocabulary = _shop_vocabulary()
+    assert (
+        vocabulary.shop_words_only("where is my order EN-7KQ3M9PX") == "where is my order EN-7KQ3M9PX"
+    )  # all the shop's
+    assert vocabulary.shop_words_only("my landlord won't return my deposit") == "my won't return my"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -69,6 +70,31 @@ async def test_postgres_and_sqlite_return_the_same_top_results(sqlite_runtime, p
         assert on_sqlite and on_sqlite[0] == on_postgres[0], (q, on_sqlite, on_postgres)
     assert await _top(sqlite_runtime, "Sonorel Aura ANC headphones", 1) == ["aud-001"]
     assert await _top(postgres_runtime, "sleping bag", 1) == ["out-003"]
+
+
+async def test_stock_of_the_results_is_the_same_on_both_databases(sqlite_runtime, postgres_runtime) -> None:
+    """PostgreSQL reads the variants' stock with one array parameter, SQLite through commerce's `levels`."""
+    found = []
+    for services in (sqlite_runtime, postgres_runtime):
+        async with services.sessionmaker() as session:
+            result = await services.bots.search.search(session, "headphones", limit=10)
+        found.append({hit.card.handle: hit.available for hit in result.items})
+    both = found[0].keys() & found[1].keys()  # the lexical legs rank a little differently
+    assert len(both) >= 5 and {h: found[0][h] for h in both} == {h: found[1][h] for h in both}
+    assert 0 in found[0].values() and max(found[0].values()) > 0  # a sold-out product among them
+
+
+async def test_product_vectors_are_the_models_within_bfloat16_rounding(sqlite_runtime) -> None:
+    """Product indexing embeds in bfloat16 where the CPU has it; everything else stays float32, unchanged."""
+    from bots.embeddings.model import encode
+
+    search = sqlite_runtime.bots.search
+    cards = sorted(search.index.cards.values(), key=lambda c: c.id)[:16]
+    texts = [c.embedding_text() for c in cards]
+    exact = encode(texts)
+    stored = np.vstack([search.index.vectors.vector_of(c.id) for c in cards])
+    assert (stored * exact).sum(axis=1).min() > 0.999
+    assert np.allclose(await search.embedder.embed(texts), exact, atol=1e-6)
 
 
 async def test_no_good_match_is_empty_with_suggestions_apart(sqlite_runtime) -> None:
