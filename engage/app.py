@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.channels import ChannelsPlugin
 from litestar.config.cors import CORSConfig
 from litestar.config.csrf import CSRFConfig
@@ -24,6 +24,8 @@ from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
+from litestar.types import Scope
+from sqlalchemy.ext.asyncio import AsyncSession
 
 import web
 from bots.search import routes as search
@@ -56,6 +58,7 @@ from engage.http.rate_limit import CountingRateLimitMiddleware
 from engage.http.request_id import RequestIdMiddleware
 from engage.http.security import SecurityHeadersMiddleware
 from engage.http.sessions import session_config
+from engage.http.shared_responses import SharedResponseMiddleware
 from engage.leaderboards import routes as leaderboards
 from engage.loyalty import routes as loyalty
 from engage.platform import heap
@@ -111,7 +114,14 @@ def _rate_limit_identifier(request: Any) -> str:
     return f"ip:{request.client.host if request.client else 'unknown'}"
 
 
-def _middleware(settings: Settings) -> list[Any]:
+def _who_is_asking(settings: Settings) -> list[Any]:
+    return [
+        session_config(secure=settings.cookie_secure, max_age=settings.session_max_age).middleware,
+        DefineMiddleware(EngageAuthMiddleware, exclude=_UNTHROTTLED),
+    ]
+
+
+def _http_middleware(settings: Settings, services: Services) -> list[Any]:
     limit = settings.rate_limit_api
     rate_limit = RateLimitConfig(
         rate_limit=(limit.unit, limit.count),
@@ -130,15 +140,16 @@ def _middleware(settings: Settings) -> list[Any]:
         exclude=["^/api/webhooks/", "^/api/push/clicks$", "^/api/push/subscriptions/renew$"],
     )
     middleware: list[Any] = [
-        SocketSendMiddleware,  # first: /ws frames go straight to the server
-        RequestIdMiddleware,
-        DefineMiddleware(SecurityHeadersMiddleware, hsts=settings.behind_tls),
         PrometheusConfig(
             app_name="engage", prefix="engage", group_path=True, exclude=_UNTHROTTLED
         ).middleware,
         DefineMiddleware(InputCheckMiddleware, max_body_bytes=settings.max_body_bytes),
-        session_config(secure=settings.cookie_secure, max_age=settings.session_max_age).middleware,
-        DefineMiddleware(EngageAuthMiddleware, exclude=_UNTHROTTLED),
+        DefineMiddleware(
+            SharedResponseMiddleware,
+            versions={"catalog": services.catalog_cache.generation},
+            ttl_seconds=settings.catalog_cache_seconds,
+        ),
+        *_who_is_asking(settings),
     ]
     if limit.count > 0:
         middleware.append(rate_limit.middleware)
@@ -186,49 +197,72 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     def provide_services() -> Services:
         return services
 
+    database = SQLAlchemyAsyncConfig(
+        engine_instance=runtime.engine,
+        session_maker=runtime.sessionmaker,
+        session_dependency_key="plugin_db_session",
+        create_all=False,
+    )
+
+    def provide_db_session(services: Services, state: State, scope: Scope) -> AsyncSession:
+        # the plugin's session (closed by its before-send handler), resolved after `services`: two
+        # dependencies of one batch cost every request a task group (a profile of the listing: 6% of its CPU)
+        return database.provide_session(state, scope)
+
     channels: ChannelsPlugin = services.realtime.plugin
 
     app = Litestar(
         route_handlers=[
-            SystemController,
-            redoc_bundle,
-            MetricsController,
-            realtime_socket,
-            *(handler for area in AREAS for handler in area.ROUTES),
-            create_static_files_router("/static", directories=[web.STATIC], guards=[public], name="static"),
-            create_static_files_router(
-                "/static/lib",
-                directories=[web.LIBRARIES],
-                guards=[public],
-                name="libraries",
-                include_in_schema=False,
-            ),
-            create_static_files_router(
-                "/static/vendor",
-                directories=[docs_assets_dir()],
-                guards=[public],
-                name="docs-static",
-                include_in_schema=False,
+            # a socket lives for hours: only who is asking wraps it (every frame of middleware it passes
+            # through stays in memory as long as it is open); the HTTP middleware wraps the rest
+            Router("/", route_handlers=[realtime_socket], middleware=_who_is_asking(settings)),
+            Router(
+                "/",
+                route_handlers=[
+                    SystemController,
+                    redoc_bundle,
+                    MetricsController,
+                    *(handler for area in AREAS for handler in area.ROUTES),
+                    create_static_files_router(
+                        "/static", directories=[web.STATIC], guards=[public], name="static"
+                    ),
+                    create_static_files_router(
+                        "/static/lib",
+                        directories=[web.LIBRARIES],
+                        guards=[public],
+                        name="libraries",
+                        include_in_schema=False,
+                    ),
+                    create_static_files_router(
+                        "/static/vendor",
+                        directories=[docs_assets_dir()],
+                        guards=[public],
+                        name="docs-static",
+                        include_in_schema=False,
+                    ),
+                ],
+                middleware=_http_middleware(settings, services),
             ),
         ],
         lifespan=[lifespan],
         state=State({"runtime": runtime, "services": services}),
-        dependencies={"services": Provide(provide_services, use_cache=True, sync_to_thread=False)},
+        dependencies={
+            "services": Provide(provide_services, use_cache=True, sync_to_thread=False),
+            "db_session": Provide(provide_db_session, sync_to_thread=False),
+        },
         stores=StoreRegistry(stores=runtime.stores),
         plugins=[
             channels,
-            SQLAlchemyPlugin(
-                SQLAlchemyAsyncConfig(
-                    engine_instance=runtime.engine,
-                    session_maker=runtime.sessionmaker,
-                    session_dependency_key="db_session",
-                    create_all=False,
-                )
-            ),
+            SQLAlchemyPlugin(database),
             _logging(settings),
             problem_details_plugin(),
         ],
-        middleware=_middleware(settings),
+        # outermost, for every route (the OpenAPI pages' too): a socket's own send, the request id, headers
+        middleware=[
+            SocketSendMiddleware,
+            RequestIdMiddleware,
+            DefineMiddleware(SecurityHeadersMiddleware, hsts=settings.behind_tls),
+        ],
         cors_config=CORSConfig(allow_origins=settings.cors_origins, allow_credentials=True)
         if settings.cors_origins
         else None,

@@ -45,6 +45,9 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         workers=workers,
         log_level=settings.log_level.lower(),
         access_log=settings.access_log,
+        # frames are small JSON; a deflate context pair costs ~45 KB per socket and a compression per socket
+        # of every fanned-out event
+        ws_per_message_deflate=False,
         proxy_headers=settings.behind_tls,
         # the transport's hard limit; frames between ENGAGE_WS_MAX_FRAME_BYTES and this get an error frame
         ws_max_size=max(4 * settings.ws_max_frame_bytes, 64 * 1024),

@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     auto_migrate: bool | None = None
     demo_seed: bool | None = None
 
-    db_pool_size: int = Field(10, ge=1)
+    db_pool_size: int = Field(20, ge=1)
     db_echo: bool = False
 
     # ---- commerce -------------------------------------------------------------------------------------------

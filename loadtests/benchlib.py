@@ -84,6 +84,17 @@ def wait_ready(url: str, timeout: float = 120, process: subprocess.Popen[bytes] 
     raise RuntimeError(f"{url} did not answer 200 in {timeout} s")
 
 
+def wait_quiet(pids: list[int], limit: float = 60) -> None:
+    """Until the servers stop using CPU (start-up work in threads: the embedding model loading and the bot's
+    examples embedded after `/ready` answers), at most `limit` s: their CPU is not the measured work's."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = sum(sum(cpu_seconds(pid)) for pid in pids)
+        time.sleep(1.0)
+        if sum(sum(cpu_seconds(pid)) for pid in pids) - before < 0.05 * len(pids):
+            return
+
+
 def wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
     """Until something listens on 127.0.0.1:`port` (a server without a ready URL), or `process` exits."""
     deadline = time.monotonic() + timeout

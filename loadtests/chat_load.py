@@ -74,6 +74,7 @@ from loadtests.benchlib import (  # noqa: E402
     production_env,
     spawn,
     stop,
+    wait_quiet,
     wait_ready,
 )
 
@@ -467,6 +468,7 @@ def client_cpu() -> float:
 
 
 async def run(server: Relay | Engage, n: int, seconds: int) -> dict[str, Any]:
+    await asyncio.to_thread(wait_quiet, [server.process.pid])
     setup_started = time.monotonic()
     convs = await server.conversations(n)
     setup_seconds = time.monotonic() - setup_started

@@ -57,6 +57,7 @@ from loadtests.benchlib import (  # noqa: E402
     free_port,
     load_average,
     production_env,
+    wait_quiet,
 )
 
 CONNECT_CONCURRENCY = 200
@@ -293,16 +294,6 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120)
     raise RuntimeError(f"{url} did not answer in {timeout} s")
 
 
-def wait_quiet(processes: list[subprocess.Popen[bytes]], limit: float = 60) -> None:
-    """Until the servers stop using CPU (start-up work in threads: the search model...), at most `limit` s."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        before = sum(cpu_seconds(p.pid) for p in processes)
-        time.sleep(1.0)
-        if sum(cpu_seconds(p.pid) for p in processes) - before < 0.05 * len(processes):
-            return
-
-
 # ---- the storm -------------------------------------------------------------------------------------------------
 
 
@@ -530,9 +521,7 @@ def main() -> None:
         default=0,
         help="bound each node's Redis pool (redis-py raises past it: 503s); 0: Engage's default, unbounded",
     )
-    parser.add_argument(
-        "--db-pool-size", type=int, default=10, help="ENGAGE_DB_POOL_SIZE per node (overflow: twice as many)"
-    )
+    parser.add_argument("--db-pool-size", type=int, default=20, help="ENGAGE_DB_POOL_SIZE per node")
     parser.add_argument("--json", type=Path, help="also write the figures here (loadtests/run_all.py)")
     args = parser.parse_args()
     if args.claimers <= args.units:
@@ -619,7 +608,7 @@ def main() -> None:
         processes += base_nodes
         for port, process in zip(base_ports, base_nodes, strict=True):
             wait_ready(f"http://127.0.0.1:{port}/", process)
-        wait_quiet(processes)
+        wait_quiet([p.pid for p in processes])
 
         print(
             f"\n{args.claimers} claimers at once for {args.units} units, {args.nodes} node(s) each, "
@@ -631,7 +620,7 @@ def main() -> None:
                 for process in engage_nodes:
                     stop(process)
                 engage_ports, engage_nodes = start_engage()
-                wait_quiet(engage_nodes)
+                wait_quiet([p.pid for p in engage_nodes])
             print(f"round {n}: sale #{r.sale_id}")
             path = f"/api/flash-sales/{r.sale_id}/claims"
             body = json.dumps({"variant_id": r.variant_id}).encode()

@@ -63,7 +63,8 @@ def rss_kib(pid: int) -> int:
 
 async def hold(url: str, subscribe: bool, gate: asyncio.Semaphore, opened: list[Any]) -> None:
     async with gate:
-        ws = await websockets.connect(url, compression=None, proxy=None, open_timeout=120, ping_interval=None)
+        # as a browser does, the client offers permessage-deflate; the server decides
+        ws = await websockets.connect(url, proxy=None, open_timeout=120, ping_interval=None)
         if subscribe:
             await ws.recv()  # welcome
             await ws.send(json.dumps({"type": "subscribe", "id": 1, "channel": CHANNEL}))

@@ -54,6 +54,7 @@ from loadtests.benchlib import (  # noqa: E402
     production_env,
     spawn,
     wait_port,
+    wait_quiet,
     wait_ready,
 )
 from loadtests.benchlib import stop as stop_process  # noqa: E402
@@ -262,6 +263,7 @@ async def run_engage(args: argparse.Namespace, workdir: Path) -> tuple[dict, flo
     try:
         for port, node in zip(ports, nodes, strict=True):
             await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}/ready", 120, node)
+        await asyncio.to_thread(wait_quiet, [node.pid for node in nodes])
         worker = await asyncio.create_subprocess_exec(
             PY,
             __file__,

@@ -41,7 +41,7 @@ from engage.platform.channels import RedisSequencedBackend  # noqa: E402
 from engage.realtime.frames import event_body  # noqa: E402
 from loadtests.benchlib import PYTHON as PY  # noqa: E402
 from loadtests.benchlib import REDIS as REDIS_URL  # noqa: E402
-from loadtests.benchlib import cpu_seconds, free_port, spawn, wait_port  # noqa: E402
+from loadtests.benchlib import cpu_seconds, free_port, spawn, wait_port, wait_quiet  # noqa: E402
 from loadtests.benchlib import stop as stop_process  # noqa: E402
 
 CHANNEL = "announcements"
@@ -259,6 +259,7 @@ async def subscriber(server: Server, stats: Stats, ready: asyncio.Semaphore, con
 
 
 async def run(server: Server, subscribers: int, offered: int, seconds: float) -> dict:
+    await asyncio.to_thread(wait_quiet, [server.process.pid])
     rate = max(1.0, offered / subscribers)
     stats = Stats()
     ready = asyncio.Semaphore(CONNECT_CONCURRENCY)

@@ -8,7 +8,8 @@ numpy cosine baseline measured in the same run, on SQLite (embedded) and, with -
 The catalog is the demo shop's 160 products, each in `--scale` variants (a colour or edition in the name, a
 sentence about it in the description, its own price and SKUs), written straight into a scratch database.
 `engage reindex` (a subprocess, the real command) embeds and indexes all of them; its products/s is printed
-beside the model's raw encoding rate on the same texts measured here first. PostgreSQL reuses the SQLite
+beside the model's raw encoding rate on the same texts measured here first, in float32 and as the indexer
+encodes them (bfloat16 where the CPU has it, see bots/embeddings/model.py). PostgreSQL reuses the SQLite
 run's vectors (same products, same content hashes: `engage reindex` embeds nothing and writes documents).
 
 Latency is `SearchService.search` (lexical leg in the database, semantic leg in memory, fusion, facets,
@@ -169,9 +170,10 @@ def reindex(env: dict[str, str]) -> tuple[float, str]:
     return (float(rate.group(1)) if rate else 0.0), line
 
 
-def encoding_rate(url: str, sample: int = 320) -> float:
-    """The model alone on the texts the indexer embeds, in this process: texts per second (the ceiling for
-    `engage reindex`, which also reads, writes and commits)."""
+def encoding_rate(url: str, sample: int = 320) -> dict[bool, float]:
+    """The model alone on the texts the indexer embeds, in this process: texts per second in float32 and
+    (key True) as the indexer encodes them, bfloat16 where the CPU has it (the ceiling for `engage reindex`,
+    which also reads, writes and commits)."""
     from bots.embeddings.model import BULK_CHUNK, encode, load_model
     from bots.search.documents import load_cards
     from engage.platform.db import make_engine, make_sessionmaker
@@ -185,11 +187,14 @@ def encoding_rate(url: str, sample: int = 320) -> float:
 
     sample_texts = asyncio.run(texts())
     load_model()
-    encode(sample_texts[:BULK_CHUNK])  # warm
-    started = time.perf_counter()
-    for start in range(0, len(sample_texts), BULK_CHUNK):
-        encode(sample_texts[start : start + BULK_CHUNK])
-    return len(sample_texts) / (time.perf_counter() - started)
+    rates = {}
+    for bfloat16 in (False, True):
+        encode(sample_texts[:BULK_CHUNK], bfloat16=bfloat16)  # warm
+        started = time.perf_counter()
+        for start in range(0, len(sample_texts), BULK_CHUNK):
+            encode(sample_texts[start : start + BULK_CHUNK], bfloat16=bfloat16)
+        rates[bfloat16] = len(sample_texts) / (time.perf_counter() - started)
+    return rates
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -300,14 +305,23 @@ def main() -> None:
             started = time.perf_counter()
             asyncio.run(seed(f"sqlite+aiosqlite:///{data_dir}/engage.db", items))
             print(f"seeded in {time.perf_counter() - started:.1f} s")
-            model_rate = encoding_rate(f"sqlite+aiosqlite:///{data_dir}/engage.db")
+            from bots.embeddings.model import bfloat16_native
+
+            rates = encoding_rate(f"sqlite+aiosqlite:///{data_dir}/engage.db")
             print(
-                f"model alone: {model_rate:.1f} texts/s on the indexer's texts (the baseline for its throughput)"
+                f"model alone on the indexer's texts: {rates[False]:.1f} texts/s in float32, {rates[True]:.1f} "
+                f"as the indexer encodes them (bfloat16: {'yes' if bfloat16_native() else 'not on this CPU'})"
             )
             rate, line = reindex(sqlite_env)
             print(f"engage reindex (SQLite): {line}")
-            print(f"  indexer throughput = {rate / model_rate:.2f}x the model alone")
-            figures["reindex"] = {"products_per_s": rate, "model_texts_per_s": model_rate}
+            print(
+                f"  indexer throughput = {rate / rates[True]:.2f}x the model alone, {rate / rates[False]:.2f}x float32"
+            )
+            figures["reindex"] = {
+                "products_per_s": rate,
+                "model_texts_per_s": rates[True],
+                "model_float32_texts_per_s": rates[False],
+            }
         times = asyncio.run(latency(sqlite_env, queries, args.passes))
         figures["sqlite"] = percentiles(times)
         lines = report("SQLite", times)

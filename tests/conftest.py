@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +60,7 @@ TEST_ENV = {
     "ENGAGE_LOG_JSON": "true",
     "ENGAGE_LOG_LEVEL": "WARNING",
     # several nodes and runtimes share one PostgreSQL (max_connections 100) during a run: 5 + 10 overflow each
-    "ENGAGE_DB_POOL_SIZE": "5",
+    "ENGAGE_DB_POOL_SIZE": "15",
 }
 
 
@@ -360,6 +360,25 @@ def sign_up(sign_up_mails: list[SignUpMailSent]) -> Any:
 
 
 # ---- real server processes -------------------------------------------------------------------------------
+
+
+@dataclass
+class CallCount:
+    calls: int = 0
+
+
+def count_calls(owners: Iterable[Any], name: str) -> CallCount:
+    """Counts the awaited calls of each owner's `name` (a Redis script, say: its round trips), passing them on."""
+    count = CallCount()
+    for owner in owners:
+        original = getattr(owner, name)
+
+        async def counted(*args: Any, original: Any = original, **kwargs: Any) -> Any:
+            count.calls += 1
+            return await original(*args, **kwargs)
+
+        setattr(owner, name, counted)
+    return count
 
 
 def free_port() -> int:

@@ -17,6 +17,7 @@ from engage.chat.env import ChatEnv
 from engage.chat.participants import Side
 from engage.platform.clock import utcnow
 from engage.platform.events import DomainEvent, Sink
+from engage.platform.mail import mail_configured
 from engage.platform.runtime import Runtime
 from engage.services import Services
 
@@ -51,6 +52,8 @@ def reply_email_sink(services: Services) -> Sink:
     """Agents' public replies: mailed later to a shopper who left an email, if no widget got them."""
 
     async def sink(events: list[DomainEvent]) -> None:
+        if not mail_configured(services.settings):  # nothing could be mailed: no job per reply
+            return
         for e in events:
             if (reply := agent_reply(e)) is None:
                 continue

@@ -9,7 +9,7 @@ from typing import Any
 from arq import cron as arq_cron
 from arq.cron import CronJob
 from arq.worker import run_worker
-from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
 from engage.config import Settings
 from engage.platform.jobs import CronTask
@@ -67,7 +67,7 @@ def run_worker_forever(settings: Settings) -> None:
         try:
             run_worker(worker_settings(settings))
             return
-        except (RedisConnectionError, OSError) as exc:
-            log.warning("worker: Redis is unreachable (%s); starting again in %.0f s", exc, pause)
+        except (RedisError, OSError) as exc:  # refused, timed out, still loading its data...
+            log.warning("worker: Redis failed (%r); starting again in %.0f s", exc, pause, exc_info=True)
         time.sleep(pause)
         pause = 1.0 if time.monotonic() - started > 60 else min(pause * 2, 30.0)

@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
+from engage.platform.shared_reads import SharedRead
 from engage.platform.stores import KeyValue
 
 _GENERATION = "catalog:generation"
@@ -26,8 +27,13 @@ class CatalogCache:
         self._store = store
         self._ttl = ttl_seconds
         self._local: OrderedDict[str, tuple[float, bytes]] = OrderedDict()  # key -> (expires, body)
+        self._shared_generation = SharedRead(self._read_generation)
 
-    async def _generation(self) -> str:
+    async def generation(self) -> str:
+        """The current token, read after the call (concurrent callers share one read: SharedRead)."""
+        return await self._shared_generation()
+
+    async def _read_generation(self) -> str:
         raw = await self._store.get(_GENERATION)
         if raw is None:
             token = secrets.token_hex(8)
@@ -43,7 +49,7 @@ class CatalogCache:
         """The cached bytes for (kind, params), or `build()`'s, stored for next time."""
         if self._ttl <= 0:
             return await build()
-        generation = await self._generation()
+        generation = await self.generation()
         key = f"catalog:{generation}:{kind}:{hashlib.sha256(params.encode()).hexdigest()[:32]}"
         local = self._local.get(key)
         if local is not None and local[0] > time.monotonic():
@@ -55,7 +61,7 @@ class CatalogCache:
             return cached
         body = await build()
         # Built from data older than a concurrent invalidation? Then the generation moved on: don't store.
-        if await self._generation() == generation:
+        if await self.generation() == generation:
             await self._store.set(key, body, expires_in=self._ttl)
             self._remember(key, body)
         return body

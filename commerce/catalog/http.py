@@ -25,10 +25,13 @@ from commerce.catalog.storefront import categories_json, listing_json, product_w
 from engage.http.conditional import conditional_json
 from engage.http.guards import identity_of, marketer, public
 from engage.http.params import Id, Offset, OptionalCents, OptionalId
+from engage.http.shared_responses import OPT as SHARED_RESPONSE
 from engage.platform.errors import InvalidInput
 from engage.services import Services
 
 # A handle in a path that names a product to create: the same rule as a created product's `handle`.
+# the same bytes for every visitor, by the catalog cache's generation (served before per-visitor middleware)
+SHARED = {SHARED_RESPONSE: "catalog"}
 HandleParam = Annotated[str, Parameter(pattern=HANDLE_PATTERN, description="public id, e.g. aud-001")]
 
 
@@ -39,6 +42,7 @@ class CatalogController(Controller):
     @get(
         "/products",
         guards=[public],
+        opt=SHARED,
         responses={
             200: ResponseSpec(data_container=ListingPage, description="a page of published products"),
             304: ResponseSpec(None, description="unchanged since the ETag sent in If-None-Match"),
@@ -73,7 +77,7 @@ class CatalogController(Controller):
             services.catalog_cache, db_session, handle, currency=services.settings.currency
         )
 
-    @get("/categories", guards=[public])
+    @get("/categories", guards=[public], opt=SHARED)
     async def categories(
         self, request: Request[Any, Any, Any], services: Services, db_session: AsyncSession
     ) -> Response[bytes]:

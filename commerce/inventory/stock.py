@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, any_, cast, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.inventory.announce import StockChange, stock_moved
@@ -97,10 +98,16 @@ async def levels(session: AsyncSession, variant_ids: Iterable[int]) -> dict[int,
     ids = sorted(set(variant_ids))
     if not ids:
         return {}
+    wanted = (
+        # one array parameter: an IN list is a new statement for PostgreSQL to prepare at each count of ids
+        StockLevel.variant_id == any_(cast(ids, ARRAY(BigInteger)))
+        if session.get_bind().dialect.name == "postgresql"
+        else StockLevel.variant_id.in_(ids)
+    )
     rows = await session.execute(
         select(
             StockLevel.variant_id, StockLevel.on_hand, StockLevel.reserved, StockLevel.low_stock_threshold
-        ).where(StockLevel.variant_id.in_(ids))
+        ).where(wanted)
     )
     return {r.variant_id: Level(r.variant_id, r.on_hand, r.reserved, r.low_stock_threshold) for r in rows}
 

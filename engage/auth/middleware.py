@@ -6,21 +6,25 @@ A browser without a sign-in gets a guest id in its session, so a cart or a chat 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+from weakref import WeakKeyDictionary
 
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from engage.auth import service
 from engage.auth.models import User
 from engage.auth.security import TwoFactorPolicy, mark_confirmed
-from engage.auth.tokens import BearerAuth, Resolved, TokenService, resolve_api_token, token_hash
+from engage.auth.tokens import BearerAuth, Resolved, TokenService, resolve_api_tokens, token_hash
 from engage.http.sessions import start_guest
 from engage.platform.identity import ANONYMOUS, Identity
 from engage.platform.runtime import Runtime
+from engage.platform.shared_reads import BatchedLookup
 
 # A role change, a deactivation, a password change or a revoked token reaches every node within this many
 # seconds (at once on the node that made the change: it forgets what it kept).
@@ -37,14 +41,41 @@ class _Account:
 # keyed by database and user: a process may host runtimes of several databases (the test suite does)
 _identity_cache: dict[tuple[str, int], tuple[float, _Account]] = {}
 _token_cache: dict[str, tuple[float, Resolved | None]] = {}
+# per runtime (its session maker): a process may host several
+_lookups: WeakKeyDictionary[Any, dict[str, BatchedLookup[Any, Any]]] = WeakKeyDictionary()
+
+
+def _batched(runtime: Runtime, name: str, read: Callable[[AsyncSession, list[Any]], Awaitable[Any]]) -> Any:
+    """`read` for this runtime's database, concurrent requests' keys looked up together (one query per
+    round: a storm of first requests, e.g. a flash sale's opening, costs a few queries, not a checkout each)."""
+    kept = _lookups.setdefault(runtime.sessionmaker, {})
+    if name not in kept:
+
+        async def look_up(keys: list[Any]) -> Any:
+            async with runtime.sessionmaker() as session:
+                return await read(session, keys)
+
+        kept[name] = BatchedLookup(look_up)
+    return kept[name]
+
+
+def _accounts(runtime: Runtime) -> BatchedLookup[int, User]:
+    """Active accounts by id."""
+    return cast(BatchedLookup[int, User], _batched(runtime, "accounts", service.get_users))
+
+
+def _tokens(runtime: Runtime) -> BatchedLookup[str, tuple[Resolved, User | None]]:
+    """Bearer tokens with their accounts."""
+    return cast(
+        BatchedLookup[str, tuple[Resolved, User | None]], _batched(runtime, "tokens", resolve_api_tokens)
+    )
 
 
 async def _load_account(runtime: Runtime, user_id: int) -> _Account:
     hit = _identity_cache.get((runtime.settings.db_url, user_id))
     if hit is not None and time.monotonic() - hit[0] < _CACHE_SECONDS:
         return hit[1]
-    async with runtime.sessionmaker() as session:
-        return _remember_account(runtime, user_id, await service.get_user(session, user_id))
+    return _remember_account(runtime, user_id, await _accounts(runtime)(user_id))
 
 
 def _remember_account(runtime: Runtime, user_id: int, user: User | None) -> _Account:
@@ -66,10 +97,11 @@ async def _resolve_token(runtime: Runtime, token: str) -> Resolved | None:
     now = time.monotonic()
     if hit is not None and now - hit[0] < _CACHE_SECONDS:
         return hit[1]
-    async with runtime.sessionmaker() as session:  # the token and its account in one checkout
-        resolved = await resolve_api_token(session, token)
-        if resolved is not None:
-            _remember_account(runtime, resolved.user_id, await service.get_user(session, resolved.user_id))
+    found = await _tokens(runtime)(token)
+    resolved = None
+    if found is not None:
+        resolved, user = found
+        _remember_account(runtime, resolved.user_id, user)
     if len(_token_cache) > _CACHE_LIMIT:
         _token_cache.clear()
     _token_cache[digest] = (now, resolved)

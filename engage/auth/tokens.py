@@ -13,10 +13,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.auth.models import ApiToken
+from engage.auth.models import ApiToken, User
 from engage.platform.clock import utcnow
 from engage.platform.errors import NotFound
 from engage.platform.stores import KeyValue
@@ -116,18 +116,37 @@ async def list_api_tokens(session: AsyncSession, user_id: int) -> list[ApiToken]
     )
 
 
-async def resolve_api_token(session: AsyncSession, token: str) -> Resolved | None:
-    """The live token behind `token` (and notes its use, at most hourly); None if unknown or expired."""
-    if not token or len(token) > 128:
-        return None
-    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-    now = utcnow()
-    if row is None or row.expires_at <= now:
-        return None
-    if row.last_used_at is None or now - row.last_used_at > _USE_RESOLUTION:
-        row.last_used_at = now
+async def resolve_api_tokens(
+    session: AsyncSession, tokens: list[str]
+) -> dict[str, tuple[Resolved, User | None]]:
+    """The live tokens among `tokens`, each with its account (None if deactivated), in one query; unknown
+    and expired ones are left out. Notes their use (at most hourly), all in one statement, and commits."""
+    wanted = {token_hash(token): token for token in tokens if token and len(token) <= 128}
+    if not wanted:
+        return {}
+    rows = (
+        await session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash.in_(list(wanted)))
+        )
+    ).all()
+    now, found, used = utcnow(), {}, []
+    for row, user in rows:
+        if row.expires_at <= now:
+            continue
+        if row.last_used_at is None or now - row.last_used_at > _USE_RESOLUTION:
+            used.append(row.id)
+        found[wanted[row.token_hash]] = (Resolved(row.id, row.user_id), user if user.is_active else None)
+    if used:
+        await session.execute(
+            update(ApiToken)
+            .where(ApiToken.id.in_(used))
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
         await session.commit()
-    return Resolved(row.id, row.user_id)
+    return found
 
 
 async def revoke_api_token(session: AsyncSession, user_id: int, token_id: int) -> str:

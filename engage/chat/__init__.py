@@ -17,6 +17,8 @@ Bot handoff contract (the bot area builds on it):
 - `set_bot_typing(env, conversation_id, typing)`: the typing indicator for the bot.
 - `hand_off(session, env, conversation_id, by="bot" | "shopper", reason=...)` moves it to the human queue
   with a reason (agents see the reason and everything the bot said), then dispatches it to an agent.
+- `newest_unseen_reply(session, conversation)`: the newest public agent reply no widget of the shopper
+  confirmed (push notices of replies).
 - `conversation_transcript(session, conversation_id, after_seq=0)`: the stored items (bot context).
 - `of_customer(session, user_id, email=...)`: a customer's conversations (the back office's customer page).
 - `support_figures(session, since, until, sla_seconds=..., now=...)`: a period's support figures.
@@ -41,7 +43,7 @@ from engage.chat.events import (
     staff_channel,
 )
 from engage.chat.indicators import typing
-from engage.chat.messages import post_as_bot
+from engage.chat.messages import newest_unseen_reply, post_as_bot
 from engage.chat.models import Author, Conversation, Owner, Status
 from engage.chat.participants import Side
 from engage.chat.reports import SupportFigures, support_figures
@@ -85,6 +87,7 @@ __all__ = [
     "conversation_channel",
     "conversation_transcript",
     "hand_off",
+    "newest_unseen_reply",
     "of_customer",
     "post_as_bot",
     "set_bot_typing",

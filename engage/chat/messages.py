@@ -7,23 +7,25 @@ same id gets the stored message back, never a second copy, also when two copies 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import and_, bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.chat import assignment, conversations, events, timeline
+from engage.chat import assignment, conversations, events, steady_post, timeline
 from engage.chat.announcements import announce_waiting
 from engage.chat.env import ChatEnv
-from engage.chat.models import Attachment, Conversation, Kind, Message, Owner, Status
+from engage.chat.models import Attachment, Author, Conversation, Kind, Message, Owner, Status
 from engage.chat.participants import (
     Sender,
     Side,
     access_conversation,
     bot_sender,
+    is_staff,
     sender_of,
     shopper_key,
     side_of,
@@ -31,9 +33,10 @@ from engage.chat.participants import (
 from engage.chat.text import check_client_id, clean_text, is_safe_url
 from engage.chat.views import Ack, MessageView
 from engage.platform.clock import utcnow
-from engage.platform.errors import Conflict, InvalidInput, NotFound
+from engage.platform.db import dialect_of
+from engage.platform.errors import Conflict, InvalidInput, NotFound, RateLimited
 from engage.platform.events import record
-from engage.platform.identity import Identity
+from engage.platform.identity import Identity, Role
 
 _META_BYTES = 4096
 _META_ITEMS = 5
@@ -90,26 +93,36 @@ async def _store(
     return ack_of(message, False, side)
 
 
+# Built once (no statement to build and key per message): the conversation, locked, joined with the
+# sender's earlier message of the same client id (a sender's key is their owner key on either side, see
+# participants.sender_of)
+_LOCK_FOR_POSTING = (
+    select(Conversation, Message)
+    .where(Conversation.id == bindparam("conversation_id"))
+    .outerjoin(
+        Message,
+        and_(
+            Message.conversation_id == Conversation.id,
+            Message.author_key == bindparam("author_key"),
+            Message.client_id == bindparam("client_id"),
+        ),
+    )
+    .with_for_update(of=Conversation)
+    .execution_options(populate_existing=True)
+)
+
+
 async def _lock_for_posting(
     session: AsyncSession, ident: Identity, conversation_id: int, client_id: str | None
 ) -> tuple[Conversation, Side, Message | None]:
     """One round trip on the hot path: the conversation, locked, with the sender's earlier message of the
     same client id if there is one. NotFound unless `ident` takes part in it."""
-    query = select(Conversation, Message).where(Conversation.id == conversation_id)
-    query = query.outerjoin(
-        Message,
-        and_(
-            Message.conversation_id == Conversation.id,
-            # a sender's key is their owner key, on either side (see participants.sender_of)
-            Message.author_key == (shopper_key(ident) or ""),
-            Message.client_id == (client_id or ""),
-        ),
-    )
-    row = (
-        await session.execute(
-            query.with_for_update(of=Conversation).execution_options(populate_existing=True)
-        )
-    ).first()
+    params = {
+        "conversation_id": conversation_id,
+        "author_key": shopper_key(ident) or "",
+        "client_id": client_id or "",
+    }
+    row = (await session.execute(_LOCK_FOR_POSTING, params)).first()
     side = await side_of(session, ident, row[0]) if row is not None else None
     if row is None or side is None:
         raise NotFound("no such conversation", code="conversation_not_found")
@@ -131,6 +144,13 @@ async def post(
     text = clean_text(text, max_chars=env.limits.max_message_chars, allow_empty=attachment is not None)
     if client_id is not None:
         check_client_id(client_id)
+    counted = False
+    if not private and attachment is None and _may_post_steadily(session, ident):
+        counted = await _count_message(env, ident)
+        if counted:
+            ack = await _post_steadily(session, ident, conversation_id, text, client_id)
+            if ack is not None:
+                return ack
     conversation, side, stored = await _lock_for_posting(session, ident, conversation_id, client_id)
     if stored is not None:
         await session.commit()
@@ -138,7 +158,8 @@ async def post(
     if side is Side.shopper and private:
         raise InvalidInput("only agents can write private notes", code="notes_are_for_staff", field="private")
     sender = sender_of(ident, side)
-    await env.rate_limit.hit(sender.key)
+    if not counted:
+        await env.rate_limit.hit(sender.key)
 
     needs_dispatch = False
     if side is Side.shopper:
@@ -173,6 +194,60 @@ async def post(
     if needs_dispatch:
         await assignment.dispatch(session, env)
     return ack
+
+
+def _may_post_steadily(session: AsyncSession, ident: Identity) -> bool:
+    """PostgreSQL (SQLite has no writing CTEs), a sender, and a new session (nothing begun, nothing loaded:
+    the general path may follow in it)."""
+    return (
+        shopper_key(ident) is not None
+        and not session.in_transaction()
+        and not session.identity_map
+        and dialect_of(session) == "postgresql"
+    )
+
+
+async def _count_message(env: ChatEnv, ident: Identity) -> bool:
+    """Count the message against the sender's limit (their key is the same on either side). Past it, the
+    general path decides: a re-send is answered with the stored message all the same."""
+    try:
+        await env.rate_limit.hit(ident.owner_key)
+    except RateLimited:
+        return False
+    return True
+
+
+async def _post_steadily(
+    session: AsyncSession, ident: Identity, conversation_id: int, text: str, client_id: str | None
+) -> Ack | None:
+    side = Side.staff if is_staff(ident) else Side.shopper  # staff writing as a shopper: the general path
+    message = await steady_post.post_steadily(
+        session,
+        conversation_id,
+        sender_of(ident, side),
+        side,
+        any_team=ident.role is Role.admin,
+        text=text,
+        client_id=client_id or uuid.uuid4().hex,
+        now=utcnow(),
+    )
+    return ack_of(message, False, side) if message is not None else None
+
+
+async def newest_unseen_reply(session: AsyncSession, conversation: Conversation) -> Message | None:
+    """The newest public agent reply no chat widget of the shopper confirmed (delivered or read)."""
+    seen = max(conversation.shopper_delivered_seq, conversation.shopper_read_seq)
+    return await session.scalar(
+        select(Message)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.author == Author.agent.value,
+            Message.kind == Kind.message.value,
+            Message.public_seq > seen,
+        )
+        .order_by(Message.public_seq.desc())
+        .limit(1)
+    )
 
 
 def _bot_turn(session: AsyncSession, conversation: Conversation, message: Message) -> None:

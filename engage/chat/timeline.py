@@ -13,8 +13,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Executable, Select, bindparam, cast, insert, inspect, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engage.chat import events
 from engage.chat.models import Attachment, Conversation, Kind, Message
@@ -22,6 +23,7 @@ from engage.chat.participants import SYSTEM, Sender, Side
 from engage.chat.text import preview
 from engage.chat.views import MessageView, message_view
 from engage.platform.clock import utcnow
+from engage.platform.db import Base, dialect_of
 from engage.platform.errors import NotFound
 from engage.platform.events import record
 
@@ -51,36 +53,165 @@ async def append(
     meta: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> Message:
-    """Store one item with the next sequence number. `conversation` must be locked (`lock_conversation`)."""
+    """Store one item with the next sequence number. `conversation` must be locked (`lock_conversation`).
+
+    One statement on PostgreSQL: the conversation's counters are raised (`UPDATE ... RETURNING`), together
+    with the conversation's other pending changes, and the item is written with the numbers they returned
+    (SQLite, which has no writing CTEs, runs the same two parts one after the other). The returned item is
+    not in the session: it is the stored row as written."""
     now = now or utcnow()
     private = private or kind is Kind.note
-    conversation.last_seq += 1
-    if not private:
-        conversation.last_public_seq += 1
     conversation.last_activity_at = now
+    conversation.updated_at = now
     if kind is Kind.message and not private:
         conversation.last_preview = preview(text or (f"📎 {attachment.filename}" if attachment else ""))
-    message = Message(
-        conversation_id=conversation.id,
-        seq=conversation.last_seq,
-        public_seq=None if private else conversation.last_public_seq,
-        kind=kind.value,
+    if session.new or session.deleted:  # rows this one may refer to (an attachment) are written first
+        await session.flush()
+    state = inspect(conversation)
+    changed = tuple(sorted(key for key in state.committed_state if key not in _COUNTERS))
+    values: dict[str, Any] = {f"set_{key}": state.dict[key] for key in changed}
+    item = item_fields(
+        conversation.id,
+        sender,
+        text=text,
+        kind=kind,
         private=private,
-        author=sender.author.value,
-        author_key=sender.key,
-        author_id=sender.user_id,
-        author_name=sender.name,
-        body=text,
         client_id=client_id or uuid.uuid4().hex,
         attachment_id=attachment.id if attachment is not None else None,
         meta=meta or {},
-        created_at=now,
+        now=now,
     )
-    session.add(message)
-    await session.flush()
+    values |= {f"item_{name}": value for name, value in item.items()}
+    combined = dialect_of(session) == "postgresql"
+    statements = _writes(changed, public=not private, combined=combined)
+    # on the session's connection: the conversation's changes go with this statement, not in a flush before it
+    connection = await session.connection()
+    if combined:
+        message_id, seq, public_seq = (await connection.execute(statements[0], values)).one()
+    else:
+        seq, last_public = (await connection.execute(statements[0], values)).one()
+        public_seq = None if private else last_public
+        values |= {"item_seq": seq, "item_public_seq": public_seq}
+        message_id = (await connection.execute(statements[1], values)).scalar_one()
+    # the conversation as stored: its counters, and nothing left for the session to write
+    set_committed_value(conversation, "last_seq", seq)
+    if public_seq is not None:
+        set_committed_value(conversation, "last_public_seq", public_seq)
+    state._commit_all(state.dict, session.sync_session.identity_map)
+    message = Message(id=message_id, seq=seq, public_seq=public_seq, **item)
     for event, channel in publications(message, attachment):
         record(session, event, [channel])
     return message
+
+
+def item_fields(
+    conversation_id: int,
+    sender: Sender,
+    *,
+    text: str,
+    kind: Kind,
+    private: bool,
+    client_id: str,
+    attachment_id: int | None,
+    meta: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """A stored item's columns but its numbers (the `item_*` parameters of the writes)."""
+    return {
+        "conversation_id": conversation_id,
+        "kind": kind.value,
+        "private": private,
+        "author": sender.author.value,
+        "author_key": sender.key,
+        "author_id": sender.user_id,
+        "author_name": sender.name,
+        "body": text,
+        "client_id": client_id,
+        "attachment_id": attachment_id,
+        "meta": meta,
+        "created_at": now,
+    }
+
+
+_CONVERSATIONS = Base.metadata.tables[Conversation.__tablename__]
+_ITEMS = Base.metadata.tables[Message.__tablename__]
+_COUNTERS = frozenset({"last_seq", "last_public_seq"})
+_MESSAGE_FIELDS = (
+    "conversation_id",
+    "kind",
+    "private",
+    "author",
+    "author_key",
+    "author_id",
+    "author_name",
+    "body",
+    "client_id",
+    "attachment_id",
+    "meta",
+    "created_at",
+)
+# the statements of `append`, built once per shape: (changed columns, public, one statement or two)
+_WRITES: dict[tuple[tuple[str, ...], bool, bool], tuple[Executable, ...]] = {}
+
+
+def _writes(changed: tuple[str, ...], *, public: bool, combined: bool) -> tuple[Executable, ...]:
+    """`combined`: one statement (a writing CTE) that raises the counters, writes the conversation's
+    `changed` columns and inserts the item, returning its id and numbers. Otherwise two: the UPDATE, which
+    returns the numbers, and the INSERT, which takes them as `item_seq` and `item_public_seq`."""
+    shape = (changed, public, combined)
+    built = _WRITES.get(shape)
+    if built is not None:
+        return built
+    conversations, items = _CONVERSATIONS, _ITEMS
+    raised: dict[Any, Any] = {conversations.c.last_seq: conversations.c.last_seq + 1}
+    if public:
+        raised[conversations.c.last_public_seq] = conversations.c.last_public_seq + 1
+    counters = (
+        update(conversations)
+        .where(conversations.c.id == bindparam("item_conversation_id"))
+        .values(
+            {
+                **raised,
+                **{
+                    conversations.c[key]: bindparam(f"set_{key}", type_=conversations.c[key].type)
+                    for key in changed
+                },
+            }
+        )
+        .returning(conversations.c.last_seq, conversations.c.last_public_seq)
+    )
+    if combined:
+        numbers = counters.cte("numbers")
+        built = (insert_numbered(numbers, public=public).add_cte(numbers),)
+    else:
+        built = (
+            counters,
+            insert(items)
+            .values({name: _item(name) for name in (*_MESSAGE_FIELDS, "seq", "public_seq")})
+            .returning(items.c.id),
+        )
+    _WRITES[shape] = built
+    return built
+
+
+def insert_numbered(numbers: Any, *, public: bool) -> Any:
+    """INSERT of the item with the numbers a CTE returned (`last_seq`, `last_public_seq`)."""
+    items = _ITEMS
+    # typed in the SELECT list (PostgreSQL infers no type for a bare parameter there)
+    fields = [cast(_item(name), items.c[name].type) for name in _MESSAGE_FIELDS]
+    public_seq = numbers.c.last_public_seq if public else null()
+    row = select(*fields, numbers.c.last_seq, public_seq)
+    return (
+        insert(items)
+        .from_select([*_MESSAGE_FIELDS, "seq", "public_seq"], row)
+        .returning(items.c.id, items.c.seq, items.c.public_seq)
+    )
+
+
+def _item(name: str) -> Any:
+    """The parameter of the item's `name` column (prefixed: a parameter named like a column of the table a
+    statement updates or inserts would be taken as that column's value)."""
+    return bindparam(f"item_{name}", type_=_ITEMS.c[name].type)
 
 
 def publications(message: Message, attachment: Attachment | None) -> list[tuple[events.MessagePosted, str]]:

@@ -13,13 +13,14 @@ as sold, exactly once.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from commerce import inventory
 from commerce.cart import set_quantity
@@ -96,43 +97,66 @@ class _SaleItem:
 
 
 # What a claim needs to know of a sale's item, kept briefly per process: in a storm most claims are turned
-# away by the gate, and this keeps them off the database. The claim transaction re-checks all of it.
+# away by the gate, and this keeps them off the database. The claim transaction re-checks all of it. Claims
+# that find nothing kept share one read (a storm's first requests all arrive before any read returns).
 _ITEM_SECONDS = 2.0
 _ITEMS_KEPT = 1024
 _recent_items: dict[tuple[int, int, str], tuple[float, _SaleItem | None]] = {}
+_reading_items: dict[tuple[int, int, str], asyncio.Task[_SaleItem | None]] = {}
 
 
 def forget_sale(sale_id: int) -> None:
-    """Drop what this process keeps of a sale's items (after a change to the sale)."""
+    """Drop what this process keeps of a sale's items (after a change to the sale); a read already under way
+    is left to those waiting for it, and the next claims read again."""
     for key in [key for key in _recent_items if key[0] == sale_id]:
         _recent_items.pop(key, None)
+    for key in [key for key in _reading_items if key[0] == sale_id]:
+        _reading_items.pop(key, None)
 
 
 async def _sale_item(session: AsyncSession, sale_id: int, variant_id: int) -> _SaleItem | None:
-    key, now = (sale_id, variant_id, str(session.get_bind().engine.url)), time.monotonic()
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine), "sessions come from the runtime's sessionmaker (an engine's)"
+    key, now = (sale_id, variant_id, str(engine.url)), time.monotonic()
     kept = _recent_items.get(key)
     if kept is not None and now - kept[0] < _ITEM_SECONDS:
         return kept[1]
-    row = (
-        await session.execute(
-            select(
-                FlashSale.status,
-                FlashSale.starts_at,
-                FlashSale.ends_at,
-                FlashSale.per_customer_limit,
-                FlashSaleItem.id,
-                FlashSaleItem.sale_price_cents,
-            )
-            .join(FlashSaleItem, FlashSaleItem.sale_id == FlashSale.id)
-            .where(FlashSale.id == sale_id, FlashSaleItem.variant_id == variant_id)
-        )
-    ).one_or_none()
-    await session.rollback()  # end the read; the claim is its own short transaction
-    item = _SaleItem(*row) if row is not None else None
+    reading = _reading_items.get(key)
+    if reading is None or reading.get_loop() is not asyncio.get_running_loop():
+        reading = _reading_items[key] = asyncio.create_task(_read_sale_item(engine, sale_id, variant_id))
+        reading.add_done_callback(lambda done: _keep_item(key, now, done))
+    return await asyncio.shield(reading)  # a claimer that gives up does not cancel the others' read
+
+
+def _keep_item(key: tuple[int, int, str], started: float, done: asyncio.Task[_SaleItem | None]) -> None:
+    """Keep what a read found, unless the sale changed while it ran (`forget_sale` let go of the read)."""
+    if _reading_items.get(key) is not done:
+        return
+    del _reading_items[key]
+    if done.cancelled() or done.exception() is not None:
+        return
     if len(_recent_items) >= _ITEMS_KEPT:
         _recent_items.clear()
-    _recent_items[key] = (now, item)
-    return item
+    _recent_items[key] = (started, done.result())
+
+
+async def _read_sale_item(engine: AsyncEngine, sale_id: int, variant_id: int) -> _SaleItem | None:
+    async with AsyncSession(engine) as session:
+        row = (
+            await session.execute(
+                select(
+                    FlashSale.status,
+                    FlashSale.starts_at,
+                    FlashSale.ends_at,
+                    FlashSale.per_customer_limit,
+                    FlashSaleItem.id,
+                    FlashSaleItem.sale_price_cents,
+                )
+                .join(FlashSaleItem, FlashSaleItem.sale_id == FlashSale.id)
+                .where(FlashSale.id == sale_id, FlashSaleItem.variant_id == variant_id)
+            )
+        ).one_or_none()
+    return _SaleItem(*row) if row is not None else None
 
 
 async def _target(session: AsyncSession, sale_id: int, variant_id: int, now: datetime) -> _Target:
@@ -165,8 +189,7 @@ async def claim(
 
     verdict = await gate.take(sale_id, target.item_id, owner, target.limit)
     if verdict is Verdict.not_loaded:
-        await load_gate(session, gate, sale_id, overwrite=False)
-        verdict = await gate.take(sale_id, target.item_id, owner, target.limit)
+        verdict = await _load_then_take(session, gate, target, owner)
     if verdict is Verdict.sold_out:
         raise SoldOut("sold out")
     if verdict is Verdict.limit_reached:
@@ -181,6 +204,24 @@ async def claim(
             forget_sale(sale_id)
             await _target(session, sale_id, variant_id, utcnow())
         raise
+
+
+# sales whose gate this process is loading: the first claims of a sale whose gate is not loaded yet (it just
+# started, or Redis restarted) wait for one load instead of each reading the sale from the database
+_loading: dict[tuple[asyncio.AbstractEventLoop, int], asyncio.Lock] = {}
+
+
+async def _load_then_take(session: AsyncSession, gate: ClaimGate, target: _Target, owner: str) -> Verdict:
+    key = (asyncio.get_running_loop(), target.sale_id)
+    lock = _loading.setdefault(key, asyncio.Lock())
+    async with lock:
+        verdict = await gate.take(target.sale_id, target.item_id, owner, target.limit)
+        if verdict is Verdict.not_loaded:  # nobody loaded it while this claim waited
+            await load_gate(session, gate, target.sale_id, overwrite=False)
+            verdict = await gate.take(target.sale_id, target.item_id, owner, target.limit)
+    if not lock.locked():
+        _loading.pop(key, None)
+    return verdict
 
 
 async def _take_unit(

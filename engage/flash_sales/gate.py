@@ -1,7 +1,8 @@
 """The gate in front of the claim transaction: turns away, atomically and in arrival order, claims that
 cannot succeed (sold out, limit reached) before they queue on the database.
 
-Production: one Redis script per claim over two keys (units left of the item, units per owner of the sale).
+Production: a Redis script over two keys per claim (units left of the item, units per owner of the sale);
+the claims a process makes while one round trip is out go together in the next, in arrival order.
 Embedded: no gate; the claim transaction's guarded statements decide alone (SQLite serialises writers).
 Either way the database has the last word: the gate is a fast filter, never the source of truth, and is
 reloaded from the database when Redis lost it.
@@ -16,6 +17,8 @@ from importlib import resources
 from typing import Protocol, cast
 
 from redis.asyncio import Redis
+
+from engage.platform.shared_reads import Batched
 
 _TAKE_LUA = (resources.files("engage.flash_sales") / "gate.lua").read_text()
 _GIVE_BACK_LUA = """
@@ -81,6 +84,7 @@ class RedisGate:
         self._redis = redis
         self._prefix = f"{prefix}:flash"
         self._take = redis.register_script(_TAKE_LUA)
+        self._takes: Batched[tuple[str, str, str, int], int] = Batched(self._take_together)
         self._give_back = redis.register_script(_GIVE_BACK_LUA)
 
     def _left(self, sale_id: int, item_id: int) -> str:
@@ -90,12 +94,18 @@ class RedisGate:
         return f"{self._prefix}:{sale_id}:owners"
 
     async def take(self, sale_id: int, item_id: int, owner: str, limit: int) -> Verdict:
-        answer = int(
-            await self._take(keys=[self._left(sale_id, item_id), self._owners(sale_id)], args=[owner, limit])
-        )
+        answer = await self._takes((self._left(sale_id, item_id), self._owners(sale_id), owner, limit))
         if answer > 0:
             return Verdict.taken
         return {0: Verdict.sold_out, -1: Verdict.limit_reached}.get(answer, Verdict.not_loaded)
+
+    async def _take_together(self, claims: list[tuple[str, str, str, int]]) -> list[int]:
+        keys: list[str] = []
+        args: list[str | int] = []
+        for left_key, owners_key, owner, limit in claims:
+            keys += [left_key, owners_key]
+            args += [owner, limit]
+        return [int(answer) for answer in await self._take(keys=keys, args=args)]
 
     async def give_back(self, sale_id: int, item_id: int, owner: str) -> None:
         await self._give_back(keys=[self._left(sale_id, item_id), self._owners(sale_id)], args=[owner])

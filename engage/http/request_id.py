@@ -8,7 +8,6 @@ import re
 import secrets
 
 import structlog
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 _SANE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -40,10 +39,11 @@ class RequestIdMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SANE.match(incoming) else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
+        encoded_id = request_id.encode()
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id
+                message["headers"] = [*(message.get("headers") or []), (b"x-request-id", encoded_id)]
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):

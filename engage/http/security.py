@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
+from collections.abc import Awaitable
+
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,29 +34,46 @@ DOCS_CSP = _csp(
 DOCS_PATHS = ("/schema/redoc",)
 
 
+def _encoded(csp: str, *, tls: bool) -> list[tuple[bytes, bytes]]:
+    headers = {
+        "content-security-policy": csp,
+        "x-content-type-options": "nosniff",
+        "x-frame-options": "DENY",
+        "referrer-policy": "strict-origin-when-cross-origin",
+        "permissions-policy": "camera=(), microphone=(), geolocation=()",
+        "cross-origin-opener-policy": "same-origin",
+    }
+    if tls:
+        headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
+    return [(name.encode(), value.encode()) for name, value in headers.items()]
+
+
+# encoded once: a response's headers are raw (name, value) pairs, and one the handler set is kept
+_HEADERS = {csp: _encoded(csp, tls=False) for csp in (CSP, DOCS_CSP)}
+_HEADERS_TLS = {csp: _encoded(csp, tls=True) for csp in (CSP, DOCS_CSP)}
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
         self.hsts = hsts
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # a socket is handed on, not awaited here: no frame of this middleware stays for its lifetime
         if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._with_headers(scope, receive, send)
+
+    async def _with_headers(self, scope: Scope, receive: Receive, send: Send) -> None:
         tls = self.hsts or scope.get("scheme") == "https"
         csp = DOCS_CSP if scope["path"].rstrip("/") in DOCS_PATHS else CSP
+        added = _HEADERS_TLS[csp] if tls else _HEADERS[csp]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                headers.setdefault("Content-Security-Policy", csp)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-                headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-                if tls:
-                    headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+                headers = message.get("headers") or []
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = [*headers, *(header for header in added if header[0] not in present)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

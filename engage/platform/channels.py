@@ -28,7 +28,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.channels.backends.base import ChannelsBackend
@@ -36,6 +36,7 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger("engage.channels")
@@ -245,25 +246,30 @@ class RedisSequencedBackend(RedisChannelsPubSubBackend, SequencedBackend):
     async def publish_together(
         self, sequenced: Sequence[tuple[str, bytes]], frames: Sequence[tuple[str, bytes]]
     ) -> list[Position]:
-        """One round trip for them all (a chat message: its frames on two channels, the inbox's number)."""
+        """One round trip for them all (a chat message: its frames on two channels, the inbox's number).
+
+        The script goes by its digest: a pipeline of redis-py Scripts would first ask SCRIPT EXISTS, a
+        round trip per publish. Only after Redis lost its scripts (a restart) is it loaded and the pipeline
+        sent again: its unnumbered frames (live hints) may then arrive twice, its numbered ones never do
+        (NOSCRIPT ran none of them)."""
+        try:
+            results = await self._pipeline(sequenced, frames)
+        except NoScriptError:
+            await self._redis.script_load(_PUBLISH_LUA)
+            results = await self._pipeline(sequenced, frames)
+        return [Position(epoch.decode(), int(seq)) for seq, epoch in results[: len(sequenced)]]
+
+    async def _pipeline(
+        self, sequenced: Sequence[tuple[str, bytes]], frames: Sequence[tuple[str, bytes]]
+    ) -> list[Any]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for channel, body in sequenced:
-                await self._publish_sequenced(
-                    keys=self._keys(channel),
-                    args=[
-                        new_epoch(),
-                        body,
-                        self._limit,
-                        self._history_ms,
-                        self._meta_ms,
-                        self._topic(channel),
-                    ],
-                    client=pipe,
-                )
+                args: list[Any] = [new_epoch(), body, self._limit, self._history_ms, self._meta_ms]
+                args.append(self._topic(channel))
+                pipe.evalsha(self._publish_sequenced.sha, 2, *self._keys(channel), *args)
             for channel, frame in frames:
                 pipe.publish(self._topic(channel), frame)
-            results = await pipe.execute()
-        return [Position(epoch.decode(), int(seq)) for seq, epoch in results[: len(sequenced)]]
+            return cast(list[Any], await pipe.execute())
 
     async def history(self, channel: str, after: int = -1, *, limit: int | None = None) -> History:
         epoch, seq, entries = await self._read_history(

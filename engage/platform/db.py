@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, CursorResult, DateTime, Integer, MetaData, Result, event, func, select
+from sqlalchemy import BigInteger, CursorResult, DateTime, Integer, MetaData, Result, event, exc, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -89,21 +90,50 @@ class TimestampMixin:
 POOL_WAIT_SECONDS = 10
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> AsyncEngine:
+    """`pool_size`: the most PostgreSQL connections the process holds. Each is opened when first needed and
+    kept: a burst's connections serve the next burst (overflow connections, closed as soon as they were
+    returned, had every burst open and prepare its connections again)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(
             url, echo=echo, connect_args={"timeout": 30, "factory": _SQLiteConnection}
         )
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
-        url,
-        echo=echo,
-        pool_size=pool_size,
-        max_overflow=pool_size * 2,
-        pool_timeout=POOL_WAIT_SECONDS,
-        pool_pre_ping=True,
+    engine = create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=0, pool_timeout=POOL_WAIT_SECONDS
     )
+    _check_on_checkout(engine)
+    return engine
+
+
+# A pooled PostgreSQL connection is pinged (SQLAlchemy's pre-ping costs BEGIN, a statement and ROLLBACK:
+# three round trips) only when it sat unused this long, where a firewall or a failover may have dropped it
+# silently. One the server closed (a restart, pg_terminate_backend) is known without a round trip.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _check_on_checkout(engine: AsyncEngine) -> None:
+    """Hand out only live connections: a closed or (after idling) unanswering one is replaced at checkout
+    (DisconnectionError makes the pool take another), never failing the request that asked."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connected(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _check(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if dbapi_conn.driver_connection.is_closed():
+            raise exc.DisconnectionError("the server closed this connection")
+        if time.monotonic() - record.info.get("idle_since", 0.0) > PING_AFTER_IDLE_SECONDS:
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception as error:
+                raise exc.DisconnectionError(f"no answer to a ping: {error}") from error
 
 
 class _SQLiteConnection(sqlite3.Connection):

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Select, and_, case, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.chat import Conversation
+from engage.chat import Conversation, newest_unseen_reply
 from engage.platform.clock import utcnow
 from engage.platform.db import insert_for
 from engage.platform.errors import Conflict, NotFound
@@ -333,6 +333,10 @@ async def chat_reply(
         return []
     if max(conversation.shopper_delivered_seq, conversation.shopper_read_seq) >= public_seq:
         return []
+    if conversation.last_public_seq > public_seq:  # later replies share this notice: the newest is shown
+        newest = await newest_unseen_reply(session, conversation)
+        if newest is not None:
+            message_id, author_name, text = newest.id, newest.author_name, newest.body
     notice = chat_notice(
         conversation_id=conversation_id, message_id=message_id, author_name=author_name, text=text
     )

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import secrets
 import time
-from collections import deque
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
@@ -66,7 +65,8 @@ class Outbox:
         self.closed = False
         self.sent = 0
         self._send = send
-        self._frames: deque[str] = deque()
+        # lists, not deques: they hold a few hundred at most, and an idle socket's empty deque costs 760 bytes
+        self._frames: list[str] = []
         self._latest: dict[tuple[str, str], str] = {}
         self._blocked: asyncio.Future[None] | None = None
 
@@ -102,7 +102,7 @@ class Outbox:
         frames, latest = self._frames, self._latest
         try:
             while frames or latest:
-                text = frames.popleft() if frames else latest.pop(next(iter(latest)))
+                text = frames.pop(0) if frames else latest.pop(next(iter(latest)))
                 pending = send_eagerly(self._send, {"type": "websocket.send", "text": text})
                 self.sent += 1
                 if pending is not None:  # the peer is not keeping up: finish that send in the background
@@ -188,7 +188,7 @@ class Connection:
         self._dropped = 0
         self._dropped_since = 0.0
         self._throttle_notice_at = 0.0
-        self._waiting: deque[tuple[float, str, dict[str, Any], Any]] = deque()
+        self._waiting: list[tuple[float, str, dict[str, Any], Any]] = []  # as Outbox._frames
         self._handler: asyncio.Task[None] | None = None
 
     # ---- the handler API (SocketContext) ---------------------------------------------------------------
@@ -251,24 +251,29 @@ class Connection:
 
     def _queue(self, kind: str, frame: dict[str, Any], ref: Any) -> None:
         """Frames are handled one at a time and in order, by a task apart from the socket's reader: while
-        one waits on the database, the socket is still read (heartbeats, closes, the next frames)."""
+        one waits on the database, the socket is still read (heartbeats, closes, the next frames). At most
+        MAX_WAITING_FRAMES wait behind the one being handled (which is never among them, however soon its
+        task starts)."""
         if self.closed:
             return
-        if len(self._waiting) >= MAX_WAITING_FRAMES:
-            self._busy(ref)
-            return
-        self._waiting.append((time.monotonic(), kind, frame, ref))
+        item = (time.monotonic(), kind, frame, ref)
         if self._handler is None:
-            self._handler = asyncio.create_task(self._handle_waiting())
+            self._handler = asyncio.create_task(self._handle_waiting(item))
+        elif len(self._waiting) >= MAX_WAITING_FRAMES:
+            self._busy(ref)
+        else:
+            self._waiting.append(item)
 
-    async def _handle_waiting(self) -> None:
+    async def _handle_waiting(self, first: tuple[float, str, dict[str, Any], Any]) -> None:
+        item: tuple[float, str, dict[str, Any], Any] | None = first
         try:
-            while self._waiting and not self.closed:
-                arrived, kind, frame, ref = self._waiting.popleft()
+            while item is not None and not self.closed:
+                arrived, kind, frame, ref = item
                 if time.monotonic() - arrived > MAX_FRAME_WAIT_SECONDS:
                     self._busy(ref)
-                    continue
-                await self._dispatch(kind, frame, ref)
+                else:
+                    await self._dispatch(kind, frame, ref)
+                item = self._waiting.pop(0) if self._waiting else None
         finally:
             self._handler = None
 

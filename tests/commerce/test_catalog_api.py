@@ -9,10 +9,11 @@ from sqlalchemy import update
 from commerce import inventory
 from commerce.catalog.categories import slugify
 from commerce.catalog.models import Product, Variant
+from engage.app import create_app
 from engage.platform.identity import Role
 from engage.platform.runtime import Runtime
 from tests.commerce.conftest import make_product
-from tests.conftest import ROOT, account_on
+from tests.conftest import ROOT, AppClient, account_on, running
 
 
 def _draft(name: str, sku: str, price: int, stock: int = 5, **extra) -> dict:
@@ -342,3 +343,40 @@ async def test_two_in_place_edits_of_one_version_at_once_make_one_change(client,
     assert (await client.get(f"/api/admin/products/{code}", headers=marketer.headers)).json()[
         "name"
     ] == winner
+
+
+async def test_a_listing_answered_before_the_middleware_is_exact_on_every_node(
+    client, settings, make_account
+) -> None:
+    """The listing is answered from memory before sessions, auth and rate limits (shared responses); a
+    price edited through one node is what the other node's very next listing shows."""
+    marketer = await make_account(Role.marketer)
+    tag, code = f"tag-{uuid.uuid4().hex[:8]}", f"lane-{uuid.uuid4().hex[:8]}"
+    draft = _draft("Teapot", f"SKU-{code}", 2500, tags=[tag])
+    assert (await client.put(f"/api/admin/products/{code}", json=draft, headers=marketer.headers)).is_success
+    node_b = create_app(settings)
+    async with running(node_b), AppClient(node_b, keep_cookies=False) as other_node:
+        first = await other_node.get("/api/products", params={"tag": tag})
+        kept = await other_node.get("/api/products", params={"tag": tag})
+        assert kept.content == first.content and kept.headers["etag"] == first.headers["etag"]
+        # what every answer carries still comes; what is per visitor (a cookie, a rate limit) does not
+        assert kept.headers["x-request-id"] != first.headers["x-request-id"]
+        assert kept.headers["content-security-policy"] and kept.headers["x-content-type-options"] == "nosniff"
+        assert "set-cookie" not in kept.headers and "ratelimit-remaining" not in kept.headers
+        assert kept.headers["content-type"].startswith("application/json")
+        assert kept.json()["items"][0]["price_cents"] == 2500
+
+        draft["variants"][0]["price_cents"] = 1900
+        assert (
+            await client.put(f"/api/admin/products/{code}", json=draft, headers=marketer.headers)
+        ).is_success
+        await client.app.state.services.runtime.publisher.drain()
+        changed = await other_node.get(
+            "/api/products", params={"tag": tag}, headers={"If-None-Match": first.headers["etag"]}
+        )
+        assert changed.status_code == 200 and changed.json()["items"][0]["price_cents"] == 1900
+
+        # bad input is still the handler's clear 400, never kept
+        for _ in range(2):
+            bad = await other_node.get("/api/products", params={"sort": "sideways"})
+            assert bad.status_code == 400

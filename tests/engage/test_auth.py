@@ -3,8 +3,9 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from engage.auth.middleware import forget_identity, forget_tokens
 from engage.auth.models import User
 from engage.platform.identity import Role
 from tests.conftest import PASSWORD, api_token, unique_email
@@ -225,3 +226,35 @@ async def test_changing_the_password_revokes_tokens_and_other_sessions(client, m
     )
     assert res.status_code == 401
     assert await api_token(client, account.email, new_password)
+
+
+async def test_a_burst_of_first_requests_with_tokens_is_answered_by_few_queries(client, make_account) -> None:
+    """Forty shoppers' first requests at once (a flash sale opening on a node that has seen none of them):
+    every one is answered as its own account; a revoked token in the burst is refused; their tokens and
+    accounts are read together, not one pool checkout each."""
+    accounts = [await make_account() for _ in range(40)]
+    gone = await make_account()
+    res = await client.get("/api/auth/tokens", headers=gone.headers)
+    token_id = res.json()[0]["id"]
+    assert (await client.delete(f"/api/auth/tokens/{token_id}", headers=gone.headers)).status_code == 204
+    for account in [*accounts, gone]:
+        forget_tokens(user_id=account.id)
+        forget_identity(account.id)
+
+    token_reads: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if "FROM api_tokens" in statement:
+            token_reads.append(statement)
+
+    engine = client.app.state.services.runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        answers = await asyncio.gather(
+            *(client.get("/api/auth/me", headers=a.headers) for a in [*accounts, gone])
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [a.json()["email"] for a in answers[:-1]] == [a.email for a in accounts]
+    assert answers[-1].status_code == 401
+    assert 1 <= len(token_reads) < 10

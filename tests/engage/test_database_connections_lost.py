@@ -18,7 +18,9 @@ async def _drop_every_connection(database_url: str) -> int:
                 (
                     await conn.execute(
                         text(
-                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            # waits until each backend has exited, as a restart has before clients
+                            # can connect again
+                            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
                             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                         )
                     )

@@ -4,6 +4,7 @@ nobody saw, a flash sale someone asked to be reminded of; tests to the marketer;
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import select, update
 from commerce.orders import fulfilment
 from commerce.orders.models import Order
 from engage.chat import Conversation
+from engage.chat.models import Message
 from engage.flash_sales.models import FlashSale
 from engage.flash_sales.timeline import announce_transitions
 from engage.platform.clock import utcnow
@@ -159,6 +161,72 @@ async def test_an_agent_reply_nobody_saw_is_pushed(
         and payload["url"] == f"https://shop.example/?chat={convs[1].id}"
     )
     assert (got[0].urgency, got[0].ttl) == ("high", 3600)
+
+
+async def test_replies_in_one_window_share_one_notice_with_the_newest(
+    push_services: Services, push_service: PushService, worker: None
+) -> None:
+    """Three replies within the push delay: one job (the first reply's), which pushes the newest reply."""
+    (person,) = await audience(push_services, push_service, 1, offers=False)
+    texts = ["Let me check.", "Found it.", "It ships tomorrow morning."]
+    async with push_services.sessionmaker() as session:
+        conv = Conversation(owner_key=person.owner.key, user_id=person.user_id, last_seq=3, last_public_seq=3)
+        session.add(conv)
+        await session.flush()
+        replies = [
+            Message(
+                conversation_id=conv.id,
+                seq=n,
+                public_seq=n,
+                kind="message",
+                author="agent",
+                author_key="user:1",
+                author_name="Sam",
+                body=text,
+                client_id=uuid.uuid4().hex,
+            )
+            for n, text in enumerate(texts, start=1)
+        ]
+        session.add_all(replies)
+        await session.commit()
+    policy = push_services.push.policy
+    push_services.push.policy = dataclasses.replace(policy, chat_delay=timedelta(seconds=1))
+    try:
+        sink = push_sink(push_services)
+    finally:
+        push_services.push.policy = policy
+    jobs, enqueue = push_services.runtime.jobs, push_services.runtime.jobs.enqueue
+    reply_jobs: list[Any] = []
+
+    async def enqueue_seen(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "push_chat_reply":
+            reply_jobs.append(args)
+        return await enqueue(name, *args, **kwargs)
+
+    jobs.enqueue = enqueue_seen  # type: ignore[method-assign]
+    try:
+        await _send_replies(sink, conv.id, replies)
+    finally:
+        del jobs.enqueue
+    got = await deliveries_for(push_service, [person], 1)
+    await asyncio.sleep(0.5)
+    got = await deliveries_for(push_service, [person], 1)
+    assert [d.json["body"] for d in got] == ["It ships tomorrow morning."]
+    assert [args[0] for args in reply_jobs] == [conv.id]
+
+
+async def _send_replies(sink: Any, conversation_id: int, replies: list[Message]) -> None:
+    for reply in replies:
+        message = {
+            "id": reply.id,
+            "public_seq": reply.public_seq,
+            "author": "agent",
+            "author_name": "Sam",
+            "private": False,
+            "text": reply.body,
+        }
+        event = {"conversation_id": conversation_id, "seq": reply.seq, "message": message}
+        await sink([DomainEvent("chat.message", event, (f"conversation:{conversation_id}",))])
 
 
 async def test_flash_sale_reminders_when_it_starts(

@@ -179,6 +179,21 @@ async def test_a_node_refills_events_redis_pubsub_lost(settings) -> None:
             assert [e["seq"] for e in got] == [sub["seq"] + 1, sub["seq"] + 2]
 
 
+async def test_numbered_publishes_go_on_after_redis_forgot_its_scripts(settings) -> None:
+    """A restarted Redis has no scripts: the next numbered publish loads its script and is delivered once,
+    in sequence."""
+    async with serving(settings) as (base, hub):
+        register_test_kinds(hub)
+        channel = "testrel:noscript"
+        async with Socket.open(base) as sock:
+            sub = await sock.subscribe(channel)
+            await hub.publish(channel, "tick", {"n": 1})
+            await hub.runtime.redis.script_flush()
+            await hub.publish(channel, "tick", {"n": 2})
+            got = await sock.events(channel, 2)
+            assert [(e["data"]["n"], e["seq"]) for e in got] == [(1, sub["seq"] + 1), (2, sub["seq"] + 2)]
+
+
 @pytest.mark.slow
 async def test_after_redis_drops_the_subscription_connection_nothing_is_missed(settings) -> None:
     async with serving(settings) as (base, hub):

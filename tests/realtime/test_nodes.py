@@ -276,9 +276,11 @@ async def test_too_many_frames_per_second_are_throttled_and_a_flood_is_cut_off(n
 
 
 async def test_the_socket_door_serves_websocket_clients_of_any_library(nodes) -> None:
-    """Plain `websockets` without our helper: the welcome frame, then JSON both ways."""
+    """Plain `websockets` without our helper: the welcome frame, then JSON both ways. Offered
+    permessage-deflate (as browsers offer it), the server declines: frames go uncompressed."""
     a, _ = nodes
-    async with websockets.connect(a.url.replace("http", "ws") + "/ws") as ws:
+    async with websockets.connect(a.url.replace("http", "ws") + "/ws", compression="deflate") as ws:
+        assert ws.protocol.extensions == []
         welcome = json.loads(await ws.recv())
         assert welcome["type"] == "welcome" and welcome["limits"]["frames_per_second"] == 20
         await ws.send(json.dumps({"type": "subscribe", "id": "s1", "channel": "product:aud-002"}))

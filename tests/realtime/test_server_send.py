@@ -50,3 +50,41 @@ def test_the_installed_uvicorn_still_names_its_asgi_callables_so() -> None:
         (WebSocketProtocol, "asgi_receive", "asgi_send"),
     ):
         assert callable(getattr(cls, receive)) and callable(getattr(cls, send)), cls
+
+
+def test_an_accepted_socket_lets_go_of_its_opening_request() -> None:
+    from litestar import WebSocket
+    from litestar.types import Empty
+    from litestar.utils.scope.state import ScopeState
+
+    from engage.realtime.ws import release_handshake
+
+    protocol = _protocol("uvicorn.protocols.websockets.websockets_sansio_impl", "receive", "send")
+    protocol.request, protocol.response, protocol.handshake_complete = object(), object(), True
+    scope: Any = {
+        "type": "websocket",
+        "path": "/ws",
+        "headers": [(b"cookie", b"engage_session=abc"), (b"origin", b"http://shop.test")],
+        "query_string": b"",
+    }
+    socket: WebSocket[Any, Any, Any] = WebSocket(scope, protocol.receive, protocol.send)
+    assert socket.cookies["engage_session"] == "abc"
+
+    release_handshake(socket, protocol.send)
+
+    assert protocol.request is None and protocol.response is None
+    assert ScopeState.from_scope(scope).headers is Empty and ScopeState.from_scope(scope).cookies is Empty
+    assert socket.headers["origin"] == "http://shop.test"  # read again from the scope when asked
+
+
+def test_a_socket_still_opening_keeps_its_request() -> None:
+    from litestar import WebSocket
+
+    from engage.realtime.ws import release_handshake
+
+    protocol = _protocol("uvicorn.protocols.websockets.websockets_sansio_impl", "receive", "send")
+    request = object()
+    protocol.request, protocol.response, protocol.handshake_complete = request, None, False
+    scope: Any = {"type": "websocket", "path": "/ws", "headers": [], "query_string": b""}
+    release_handshake(WebSocket(scope, protocol.receive, protocol.send), protocol.send)
+    assert protocol.request is request

@@ -145,20 +145,25 @@ async def _enqueue(env: dict[str, str]) -> None:
     await pool.aclose()
 
 
-def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "engage.cli", "worker"],
-        env={**os.environ, **env, "HF_HUB_OFFLINE": "1"},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "engage.cli", "worker"],
+            env={**os.environ, **env, "HF_HUB_OFFLINE": "1"},
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _assert_alive(worker: subprocess.Popen[bytes], log: Path) -> None:
+    assert worker.poll() is None, "the worker died with Redis:\n" + log.read_text(errors="replace")[-4000:]
 
 
 async def test_the_worker_rides_over_a_redis_restart_and_takes_jobs_again(
-    worker_env: dict[str, str], private_redis: RedisServer
+    worker_env: dict[str, str], private_redis: RedisServer, tmp_path: Path
 ) -> None:
-    worker = _start_worker(worker_env)
+    worker = _start_worker(worker_env, tmp_path / "worker.log")
     try:
         scope = await _old_answer(worker_env)
         await _enqueue(worker_env)
@@ -172,7 +177,7 @@ async def test_the_worker_rides_over_a_redis_restart_and_takes_jobs_again(
             scope = await _old_answer(worker_env)
             await _enqueue(worker_env)  # the restarted Redis is empty: a job queued after it came back
             assert await _gone(worker_env, scope), "the worker took no job after Redis restarted"
-            assert worker.poll() is None, "the worker died with Redis"
+            _assert_alive(worker, tmp_path / "worker.log")
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
@@ -193,7 +198,7 @@ async def test_shoppers_carts_chats_and_a_flash_sale_ride_over_a_redis_restart(
     await redis.ready()
     env = {**prod_env, "ENGAGE_REDIS_URL": redis.url, "ENGAGE_REDIS_PREFIX": f"restart-{os.urandom(4).hex()}"}
     node = await asyncio.to_thread(start_server, env, tmp_path)
-    worker = _start_worker(env)
+    worker = _start_worker(env, tmp_path / "worker.log")
     async with runtime.sessionmaker() as s:
         product = await make_product(s, stock=[40], price=2000)
     variant = product.variants[0].id
@@ -260,7 +265,7 @@ async def test_shoppers_carts_chats_and_a_flash_sale_ride_over_a_redis_restart(
 
         outcome = sorted(before + after)
         assert outcome.count(201) == 20 and set(outcome) <= {201, 409}, outcome
-        assert worker.poll() is None, "the worker died with Redis"
+        _assert_alive(worker, tmp_path / "worker.log")
     finally:
         worker.send_signal(signal.SIGTERM)
         try:

@@ -8,15 +8,16 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
-from engage.chat import conversations, events, messages
+from engage.chat import conversations, events, messages, teams
 from engage.chat.env import ChatEnv
-from engage.chat.models import Message
+from engage.chat.models import Conversation, Message
 from engage.chat.rate_limit import SenderRateLimit
 from engage.config import Settings
 from engage.platform.counters import make_counter
 from engage.platform.errors import InvalidInput, NotFound, RateLimited
+from engage.platform.identity import Role
 from engage.platform.runtime import Runtime
 from engage.wiring import build
 from tests.engage.chat.conftest import guest
@@ -224,3 +225,157 @@ async def test_posting_over_the_rate_limit_is_refused_before_storing(runtime, en
         again = await messages.post(session, limited, shopper, conversation.id, text="0", client_id="c0")
         assert again.duplicate
     assert await _stored_seqs(runtime, conversation.id) == [1, 2, 3]
+
+
+async def test_a_message_is_locked_then_written_in_one_statement_with_the_conversations_changes(
+    runtime, env, make_user
+) -> None:
+    """The hot path on PostgreSQL: the locked read, then one statement that takes the numbers, writes the
+    conversation's changes (the first-response clock here) and stores the message."""
+    shopper, agent = guest(), await make_user()
+    async with runtime.sessionmaker() as session:
+        conversation, _ = await conversations.start(session, env, shopper, human=True)
+    for who, text in ((shopper, "hello?"), (agent, "hi!"), (shopper, "where is my order?")):
+        async with runtime.sessionmaker() as session:  # the agent joins (2, 3); the shopper waits again (4)
+            await messages.post(session, env, who, conversation.id, text=text)
+    async with runtime.sessionmaker() as session:
+        connection = await session.connection()  # the transaction the post runs in
+        statements: list[str] = []
+
+        def seen(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if conn is connection.sync_connection:
+                statements.append(statement)
+
+        event.listen(runtime.engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            ack = await messages.post(session, env, agent, conversation.id, text="it ships today")
+        finally:
+            event.remove(runtime.engine.sync_engine, "before_cursor_execute", seen)
+    assert len(statements) == 2, statements
+    assert "FOR UPDATE" in statements[0]
+    assert statements[1].lstrip().startswith("WITH") and "INSERT INTO chat_messages" in statements[1]
+    async with runtime.sessionmaker() as session:
+        stored = await session.get(Conversation, conversation.id)
+        assert stored is not None
+        assert (stored.last_seq, stored.last_public_seq) == (ack.seq, ack.seq) == (5, 5)
+        assert stored.waiting_since is None and stored.first_response_at is not None
+        assert stored.owner == "agent" and stored.assignee_id == agent.user_id
+        assert stored.last_preview == "it ships today"
+    assert await _stored_seqs(runtime, conversation.id) == [1, 2, 3, 4, 5]
+
+
+# ---- the steady state: an open conversation an agent has, in one autocommitted statement ------------------
+
+
+async def _taken(runtime: Runtime, env: ChatEnv, shopper: Any, agent: Any) -> int:
+    async with runtime.sessionmaker() as session:
+        conversation, _ = await conversations.start(session, env, shopper, human=True)
+        await messages.post(session, env, agent, conversation.id, text="Hello, I am here")  # takes it
+        return conversation.id  # seq 1: the agent joined; 2: their greeting
+
+
+async def test_a_message_in_the_steady_state_is_one_autocommitted_statement(runtime, env, make_user) -> None:
+    shopper, agent = guest(), await make_user()
+    conversation_id = await _taken(runtime, env, shopper, agent)
+    ran: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        ran.append((statement, conn.get_execution_options().get("isolation_level")))
+
+    for who, text in ((shopper, "where is my order?"), (agent, "it ships today"), (shopper, "thanks")):
+        ran.clear()
+        event.listen(runtime.engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            async with runtime.sessionmaker() as session:
+                await messages.post(session, env, who, conversation_id, text=text)
+        finally:
+            event.remove(runtime.engine.sync_engine, "before_cursor_execute", seen)
+        chat = [(s, level) for s, level in ran if "chat_" in s]
+        assert len(chat) == 1, chat
+        assert "INSERT INTO chat_messages" in chat[0][0] and chat[0][1] == "AUTOCOMMIT"
+    async with runtime.sessionmaker() as session:
+        stored = await session.get(Conversation, conversation_id)
+    assert stored is not None
+    assert (stored.last_seq, stored.last_public_seq) == (5, 5)
+    assert stored.waiting_since is not None and stored.first_response_at is not None  # "thanks" waits again
+    assert stored.owner == "agent" and stored.assignee_id == agent.user_id and stored.last_preview == "thanks"
+    assert await _stored_seqs(runtime, conversation_id) == [1, 2, 3, 4, 5]
+
+
+async def test_steady_messages_of_both_sides_racing_get_gap_free_sequences(runtime, env, make_user) -> None:
+    shopper, agent = guest(), await make_user()
+    conversation_id = await _taken(runtime, env, shopper, agent)
+
+    async def send(i: int) -> int:
+        async with runtime.sessionmaker() as session:
+            ack = await messages.post(session, env, (shopper, agent)[i % 2], conversation_id, text=f"m{i}")
+            return ack.seq
+
+    acked = await asyncio.gather(*(send(i) for i in range(40)))
+    assert sorted(acked) == list(range(3, 43))
+    assert await _stored_seqs(runtime, conversation_id) == list(range(1, 43))
+
+
+async def test_a_steady_resend_racing_its_copies_is_stored_once(runtime, env, make_user) -> None:
+    shopper, agent = guest(), await make_user()
+    conversation_id = await _taken(runtime, env, shopper, agent)
+    client_id = uuid.uuid4().hex
+
+    async def send() -> tuple[int, int, bool]:
+        async with runtime.sessionmaker() as session:
+            ack = await messages.post(session, env, shopper, conversation_id, text="hi?", client_id=client_id)
+            return ack.id, ack.seq, ack.duplicate
+
+    acks = await asyncio.gather(*(send() for _ in range(8)))
+    assert len({(i, s) for i, s, _ in acks}) == 1 and sum(1 for *_, dup in acks if not dup) == 1, acks
+    assert await _stored_seqs(runtime, conversation_id) == [1, 2, 3]
+    assert await send() == (*acks[0][:2], True)
+
+
+async def test_steady_messages_count_once_against_the_rate_limit(runtime, env, make_user) -> None:
+    limited = ChatEnv(
+        limits=env.limits,
+        rate_limit=SenderRateLimit(make_counter(None, "t"), count=3, seconds=60),
+        blobs=env.blobs,
+        publisher=env.publisher,
+    )
+    shopper, agent = guest(), await make_user()
+    conversation_id = await _taken(runtime, limited, shopper, agent)
+
+    async def post(text: str, client_id: str | None = None) -> Any:
+        async with runtime.sessionmaker() as session:
+            return await messages.post(
+                session, limited, shopper, conversation_id, text=text, client_id=client_id
+            )
+
+    for i in range(3):
+        await post(f"{i}", f"c{i}")
+    with pytest.raises(RateLimited):
+        await post("one too many")
+    assert (await post("0", "c0")).duplicate  # a re-send past the limit is answered all the same
+    assert await _stored_seqs(runtime, conversation_id) == [1, 2, 3, 4, 5]
+
+
+async def test_only_the_conversations_team_answers_in_it(runtime, env, make_user) -> None:
+    shopper, member, outsider, admin = (
+        guest(),
+        await make_user(),
+        await make_user(),
+        await make_user(Role.admin),
+    )
+    conversation_id = await _taken(runtime, env, shopper, member)
+    async with runtime.sessionmaker() as session:
+        team = await teams.create_team(session, slug=f"t-{uuid.uuid4().hex[:8]}", name="Returns")
+        await teams.set_member(session, team.id, member.user_id, member=True)
+        await session.execute(
+            update(Conversation).where(Conversation.id == conversation_id).values(team_id=team.id)
+        )
+        await session.commit()
+    for who, allowed in ((outsider, False), (member, True), (admin, True), (guest(), False)):
+        async with runtime.sessionmaker() as session:
+            if allowed:
+                await messages.post(session, env, who, conversation_id, text="on it")
+            else:
+                with pytest.raises(NotFound):
+                    await messages.post(session, env, who, conversation_id, text="let me in")
+    assert await _stored_seqs(runtime, conversation_id) == [1, 2, 3, 4]

@@ -1,0 +1,139 @@
+"""A message into a conversation that needs nothing but the message: one statement, one round trip.
+
+Most messages change nothing about their conversation but its counters, its preview and the first-response
+clock: a shopper writing into an open conversation an agent has, an agent answering one. On PostgreSQL such a
+message is stored by one statement in autocommit: it locks the conversation only if the sender takes part in
+it, the conversation is in that state, and the sender's client id is new; raises the counters and moves the
+clock; and inserts the message with the numbers it took. Atomic as one statement is: a racing copy of the
+same client id fails the whole statement on the unique key, and nothing is taken.
+
+When the statement finds no such conversation (another state, another side, a re-send, no such
+conversation, not the sender's), it stores nothing and `messages.post` takes the general path, which
+answers each of those cases.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from engage.chat.announcements import announce_waiting
+from engage.chat.models import Conversation, Kind, Message, Owner, Status, TeamMember
+from engage.chat.participants import Sender, Side
+from engage.chat.text import preview
+from engage.chat.timeline import insert_numbered, item_fields, publications
+from engage.platform.db import Base
+from engage.platform.events import record
+
+_CONVERSATIONS = Base.metadata.tables[Conversation.__tablename__]
+_ITEMS = Base.metadata.tables[Message.__tablename__]
+_TEAM_MEMBERS = Base.metadata.tables[TeamMember.__tablename__]
+# what the announcements of the conversation read
+_STATE = ("status", "owner", "assignee_id", "assignee_name", "team_id", "last_seq", "last_public_seq")
+
+
+def _statement(side: Side, *, any_team: bool) -> Any:
+    """The statement for a sender on `side`; `any_team`: staff who may answer in every team (admins)."""
+    c = _CONVERSATIONS.c
+    now = bindparam("item_created_at", type_=c.updated_at.type)
+    not_sent = ~exists().where(
+        _ITEMS.c.conversation_id == c.id,
+        _ITEMS.c.author_key == bindparam("item_author_key"),
+        _ITEMS.c.client_id == bindparam("item_client_id"),
+    )
+    if side is Side.shopper:
+        takes_part = and_(c.owner_key == bindparam("item_author_key"), c.status == Status.open.value)
+        clock: dict[Any, Any] = {c.waiting_since: func.coalesce(c.waiting_since, now)}
+    else:
+        takes_part = c.owner_key != bindparam("item_author_key")
+        if not any_team:
+            member = exists().where(
+                _TEAM_MEMBERS.c.team_id == c.team_id, _TEAM_MEMBERS.c.user_id == bindparam("item_author_id")
+            )
+            takes_part = and_(takes_part, c.team_id.is_(None) | member)
+        answered = case(
+            (c.waiting_since.is_not(None), func.coalesce(c.first_response_at, now)),
+            else_=c.first_response_at,
+        )
+        clock = {c.waiting_since: None, c.first_response_at: answered}
+    before = (
+        select(c.id, c.waiting_since)
+        .where(c.id == bindparam("item_conversation_id"), c.owner == Owner.agent.value, takes_part, not_sent)
+        .with_for_update()
+        .cte("before")
+    )
+    numbers = (
+        update(_CONVERSATIONS)
+        .where(c.id == before.c.id)
+        .values(
+            {
+                c.last_seq: c.last_seq + 1,
+                c.last_public_seq: c.last_public_seq + 1,
+                c.last_activity_at: now,
+                c.updated_at: now,
+                c.last_preview: bindparam("last_preview"),
+                **clock,
+            }
+        )
+        .returning(
+            *(c[name] for name in _STATE), c.waiting_since, before.c.waiting_since.label("waited_since")
+        )
+        .cte("numbers")
+    )
+    stored = insert_numbered(numbers, public=True).cte("stored")
+    return select(stored, numbers).where(stored.c.seq == numbers.c.last_seq)
+
+
+_STATEMENTS = {
+    (side, any_team): _statement(side, any_team=any_team) for side in Side for any_team in (False, True)
+}
+
+
+async def post_steadily(
+    session: AsyncSession,
+    conversation_id: int,
+    sender: Sender,
+    side: Side,
+    *,
+    any_team: bool,
+    text: str,
+    client_id: str,
+    now: datetime,
+) -> Message | None:
+    """Store and announce the message if the conversation is in the steady state for `side` (None: it is
+    not, or the message was sent before; nothing stored). `session` must be new: nothing begun, nothing
+    loaded."""
+    item = item_fields(
+        conversation_id,
+        sender,
+        text=text,
+        kind=Kind.message,
+        private=False,
+        client_id=client_id,
+        attachment_id=None,
+        meta={},
+        now=now,
+    )
+    values = {f"item_{name}": value for name, value in item.items()} | {"last_preview": preview(text)}
+    connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    try:
+        row = (await connection.execute(_STATEMENTS[side, any_team], values)).one_or_none()
+    except IntegrityError:  # a copy of the same client id, stored meanwhile
+        row = None
+    if row is None:
+        await session.rollback()
+        return None
+    message = Message(id=row.id, seq=row.seq, public_seq=row.public_seq, **item)
+    for event, channel in publications(message, None):
+        record(session, event, [channel])
+    if (row.waited_since is None) != (
+        row.waiting_since is None
+    ):  # the first-response clock started or stopped
+        state = {name: getattr(row, name) for name in _STATE}
+        announce_waiting(session, Conversation(id=conversation_id, waiting_since=row.waiting_since, **state))
+    await session.commit()  # nothing to commit: the events leave
+    return message
