@@ -44,12 +44,14 @@ class AgentRef(msgspec.Struct, frozen=True):
 
 
 class MessagePosted(Event):
-    """A stored item (message, note, system line), numbered on its channel by `seq`."""
+    """A stored item (message, note, system line), numbered on its channel by `seq`. On the staff channel,
+    `waiting_since` when the message started or stopped the first-response clock (None: stopped)."""
 
     type: ClassVar[str] = "chat.message"
     conversation_id: int
     seq: int
     message: MessageView
+    waiting_since: str | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class ConversationState(Event):
@@ -146,6 +148,12 @@ class Resolved(Event):
     type: ClassVar[str] = "chat.resolved"
     conversation_id: int
     assignee_id: int | None
+
+
+def agents_key(event: str, data: dict[str, Any]) -> str:
+    """`agents` is a `latest` channel: inbox hints only say "refetch the inbox", so one key serves them all (a
+    busy shop's hundreds a second reach each console as a few); availability is per agent."""
+    return f"{event}:{data['agent_id']}" if event == AvailabilityChanged.type else event
 
 
 MESSAGE = MessagePosted.type

@@ -17,11 +17,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import and_, bindparam, case, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.chat.announcements import announce_waiting
+from engage.chat.announcements import announce_to_inbox
 from engage.chat.models import Conversation, Kind, Message, Owner, Status, TeamMember
 from engage.chat.participants import Sender, Side
 from engage.chat.text import preview
@@ -32,8 +33,8 @@ from engage.platform.events import record
 _CONVERSATIONS = Base.metadata.tables[Conversation.__tablename__]
 _ITEMS = Base.metadata.tables[Message.__tablename__]
 _TEAM_MEMBERS = Base.metadata.tables[TeamMember.__tablename__]
-# what the announcements of the conversation read
-_STATE = ("status", "owner", "assignee_id", "assignee_name", "team_id", "last_seq", "last_public_seq")
+# what the inbox hint reads
+_STATE = ("status", "owner", "assignee_id", "team_id")
 
 
 def _statement(side: Side, *, any_team: bool) -> Any:
@@ -80,7 +81,11 @@ def _statement(side: Side, *, any_team: bool) -> Any:
             }
         )
         .returning(
-            *(c[name] for name in _STATE), c.waiting_since, before.c.waiting_since.label("waited_since")
+            *(c[name] for name in _STATE),
+            c.last_seq,
+            c.last_public_seq,
+            c.waiting_since,
+            before.c.waiting_since.label("waited_since"),
         )
         .cte("numbers")
     )
@@ -128,12 +133,12 @@ async def post_steadily(
         await session.rollback()
         return None
     message = Message(id=row.id, seq=row.seq, public_seq=row.public_seq, **item)
-    for event, channel in publications(message, None):
+    clock_moved = (row.waited_since is None) != (row.waiting_since is None)
+    waiting_since = row.waiting_since.isoformat() if row.waiting_since else None
+    for event, channel in publications(message, None, clock=waiting_since if clock_moved else msgspec.UNSET):
         record(session, event, [channel])
-    if (row.waited_since is None) != (
-        row.waiting_since is None
-    ):  # the first-response clock started or stopped
+    if clock_moved:  # staff learn it from the message event; the inbox from its hint
         state = {name: getattr(row, name) for name in _STATE}
-        announce_waiting(session, Conversation(id=conversation_id, waiting_since=row.waiting_since, **state))
+        announce_to_inbox(session, Conversation(id=conversation_id, waiting_since=row.waiting_since, **state))
     await session.commit()  # nothing to commit: the events leave
     return message

@@ -13,6 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import Executable, Select, bindparam, cast, insert, inspect, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -214,8 +215,11 @@ def _item(name: str) -> Any:
     return bindparam(f"item_{name}", type_=_ITEMS.c[name].type)
 
 
-def publications(message: Message, attachment: Attachment | None) -> list[tuple[events.MessagePosted, str]]:
-    """The `chat.message` event data of a stored item, per channel (staff always, the shopper if public)."""
+def publications(
+    message: Message, attachment: Attachment | None, *, clock: str | msgspec.UnsetType | None = msgspec.UNSET
+) -> list[tuple[events.MessagePosted, str]]:
+    """The `chat.message` event data of a stored item, per channel (staff always, the shopper if public);
+    `clock`: the first-response clock this item moved, for staff (`waiting_since`)."""
     out = []
     for side in (Side.staff, Side.shopper):
         if side is Side.shopper and message.public_seq is None:
@@ -228,7 +232,12 @@ def publications(message: Message, attachment: Attachment | None) -> list[tuple[
         )
         out.append(
             (
-                events.MessagePosted(conversation_id=message.conversation_id, seq=view.seq, message=view),
+                events.MessagePosted(
+                    conversation_id=message.conversation_id,
+                    seq=view.seq,
+                    message=view,
+                    waiting_since=clock if side is Side.staff else msgspec.UNSET,
+                ),
                 channel,
             )
         )

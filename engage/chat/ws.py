@@ -156,8 +156,9 @@ class ChatChannels:
             ChannelKind(
                 events.AGENTS,
                 authorize=self.authorize_agents,
-                policy="reliable",
+                policy="latest",
                 snapshot=self.agents_snapshot,
+                coalesce=events.agents_key,
             ),
         ]
 

@@ -126,20 +126,35 @@ async def test_the_first_response_clock_is_announced_to_staff_only(runtime, env,
         events.staff_channel(conversation.id),
     )
 
-    async def hints_after(sender: Any, text: str) -> list[Any]:
+    async def published_after(sender: Any, text: str) -> list[Any]:
         await runtime.publisher.drain()
         seen = len(recorder.events)
         async with runtime.sessionmaker() as session:
             await messages.post(session, env, sender, conversation.id, text=text)
         await runtime.publisher.drain()
-        return [e for e in recorder.events[seen:] if e.type == events.CONVERSATION]
+        return recorder.events[seen:]
 
-    asked = await hints_after(shopper, "Where is my parcel?")
-    answered = await hints_after(agent, "On its way")
-    for hints, waiting in ((asked, True), (answered, False)):
-        assert [e.channels for e in hints] == [(staff_channel,)], "the shopper's view did not change"
-        assert (hints[0].data["waiting_since"] is not None) is waiting
-    assert all(shopper_channel not in e.channels for e in asked + answered)
+    def clocks(published: list[Any], channel: str) -> list[Any]:
+        """What staff (or the shopper) learn of the clock: the message's `waiting_since`, or a state hint's."""
+        return [
+            e.data["waiting_since"]
+            for e in published
+            if channel in e.channels
+            and e.type in (events.MESSAGE, events.CONVERSATION)
+            and "waiting_since" in e.data
+        ]
+
+    asked = await published_after(shopper, "Where is my parcel?")
+    answered = await published_after(agent, "On its way")
+    again = await published_after(agent, "It left the warehouse this morning")
+    for published, waiting in ((asked, True), (answered, False)):
+        told = clocks(published, staff_channel)
+        assert len(told) == 1 and (told[0] is not None) is waiting, told
+        assert not clocks(published, shopper_channel), "the shopper's view did not change"
+        inbox = [e for e in published if e.type == events.INBOX]
+        assert len(inbox) == 1 and (inbox[0].data["waiting_since"] is not None) is waiting
+    assert not clocks(again, staff_channel), "a second answer moves no clock"
+    assert not [e for e in again if e.type in (events.INBOX, events.CONVERSATION)]
 
 
 async def test_history_pages_backwards_and_replays_forwards(runtime, env) -> None:

@@ -135,6 +135,7 @@ export class ConversationFeed extends EventTarget {
         this._add(data.message);
         this._changed();
         this._emit("message", data.message || null);
+        if ("waiting_since" in data) this._emit("clock", data); // staff: the message moved the first-response clock
         break;
       case "chat.typing":
         this._emit("typing", data);

@@ -207,6 +207,12 @@ async function openConversation(id) {
       renderHeader();
     } else refreshCurrent();
   });
+  feed.addEventListener("clock", (e) => {
+    if (!state.current || state.current.id !== e.detail.conversation_id) return;
+    state.current.waiting_since = e.detail.waiting_since;
+    state.current.last_seq = Math.max(state.current.last_seq, e.detail.seq);
+    renderHeader();
+  });
   feed.addEventListener("context", (e) => showViewing(e.detail.viewing));
   state.feed = feed.start();
   renderHeader();
@@ -515,8 +521,7 @@ function wire() {
       }
       refreshInbox();
     } else if (msg.event === "chat.inbox") {
-      refreshInbox();
-      if (state.current && msg.data.conversation_id === state.current.id) refreshCurrent().catch(() => {});
+      refreshInbox(); // the open conversation's changes come on its own staff channel
     } else if (msg.event === "chat.availability") {
       loadAgents().catch(() => {});
     }
