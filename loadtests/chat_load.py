@@ -1,8 +1,9 @@
 """Live chat under load on one node: N conversations, a shopper socket and an agent socket each, one message per
-second per side, beside a bare `websockets` relay driven by the same client in the same run.
+`--interval` seconds (1) per side, beside a bare `websockets` relay driven by the same client in the same run.
 
     /work/main/.venv/bin/python loadtests/chat_load.py                              # 1,000 conversations, 60 s
     /work/main/.venv/bin/python loadtests/chat_load.py --conversations 200 --seconds 20
+    /work/main/.venv/bin/python loadtests/chat_load.py --seconds 300 --interval 5  # 1,000 for 5 min, 400 msg/s
 
 What runs (all on 127.0.0.1; stopped and removed at the end, scratch database and Redis keys included):
 - `engage serve` (one worker) in production mode on a scratch PostgreSQL database and a Redis prefix, rate
@@ -19,8 +20,8 @@ What runs (all on 127.0.0.1; stopped and removed at the end, scratch database an
   (uvloop) that numbers each `chat.send` per conversation, acknowledges it and sends it to both sockets of
   the conversation (as Engage sends a message to both conversation channels), storing nothing.
 - The client (one asyncio process, uvloop): per conversation a shopper socket watching `conversation:{id}`
-  and an agent socket watching `conversation-staff:{id}`; each sends `chat.send` (with a client id) once a
-  second for `--seconds`, without waiting for acks (open loop: a slow server shows as latency, not as a
+  and an agent socket watching `conversation-staff:{id}`; each sends `chat.send` (with a client id) every
+  `--interval` s for `--seconds`, without waiting for acks (open loop: a slow server shows as latency, not as a
   lower offered rate).
 
 Measured per server: delivery latency (the send of a frame to the other side's socket receiving it),
@@ -148,10 +149,10 @@ class Side:
                 raise RuntimeError(f"{self.channel}: {frame}")
         self.epoch, self.last_seq = frame["epoch"], frame["seq"]
 
-    async def send_loop(self, start: float, messages: int) -> None:
+    async def send_loop(self, start: float, messages: int, interval: float) -> None:
         text = "x" * 40  # ~100-byte frames
         for n in range(messages):
-            delay = start + n - time.perf_counter()
+            delay = start + n * interval - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             client_id = self.client_id(n)
@@ -467,7 +468,7 @@ def client_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def run(server: Relay | Engage, n: int, seconds: int) -> dict[str, Any]:
+async def run(server: Relay | Engage, n: int, seconds: int, interval: float = 1.0) -> dict[str, Any]:
     await asyncio.to_thread(wait_quiet, [server.process.pid])
     setup_started = time.monotonic()
     convs = await server.conversations(n)
@@ -501,7 +502,10 @@ async def run(server: Relay | Engage, n: int, seconds: int) -> dict[str, Any]:
     start = time.perf_counter() + 0.5
     cpu_before, client_before = cpu_seconds(server.process.pid), client_cpu()
     load_before = load_average()
-    await asyncio.gather(*(side.send_loop(start + rng.random(), seconds) for side in sides))
+    messages = max(1, round(seconds / interval))
+    await asyncio.gather(
+        *(side.send_loop(start + rng.random() * interval, messages, interval) for side in sides)
+    )
     sending = time.perf_counter() - start
     drain_started = time.perf_counter()
     while time.perf_counter() - drain_started < DRAIN_SECONDS:
@@ -570,6 +574,7 @@ async def run(server: Relay | Engage, n: int, seconds: int) -> dict[str, Any]:
         "server": server.name,
         "conversations": n,
         "seconds": seconds,
+        "interval_s": interval,
         "setup_s": setup_seconds,
         "connect_s": connect_seconds,
         "sent": stats.sent,
@@ -661,7 +666,8 @@ async def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--conversations", default="1000", help="comma-separated: one run per size")
-    parser.add_argument("--seconds", type=int, default=60, help="sending time per run (1 msg/s per side)")
+    parser.add_argument("--seconds", type=int, default=60, help="sending time per run")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between a side's messages")
     parser.add_argument("--agents", type=int, default=10, help="agent accounts sharing the conversations")
     parser.add_argument("--servers", default="relay,engage")
     parser.add_argument("--workers", type=int, default=1, help="`engage serve --workers` of the Engage node")
@@ -691,7 +697,7 @@ async def main() -> None:
                 )
                 try:
                     await server.start()
-                    result = await run(server, n, args.seconds)
+                    result = await run(server, n, args.seconds, args.interval)
                     results.append(result)
                     print(
                         f"{server.name} N={n}: p50 {result['p50_ms']:.1f} ms p95 {result['p95_ms']:.1f} ms "
