@@ -44,12 +44,6 @@ def announce_waiting(session: AsyncSession, conversation: Conversation) -> None:
         assignee_id=conversation.assignee_id,
         waiting_since=_waiting_since(conversation),
     )
-    record(session, staff, [events.staff_channel(conversation.id)])
-    announce_to_inbox(session, conversation)
-
-
-def announce_to_inbox(session: AsyncSession, conversation: Conversation) -> None:
-    """The agents' inbox hint alone (its staff channel learnt the change otherwise)."""
     inbox = events.InboxChanged(
         conversation_id=conversation.id,
         team_id=conversation.team_id,
@@ -58,4 +52,5 @@ def announce_to_inbox(session: AsyncSession, conversation: Conversation) -> None
         assignee_id=conversation.assignee_id,
         waiting_since=_waiting_since(conversation),
     )
+    record(session, staff, [events.staff_channel(conversation.id)])
     record(session, inbox, [events.AGENTS])

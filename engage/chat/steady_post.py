@@ -14,21 +14,22 @@ answers each of those cases.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import msgspec
 from sqlalchemy import and_, bindparam, case, exists, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engage.chat.announcements import announce_to_inbox
+from engage.chat import events
 from engage.chat.models import Conversation, Kind, Message, Owner, Status, TeamMember
 from engage.chat.participants import Sender, Side
 from engage.chat.text import preview
 from engage.chat.timeline import insert_numbered, item_fields, publications
 from engage.platform.db import Base
-from engage.platform.events import record
+from engage.platform.events import domain_event, publish_committed
 
 _CONVERSATIONS = Base.metadata.tables[Conversation.__tablename__]
 _ITEMS = Base.metadata.tables[Message.__tablename__]
@@ -124,21 +125,71 @@ async def post_steadily(
         now=now,
     )
     values = {f"item_{name}": value for name, value in item.items()} | {"last_preview": preview(text)}
-    connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    try:
-        row = (await connection.execute(_STATEMENTS[side, any_team], values)).one_or_none()
-    except IntegrityError:  # a copy of the same client id, stored meanwhile
-        row = None
+    row = await _run(session.bind, _STATEMENTS[side, any_team], values)
     if row is None:
-        await session.rollback()
         return None
-    message = Message(id=row.id, seq=row.seq, public_seq=row.public_seq, **item)
-    clock_moved = (row.waited_since is None) != (row.waiting_since is None)
-    waiting_since = row.waiting_since.isoformat() if row.waiting_since else None
-    for event, channel in publications(message, None, clock=waiting_since if clock_moved else msgspec.UNSET):
-        record(session, event, [channel])
+    message = Message(id=row["id"], seq=row["seq"], public_seq=row["public_seq"], **item)
+    waiting_since = row["waiting_since"].isoformat() if row["waiting_since"] else None
+    clock_moved = (row["waited_since"] is None) != (waiting_since is None)
+    published = [
+        domain_event(event, [channel])
+        for event, channel in publications(
+            message, None, clock=waiting_since if clock_moved else msgspec.UNSET
+        )
+    ]
     if clock_moved:  # staff learn it from the message event; the inbox from its hint
-        state = {name: getattr(row, name) for name in _STATE}
-        announce_to_inbox(session, Conversation(id=conversation_id, waiting_since=row.waiting_since, **state))
-    await session.commit()  # nothing to commit: the events leave
+        inbox = events.InboxChanged(
+            conversation_id=conversation_id,
+            waiting_since=waiting_since,
+            **{name: row[name] for name in _STATE},
+        )
+        published.append(domain_event(inbox, [events.AGENTS]))
+    publish_committed(session, published)
     return message
+
+
+@dataclass(frozen=True)
+class _Driven:
+    """A statement compiled once for the driver: its SQL, parameter order and each parameter's conversion."""
+
+    sql: str
+    order: tuple[str, ...]
+    convert: dict[str, Any]
+    compiled: Any
+
+    @classmethod
+    def of(cls, statement: Any, dialect: Any) -> _Driven:
+        compiled = statement.compile(dialect=dialect)
+        convert = {
+            name: processor
+            for name, bind in compiled.binds.items()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        return cls(compiled.string, tuple(compiled.positiontup), convert, compiled)
+
+    def arguments(self, values: dict[str, Any]) -> list[Any]:
+        params = self.compiled.construct_params(values)
+        return [
+            self.convert[name](params[name]) if name in self.convert else params[name] for name in self.order
+        ]
+
+
+_DRIVEN: dict[int, _Driven] = {}
+
+
+async def _run(engine: Any, statement: Any, values: dict[str, Any]) -> Any:
+    """The statement on the driver's own connection, outside a transaction (so it commits alone), without
+    the ORM's per-statement work: its row, or None (no row; a racing copy of the client id; a connection
+    that failed, given back to be replaced: the general path then answers)."""
+    driven = _DRIVEN.get(id(statement))
+    if driven is None:
+        driven = _DRIVEN[id(statement)] = _Driven.of(statement, engine.dialect)
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        try:
+            return await driver.fetchrow(driven.sql, *driven.arguments(values))
+        except asyncpg.UniqueViolationError:
+            return None
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+            await connection.invalidate()
+            return None

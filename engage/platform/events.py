@@ -86,6 +86,15 @@ def record(session: AsyncSession | Session, event: Event, channels: Iterable[str
     _queue(session, domain_event(event, channels))
 
 
+def publish_committed(session: AsyncSession | Session, events: list[DomainEvent]) -> None:
+    """Events of a statement that committed on its own, outside the session's transaction (autocommit): to the
+    session's publisher now, as a commit of the session would send them."""
+    sync_session = session.sync_session if isinstance(session, AsyncSession) else session
+    publisher = sync_session.info.get(_PUBLISHER)
+    if publisher is not None:
+        publisher.submit(events)
+
+
 def domain_event(event: Event, channels: Iterable[str] = ()) -> DomainEvent:
     """What the sinks get of a declared event (also for live-only signals sent outside a transaction)."""
     if not isinstance(event, Event):

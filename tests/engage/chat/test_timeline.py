@@ -292,22 +292,30 @@ async def _taken(runtime: Runtime, env: ChatEnv, shopper: Any, agent: Any) -> in
 async def test_a_message_in_the_steady_state_is_one_autocommitted_statement(runtime, env, make_user) -> None:
     shopper, agent = guest(), await make_user()
     conversation_id = await _taken(runtime, env, shopper, agent)
-    ran: list[tuple[str, Any]] = []
+    ran: list[str] = []  # every query PostgreSQL got on the connections the post used, as the driver sent it
+    watched: list[Any] = []
 
-    def seen(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        ran.append((statement, conn.get_execution_options().get("isolation_level")))
+    def log(query: Any) -> None:
+        ran.append(query.query)
+
+    def watch(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        driver = dbapi_connection.driver_connection
+        if driver not in watched:
+            driver.add_query_logger(log)
+            watched.append(driver)
 
     for who, text in ((shopper, "where is my order?"), (agent, "it ships today"), (shopper, "thanks")):
         ran.clear()
-        event.listen(runtime.engine.sync_engine, "before_cursor_execute", seen)
+        event.listen(runtime.engine.sync_engine, "checkout", watch)
         try:
             async with runtime.sessionmaker() as session:
                 await messages.post(session, env, who, conversation_id, text=text)
         finally:
-            event.remove(runtime.engine.sync_engine, "before_cursor_execute", seen)
-        chat = [(s, level) for s, level in ran if "chat_" in s]
-        assert len(chat) == 1, chat
-        assert "INSERT INTO chat_messages" in chat[0][0] and chat[0][1] == "AUTOCOMMIT"
+            event.remove(runtime.engine.sync_engine, "checkout", watch)
+            for driver in watched:
+                driver.remove_query_logger(log)
+            watched.clear()
+        assert len(ran) == 1 and "INSERT INTO chat_messages" in ran[0], ran  # no BEGIN, no COMMIT: autocommit
     async with runtime.sessionmaker() as session:
         stored = await session.get(Conversation, conversation_id)
     assert stored is not None
@@ -394,3 +402,21 @@ async def test_only_the_conversations_team_answers_in_it(runtime, env, make_user
                 with pytest.raises(NotFound):
                     await messages.post(session, env, who, conversation_id, text="let me in")
     assert await _stored_seqs(runtime, conversation_id) == [1, 2, 3, 4]
+
+
+async def test_steady_messages_after_every_database_connection_was_dropped_are_stored(
+    runtime, env, make_user, settings
+) -> None:
+    from tests.engage.test_database_connections_lost import _drop_every_connection
+
+    shopper, agent = guest(), await make_user()
+    conversation_id = await _taken(runtime, env, shopper, agent)
+
+    async def post(who: Any, text: str) -> int:
+        async with runtime.sessionmaker() as session:
+            return (await messages.post(session, env, who, conversation_id, text=text)).seq
+
+    assert [await post(shopper, "one"), await post(agent, "two")] == [3, 4]  # the pool holds used connections
+    assert await _drop_every_connection(settings.db_url) > 0
+    assert [await post(shopper, "still there?"), await post(agent, "yes")] == [5, 6]
+    assert await _stored_seqs(runtime, conversation_id) == [1, 2, 3, 4, 5, 6]
