@@ -31,7 +31,7 @@ from engage.chat.participants import (
     side_of,
 )
 from engage.chat.text import check_client_id, clean_text, is_safe_url
-from engage.chat.views import Ack, MessageView
+from engage.chat.views import Ack, MessageView, StoredItem
 from engage.platform.clock import utcnow
 from engage.platform.db import dialect_of
 from engage.platform.errors import Conflict, InvalidInput, NotFound, RateLimited
@@ -42,7 +42,7 @@ _META_BYTES = 4096
 _META_ITEMS = 5
 
 
-def ack_of(message: Message, duplicate: bool, side: Side = Side.staff) -> Ack:
+def ack_of(message: StoredItem, duplicate: bool, side: Side = Side.staff) -> Ack:
     seq = message.public_seq if side is Side.shopper else message.seq
     assert seq is not None
     return Ack(

@@ -109,7 +109,7 @@ async def post_steadily(
     text: str,
     client_id: str,
     now: datetime,
-) -> Message | None:
+) -> Stored | None:
     """Store and announce the message if the conversation is in the steady state for `side` (None: it is
     not, or the message was sent before; nothing stored). `session` must be new: nothing begun, nothing
     loaded."""
@@ -128,7 +128,7 @@ async def post_steadily(
     row = await _run(session.bind, _STATEMENTS[side, any_team], values)
     if row is None:
         return None
-    message = Message(id=row["id"], seq=row["seq"], public_seq=row["public_seq"], **item)
+    message = Stored(id=row["id"], seq=row["seq"], public_seq=row["public_seq"], **item)
     waiting_since = row["waiting_since"].isoformat() if row["waiting_since"] else None
     clock_moved = (row["waited_since"] is None) != (waiting_since is None)
     published = [
@@ -146,6 +146,27 @@ async def post_steadily(
         published.append(domain_event(inbox, [events.AGENTS]))
     publish_committed(session, published)
     return message
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """The message as stored (no ORM instance: nothing loads or tracks it)."""
+
+    id: int
+    seq: int
+    public_seq: int | None
+    conversation_id: int
+    kind: str
+    private: bool
+    author: str
+    author_key: str
+    author_id: int | None
+    author_name: str
+    body: str
+    client_id: str
+    attachment_id: int | None
+    meta: dict[str, Any]
+    created_at: datetime
 
 
 @dataclass(frozen=True)

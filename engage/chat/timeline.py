@@ -22,7 +22,7 @@ from engage.chat import events
 from engage.chat.models import Attachment, Conversation, Kind, Message
 from engage.chat.participants import SYSTEM, Sender, Side
 from engage.chat.text import preview
-from engage.chat.views import MessageView, message_view
+from engage.chat.views import MessageView, StoredItem, message_view
 from engage.platform.clock import utcnow
 from engage.platform.db import Base, dialect_of
 from engage.platform.errors import NotFound
@@ -216,7 +216,10 @@ def _item(name: str) -> Any:
 
 
 def publications(
-    message: Message, attachment: Attachment | None, *, clock: str | msgspec.UnsetType | None = msgspec.UNSET
+    message: StoredItem,
+    attachment: Attachment | None,
+    *,
+    clock: str | msgspec.UnsetType | None = msgspec.UNSET,
 ) -> list[tuple[events.MessagePosted, str]]:
     """The `chat.message` event data of a stored item, per channel (staff always, the shopper if public);
     `clock`: the first-response clock this item moved, for staff (`waiting_since`)."""

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
-from engage.chat.models import Attachment, Conversation, Message
+from engage.chat.models import Attachment, Conversation
 from engage.chat.participants import Side
 from engage.platform.clock import utcnow
 
@@ -100,7 +100,36 @@ def attachment_url(attachment_id: int) -> str:
     return f"/api/chat/attachments/{attachment_id}"
 
 
-def message_view(message: Message, attachment: Attachment | None, side: Side) -> MessageView:
+class StoredItem(Protocol):
+    """What a view of a stored item reads: a `Message` row, or the fields a write returned."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def conversation_id(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def public_seq(self) -> int | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def private(self) -> bool: ...
+    @property
+    def author(self) -> str: ...
+    @property
+    def author_name(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def meta(self) -> dict[str, Any] | None: ...
+
+
+def message_view(message: StoredItem, attachment: Attachment | None, side: Side) -> MessageView:
     seq = message.seq if side is Side.staff else message.public_seq
     if seq is None:
         raise ValueError("a private item has no shopper view")
