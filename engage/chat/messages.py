@@ -146,6 +146,9 @@ async def post(
         check_client_id(client_id)
     counted = False
     if not private and attachment is None and _may_post_steadily(session, ident):
+        # one id for both paths: if the steady statement's answer was lost with its connection, the general
+        # path finds what it stored instead of storing it again
+        client_id = client_id or uuid.uuid4().hex
         counted = await _count_message(env, ident)
         if counted:
             ack = await _post_steadily(session, ident, conversation_id, text, client_id)
@@ -218,7 +221,7 @@ async def _count_message(env: ChatEnv, ident: Identity) -> bool:
 
 
 async def _post_steadily(
-    session: AsyncSession, ident: Identity, conversation_id: int, text: str, client_id: str | None
+    session: AsyncSession, ident: Identity, conversation_id: int, text: str, client_id: str
 ) -> Ack | None:
     side = Side.staff if is_staff(ident) else Side.shopper  # staff writing as a shopper: the general path
     message = await steady_post.post_steadily(
@@ -228,7 +231,7 @@ async def _post_steadily(
         side,
         any_team=ident.role is Role.admin,
         text=text,
-        client_id=client_id or uuid.uuid4().hex,
+        client_id=client_id,
         now=utcnow(),
     )
     return ack_of(message, False, side) if message is not None else None

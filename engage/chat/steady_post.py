@@ -10,6 +10,9 @@ same client id fails the whole statement on the unique key, and nothing is taken
 When the statement finds no such conversation (another state, another side, a re-send, no such
 conversation, not the sender's), it stores nothing and `messages.post` takes the general path, which
 answers each of those cases.
+
+The hot path stays off the ORM: the statement is compiled once and runs on the driver's connection, the
+stored message is a plain record, and its events go to the publisher as soon as the statement returns.
 """
 
 from __future__ import annotations
@@ -125,7 +128,7 @@ async def post_steadily(
         now=now,
     )
     values = {f"item_{name}": value for name, value in item.items()} | {"last_preview": preview(text)}
-    row = await _run(session.bind, _STATEMENTS[side, any_team], values)
+    row = await _run(session.bind, (side, any_team), values)
     if row is None:
         return None
     message = Stored(id=row["id"], seq=row["seq"], public_seq=row["public_seq"], **item)
@@ -195,16 +198,16 @@ class _Driven:
         ]
 
 
-_DRIVEN: dict[int, _Driven] = {}
+_DRIVEN: dict[tuple[Side, bool], _Driven] = {}  # compiled for the engine's dialect on first use
 
 
-async def _run(engine: Any, statement: Any, values: dict[str, Any]) -> Any:
+async def _run(engine: Any, key: tuple[Side, bool], values: dict[str, Any]) -> Any:
     """The statement on the driver's own connection, outside a transaction (so it commits alone), without
     the ORM's per-statement work: its row, or None (no row; a racing copy of the client id; a connection
     that failed, given back to be replaced: the general path then answers)."""
-    driven = _DRIVEN.get(id(statement))
+    driven = _DRIVEN.get(key)
     if driven is None:
-        driven = _DRIVEN[id(statement)] = _Driven.of(statement, engine.dialect)
+        driven = _DRIVEN[key] = _Driven.of(_STATEMENTS[key], engine.dialect)
     async with engine.connect() as connection:
         driver = (await connection.get_raw_connection()).driver_connection
         try:
