@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +25,7 @@ from engage.platform.events import DomainEvent, Sink
 from engage.push import notifications, reminders, results, sending
 from engage.push.events import CampaignStateChanged
 from engage.push.models import CampaignStatus
-from engage.push.notifications import ORDER_STATUSES, MessagesQueued
+from engage.push.notifications import ORDER_STATUSES, MessagesQueued, ReplyNoticeWindows
 from engage.services import Services
 
 log = logging.getLogger("engage.push")
@@ -139,26 +138,11 @@ async def push_upkeep(ctx: dict[str, Any], grace_seconds: float = 30.0) -> None:
 # ---- sinks ------------------------------------------------------------------------------------------------
 
 
-_MAX_WINDOWS = 10_000
-
-
-def _first_reply_of_window(due: dict[int, float], conversation_id: int, delay: float) -> bool:
-    """True (and the window starts) unless a reply notice of the conversation is already waiting to run."""
-    now = time.monotonic()
-    if due.get(conversation_id, 0.0) > now:
-        return False
-    if len(due) >= _MAX_WINDOWS:
-        for key in [key for key, at in due.items() if at <= now]:
-            del due[key]
-    due[conversation_id] = now + delay
-    return True
-
-
 def push_sink(services: Services) -> Sink:
     """Committed events -> push jobs (sinks never wait on the database or the network)."""
     jobs = services.runtime.jobs
     chat_delay = services.push.policy.chat_delay.total_seconds()
-    reply_notice_due: dict[int, float] = {}  # conversation -> when the job this process enqueued for it runs
+    reply_windows = ReplyNoticeWindows(chat_delay)
 
     async def sink(events: list[DomainEvent]) -> None:
         for e in events:
@@ -196,7 +180,7 @@ def push_sink(services: Services) -> Sink:
                     )
             elif (reply := agent_reply(e)) is not None:
                 conversation_id, message = reply
-                if not _first_reply_of_window(reply_notice_due, conversation_id, chat_delay):
+                if not reply_windows.opens(conversation_id):
                     continue  # the pending job pushes the newest reply nobody saw
                 await jobs.enqueue(
                     "push_chat_reply",

@@ -8,6 +8,7 @@ rows to the sender (engage.push.sending), which checks the preferences and quiet
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -311,6 +312,28 @@ async def send_test(
             code="no_devices",
         )
     return ids
+
+
+class ReplyNoticeWindows:
+    """One reply notice per conversation and delay (per process): an agent's replies within the delay share
+    the job the first one queued, which pushes the newest reply the shopper has not seen (`chat_reply`)."""
+
+    LIMIT = 10_000  # conversations remembered; windows that ended are forgotten first
+
+    def __init__(self, delay_seconds: float) -> None:
+        self._delay = delay_seconds
+        self._due: dict[int, float] = {}  # conversation -> when the queued notice runs
+
+    def opens(self, conversation_id: int) -> bool:
+        """True, and a window starts, unless a notice of the conversation is already waiting to run."""
+        now = time.monotonic()
+        if self._due.get(conversation_id, 0.0) > now:
+            return False
+        if len(self._due) >= self.LIMIT:
+            for key in [key for key, at in self._due.items() if at <= now]:
+                del self._due[key]
+        self._due[conversation_id] = now + self._delay
+        return True
 
 
 async def chat_reply(

@@ -19,8 +19,6 @@ from bots.support.conversation import TOO_SLOW
 from bots.support.llm import GroundedAnswerer
 from bots.support.models import BotAnswer
 from bots.support.orders import NEED_EMAIL, NOT_FOUND
-from commerce.catalog.drafts import ProductDraft, VariantDraft
-from commerce.catalog.editing import save
 from engage.app import create_app
 from engage.auth import service as accounts
 from engage.chat import Owner
@@ -445,21 +443,17 @@ async def test_a_shoppers_own_handoff_marks_the_bots_last_answer(shop: Shop) -> 
 
 
 async def test_a_paid_order_converts_the_search_that_led_to_it(shop: Shop) -> None:
-    draft = ProductDraft(
-        name="Quokka travel mug",
-        brand="Wallaby Works",
-        description="An insulated travel mug with a quokka on it; keeps coffee hot for six hours.",
-        category="Kitchen & Coffee",
-        tags=["mug", "travel mug", "quokka"],
-        variants=[VariantDraft(sku=f"QUOKKA-{uuid.uuid4().hex[:8]}", price_cents=1500, stock=3)],
-    )
     async with shop.services.sessionmaker() as session:
-        product = (
-            await save(
-                session, f"quokka-{uuid.uuid4().hex[:8]}", draft, default_threshold=1, reference="test"
-            )
-        ).product
-        await session.commit()
+        product = await make_product(
+            session,
+            name="Quokka travel mug",
+            brand="Wallaby Works",
+            description="An insulated travel mug with a quokka on it; keeps coffee hot for six hours.",
+            category="Kitchen & Coffee",
+            tags=["mug", "travel mug", "quokka"],
+            price=1500,
+            stock=3,
+        )
     await settle(shop.services)  # indexed
     buyer = await shop.account(Role.customer)
     found = (await buyer.request("GET", "/api/search", params={"q": "quokka travel mug"})).json()
@@ -652,17 +646,17 @@ async def test_someone_elses_business_is_out_of_scope_without_a_list_of_names(sh
 
 
 async def test_a_brand_of_the_shops_own_catalog_is_not_another_company(shop: Shop) -> None:
-    draft = ProductDraft(
-        name="Fernbrook rain shell",
-        brand="Fernbrook",
-        description="A light waterproof jacket that packs into its own pocket.",
-        category="Outdoor",
-        tags=["jacket", "rain jacket"],
-        variants=[VariantDraft(sku=f"FERN-{uuid.uuid4().hex[:8]}", price_cents=8900, stock=3)],
-    )
     async with shop.services.sessionmaker() as session:
-        await save(session, f"fernbrook-{uuid.uuid4().hex[:8]}", draft, default_threshold=1, reference="test")
-        await session.commit()
+        await make_product(
+            session,
+            name="Fernbrook rain shell",
+            brand="Fernbrook",
+            description="A light waterproof jacket that packs into its own pocket.",
+            category="Outdoor",
+            tags=["jacket", "rain jacket"],
+            price=8900,
+            stock=3,
+        )
     await settle(shop.services)  # indexed
     bot = shop.services.bots.bot
     await bot.warm_up()

@@ -65,12 +65,17 @@ async def make_product(
     category: str | None = None,
     subcategory: str | None = None,
     weight: int = 500,
+    name: str | None = None,
+    brand: str = "",
+    description: str = "",
 ) -> Product:
     """A published product of the test's own with one variant per stock figure; committed."""
     stocks = stock if isinstance(stock, list) else [stock]
     code = handle("p")
     draft = ProductDraft(
-        name=f"Test product {code}",
+        name=name or f"Test product {code}",
+        brand=brand,
+        description=description,
         status=status,  # type: ignore[arg-type]
         tags=tags or [],
         category=category,
