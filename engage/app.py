@@ -50,6 +50,7 @@ from engage.config import Settings, get_settings
 from engage.customers import routes as customers
 from engage.flash_sales import routes as flash_sales
 from engage.http.csrf import SessionCSRFMiddleware
+from engage.http.early_refusals import EarlyRefusalMiddleware
 from engage.http.guards import identity_of, metrics_scraper, public
 from engage.http.idempotency import IdempotencyMiddleware
 from engage.http.inputs import InputCheckMiddleware
@@ -150,6 +151,15 @@ def _http_middleware(settings: Settings, services: Services) -> list[Any]:
             ttl_seconds=settings.catalog_cache_seconds,
         ),
         *_who_is_asking(settings),
+        DefineMiddleware(
+            EarlyRefusalMiddleware,
+            checks={
+                name: make(services)
+                for area in AREAS
+                for name, make in getattr(area, "EARLY_REFUSALS", {}).items()
+            },
+            max_body_bytes=settings.max_body_bytes,
+        ),
     ]
     if limit.count > 0:
         middleware.append(rate_limit.middleware)

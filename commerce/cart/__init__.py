@@ -4,7 +4,7 @@ For other areas: `current_cart(session, owner, currency=...)` -> CartView (the a
 panel), priced now with the catalog's prices (promotions are the caller's to pass).
 """
 
-from commerce.cart.carts import CartView, lines_of, merge, remove_lines, set_quantity
+from commerce.cart.carts import CartView, add_held_unit, lines_of, merge, remove_lines, set_quantity
 from commerce.cart.carts import view as current_cart
 
-__all__ = ["CartView", "current_cart", "lines_of", "merge", "remove_lines", "set_quantity"]
+__all__ = ["CartView", "add_held_unit", "current_cart", "lines_of", "merge", "remove_lines", "set_quantity"]

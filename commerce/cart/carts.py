@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import msgspec
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from commerce.cart.models import Cart, CartLine
 from commerce.catalog.models import Product, Variant
 from commerce.pricing import PricedLine, Promotion, price_lines
 from engage.platform.clock import utcnow
+from engage.platform.db import insert_for
 from engage.platform.errors import Conflict, InvalidInput, NotFound
 from engage.platform.events import record
 
@@ -154,6 +155,30 @@ async def set_quantity(
     if (added := target - current.get(variant_id, 0)) > 0:
         record(session, CartItemAdded(visitor=owner, variant_id=variant_id, quantity=added))
     await session.commit()
+
+
+async def add_held_unit(session: AsyncSession, owner: str, variant_id: int) -> None:
+    """Put one unit the owner already holds (a flash-sale claim's) in their cart: no stock check, the hold
+    is theirs. Two statements, whatever the cart held; held units are bounded by the sales' per-customer
+    limits, not by the cart's line cap. Does not commit (the caller's transaction keeps both or neither)."""
+    now = utcnow()
+    insert = insert_for(session)
+    cart_id = await session.scalar(
+        insert(Cart)
+        .values(owner_key=owner, created_at=now, updated_at=now)
+        .on_conflict_do_update(index_elements=[Cart.owner_key], set_={"updated_at": now})
+        .returning(Cart.id)
+    )
+    more = CartLine.quantity + 1
+    await session.execute(
+        insert(CartLine)
+        .values(cart_id=cart_id, variant_id=variant_id, quantity=1, added_at=now)
+        .on_conflict_do_update(
+            index_elements=[CartLine.cart_id, CartLine.variant_id],
+            set_={"quantity": case((more > MAX_LINE_QUANTITY, MAX_LINE_QUANTITY), else_=more)},
+        )
+    )
+    record(session, CartItemAdded(visitor=owner, variant_id=variant_id, quantity=1))
 
 
 async def remove_lines(session: AsyncSession, owner: str, variant_ids: Sequence[int] | None = None) -> None:

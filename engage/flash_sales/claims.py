@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from commerce import inventory
-from commerce.cart import set_quantity
+from commerce.cart import add_held_unit
 from engage.flash_sales.events import ItemStats, ItemUnits, sale_channel, staff_channel
 from engage.flash_sales.gate import ClaimGate, Verdict
 from engage.flash_sales.models import (
@@ -114,9 +114,13 @@ def forget_sale(sale_id: int) -> None:
         _reading_items.pop(key, None)
 
 
-async def _sale_item(session: AsyncSession, sale_id: int, variant_id: int) -> _SaleItem | None:
+def _engine_of(session: AsyncSession) -> AsyncEngine:
     engine = session.bind
     assert isinstance(engine, AsyncEngine), "sessions come from the runtime's sessionmaker (an engine's)"
+    return engine
+
+
+async def _sale_item(engine: AsyncEngine, sale_id: int, variant_id: int) -> _SaleItem | None:
     key, now = (sale_id, variant_id, str(engine.url)), time.monotonic()
     kept = _recent_items.get(key)
     if kept is not None and now - kept[0] < _ITEM_SECONDS:
@@ -160,7 +164,7 @@ async def _read_sale_item(engine: AsyncEngine, sale_id: int, variant_id: int) ->
 
 
 async def _target(session: AsyncSession, sale_id: int, variant_id: int, now: datetime) -> _Target:
-    item = await _sale_item(session, sale_id, variant_id)
+    item = await _sale_item(_engine_of(session), sale_id, variant_id)
     if item is None or item.status == SaleStatus.draft.value:
         raise NotFound("this flash sale has no such item")
     if item.status == SaleStatus.cancelled.value:
@@ -172,6 +176,19 @@ async def _target(session: AsyncSession, sale_id: int, variant_id: int, now: dat
     return _Target(sale_id, item.item_id, item.limit, item.price, item.ends_at)
 
 
+async def sold_out_now(engine: AsyncEngine, gate: ClaimGate, sale_id: int, variant_id: int) -> bool:
+    """Whether a claim for this item of a running sale would be turned away sold out now, whoever makes it:
+    the gate has no unit of it left. False whenever that is not certain (no gate, not loaded, not running,
+    or the item is not among those this process keeps: this never reads the database)."""
+    kept = _recent_items.get((sale_id, variant_id, str(engine.url)))
+    if kept is None or time.monotonic() - kept[0] >= _ITEM_SECONDS:
+        return False
+    item, now = kept[1], utcnow()
+    if item is None or item.status != SaleStatus.scheduled.value or not item.starts_at <= now < item.ends_at:
+        return False
+    return await gate.units_left(sale_id, item.item_id) == 0
+
+
 async def claim(
     session: AsyncSession,
     gate: ClaimGate,
@@ -180,6 +197,7 @@ async def claim(
     variant_id: int,
     identity: Identity,
     hold_seconds: int,
+    into_cart: bool = False,
 ) -> Claimed:
     if identity.user_id is None:
         raise NotAuthenticated("sign in to claim flash-sale units (one account, one limit)")
@@ -195,7 +213,7 @@ async def claim(
     if verdict is Verdict.limit_reached:
         raise LimitReached(f"at most {target.limit} per customer in this sale")
     try:
-        return await _take_unit(session, target, variant_id, identity, now, hold_seconds)
+        return await _take_unit(session, target, variant_id, identity, now, hold_seconds, into_cart=into_cart)
     except BaseException as refused:
         await session.rollback()
         if verdict is Verdict.taken:
@@ -231,6 +249,8 @@ async def _take_unit(
     identity: Identity,
     now: datetime,
     hold_seconds: int,
+    *,
+    into_cart: bool,
 ) -> Claimed:
     owner = identity.owner_key
     # 1. a unit of the item, while the sale runs and units remain (the item row is the lock claims queue on)
@@ -252,7 +272,7 @@ async def _take_unit(
             .values(
                 units_claimed=FlashSaleItem.units_claimed + 1, claims_total=FlashSaleItem.claims_total + 1
             )
-            .returning(FlashSaleItem.units_claimed, FlashSaleItem.units_allotted)
+            .returning(*_figures())
             .execution_options(synchronize_session=False)
         )
     ).one_or_none()
@@ -292,9 +312,11 @@ async def _take_unit(
         hold_expires_at=now + timedelta(seconds=hold_seconds),
     )
     session.add(claim_row)
+    if into_cart:
+        await add_held_unit(session, owner, variant_id)
     await session.flush()
     left = taken.units_allotted - taken.units_claimed
-    await _announce_item(session, target.sale_id, target.item_id)
+    _announce_figures(session, target.sale_id, taken)
     await session.commit()
     return Claimed(
         claim_id=claim_row.id,
@@ -316,12 +338,17 @@ async def claim_for_checkout(
     identity: Identity,
     hold_seconds: int,
 ) -> Claimed:
-    """Claim a unit and put it in the shopper's cart: their checkout then adopts the hold at the sale price."""
-    claimed = await claim(
-        session, gate, sale_id=sale_id, variant_id=variant_id, identity=identity, hold_seconds=hold_seconds
+    """Claim a unit and put it in the shopper's cart, in one transaction: their checkout then adopts the
+    hold at the sale price."""
+    return await claim(
+        session,
+        gate,
+        sale_id=sale_id,
+        variant_id=variant_id,
+        identity=identity,
+        hold_seconds=hold_seconds,
+        into_cart=True,
     )
-    await set_quantity(session, identity.owner_key, variant_id, 1, add=True)
-    return claimed
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,21 +486,25 @@ def item_stats(item: Any) -> dict[str, Any]:
     }
 
 
+def _figures() -> tuple[Any, ...]:
+    return (
+        FlashSaleItem.id,
+        FlashSaleItem.variant_id,
+        FlashSaleItem.sale_price_cents,
+        FlashSaleItem.units_allotted,
+        FlashSaleItem.units_claimed,
+        FlashSaleItem.units_paid,
+        FlashSaleItem.claims_total,
+    )
+
+
 async def _announce_item(session: AsyncSession, sale_id: int, item_id: int) -> None:
+    item = (await session.execute(select(*_figures()).where(FlashSaleItem.id == item_id))).one()
+    _announce_figures(session, sale_id, item)
+
+
+def _announce_figures(session: AsyncSession, sale_id: int, item: Any) -> None:
     """Units left (public, `sale:{id}`) and the item's figures (staff, `sale-admin:{id}`), after commit."""
-    item = (
-        await session.execute(
-            select(
-                FlashSaleItem.id,
-                FlashSaleItem.variant_id,
-                FlashSaleItem.sale_price_cents,
-                FlashSaleItem.units_allotted,
-                FlashSaleItem.units_claimed,
-                FlashSaleItem.units_paid,
-                FlashSaleItem.claims_total,
-            ).where(FlashSaleItem.id == item_id)
-        )
-    ).one()
     record(session, ItemUnits(sale_id=sale_id, **item_state(item)), [sale_channel(sale_id)])
     record(session, ItemStats(sale_id=sale_id, **item_stats(item)), [staff_channel(sale_id)])
 

@@ -42,6 +42,10 @@ class ClaimGate(Protocol):
 
     async def give_back(self, sale_id: int, item_id: int, owner: str) -> None: ...
 
+    async def units_left(self, sale_id: int, item_id: int) -> int | None:
+        """Units the gate would still give of the item now (None: no gate, or not loaded)."""
+        ...
+
     async def load(
         self,
         sale_id: int,
@@ -62,6 +66,9 @@ class OpenGate:
         return Verdict.open
 
     async def give_back(self, sale_id: int, item_id: int, owner: str) -> None:
+        return None
+
+    async def units_left(self, sale_id: int, item_id: int) -> int | None:
         return None
 
     async def load(
@@ -86,6 +93,7 @@ class RedisGate:
         self._take = redis.register_script(_TAKE_LUA)
         self._takes: Batched[tuple[str, str, str, int], int] = Batched(self._take_together)
         self._give_back = redis.register_script(_GIVE_BACK_LUA)
+        self._lefts: Batched[str, bytes | None] = Batched(self._read_together)
 
     def _left(self, sale_id: int, item_id: int) -> str:
         return f"{self._prefix}:{sale_id}:left:{item_id}"
@@ -106,6 +114,13 @@ class RedisGate:
             keys += [left_key, owners_key]
             args += [owner, limit]
         return [int(answer) for answer in await self._take(keys=keys, args=args)]
+
+    async def units_left(self, sale_id: int, item_id: int) -> int | None:
+        left = await self._lefts(self._left(sale_id, item_id))
+        return None if left is None else max(int(left), 0)
+
+    async def _read_together(self, keys: list[str]) -> list[bytes | None]:
+        return await cast(Awaitable[list[bytes | None]], self._redis.mget(keys))
 
     async def give_back(self, sale_id: int, item_id: int, owner: str) -> None:
         await self._give_back(keys=[self._left(sale_id, item_id), self._owners(sale_id)], args=[owner])

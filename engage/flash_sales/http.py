@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -12,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from engage.flash_sales import claims, report, schedule
 from engage.flash_sales.models import FlashSale, SaleStatus
 from engage.flash_sales.timeline import current_sales, phase_of, sale_view
+from engage.http.early_refusals import OPT as EARLY_REFUSAL
+from engage.http.early_refusals import Check
 from engage.http.guards import identity_of, marketer, public, signed_in
-from engage.http.params import Id
+from engage.http.params import BIGINT_MAX, Id
 from engage.platform.clock import utcnow
-from engage.platform.errors import NotFound
+from engage.platform.errors import DomainError, NotFound
 from engage.platform.identity import Role
 from engage.services import Services
 
@@ -73,6 +76,28 @@ class ClaimOut(msgspec.Struct):
     units_left: int
 
 
+def sold_out_refusal(services: Services) -> Check:
+    """A claim for an item the gate has no unit of is refused before the rest of the request is looked at
+    (engage.http.early_refusals): the answer is the same for everyone."""
+
+    async def check(path_params: Mapping[str, Any], body: bytes) -> DomainError | None:
+        sale_id = path_params.get("sale_id")
+        try:
+            variant_id = msgspec.json.decode(body, type=ClaimIn).variant_id
+        except msgspec.DecodeError:
+            return None  # the handler says what is wrong with it
+        if not (isinstance(sale_id, int) and 0 < sale_id <= BIGINT_MAX and 0 < variant_id <= BIGINT_MAX):
+            return None
+        engine, gate = services.runtime.engine, services.flash_gate
+        return (
+            claims.SoldOut("sold out")
+            if await claims.sold_out_now(engine, gate, sale_id, variant_id)
+            else None
+        )
+
+    return check
+
+
 def _summary(sale: FlashSale) -> dict[str, Any]:
     return {
         "id": sale.id,
@@ -121,7 +146,7 @@ class FlashSaleController(Controller):
             raise NotFound(f"no flash sale #{sale_id}")
         return view
 
-    @post("/{sale_id:int}/claims", guards=[signed_in], status_code=201)
+    @post("/{sale_id:int}/claims", guards=[signed_in], status_code=201, opt={EARLY_REFUSAL: "flash_sold_out"})
     async def claim(
         self,
         request: Request[Any, Any, Any],
@@ -131,7 +156,9 @@ class FlashSaleController(Controller):
         services: Services,
     ) -> ClaimOut:
         """Claim one unit (atomic; sold out and the per-customer limit are 409s). The unit is held for a
-        few minutes and put in your cart: check out to buy it at the sale price."""
+        few minutes and put in your cart: check out to buy it at the sale price. A claim for an item with no
+        units left is answered 409 `sold_out` as soon as you are known to be signed in, without counting
+        against your rate limit."""
         runtime = services.runtime
         claimed = await claims.claim_for_checkout(
             db_session,

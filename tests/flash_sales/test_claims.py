@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from commerce import inventory
+from commerce.cart import current_cart, set_quantity
 from commerce.pricing import price_lines
 from engage.analytics import funnel
 from engage.flash_sales import claims, schedule
@@ -248,6 +249,52 @@ async def test_the_sale_price_applies_to_held_claims_only(mode_services: Service
             promotions=services.promotions,
         )
     assert anyone_else.lines[0].discount_cents == 0
+
+
+async def test_claims_for_checkout_land_in_the_cart_with_the_hold(mode_services: Services) -> None:
+    runtime, services = mode_services.runtime, mode_services
+    product = await sale_product(runtime, stock=10, price=2500)
+    variant, other = product.variants[0].id, (await sale_product(runtime, stock=3)).variants[0].id
+    sale_id = await make_sale(runtime, [variant], units=5, price=1500, limit=2)
+    (who,) = await make_shoppers(runtime, 1)
+    async with runtime.sessionmaker() as session:  # something already in the cart stays there
+        await set_quantity(session, who.owner_key, other, 1)
+    for _ in range(2):
+        async with runtime.sessionmaker() as session:
+            claimed = await claims.claim_for_checkout(
+                session,
+                services.flash_gate,
+                sale_id=sale_id,
+                variant_id=variant,
+                identity=who,
+                hold_seconds=60,
+            )
+        assert claimed.unit_price_cents == 1500
+    async with runtime.sessionmaker() as session:
+        cart = await current_cart(
+            session, who.owner_key, user_id=who.user_id, currency="USD", promotions=services.promotions
+        )
+        holds = await inventory.holds_of(session, who.owner_key)
+    assert {line.variant_id: line.quantity for line in cart.lines} == {other: 1, variant: 2}
+    assert cart.problems == []
+    assert [(h.variant_id, h.quantity) for h in holds if h.variant_id == variant] == [
+        (variant, 1),
+        (variant, 1),
+    ]
+    async with runtime.sessionmaker() as session:  # over the limit: neither a hold nor a cart line more
+        with pytest.raises(DomainError) as refused:
+            await claims.claim_for_checkout(
+                session,
+                services.flash_gate,
+                sale_id=sale_id,
+                variant_id=variant,
+                identity=who,
+                hold_seconds=60,
+            )
+    assert refused.value.code == "limit_reached"
+    async with runtime.sessionmaker() as session:
+        cart = await current_cart(session, who.owner_key, user_id=who.user_id, currency="USD")
+    assert {line.variant_id: line.quantity for line in cart.lines} == {other: 1, variant: 2}
 
 
 async def test_starts_and_ends_are_announced_once(mode_runtime: Runtime, event_log) -> None:
