@@ -253,7 +253,25 @@ async def _take_unit(
     into_cart: bool,
 ) -> Claimed:
     owner = identity.owner_key
-    # 1. a unit of the item, while the sale runs and units remain (the item row is the lock claims queue on)
+    # 1. the shopper's count in this sale, under the limit (an upsert: the row is the per-shopper lock), taken
+    # before the row every claim of the item queues on
+    insert = insert_for(session)
+    counted = (
+        await session.execute(
+            insert(FlashSaleBuyer)
+            .values(sale_id=target.sale_id, owner_key=owner, claimed=1)
+            .on_conflict_do_update(
+                index_elements=[FlashSaleBuyer.sale_id, FlashSaleBuyer.owner_key],
+                set_={"claimed": FlashSaleBuyer.claimed + 1},
+                where=FlashSaleBuyer.claimed < target.limit,
+            )
+            .returning(FlashSaleBuyer.claimed)
+        )
+    ).one_or_none()
+    if counted is None:
+        raise LimitReached(f"at most {target.limit} per customer in this sale")
+    # 2. a unit of the item, while the sale runs and units remain (the item row is the lock claims queue on: it
+    # is held from here to the commit)
     taken = (
         await session.execute(
             update(FlashSaleItem)
@@ -278,22 +296,6 @@ async def _take_unit(
     ).one_or_none()
     if taken is None:
         raise SoldOut("sold out")
-    # 2. the shopper's count in this sale, under the limit (an upsert: the row is the per-shopper lock)
-    insert = insert_for(session)
-    counted = (
-        await session.execute(
-            insert(FlashSaleBuyer)
-            .values(sale_id=target.sale_id, owner_key=owner, claimed=1)
-            .on_conflict_do_update(
-                index_elements=[FlashSaleBuyer.sale_id, FlashSaleBuyer.owner_key],
-                set_={"claimed": FlashSaleBuyer.claimed + 1},
-                where=FlashSaleBuyer.claimed < target.limit,
-            )
-            .returning(FlashSaleBuyer.claimed)
-        )
-    ).one_or_none()
-    if counted is None:
-        raise LimitReached(f"at most {target.limit} per customer in this sale")
     # 3. the stock itself, held for the shopper's checkout
     try:
         hold = await inventory.reserve(
@@ -312,7 +314,7 @@ async def _take_unit(
         hold_expires_at=now + timedelta(seconds=hold_seconds),
     )
     session.add(claim_row)
-    if into_cart:
+    if into_cart:  # the cart after the holds, as everywhere (commerce/locks.py)
         await add_held_unit(session, owner, variant_id)
     await session.flush()
     left = taken.units_allotted - taken.units_claimed
