@@ -41,7 +41,8 @@ _EXPLICIT_PERSON = re.compile(
 )
 _REQUEST = re.compile(
     rf"\b(?:(?:talk|tlak|tak|speak|speek|spek|chat)\s+(?:to|with)|connect(?:\s+me)?|transfer\s+me|put\s+me\s+through|get\s+me|give\s+me|"
-    rf"let\s+me\s+(?:talk|speak)|i\s+(?:want|need|would like|'d like)|can\s+i\s+(?:talk|speak|get|have)|"
+    rf"let\s+me\s+(?:talk|speak)|i\s+(?:want|wanna|need|would\s+like|'d\s+like)|i'?d\s+(?:like|prefer)|"
+    rf"can\s+i\s+(?:talk|speak|get|have)|"
     rf"have\s+a\s+word\s+with|escalate|(?:hand|pass)\s+(?:this|me|it|my\s+case)\s+(?:over\s+|on\s+)?to)"
     rf"\b[^.?!]{{0,30}}?\b(?:an?\s+|the\s+|your\s+|actual\s+|real\s+)*{_PEOPLE}\b",
     re.I,

@@ -37,6 +37,10 @@ from engage.demo import DATA
         ("honestly this is getting nowhere", "human"),
         ("please escalate my case", "human"),
         ("i want to talk to a humn", "human"),
+        # contractions: "I'd like", "id like", "wanna"
+        ("I'd like to raise this with a real person", "human"),
+        ("id prefer to sort it out with your staff", "human"),
+        ("i wanna speak to the manager", "human"),
         # a person first, then the topic; anyone there at all; a callback; other languages; typos
         ("operator: my order never came", "human"),
         ("agent pls re a missing refund", "human"),
@@ -157,6 +161,15 @@ def _shop_vocabulary() -> ShopVocabulary:
         ("how do I cancel my Babbel", "Babbel"),
         ("I want a refund from Vueling for my seat", "Vueling"),
         ("Tripadeal charged me twice", "Tripadeal"),
+        # written as names, even when the dictionary has the word: famous names are in it too
+        ("my Asda order never came", "Asda"),
+        ("how do I change the card on my Spotify", "Spotify"),
+        ("the Marks & Spencer parcel is missing a shirt", "Marks & Spencer"),
+        ("why is my Target order late", "Target"),
+        # a capital that names a day, a month or a season, or starts the sentence, is no company
+        ("my Black Friday order is late", None),
+        ("is my December delivery on its way", None),
+        ("Order number please, my parcel is late", None),
         # the shop's own business, and companies its help centre names
         ("my order is a week late", None),
         ("I paid with PayPal and want my refund", None),
