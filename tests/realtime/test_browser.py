@@ -64,6 +64,24 @@ async def _announcements_live_and_resumed(browser: Any, base: str, hub: Any) -> 
     texts = await page.locator("#announcements .announcement").all_inner_texts()
     assert texts == ["Posted while you were away", "Flash sale at noon"], "resumed: nothing twice"
 
+    # the next page shows the running banners at once, before its socket's snapshot: nothing moves later
+    await page.add_init_script(
+        """document.addEventListener('DOMContentLoaded', () => {
+            const box = document.getElementById('announcements');
+            window.bannerAtLoad = box.hidden ? [] : [...box.querySelectorAll('.announcement')].map((p) => p.textContent);
+        });"""
+    )
+    await page.goto(base + "/login")
+    assert await page.evaluate("window.bannerAtLoad") == texts
+    await _until_connected(page)
+    assert await page.locator("#announcements .announcement").all_inner_texts() == texts
+    # ...and what ended while the tab was elsewhere goes once the snapshot says so
+    await page.goto("about:blank")
+    await end_running(hub)
+    await page.goto(base + "/login")
+    assert await page.evaluate("window.bannerAtLoad") == texts
+    await page.wait_for_selector("#announcements", state="hidden")
+
 
 async def test_product_hooks_show_live_stock_and_the_server_clock(browser, sqlite_settings) -> None:
     from commerce import inventory

@@ -1,9 +1,30 @@
 // Marketing's announcements, live on every storefront page (channel `announcements`): posted, and taken
-// away when they expire or a marketer ends one early.
+// away when they expire or a marketer ends one early. The ones running when the last page was left are shown
+// at once on the next (kept for the tab), so the banner is there before the socket's snapshot arrives instead
+// of pushing the page down under the shopper's pointer; the snapshot then says what still runs.
 import { realtime } from "/static/js/realtime.js";
 
 const box = document.getElementById("announcements");
-const shown = new Map(); // id -> {element, expiresAt}
+const shown = new Map(); // id -> {element, expiresAt, announcement}
+const KEPT = "engage.announcements";
+
+function keep() {
+  try {
+    const running = [...shown.values()].map((item) => item.announcement);
+    sessionStorage.setItem(KEPT, JSON.stringify(running));
+  } catch {
+    // storage refused (private mode, quota): the next page waits for the snapshot
+  }
+}
+
+function kept() {
+  try {
+    const running = JSON.parse(sessionStorage.getItem(KEPT) || "[]");
+    return Array.isArray(running) ? running : [];
+  } catch {
+    return [];
+  }
+}
 
 function render() {
   const now = realtime.now();
@@ -14,6 +35,7 @@ function render() {
     }
   }
   box.hidden = shown.size === 0;
+  keep();
 }
 
 function add(a) {
@@ -21,12 +43,16 @@ function add(a) {
   const element = document.createElement("p");
   element.className = `announcement ${a.level}`;
   element.dataset.announcement = String(a.id);
-  element.textContent = a.text;
+  element.textContent = String(a.text);
   box.prepend(element);
-  shown.set(a.id, { element, expiresAt: Date.parse(a.expires_at) });
+  shown.set(a.id, { element, expiresAt: Date.parse(a.expires_at), announcement: a });
 }
 
 if (box) {
+  for (const a of kept()) {
+    if (a && a.id !== undefined && a.text && Date.parse(a.expires_at) > Date.now()) add(a);
+  }
+  box.hidden = shown.size === 0;
   realtime.subscribe("announcements", (msg) => {
     if (msg.type === "snapshot") {
       for (const { element } of shown.values()) element.remove();
