@@ -32,7 +32,9 @@ from engage.services import Services
 from tests.flash_sales.conftest import make_sale, make_shoppers, sale_product
 
 
-async def _claim(services: Services, sale_id: int, variant_id: int, who: Identity) -> claims.Claimed | str:
+async def _claim(
+    services: Services, sale_id: int, variant_id: int, who: Identity, *, into_cart: bool = False
+) -> claims.Claimed | str:
     async with services.sessionmaker() as session:
         try:
             return await claims.claim(
@@ -42,6 +44,7 @@ async def _claim(services: Services, sale_id: int, variant_id: int, who: Identit
                 variant_id=variant_id,
                 identity=who,
                 hold_seconds=60,
+                into_cart=into_cart,
             )
         except DomainError as exc:
             return exc.code
@@ -259,17 +262,10 @@ async def test_claims_for_checkout_land_in_the_cart_with_the_hold(mode_services:
     (who,) = await make_shoppers(runtime, 1)
     async with runtime.sessionmaker() as session:  # something already in the cart stays there
         await set_quantity(session, who.owner_key, other, 1)
+
     for _ in range(2):
-        async with runtime.sessionmaker() as session:
-            claimed = await claims.claim_for_checkout(
-                session,
-                services.flash_gate,
-                sale_id=sale_id,
-                variant_id=variant,
-                identity=who,
-                hold_seconds=60,
-            )
-        assert claimed.unit_price_cents == 1500
+        claimed = await _claim(services, sale_id, variant, who, into_cart=True)
+        assert isinstance(claimed, claims.Claimed) and claimed.unit_price_cents == 1500
     async with runtime.sessionmaker() as session:
         cart = await current_cart(
             session, who.owner_key, user_id=who.user_id, currency="USD", promotions=services.promotions
@@ -277,21 +273,9 @@ async def test_claims_for_checkout_land_in_the_cart_with_the_hold(mode_services:
         holds = await inventory.holds_of(session, who.owner_key)
     assert {line.variant_id: line.quantity for line in cart.lines} == {other: 1, variant: 2}
     assert cart.problems == []
-    assert [(h.variant_id, h.quantity) for h in holds if h.variant_id == variant] == [
-        (variant, 1),
-        (variant, 1),
-    ]
-    async with runtime.sessionmaker() as session:  # over the limit: neither a hold nor a cart line more
-        with pytest.raises(DomainError) as refused:
-            await claims.claim_for_checkout(
-                session,
-                services.flash_gate,
-                sale_id=sale_id,
-                variant_id=variant,
-                identity=who,
-                hold_seconds=60,
-            )
-    assert refused.value.code == "limit_reached"
+    assert [(h.variant_id, h.quantity) for h in holds if h.variant_id == variant] == [(variant, 1)] * 2
+    # over the limit: neither a hold nor a cart line more
+    assert await _claim(services, sale_id, variant, who, into_cart=True) == "limit_reached"
     async with runtime.sessionmaker() as session:
         cart = await current_cart(session, who.owner_key, user_id=who.user_id, currency="USD")
     assert {line.variant_id: line.quantity for line in cart.lines} == {other: 1, variant: 2}

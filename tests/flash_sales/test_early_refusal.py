@@ -3,6 +3,8 @@ route itself would refuse it; everything it cannot be sure of still goes the who
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from commerce import inventory
@@ -20,18 +22,23 @@ SOLD_OUT = {
 COUNTED = "ratelimit-remaining"  # the rate limit's header: on every answer that went through it
 
 
-async def _sold_out_sale(runtime: Runtime) -> tuple[int, int]:
+async def _one_unit_sale(runtime: Runtime, make_account: Any) -> tuple[str, dict[str, int], Any, Any]:
+    """A sale of one unit: its claims' path and body, and two shoppers."""
     product = await sale_product(runtime, stock=5)
     variant = product.variants[0].id
-    return await make_sale(runtime, [variant], units=1), variant
+    sale_id = await make_sale(runtime, [variant], units=1)
+    return (
+        f"/api/flash-sales/{sale_id}/claims",
+        {"variant_id": variant},
+        await make_account(),
+        await make_account(),
+    )
 
 
 async def test_a_sold_out_claim_is_refused_early_and_a_unit_given_back_is_claimable_at_once(
     client, make_account, runtime: Runtime
 ) -> None:
-    sale_id, variant = await _sold_out_sale(runtime)
-    first, second = await make_account(), await make_account()
-    path, body = f"/api/flash-sales/{sale_id}/claims", {"variant_id": variant}
+    path, body, first, second = await _one_unit_sale(runtime, make_account)
 
     won = await client.post(path, json=body, headers=first.headers)
     assert won.status_code == 201, won.text
@@ -61,9 +68,7 @@ async def test_a_sold_out_claim_is_refused_early_and_a_unit_given_back_is_claima
 async def test_who_is_asking_and_what_they_sent_are_still_checked_first(
     client, make_account, runtime: Runtime
 ) -> None:
-    sale_id, variant = await _sold_out_sale(runtime)
-    winner, other = await make_account(), await make_account()
-    path, body = f"/api/flash-sales/{sale_id}/claims", {"variant_id": variant}
+    path, body, winner, other = await _one_unit_sale(runtime, make_account)
     key = {"Idempotency-Key": "early-refusal-claim-1"}
     won = await client.post(path, json=body, headers={**winner.headers, **key})
     assert won.status_code == 201, won.text
@@ -79,5 +84,7 @@ async def test_who_is_asking_and_what_they_sent_are_still_checked_first(
     wrong = await client.post(path, json={"variant_id": "one"}, headers=other.headers)
     assert wrong.status_code == 400 and wrong.json()["code"] == "invalid_request", wrong.text
     # another item (not in this sale) is not this item: the route says so
-    missing = await client.post(path, json={"variant_id": variant + 10_000_000}, headers=other.headers)
+    missing = await client.post(
+        path, json={"variant_id": body["variant_id"] + 10_000_000}, headers=other.headers
+    )
     assert missing.status_code == 404, missing.text
